@@ -1,0 +1,259 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors every backend returns, translated from its driver's errors
+// at its own edge. Callers test them with errors.Is.
+var (
+	// ErrNotFound means the row asked for does not exist (or is soft-deleted).
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means a uniqueness rule in the schema refused the write.
+	ErrConflict = errors.New("conflict")
+)
+
+// Role is a user's role in the organisation.
+type Role string
+
+// Roles, from most to least powerful.
+const (
+	RoleOwner  Role = "owner"
+	RoleAdmin  Role = "admin"
+	RoleMember Role = "member"
+)
+
+// UserKind tells a person from a service account.
+type UserKind string
+
+// User kinds. Service accounts cannot log in; they hold admin access tokens.
+const (
+	KindPerson  UserKind = "person"
+	KindService UserKind = "service"
+)
+
+// User is an account. Deleted users are soft-deleted: DeletedAt is set, the
+// row stays for the audit trail, and every read method treats it as absent.
+type User struct {
+	ID           string
+	Username     string
+	Role         Role
+	Kind         UserKind
+	LoginType    string // "password" today; "oidc" later
+	PasswordHash string // argon2id PHC string; empty for service accounts
+	Suspended    bool
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	DeletedAt    *time.Time
+}
+
+// UserFilter narrows ListUsers. Zero values mean "any".
+type UserFilter struct {
+	Kind   UserKind
+	Cursor string // the ID of the last user of the previous page
+	Limit  int
+}
+
+// TokenKind is the kind segment of a token: pat, adm.
+type TokenKind string
+
+// Token kinds stored in the tokens table. Session tokens live in sessions.
+const (
+	TokenPersonal TokenKind = "pat"
+	TokenAdmin    TokenKind = "adm"
+)
+
+// Token is a personal or admin access token. Only a SHA-256 digest of its
+// secret is stored. After a regeneration with a grace period the previous
+// digest keeps working until PrevExpiresAt.
+type Token struct {
+	ID            string
+	UserID        string
+	Kind          TokenKind
+	Name          string
+	Description   string
+	Scopes        []string // canonical scope strings, e.g. "repo:read=acme/*"
+	Digest        []byte   // SHA-256 of the current secret, 32 bytes
+	Hint          string   // last 4 characters of the secret
+	PrevDigest    []byte   // previous secret's digest during a grace period, else nil
+	PrevExpiresAt *time.Time
+	IPAllowlist   []string // CIDRs; empty means any address
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	ExpiresAt     *time.Time // nil = never
+	RevokedAt     *time.Time
+	RegeneratedAt *time.Time
+	LastUsedAt    *time.Time
+	LastUsedIP    string
+	LastUsedAgent string
+	RecentIPs     []string // last few distinct client IPs, most recent first
+}
+
+// TokenState is derived from a token's times, never stored.
+type TokenState string
+
+// Token states.
+const (
+	StateActive   TokenState = "active"
+	StateExpiring TokenState = "expiring" // expires within ExpiringWindow
+	StateExpired  TokenState = "expired"
+	StateRevoked  TokenState = "revoked"
+)
+
+// ExpiringWindow is how close to its expiry a token counts as expiring.
+const ExpiringWindow = 7 * 24 * time.Hour
+
+// State returns the token's state at now.
+func (t *Token) State(now time.Time) TokenState {
+	switch {
+	case t.RevokedAt != nil:
+		return StateRevoked
+	case t.ExpiresAt != nil && !now.Before(*t.ExpiresAt):
+		return StateExpired
+	case t.ExpiresAt != nil && t.ExpiresAt.Sub(now) <= ExpiringWindow:
+		return StateExpiring
+	default:
+		return StateActive
+	}
+}
+
+// TokenFilter narrows ListTokens. Zero values mean "any".
+type TokenFilter struct {
+	UserID string
+	Kind   TokenKind
+	State  TokenState // evaluated against Now
+	Scope  string     // tokens whose scopes include this scope name (resource suffix ignored)
+	Now    time.Time
+	Cursor string // the ID of the last token of the previous page
+	Limit  int
+}
+
+// TokenUse is one token's aggregated usage since the last flush.
+type TokenUse struct {
+	TokenID string
+	At      time.Time // the latest use
+	IP      string
+	Agent   string
+	IPs     []string // distinct IPs seen in this batch, most recent first
+	// Counts holds requests per UTC day ("2006-01-02") in this batch.
+	Counts map[string]int64
+}
+
+// UsageDay is the request count of one token on one UTC day.
+type UsageDay struct {
+	Day   string // "2006-01-02"
+	Count int64
+}
+
+// Session is a login session; its token has kind "ses".
+type Session struct {
+	ID         string
+	UserID     string
+	Digest     []byte
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	LastSeenAt time.Time
+	IP         string
+	Agent      string
+	RevokedAt  *time.Time
+}
+
+// Policy is the organisation's token policy. Zero durations mean "none".
+type Policy struct {
+	DefaultLifetime time.Duration
+	MaxLifetime     time.Duration // 0 = no maximum
+	AllowNoExpiry   bool
+	Creation        string // "everyone" or "admins"
+	RevokeUnusedFor time.Duration // 0 = never
+	UpdatedAt       time.Time
+}
+
+// AuditEvent is one entry of the append-only audit log.
+type AuditEvent struct {
+	ID         int64 // assigned by the store, increasing
+	At         time.Time
+	ActorID    string
+	ActorName  string
+	Action     string // e.g. "token.create", "user.suspend", "auth.login"
+	TargetType string // "token", "user", "session", "policy"
+	TargetID   string
+	IP         string
+	Agent      string
+	Details    map[string]any
+}
+
+// AuditFilter narrows ListAudit. Zero values mean "any".
+type AuditFilter struct {
+	ActorID  string
+	TargetID string
+	Action   string // exact action, or a prefix ending in "." ("token.")
+	Since    time.Time
+	Until    time.Time
+	Cursor   int64 // the ID of the last event of the previous page; newest first
+	Limit    int
+}
+
+// SigningKey is a JWT signing key of the token-exchange service. The private
+// half is stored encrypted; the store never sees it in the clear.
+type SigningKey struct {
+	ID         string // the JWK "kid"
+	Algorithm  string // "ES256" or "EdDSA"
+	PublicJWK  []byte // the public key as a JSON Web Key
+	PrivateEnc []byte // the private key, encrypted at rest by the caller
+	CreatedAt  time.Time
+	RetiredAt  *time.Time // set when a newer key took over signing
+}
+
+// Store is the persistence contract every backend implements. It holds no
+// policy: it stores and fetches, enforcing only what the schema enforces
+// (unique names, foreign keys). Update methods run the updater inside one
+// transaction; an error from the updater aborts the write and is returned.
+type Store interface {
+	CreateUser(ctx context.Context, u *User) error
+	GetUser(ctx context.Context, id string) (*User, error)
+	GetUserByUsername(ctx context.Context, username string) (*User, error)
+	ListUsers(ctx context.Context, f UserFilter) ([]*User, error)
+	CountUsers(ctx context.Context) (int, error)
+	UpdateUser(ctx context.Context, id string, fn func(*User) error) (*User, error)
+	// DeleteUser soft-deletes the user and revokes all of its tokens and
+	// sessions in the same transaction.
+	DeleteUser(ctx context.Context, id string, at time.Time) error
+
+	CreateToken(ctx context.Context, t *Token) error
+	// CreateTokens inserts many tokens in batched statements (seeding, imports).
+	CreateTokens(ctx context.Context, ts []*Token) error
+	GetToken(ctx context.Context, id string) (*Token, error)
+	// GetTokenByDigest finds the token whose current or previous digest matches.
+	GetTokenByDigest(ctx context.Context, digest []byte) (*Token, error)
+	ListTokens(ctx context.Context, f TokenFilter) ([]*Token, error)
+	UpdateToken(ctx context.Context, id string, fn func(*Token) error) (*Token, error)
+	// RecordTokenUse applies a batch of aggregated uses in one transaction.
+	RecordTokenUse(ctx context.Context, uses []TokenUse) error
+	// TokenUsage returns per-day counts for days >= since, oldest first.
+	TokenUsage(ctx context.Context, tokenID string, since time.Time) ([]UsageDay, error)
+
+	CreateSession(ctx context.Context, s *Session) error
+	GetSessionByDigest(ctx context.Context, digest []byte) (*Session, error)
+	UpdateSession(ctx context.Context, id string, fn func(*Session) error) (*Session, error)
+	// DeleteExpiredSessions removes sessions that expired or were revoked before.
+	DeleteExpiredSessions(ctx context.Context, before time.Time) (int, error)
+
+	// GetPolicy returns ErrNotFound until PutPolicy has been called once.
+	GetPolicy(ctx context.Context) (*Policy, error)
+	PutPolicy(ctx context.Context, p *Policy) error
+
+	AppendAudit(ctx context.Context, e *AuditEvent) error
+	ListAudit(ctx context.Context, f AuditFilter) ([]*AuditEvent, error)
+
+	CreateSigningKey(ctx context.Context, k *SigningKey) error
+	// ListSigningKeys returns every key, newest first.
+	ListSigningKeys(ctx context.Context) ([]*SigningKey, error)
+	UpdateSigningKey(ctx context.Context, id string, fn func(*SigningKey) error) (*SigningKey, error)
+	DeleteSigningKey(ctx context.Context, id string) error
+
+	// Ping checks the connection (readiness).
+	Ping(ctx context.Context) error
+	Close() error
+}

@@ -165,7 +165,7 @@ type Policy struct {
 	DefaultLifetime time.Duration
 	MaxLifetime     time.Duration // 0 = no maximum
 	AllowNoExpiry   bool
-	Creation        string // "everyone" or "admins"
+	Creation        string        // "everyone" or "admins"
 	RevokeUnusedFor time.Duration // 0 = never
 	UpdatedAt       time.Time
 }

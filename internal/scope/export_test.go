@@ -1,0 +1,4 @@
+package scope
+
+// Within exposes the pattern containment test to the scope_test package.
+var Within = within

@@ -1,0 +1,136 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+
+	"github.com/latchkey/latchkey/internal/auth"
+	"github.com/latchkey/latchkey/internal/service"
+)
+
+// Deps are what the API needs.
+type Deps struct {
+	Services *service.Services
+	Verifier auth.Verifier
+	Logger   *slog.Logger
+	Now      func() time.Time
+	Version  string
+	// LoginLimiter throttles failed password logins per client address.
+	LoginLimiter *FailureLimiter
+}
+
+// API is the mounted REST API.
+type API struct {
+	huma.API
+	d Deps
+}
+
+// OpenAPIPath is where the generated OpenAPI document is served (.json, .yaml).
+const OpenAPIPath = "/api/v1/openapi"
+
+// New registers every operation on mux and returns the API.
+func New(mux *http.ServeMux, d Deps) *API {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	cfg := huma.DefaultConfig("Latchkey API", d.Version)
+	cfg.Info.Description = "Personal access tokens done right: create, list, update, regenerate and revoke scoped, expiring tokens; manage users, policy and the audit log."
+	cfg.OpenAPIPath = OpenAPIPath
+	cfg.DocsPath = "/api/v1/docs"
+	cfg.SchemasPath = "/api/v1/schemas"
+	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		"bearer": {Type: "http", Scheme: "bearer", Description: "A personal access token, admin access token or session token"},
+	}
+	a := &API{API: humago.New(mux, cfg), d: d}
+	a.UseMiddleware(a.authenticate)
+	a.registerAuth()
+	a.registerTokens()
+	a.registerUsers()
+	a.registerOrg()
+	mux.HandleFunc("/api/", a.notFound)
+	return a
+}
+
+// security marks an operation as needing a credential in the OpenAPI document.
+var security = []map[string][]string{{"bearer": {}}}
+
+type ctxKey int
+
+const (
+	keyPrincipal ctxKey = iota
+	keyAuthErr
+	keyClient
+)
+
+// client is where a request came from, for the audit log and usage tracking.
+type client struct{ ip, agent string }
+
+// authenticate verifies the Authorization header, when present, and leaves
+// the principal or the failure in the context for handlers to use.
+func (a *API) authenticate(ctx huma.Context, next func(huma.Context)) {
+	r, _ := humago.Unwrap(ctx)
+	// The API speaks only JSON; read bodies sent without a JSON content type
+	// (curl -d sends form encoding by default) as the JSON they are.
+	if ct := r.Header.Get("Content-Type"); ct == "" || strings.HasPrefix(ct, "application/x-www-form-urlencoded") || strings.HasPrefix(ct, "text/plain") {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	c := client{ip: remoteIP(r), agent: r.UserAgent()}
+	ctx = huma.WithValue(ctx, keyClient, c)
+	secret, _, ok := auth.Credential(r.Header)
+	if !ok {
+		if r.Header.Get("Authorization") != "" {
+			ctx = huma.WithValue(ctx, keyAuthErr, error(&auth.Failure{Reason: "the Authorization header is not understood: send \"Bearer <token>\", \"token <token>\" or Basic credentials with the token as password"}))
+		}
+		next(ctx)
+		return
+	}
+	p, err := a.d.Verifier.Verify(ctx.Context(), secret, auth.Request{IP: c.ip, Agent: c.agent})
+	if err != nil {
+		ctx = huma.WithValue(ctx, keyAuthErr, err)
+		next(ctx)
+		return
+	}
+	if p.ExpiresAt != nil {
+		ctx.SetHeader("Latchkey-Token-Expiration", p.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	next(huma.WithValue(ctx, keyPrincipal, p))
+}
+
+// actor returns the authenticated caller, or the 401 to answer with.
+func (a *API) actor(ctx context.Context) (service.Actor, *auth.Principal, error) {
+	c, _ := ctx.Value(keyClient).(client)
+	if p, ok := ctx.Value(keyPrincipal).(*auth.Principal); ok {
+		return p.Actor(c.ip, c.agent), p, nil
+	}
+	if err, ok := ctx.Value(keyAuthErr).(error); ok {
+		return service.Actor{}, nil, a.problem(ctx, err)
+	}
+	return service.Actor{}, nil, a.problem(ctx, auth.ErrNoCredential)
+}
+
+func clientOf(ctx context.Context) client {
+	c, _ := ctx.Value(keyClient).(client)
+	return c
+}
+
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func (a *API) notFound(w http.ResponseWriter, r *http.Request) {
+	writeProblem(w, http.StatusNotFound, "no such API route: "+r.Method+" "+r.URL.Path+"; see /api/v1/openapi.json for the routes")
+}

@@ -1,0 +1,65 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/latchkey/latchkey/internal/auth"
+	"github.com/latchkey/latchkey/internal/service"
+)
+
+// Realm is the realm named in WWW-Authenticate challenges.
+const Realm = "latchkey"
+
+// problem maps an error to its HTTP answer. It is the one place where kinds
+// become status codes; anything unexpected is logged and answered with a
+// bare 500 that reveals nothing.
+func (a *API) problem(ctx context.Context, err error) error {
+	var se *service.Error
+	detail := err.Error()
+	var details []error
+	if errors.As(err, &se) && se.Field != "" {
+		details = append(details, &huma.ErrorDetail{Message: se.Msg, Location: location(se.Field)})
+	}
+	switch {
+	case errors.Is(err, auth.ErrUnauthenticated), errors.Is(err, service.ErrUnauthenticated):
+		return huma.ErrorWithHeaders(huma.NewError(http.StatusUnauthorized, detail),
+			http.Header{"WWW-Authenticate": {`Bearer realm="` + Realm + `"`}})
+	case errors.Is(err, service.ErrInvalid):
+		return huma.NewError(http.StatusUnprocessableEntity, detail, details...)
+	case errors.Is(err, service.ErrNotFound):
+		return huma.NewError(http.StatusNotFound, detail)
+	case errors.Is(err, service.ErrConflict):
+		return huma.NewError(http.StatusConflict, detail, details...)
+	case errors.Is(err, service.ErrForbidden):
+		return huma.NewError(http.StatusForbidden, detail)
+	case errors.Is(err, errRateLimited):
+		return huma.ErrorWithHeaders(huma.NewError(http.StatusTooManyRequests, detail),
+			http.Header{"Retry-After": {"60"}})
+	case errors.Is(err, context.Canceled):
+		return huma.NewError(499, "request cancelled")
+	}
+	a.d.Logger.ErrorContext(ctx, "internal error", "err", err)
+	return huma.NewError(http.StatusInternalServerError, "internal error; the server log has the details")
+}
+
+// writeProblem answers outside huma (routes it does not own) in the same
+// problem+json shape.
+func writeProblem(w http.ResponseWriter, status int, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(huma.ErrorModel{Title: http.StatusText(status), Status: status, Detail: detail})
+}
+
+// location names where a faulty input was: a query parameter or a body field.
+func location(field string) string {
+	switch field {
+	case "cursor", "limit", "state", "kind", "scope", "user_id_filter", "since", "until", "days":
+		return "query." + field
+	}
+	return "body." + field
+}

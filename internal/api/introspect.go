@@ -1,0 +1,123 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/latchkey/latchkey/internal/auth"
+)
+
+// ScopeIntrospect is the scope a caller of the introspection endpoint needs.
+const ScopeIntrospect = "introspect"
+
+// Introspection is an RFC 7662 answer for an active token.
+type Introspection struct {
+	Active    bool   `json:"active"`
+	Scope     string `json:"scope,omitempty"`
+	ClientID  string `json:"client_id,omitempty"`
+	Username  string `json:"username,omitempty"`
+	TokenType string `json:"token_type,omitempty"`
+	Exp       int64  `json:"exp,omitempty"`
+	Iat       int64  `json:"iat,omitempty"`
+	Sub       string `json:"sub,omitempty"`
+	Iss       string `json:"iss,omitempty"`
+	Jti       string `json:"jti,omitempty"`
+	TokenID   string `json:"token_id,omitempty"`
+	Kind      string `json:"kind,omitempty"`
+	Role      string `json:"role,omitempty"`
+}
+
+// IntrospectExtension answers for credentials that are not Latchkey
+// secrets (the token-exchange service's JWTs). ok=false means "not mine".
+type IntrospectExtension func(r *http.Request, raw string) (ans *Introspection, ok bool)
+
+// Introspector serves POST /oauth2/introspect (RFC 7662).
+type Introspector struct {
+	Verifier  auth.Verifier
+	Issuer    string
+	Extension IntrospectExtension
+}
+
+// ServeHTTP answers an introspection request. The caller authenticates with
+// a credential holding the introspect scope; the token to inspect comes in
+// the form body, never the URL.
+func (in *Introspector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		oauthError(w, http.StatusMethodNotAllowed, "invalid_request", "use POST with a form-encoded body")
+		return
+	}
+	ip, agent := remoteIP(r), r.UserAgent()
+	secret, _, ok := auth.Credential(r.Header)
+	if !ok {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="`+Realm+`"`)
+		oauthError(w, http.StatusUnauthorized, "invalid_client", "authenticate with a token that holds the introspect scope: Authorization: Bearer <token>")
+		return
+	}
+	caller, err := in.Verifier.Verify(r.Context(), secret, auth.Request{IP: ip, Agent: agent})
+	if err != nil {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="`+Realm+`", error="invalid_token"`)
+		oauthError(w, http.StatusUnauthorized, "invalid_client", "the caller's credential was refused: "+err.Error())
+		return
+	}
+	if !caller.Scopes.Has(ScopeIntrospect) {
+		oauthError(w, http.StatusForbidden, "insufficient_scope", "the caller's credential lacks the introspect scope")
+		return
+	}
+	if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		oauthError(w, http.StatusBadRequest, "invalid_request", "send the body as application/x-www-form-urlencoded with a token parameter")
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		oauthError(w, http.StatusBadRequest, "invalid_request", "the form body could not be read")
+		return
+	}
+	raw := r.PostForm.Get("token")
+	if raw == "" {
+		oauthError(w, http.StatusBadRequest, "invalid_request", "the token parameter is required")
+		return
+	}
+	writeJSON(w, http.StatusOK, in.answer(r, raw, ip, agent))
+}
+
+func (in *Introspector) answer(r *http.Request, raw, ip, agent string) *Introspection {
+	if in.Extension != nil {
+		if ans, ok := in.Extension(r, raw); ok {
+			return ans
+		}
+	}
+	p, err := in.Verifier.Verify(r.Context(), raw, auth.Request{IP: ip, Agent: agent})
+	if err != nil {
+		return &Introspection{Active: false}
+	}
+	ans := &Introspection{
+		Active: true, Scope: strings.Join(p.Scopes.Strings(), " "), Username: p.User.Username,
+		Sub: p.User.ID, TokenType: "Bearer", Iss: in.Issuer, Kind: string(p.Kind), Role: string(p.User.Role),
+		TokenID: p.CredentialID(), ClientID: p.CredentialID(),
+	}
+	if p.ExpiresAt != nil {
+		ans.Exp = p.ExpiresAt.Unix()
+	}
+	if p.Token != nil {
+		ans.Iat = p.Token.CreatedAt.Unix()
+		if p.Token.RegeneratedAt != nil {
+			ans.Iat = p.Token.RegeneratedAt.Unix()
+		}
+	} else if p.Session != nil {
+		ans.Iat = p.Session.CreatedAt.Unix()
+	}
+	return ans
+}
+
+func oauthError(w http.ResponseWriter, status int, code, desc string) {
+	writeJSON(w, status, map[string]string{"error": code, "error_description": desc})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

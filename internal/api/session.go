@@ -1,0 +1,109 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/latchkey/latchkey/internal/service"
+)
+
+type loginInput struct {
+	Body struct {
+		Username string `json:"username" minLength:"1" maxLength:"64"`
+		Password string `json:"password" minLength:"1" maxLength:"256"`
+	}
+}
+
+type loginOutput struct {
+	Body struct {
+		Token     string    `json:"token" doc:"The session token (kind ses). Shown once."`
+		ExpiresAt time.Time `json:"expires_at"`
+		User      User      `json:"user"`
+	}
+}
+
+type meOutput struct {
+	Body struct {
+		User    User     `json:"user"`
+		Token   *Token   `json:"token" doc:"The access token used, or null for a session"`
+		Session *Session `json:"session" doc:"The session used, or null for an access token"`
+		Scopes  []string `json:"scopes" doc:"What this credential may do: the token's scopes within the owner's role"`
+	}
+}
+
+// Session is a login session as clients see it.
+type Session struct {
+	ID        string    `json:"id"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+func (a *API) registerAuth() {
+	huma.Register(a, huma.Operation{
+		OperationID: "login", Method: http.MethodPost, Path: "/api/v1/auth/login", Tags: []string{"Auth"},
+		Summary:     "Log in with user name and password",
+		Description: "Returns a session token (kind ses) valid for the configured session duration, refreshed on use unless disabled.",
+	}, a.login)
+	huma.Register(a, huma.Operation{
+		OperationID: "logout", Method: http.MethodPost, Path: "/api/v1/auth/logout", Tags: []string{"Auth"},
+		Summary: "End the current session", DefaultStatus: http.StatusNoContent, Security: security,
+	}, a.logout)
+	huma.Register(a, huma.Operation{
+		OperationID: "me", Method: http.MethodGet, Path: "/api/v1/me", Tags: []string{"Auth"},
+		Summary: "Who am I: the caller, the credential used and its effective scopes", Security: security,
+	}, a.me)
+}
+
+func (a *API) login(ctx context.Context, in *loginInput) (*loginOutput, error) {
+	c := clientOf(ctx)
+	if a.d.LoginLimiter.Blocked(c.ip) {
+		return nil, a.problem(ctx, errRateLimited)
+	}
+	o, err := a.d.Services.Sessions.Login(ctx, in.Body.Username, in.Body.Password, c.ip, c.agent)
+	if err != nil {
+		if errors.Is(err, service.ErrUnauthenticated) {
+			a.d.LoginLimiter.Fail(c.ip)
+		}
+		return nil, a.problem(ctx, err)
+	}
+	out := &loginOutput{}
+	out.Body.Token, out.Body.ExpiresAt, out.Body.User = o.Secret, o.Session.ExpiresAt, userView(o.User)
+	return out, nil
+}
+
+func (a *API) logout(ctx context.Context, _ *struct{}) (*struct{}, error) {
+	actor, p, err := a.actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sessionID := ""
+	if p.Session != nil {
+		sessionID = p.Session.ID
+	}
+	if err := a.d.Services.Sessions.Logout(ctx, actor, sessionID); err != nil {
+		return nil, a.problem(ctx, err)
+	}
+	return nil, nil
+}
+
+func (a *API) me(ctx context.Context, _ *struct{}) (*meOutput, error) {
+	_, p, err := a.actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := &meOutput{}
+	out.Body.User = userView(p.User)
+	out.Body.Scopes = nonNil(p.Scopes.Strings())
+	if p.Token != nil {
+		v := tokenView(p.Token, a.d.Services.Policies.Current(ctx), a.d.Now())
+		out.Body.Token = &v
+	}
+	if p.Session != nil {
+		out.Body.Session = &Session{ID: p.Session.ID, CreatedAt: p.Session.CreatedAt, ExpiresAt: *p.ExpiresAt}
+	}
+	return out, nil
+}

@@ -1,0 +1,58 @@
+package auth
+
+import (
+	"context"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/scope"
+	"github.com/latchkey/latchkey/internal/service"
+	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/token"
+)
+
+// Principal is an authenticated caller.
+type Principal struct {
+	User      *store.User
+	Token     *store.Token   // the access token used; nil for a session
+	Session   *store.Session // the session used; nil for an access token
+	Kind      token.Kind
+	Scopes    scope.Set  // effective: token scopes ∩ owner's role
+	ExpiresAt *time.Time // when the credential stops working; nil = never
+}
+
+// CredentialID is the id of the token or session used.
+func (p *Principal) CredentialID() string {
+	if p.Token != nil {
+		return p.Token.ID
+	}
+	if p.Session != nil {
+		return p.Session.ID
+	}
+	return ""
+}
+
+// Actor is the principal as the services see it, with the request's origin.
+func (p *Principal) Actor(ip, agent string) service.Actor {
+	return service.Actor{User: p.User, Scopes: p.Scopes, CredentialID: p.CredentialID(), IP: ip, Agent: agent}
+}
+
+// Allows reports whether the credential may use scope on resource.
+func (p *Principal) Allows(scopeName, resource string) bool { return p.Scopes.Allows(scopeName, resource) }
+
+// ExpiresWithin reports whether the credential expires within d of now.
+func (p *Principal) ExpiresWithin(now time.Time, d time.Duration) bool {
+	return p.ExpiresAt != nil && p.ExpiresAt.Sub(now) <= d
+}
+
+type principalKey struct{}
+
+// WithPrincipal returns ctx carrying p.
+func WithPrincipal(ctx context.Context, p *Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// FromContext returns the principal of the request, if authenticated.
+func FromContext(ctx context.Context) (*Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(*Principal)
+	return p, ok && p != nil
+}

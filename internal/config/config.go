@@ -1,0 +1,210 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"gopkg.in/yaml.v3"
+
+	"github.com/latchkey/latchkey/internal/scope"
+	"github.com/latchkey/latchkey/internal/token"
+)
+
+// Serve is the configuration of `latchkey serve`.
+type Serve struct {
+	Listen                string
+	DataDir               string
+	DatabaseURL           string
+	ConfigFile            string
+	TokenPrefix           string
+	SessionDuration       time.Duration
+	DisableSessionRefresh bool
+	DefaultTokenLifetime  time.Duration
+	MaxTokenLifetime      time.Duration
+	AllowNoExpiry         bool
+	TokenCreation         string
+	TLSCert               string
+	TLSKey                string
+	AdminUsername         string
+	AdminPassword         string
+	AdminPasswordFile     string
+	PublicURL             string
+	LogLevel              string
+	UsageFlushInterval    time.Duration
+	Upstream              string
+	// CacheSize and CacheTTL bound the verification cache; size 0 disables it.
+	CacheSize   int
+	CacheTTL    time.Duration
+	NegativeTTL time.Duration
+
+	File File // the structured sections of the --config file
+
+	// Changed reports whether an option was set by flag, env or file (not
+	// left at its default), by flag name.
+	Changed map[string]bool
+}
+
+// File is the structured part of the --config YAML file.
+type File struct {
+	Scopes    []scope.Def       `yaml:"scopes,omitempty"`
+	Routes    scope.RulesConfig `yaml:"routes,omitempty"`
+	Upstreams []Upstream        `yaml:"upstreams,omitempty"`
+	// Options holds top-level keys that name flags, e.g. "listen".
+	Options map[string]any `yaml:",inline"`
+}
+
+// Upstream is a service Latchkey proxies to in reverse-proxy mode, chosen by
+// host and/or path prefix.
+type Upstream struct {
+	Host        string `yaml:"host,omitempty"`
+	PathPrefix  string `yaml:"path_prefix,omitempty"`
+	URL         string `yaml:"url"`
+	StripPrefix bool   `yaml:"strip_prefix,omitempty"`
+}
+
+// option is one declared setting.
+type option struct {
+	name, help string
+	bind       func(fs *pflag.FlagSet, name, help string)
+}
+
+// EnvName is the environment twin of a flag: --data-dir → LATCHKEY_DATA_DIR.
+func EnvName(flag string) string {
+	return "LATCHKEY_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+func (c *Serve) options() []option {
+	str := func(p *string, def string) func(*pflag.FlagSet, string, string) {
+		return func(fs *pflag.FlagSet, n, h string) { fs.StringVar(p, n, def, h) }
+	}
+	dur := func(p *time.Duration, def time.Duration) func(*pflag.FlagSet, string, string) {
+		return func(fs *pflag.FlagSet, n, h string) { fs.DurationVar(p, n, def, h) }
+	}
+	boolean := func(p *bool, def bool) func(*pflag.FlagSet, string, string) {
+		return func(fs *pflag.FlagSet, n, h string) { fs.BoolVar(p, n, def, h) }
+	}
+	integer := func(p *int, def int) func(*pflag.FlagSet, string, string) {
+		return func(fs *pflag.FlagSet, n, h string) { fs.IntVar(p, n, def, h) }
+	}
+	return []option{
+		{"listen", "address to listen on", str(&c.Listen, "127.0.0.1:8080")},
+		{"data-dir", "directory of the embedded SQLite database", str(&c.DataDir, "./latchkey-data")},
+		{"database-url", "a postgres:// URL switches storage to PostgreSQL", str(&c.DatabaseURL, "")},
+		{"config", "YAML file: scope catalog, route rules, upstreams, and any option by its flag name", str(&c.ConfigFile, "")},
+		{"token-prefix", "prefix of issued tokens, e.g. lk → lk_pat_...", str(&c.TokenPrefix, token.DefaultPrefix)},
+		{"session-duration", "how long a login session lasts", dur(&c.SessionDuration, 24*time.Hour)},
+		{"disable-session-expiry-refresh", "do not slide a session's expiry forward when it is used", boolean(&c.DisableSessionRefresh, false)},
+		{"default-token-lifetime", "initial policy: lifetime of tokens created without an expiration", dur(&c.DefaultTokenLifetime, 180*24*time.Hour)},
+		{"max-token-lifetime", "initial policy: longest token lifetime allowed (0 = none)", dur(&c.MaxTokenLifetime, 0)},
+		{"allow-no-expiry", "initial policy: allow tokens that never expire", boolean(&c.AllowNoExpiry, true)},
+		{"token-creation", "initial policy: who may create tokens: everyone or admins", str(&c.TokenCreation, "everyone")},
+		{"tls-cert", "TLS certificate file (PEM); serve HTTPS when set with --tls-key", str(&c.TLSCert, "")},
+		{"tls-key", "TLS private key file (PEM)", str(&c.TLSKey, "")},
+		{"admin-username", "user name of the first owner, created on first start", str(&c.AdminUsername, "admin")},
+		{"admin-password", "password of the first owner (default: random, printed once)", str(&c.AdminPassword, "")},
+		{"admin-password-file", "file holding the first owner's password", str(&c.AdminPasswordFile, "")},
+		{"public-url", "URL users reach Latchkey at (default: derived from --listen)", str(&c.PublicURL, "")},
+		{"log-level", "debug, info, warn or error", str(&c.LogLevel, "info")},
+		{"usage-flush-interval", "how often aggregated last-used data is written", dur(&c.UsageFlushInterval, 5*time.Second)},
+		{"upstream", "reverse-proxy mode: forward authenticated requests to this URL", str(&c.Upstream, "")},
+		{"cache-size", "verification cache entries (0 disables the cache)", integer(&c.CacheSize, 100_000)},
+		{"cache-ttl", "how long a cached verification may be reused before re-reading it", dur(&c.CacheTTL, 30*time.Second)},
+		{"negative-cache-ttl", "how long an unknown token digest is remembered as unknown", dur(&c.NegativeTTL, 2*time.Second)},
+	}
+}
+
+// Bind declares the serve flags on fs, with help naming each env twin.
+func (c *Serve) Bind(fs *pflag.FlagSet) {
+	for _, o := range c.options() {
+		o.bind(fs, o.name, o.help+" ($"+EnvName(o.name)+")")
+	}
+}
+
+// Resolve applies the environment and the config file to flags not given on
+// the command line, reads the file's structured sections and validates.
+func (c *Serve) Resolve(fs *pflag.FlagSet) error {
+	c.Changed = map[string]bool{}
+	opts := c.options()
+	for _, o := range opts {
+		f := fs.Lookup(o.name)
+		if f.Changed {
+			c.Changed[o.name] = true
+			continue
+		}
+		if v, ok := os.LookupEnv(EnvName(o.name)); ok {
+			if err := fs.Set(o.name, v); err != nil {
+				return fmt.Errorf("$%s: %w", EnvName(o.name), err)
+			}
+			c.Changed[o.name] = true
+		}
+	}
+	if c.ConfigFile != "" {
+		if err := c.readFile(fs); err != nil {
+			return err
+		}
+	}
+	if c.AdminPasswordFile != "" && c.AdminPassword == "" {
+		b, err := os.ReadFile(c.AdminPasswordFile)
+		if err != nil {
+			return fmt.Errorf("read --admin-password-file: %w", err)
+		}
+		c.AdminPassword = strings.TrimSpace(string(b))
+	}
+	return c.validate()
+}
+
+func (c *Serve) readFile(fs *pflag.FlagSet) error {
+	b, err := os.ReadFile(c.ConfigFile)
+	if err != nil {
+		return fmt.Errorf("read config file: %w", err)
+	}
+	dec := yaml.NewDecoder(strings.NewReader(string(b)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c.File); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("config file %s: %w", c.ConfigFile, err)
+	}
+	for key, v := range c.File.Options {
+		f := fs.Lookup(key)
+		if f == nil || key == "config" {
+			return fmt.Errorf("config file %s: unknown key %q; keys are scopes, routes, upstreams, or a serve flag name such as listen", c.ConfigFile, key)
+		}
+		if c.Changed[key] {
+			continue
+		}
+		if err := fs.Set(key, fmt.Sprint(v)); err != nil {
+			return fmt.Errorf("config file %s: %s: %w", c.ConfigFile, key, err)
+		}
+		c.Changed[key] = true
+	}
+	return nil
+}
+
+func (c *Serve) validate() error {
+	if err := token.ValidatePrefix(c.TokenPrefix); err != nil {
+		return fmt.Errorf("--token-prefix: %w", err)
+	}
+	if c.SessionDuration < time.Minute {
+		return fmt.Errorf("--session-duration must be at least 1m")
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return fmt.Errorf("--tls-cert and --tls-key must be given together")
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		return fmt.Errorf("--database-url must be a postgres:// URL; leave it empty for the embedded SQLite database in --data-dir")
+	}
+	if c.TokenCreation != "everyone" && c.TokenCreation != "admins" {
+		return fmt.Errorf("--token-creation must be everyone or admins")
+	}
+	if c.MaxTokenLifetime < 0 || c.DefaultTokenLifetime < 0 {
+		return fmt.Errorf("token lifetimes must not be negative")
+	}
+	if c.CacheSize < 0 {
+		return fmt.Errorf("--cache-size must not be negative")
+	}
+	return nil
+}

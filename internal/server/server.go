@@ -1,0 +1,286 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/latchkey/latchkey/internal/api"
+	"github.com/latchkey/latchkey/internal/auth"
+	"github.com/latchkey/latchkey/internal/config"
+	"github.com/latchkey/latchkey/internal/scope"
+	"github.com/latchkey/latchkey/internal/service"
+	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/store/sqlite"
+)
+
+// App is an assembled server.
+type App struct {
+	Config   config.Serve
+	Logger   *slog.Logger
+	Out      io.Writer // where the first-start banner goes
+	Store    store.Store
+	Catalog  *scope.Catalog
+	Services *service.Services
+	Usage    *auth.Usage
+	Verifier auth.Verifier
+	Mux      *http.ServeMux
+	Handler  http.Handler
+	Version  string
+
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	listener net.Listener
+	url      string
+	closers  []func(context.Context)
+	// firstPassword is set when this start created the first owner.
+	firstPassword string
+}
+
+// New assembles an App: open the store, build services and verification,
+// mount the HTTP surfaces. It does not listen yet.
+func New(ctx context.Context, cfg config.Serve, logger *slog.Logger, out io.Writer, version string) (*App, error) {
+	a := &App{Config: cfg, Logger: logger, Out: out, Version: version}
+	steps := []struct {
+		name string
+		run  func(context.Context) error
+	}{
+		{"open store", a.openStore},
+		{"build services", a.buildServices},
+		{"build verification", a.buildVerification},
+		{"mount HTTP", a.mountHTTP},
+	}
+	for _, s := range steps {
+		if err := s.run(ctx); err != nil {
+			a.Close(context.Background())
+			return nil, fmt.Errorf("%s: %w", s.name, err)
+		}
+	}
+	return a, nil
+}
+
+func (a *App) openStore(ctx context.Context) error {
+	if a.Config.DatabaseURL != "" {
+		st, err := openPostgres(ctx, a.Config.DatabaseURL)
+		if err != nil {
+			return err
+		}
+		a.Store = st
+		return nil
+	}
+	if err := os.MkdirAll(a.Config.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(a.Config.DataDir, "latchkey.db"))
+	if err != nil {
+		return err
+	}
+	a.Store = st
+	return nil
+}
+
+func (a *App) buildServices(ctx context.Context) error {
+	a.Catalog = scope.DefaultCatalog()
+	if len(a.Config.File.Scopes) > 0 {
+		cat, err := scope.NewCatalog(a.Config.File.Scopes)
+		if err != nil {
+			return fmt.Errorf("config file scopes: %w", err)
+		}
+		a.Catalog = cat
+	}
+	a.Services = service.New(a.Store, a.Catalog, service.Config{
+		TokenPrefix: a.Config.TokenPrefix, SessionDuration: a.Config.SessionDuration,
+	}, nil, nil, a.Logger)
+	if err := a.Services.Policies.Init(ctx, a.initialPolicy(), a.policyOverrides); err != nil {
+		return fmt.Errorf("initial policy: %w", err)
+	}
+	pw, err := a.Services.Users.Bootstrap(ctx, a.Config.AdminUsername, a.Config.AdminPassword)
+	if err != nil {
+		return fmt.Errorf("create first owner: %w", err)
+	}
+	a.firstPassword = pw
+	return nil
+}
+
+func (a *App) initialPolicy() store.Policy {
+	return store.Policy{
+		DefaultLifetime: a.Config.DefaultTokenLifetime, MaxLifetime: a.Config.MaxTokenLifetime,
+		AllowNoExpiry: a.Config.AllowNoExpiry, Creation: a.Config.TokenCreation,
+	}
+}
+
+// policyOverrides applies policy options the operator set explicitly on top
+// of the stored policy; the rest stays as admins last set it.
+func (a *App) policyOverrides(p *store.Policy) {
+	c := a.Config
+	if c.Changed["default-token-lifetime"] {
+		p.DefaultLifetime = c.DefaultTokenLifetime
+	}
+	if c.Changed["max-token-lifetime"] {
+		p.MaxLifetime = c.MaxTokenLifetime
+	}
+	if c.Changed["allow-no-expiry"] {
+		p.AllowNoExpiry = c.AllowNoExpiry
+	}
+	if c.Changed["token-creation"] {
+		p.Creation = c.TokenCreation
+	}
+}
+
+func (a *App) buildVerification(ctx context.Context) error {
+	a.Usage = auth.NewUsage(a.Store, a.Services.Audit, a.Config.UsageFlushInterval, a.Logger)
+	go a.Usage.Run()
+	a.closers = append(a.closers, a.Usage.Close)
+	src, err := a.verificationSource()
+	if err != nil {
+		return err
+	}
+	a.Verifier = auth.NewChecker(src, auth.Options{
+		Prefix: a.Config.TokenPrefix, Catalog: a.Catalog, Policy: a.Services.Policies,
+		Sessions: a.Store, SessionDuration: a.Config.SessionDuration,
+		SessionRefresh: !a.Config.DisableSessionRefresh, Usage: a.Usage, Logger: a.Logger,
+	})
+	return nil
+}
+
+func (a *App) mountHTTP(ctx context.Context) error {
+	a.Mux = http.NewServeMux()
+	api.New(a.Mux, api.Deps{
+		Services: a.Services, Verifier: a.Verifier, Logger: a.Logger, Version: a.Version,
+		LoginLimiter: api.NewFailureLimiter(20, 3*time.Second),
+	})
+	intro := &api.Introspector{Verifier: a.Verifier, Issuer: a.PublicURL()}
+	a.Mux.Handle("/oauth2/introspect", intro)
+	a.mountOperations()
+	for _, mount := range []func(context.Context) error{a.mountSTS, a.mountWeb, a.mountGateway} {
+		if err := mount(ctx); err != nil {
+			return err
+		}
+	}
+	a.Handler = a.middleware(a.Mux)
+	return nil
+}
+
+// PublicURL is the base URL users reach this server at.
+func (a *App) PublicURL() string {
+	if a.Config.PublicURL != "" {
+		return strings.TrimRight(a.Config.PublicURL, "/")
+	}
+	if a.url != "" {
+		return a.url
+	}
+	return listenURL(a.Config.Listen, a.Config.TLSCert != "")
+}
+
+func listenURL(addr string, tls bool) string {
+	scheme := "http"
+	if tls {
+		scheme = "https"
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return scheme + "://" + addr
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
+}
+
+// Listen opens the listening socket, so the URL is known (port 0 picks one).
+func (a *App) Listen() error {
+	ln, err := net.Listen("tcp", a.Config.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", a.Config.Listen, err)
+	}
+	a.listener = ln
+	a.url = listenURL(ln.Addr().String(), a.Config.TLSCert != "")
+	return nil
+}
+
+// URL is where the server listens, once Listen has run.
+func (a *App) URL() string { return a.url }
+
+// Serve serves until ctx ends, then shuts down gracefully.
+func (a *App) Serve(ctx context.Context) error {
+	if a.listener == nil {
+		if err := a.Listen(); err != nil {
+			return err
+		}
+	}
+	a.banner()
+	srv := &http.Server{
+		Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+		ErrorLog: slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() {
+		if a.Config.TLSCert != "" {
+			errc <- srv.ServeTLS(a.listener, a.Config.TLSCert, a.Config.TLSKey)
+			return
+		}
+		errc <- srv.Serve(a.listener)
+	}()
+	a.Logger.Info("serving", "url", a.url, "storage", a.storageName())
+	select {
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve: %w", err)
+		}
+	case <-ctx.Done():
+	}
+	a.Logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	a.Close(sctx)
+	return err
+}
+
+// Close flushes usage data and closes the store.
+func (a *App) Close(ctx context.Context) {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i](ctx)
+	}
+	a.closers = nil
+	if a.Store != nil {
+		if err := a.Store.Close(); err != nil {
+			a.Logger.Warn("close store", "err", err)
+		}
+		a.Store = nil
+	}
+}
+
+func (a *App) storageName() string {
+	if a.Config.DatabaseURL != "" {
+		return "postgres"
+	}
+	return "sqlite:" + filepath.Join(a.Config.DataDir, "latchkey.db")
+}
+
+// banner tells a person where to log in, and on first start the first
+// owner's credentials, once. It goes to Out, never to the log.
+func (a *App) banner() {
+	if a.Out == nil {
+		return
+	}
+	fmt.Fprintf(a.Out, "Latchkey is running at %s\n", a.PublicURL())
+	fmt.Fprintf(a.Out, "  console:  %s/login\n  API:      %s/api/v1 (OpenAPI: %s%s.json)\n", a.PublicURL(), a.PublicURL(), a.PublicURL(), api.OpenAPIPath)
+	if a.firstPassword != "" {
+		fmt.Fprintf(a.Out, "\nFirst start: created the owner account.\n  username: %s\n  password: %s\n", a.Config.AdminUsername, a.firstPassword)
+		if a.Config.AdminPassword == "" {
+			fmt.Fprintf(a.Out, "  (generated; shown only this once — change it after logging in)\n")
+		}
+	}
+	fmt.Fprintln(a.Out)
+}

@@ -1,0 +1,77 @@
+package service
+
+import (
+	"github.com/latchkey/latchkey/internal/scope"
+	"github.com/latchkey/latchkey/internal/store"
+)
+
+// Actor is who makes a call: the authenticated user, what the credential in
+// use may do (token scopes ∩ role, or the full role for a session), and
+// where the request came from, for the audit log.
+type Actor struct {
+	User         *store.User
+	Scopes       scope.Set
+	CredentialID string // the token or session used
+	IP           string
+	Agent        string
+}
+
+// IsAdmin reports whether the actor may administer the organisation: an
+// owner or admin whose credential holds admin:org (sessions and super-admin
+// tokens do).
+func (a Actor) IsAdmin() bool {
+	if a.User == nil || !isAdminRole(a.User.Role) {
+		return false
+	}
+	return a.Scopes.Has(scopeAdminOrg)
+}
+
+// IsOwner reports whether the actor is an owner acting with admin rights.
+func (a Actor) IsOwner() bool { return a.IsAdmin() && a.User.Role == store.RoleOwner }
+
+func (a Actor) userID() string {
+	if a.User == nil {
+		return ""
+	}
+	return a.User.ID
+}
+
+func (a Actor) userName() string {
+	if a.User == nil {
+		return ""
+	}
+	return a.User.Username
+}
+
+func isAdminRole(r store.Role) bool { return r == store.RoleOwner || r == store.RoleAdmin }
+
+// Scope names the service checks itself.
+const (
+	scopeTokens   = "tokens"
+	scopeAdminOrg = "admin:org"
+)
+
+// requireTokens refuses actors whose credential may not manage tokens.
+func (a Actor) requireTokens() error {
+	if a.User == nil {
+		return &Error{Kind: ErrUnauthenticated, Msg: "authentication required"}
+	}
+	if !a.Scopes.Has(scopeTokens) {
+		return forbidden("this credential lacks the %q scope needed to manage tokens; create a token with scope %q or use a session", scopeTokens, scopeTokens)
+	}
+	return nil
+}
+
+// requireAdmin refuses actors that may not administer the organisation.
+func (a Actor) requireAdmin() error {
+	if a.User == nil {
+		return &Error{Kind: ErrUnauthenticated, Msg: "authentication required"}
+	}
+	if !isAdminRole(a.User.Role) {
+		return forbidden("this action needs the owner or admin role; you are %s", a.User.Role)
+	}
+	if !a.Scopes.Has(scopeAdminOrg) {
+		return forbidden("this credential lacks the %q scope needed for administration", scopeAdminOrg)
+	}
+	return nil
+}

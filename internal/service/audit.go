@@ -1,0 +1,111 @@
+package service
+
+import (
+	"context"
+	"encoding/base64"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/store"
+)
+
+// Audit appends to and reads the audit log.
+type Audit struct {
+	store  store.Store
+	now    func() time.Time
+	logger *slog.Logger
+}
+
+// record appends an event. A failure to audit is logged, not returned: the
+// change it describes has already been made.
+func (au *Audit) record(ctx context.Context, a Actor, action, targetType, targetID string, details map[string]any) {
+	e := &store.AuditEvent{
+		At: au.now().UTC(), ActorID: a.userID(), ActorName: a.userName(),
+		Action: action, TargetType: targetType, TargetID: targetID,
+		IP: a.IP, Agent: a.Agent, Details: details,
+	}
+	if err := au.store.AppendAudit(context.WithoutCancel(ctx), e); err != nil {
+		au.logger.Error("append audit event", "action", action, "target", targetID, "err", err)
+	}
+}
+
+// Record appends an event on behalf of another package (auth, sts, web).
+func (au *Audit) Record(ctx context.Context, a Actor, action, targetType, targetID string, details map[string]any) {
+	au.record(ctx, a, action, targetType, targetID, details)
+}
+
+// AuditQuery filters the audit log.
+type AuditQuery struct {
+	ActorID  string
+	TargetID string
+	Action   string
+	Since    time.Time
+	Until    time.Time
+	Cursor   string
+	Limit    int
+}
+
+// List returns a page of events, newest first, for admins.
+func (au *Audit) List(ctx context.Context, a Actor, q AuditQuery) ([]*store.AuditEvent, string, error) {
+	if err := a.requireAdmin(); err != nil {
+		return nil, "", err
+	}
+	limit, err := pageLimit(q.Limit)
+	if err != nil {
+		return nil, "", err
+	}
+	var cursor int64
+	if q.Cursor != "" {
+		raw, err := decodeCursor(q.Cursor)
+		if err == nil {
+			cursor, err = strconv.ParseInt(raw, 10, 64)
+		}
+		if err != nil || cursor <= 0 {
+			return nil, "", invalid("cursor", "cursor %q is not valid; pass the next_cursor value of the previous page unchanged", q.Cursor)
+		}
+	}
+	if !q.Since.IsZero() && !q.Until.IsZero() && q.Until.Before(q.Since) {
+		return nil, "", invalid("until", "until is before since")
+	}
+	events, err := au.store.ListAudit(ctx, store.AuditFilter{
+		ActorID: q.ActorID, TargetID: q.TargetID, Action: q.Action,
+		Since: q.Since, Until: q.Until, Cursor: cursor, Limit: limit + 1,
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(events) > limit {
+		events = events[:limit]
+		next = encodeCursor(strconv.FormatInt(events[limit-1].ID, 10))
+	}
+	return events, next, nil
+}
+
+// Page size bounds.
+const (
+	defaultPageSize = 50
+	maxPageSize     = 500
+)
+
+func pageLimit(n int) (int, error) {
+	switch {
+	case n == 0:
+		return defaultPageSize, nil
+	case n < 0 || n > maxPageSize:
+		return 0, invalid("limit", "limit must be between 1 and %d; got %d", maxPageSize, n)
+	}
+	return n, nil
+}
+
+// Cursors are opaque to clients: base64url of the last row's key.
+func encodeCursor(key string) string { return base64.RawURLEncoding.EncodeToString([]byte(key)) }
+
+func decodeCursor(c string) (string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || len(b) == 0 || len(b) > 64 {
+		return "", ErrInvalid
+	}
+	return string(b), nil
+}

@@ -1,0 +1,77 @@
+package service
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"fmt"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// Argon2id parameters for new hashes. They are stored in each hash (PHC
+// string format), so raising them later keeps old hashes verifiable.
+type argonParams struct {
+	memory  uint32 // KiB
+	time    uint32
+	threads uint8
+	keyLen  uint32
+}
+
+// 19 MiB, 2 passes, 1 lane: the OWASP baseline for argon2id.
+var defaultArgon = argonParams{memory: 19 * 1024, time: 2, threads: 1, keyLen: 32}
+
+// HashPassword returns an argon2id PHC string for pw.
+func HashPassword(pw string) (string, error) {
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("read salt: %w", err)
+	}
+	p := defaultArgon
+	key := argon2.IDKey([]byte(pw), salt, p.time, p.memory, p.threads, p.keyLen)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.memory, p.time, p.threads,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
+}
+
+// CheckPassword reports whether pw matches the PHC hash, in constant time.
+func CheckPassword(hash, pw string) bool {
+	parts := strings.Split(hash, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false
+	}
+	var version int
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return false
+	}
+	var p argonParams
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.memory, &p.time, &p.threads); err != nil {
+		return false
+	}
+	if p.memory > 1<<20 || p.time > 16 || p.threads == 0 {
+		return false
+	}
+	salt, err := base64.RawStdEncoding.DecodeString(parts[4])
+	if err != nil {
+		return false
+	}
+	want, err := base64.RawStdEncoding.DecodeString(parts[5])
+	if err != nil || len(want) == 0 || len(want) > 128 {
+		return false
+	}
+	got := argon2.IDKey([]byte(pw), salt, p.time, p.memory, p.threads, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1
+}
+
+// dummyHash is checked against when a login names no user, so the answer
+// takes as long as a wrong password and does not reveal who exists.
+var dummyHash, _ = HashPassword("latchkey-dummy-password")
+
+// RandomPassword returns a password for a first owner: 24 base62-ish chars.
+func RandomPassword() (string, error) {
+	b := make([]byte, 18)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("read random: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}

@@ -1,0 +1,119 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/token"
+)
+
+// Sessions logs people in and out. Verifying a presented session token and
+// its sliding refresh happen in internal/auth, on the hot path.
+type Sessions struct {
+	store    store.Store
+	audit    *Audit
+	inval    Invalidator
+	prefix   string
+	duration time.Duration
+	now      func() time.Time
+}
+
+// Opened is a new session with its secret, which is shown once.
+type Opened struct {
+	Secret  string
+	Session *store.Session
+	User    *store.User
+}
+
+// Login checks a user name and password and opens a session.
+func (s *Sessions) Login(ctx context.Context, username, password, ip, agent string) (*Opened, error) {
+	fail := &Error{Kind: ErrUnauthenticated, Msg: "wrong user name or password"}
+	if username == "" || password == "" {
+		return nil, invalid("username", "username and password are both required")
+	}
+	if len(password) > maxPasswordLen {
+		CheckPassword(dummyHash, "")
+		return nil, fail
+	}
+	u, err := s.store.GetUserByUsername(ctx, username)
+	if errors.Is(err, store.ErrNotFound) {
+		CheckPassword(dummyHash, password)
+		s.audit.record(ctx, Actor{IP: ip, Agent: agent}, "auth.login_failed", "user", "", map[string]any{"username": username})
+		return nil, fail
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get user: %w", err)
+	}
+	actor := Actor{User: u, IP: ip, Agent: agent}
+	if u.Kind != store.KindPerson || u.PasswordHash == "" || !CheckPassword(u.PasswordHash, password) {
+		if u.PasswordHash == "" {
+			CheckPassword(dummyHash, password)
+		}
+		s.audit.record(ctx, actor, "auth.login_failed", "user", u.ID, nil)
+		return nil, fail
+	}
+	if u.Suspended {
+		s.audit.record(ctx, actor, "auth.login_failed", "user", u.ID, map[string]any{"reason": "suspended"})
+		return nil, forbidden("account %s is suspended; ask an admin to restore it", u.Username)
+	}
+	secret, sess, err := s.open(ctx, u, ip, agent)
+	if err != nil {
+		return nil, err
+	}
+	s.audit.record(ctx, actor, "auth.login", "session", sess.ID, nil)
+	return &Opened{Secret: secret, Session: sess, User: u}, nil
+}
+
+// Issue opens a fresh session for an already signed-in user (the console's
+// /cli-auth page).
+func (s *Sessions) Issue(ctx context.Context, a Actor) (string, *store.Session, error) {
+	if a.User == nil {
+		return "", nil, &Error{Kind: ErrUnauthenticated, Msg: "authentication required"}
+	}
+	secret, sess, err := s.open(ctx, a.User, a.IP, a.Agent)
+	if err != nil {
+		return "", nil, err
+	}
+	s.audit.record(ctx, a, "auth.session_issue", "session", sess.ID, nil)
+	return secret, sess, nil
+}
+
+func (s *Sessions) open(ctx context.Context, u *store.User, ip, agent string) (string, *store.Session, error) {
+	secret, err := token.Generate(s.prefix, token.Session)
+	if err != nil {
+		return "", nil, fmt.Errorf("generate session token: %w", err)
+	}
+	digest := token.Hash(secret)
+	now := s.now().UTC().Truncate(time.Microsecond)
+	sess := &store.Session{ID: newID(), UserID: u.ID, Digest: digest[:], CreatedAt: now, ExpiresAt: now.Add(s.duration), LastSeenAt: now, IP: ip, Agent: agent}
+	if err := s.store.CreateSession(ctx, sess); err != nil {
+		return "", nil, fmt.Errorf("create session: %w", err)
+	}
+	return secret, sess, nil
+}
+
+// Logout revokes the session the actor is using.
+func (s *Sessions) Logout(ctx context.Context, a Actor, sessionID string) error {
+	if a.User == nil {
+		return &Error{Kind: ErrUnauthenticated, Msg: "authentication required"}
+	}
+	if sessionID == "" {
+		return invalid("token", "logout ends a session; this request was made with an access token, which you revoke with DELETE /api/v1/tokens/{id}")
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	sess, err := s.store.UpdateSession(ctx, sessionID, func(x *store.Session) error {
+		if x.RevokedAt == nil {
+			x.RevokedAt = &now
+		}
+		return nil
+	})
+	if err != nil {
+		return wrapStore("logout", err)
+	}
+	s.inval.SessionRevoked(sess.Digest)
+	s.audit.record(ctx, a, "auth.logout", "session", sess.ID, nil)
+	return nil
+}

@@ -1,0 +1,561 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/latchkey/latchkey/internal/scope"
+	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/token"
+)
+
+// Invalidator is told about every change that verification must see at once
+// on this node. The verification cache implements it; nil-safe callers use
+// noInvalidator.
+type Invalidator interface {
+	// TokenChanged drops cached verification state of t (both digests).
+	TokenChanged(t *store.Token)
+	// UserChanged drops cached state of the user (role, suspension, deletion).
+	UserChanged(userID string)
+	// SessionRevoked drops a cached session.
+	SessionRevoked(digest []byte)
+}
+
+type noInvalidator struct{}
+
+func (noInvalidator) TokenChanged(*store.Token) {}
+func (noInvalidator) UserChanged(string)        {}
+func (noInvalidator) SessionRevoked([]byte)     {}
+
+// Tokens runs the token lifecycle: create, list, show, update, regenerate,
+// revoke.
+type Tokens struct {
+	store    store.Store
+	catalog  *scope.Catalog
+	policies *Policies
+	audit    *Audit
+	inval    Invalidator
+	prefix   string
+	now      func() time.Time
+}
+
+// CreateTokenInput is a request for a new token.
+type CreateTokenInput struct {
+	Name        string
+	Description string
+	Scopes      []string
+	Expiry      Expiry
+	UserID      string // on behalf of another user or a service account; "" = self
+	IPAllowlist []string
+}
+
+// IssuedToken is a token together with its secret, which exists only in this
+// value: it is shown once and never stored.
+type IssuedToken struct {
+	Token  *store.Token
+	Secret string
+}
+
+// Input limits.
+const (
+	maxNameLen        = 100
+	maxDescriptionLen = 1000
+	maxScopes         = 64
+	maxAllowlist      = 64
+	maxGrace          = 7 * 24 * time.Hour
+)
+
+// Create issues a new token.
+func (s *Tokens) Create(ctx context.Context, a Actor, in CreateTokenInput) (*IssuedToken, error) {
+	if err := a.requireTokens(); err != nil {
+		return nil, err
+	}
+	p := s.policies.Current(ctx)
+	if p.Creation == CreationAdmins && !a.IsAdmin() {
+		return nil, forbidden("the token policy lets only admins create tokens; ask an admin to create one for you")
+	}
+	owner, err := s.owner(ctx, a, in.UserID)
+	if err != nil {
+		return nil, err
+	}
+	name, err := cleanName(in.Name)
+	if err != nil {
+		return nil, err
+	}
+	desc, err := cleanDescription(in.Description)
+	if err != nil {
+		return nil, err
+	}
+	set, err := s.grantable(a, owner, in.Scopes)
+	if err != nil {
+		return nil, err
+	}
+	allow, err := cleanAllowlist(in.IPAllowlist)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	exp, err := resolveExpiry(in.Expiry, now, p)
+	if err != nil {
+		return nil, err
+	}
+	kind := store.TokenPersonal
+	if owner.Kind == store.KindService {
+		kind = store.TokenAdmin
+	}
+	secret, err := token.Generate(s.prefix, token.Kind(kind))
+	if err != nil {
+		return nil, fmt.Errorf("generate token: %w", err)
+	}
+	digest := token.Hash(secret)
+	t := &store.Token{
+		ID: newID(), UserID: owner.ID, Kind: kind, Name: name, Description: desc,
+		Scopes: set.Strings(), Digest: digest[:], Hint: token.Hint(secret),
+		IPAllowlist: allow, CreatedAt: now, UpdatedAt: now, ExpiresAt: exp,
+	}
+	if err := s.store.CreateToken(ctx, t); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return nil, conflict("name", "%s already has an active token named %q; choose another name or revoke that token first", owner.Username, name)
+		}
+		return nil, fmt.Errorf("create token: %w", err)
+	}
+	details := map[string]any{"name": name, "scopes": t.Scopes, "kind": string(kind), "expires_at": exp, "owner": owner.Username}
+	s.audit.record(ctx, a, "token.create", "token", t.ID, details)
+	return &IssuedToken{Token: t, Secret: secret}, nil
+}
+
+// owner resolves who a new token belongs to and checks the actor may act for them.
+func (s *Tokens) owner(ctx context.Context, a Actor, userID string) (*store.User, error) {
+	if userID == "" || userID == a.User.ID || strings.EqualFold(userID, a.User.Username) {
+		if a.User.Suspended {
+			return nil, forbidden("your account is suspended")
+		}
+		return a.User, nil
+	}
+	if !a.IsAdmin() {
+		return nil, forbidden("only owners and admins may create tokens on behalf of another user")
+	}
+	u, err := lookupUser(ctx, s.store, userID)
+	if err != nil {
+		return nil, err
+	}
+	if u.Suspended {
+		return nil, conflict("user_id", "user %s is suspended; unsuspend them before creating tokens for them", u.Username)
+	}
+	if u.Role == store.RoleOwner && a.User.Role != store.RoleOwner {
+		return nil, forbidden("only owners may create tokens on behalf of an owner")
+	}
+	return u, nil
+}
+
+// grantable parses scopes and checks that they fit both the owner's role and
+// what the actor's own credential holds, so no token ever grants more than
+// its owner has or its creator could do.
+func (s *Tokens) grantable(a Actor, owner *store.User, scopes []string) (scope.Set, error) {
+	if len(scopes) > maxScopes {
+		return scope.Set{}, invalid("scopes", "at most %d scopes per token; got %d", maxScopes, len(scopes))
+	}
+	set, err := s.catalog.ParseSet(scopes)
+	if err != nil {
+		return scope.Set{}, invalid("scopes", "%v", err)
+	}
+	if missing := s.catalog.ForRole(string(owner.Role)).Missing(set); len(missing) > 0 {
+		return scope.Set{}, forbidden("the %s role of %s does not allow %s; choose scopes within the role", owner.Role, owner.Username, strings.Join(missing, ", "))
+	}
+	if missing := a.Scopes.Missing(set); len(missing) > 0 {
+		return scope.Set{}, forbidden("your credential does not hold %s, so it cannot grant it; use a session or a token that holds it", strings.Join(missing, ", "))
+	}
+	return set, nil
+}
+
+// TokenQuery filters a token listing.
+type TokenQuery struct {
+	UserID string // a user's tokens (admins, or yourself)
+	All    bool   // every token in the organisation (admins)
+	State  string
+	Scope  string
+	Kind   string
+	Cursor string
+	Limit  int
+}
+
+// List returns a page of tokens, newest first, and the cursor of the next page.
+func (s *Tokens) List(ctx context.Context, a Actor, q TokenQuery) ([]*store.Token, string, error) {
+	if err := a.requireTokens(); err != nil {
+		return nil, "", err
+	}
+	f := store.TokenFilter{UserID: a.User.ID, Now: s.now().UTC()}
+	switch {
+	case q.All && q.UserID == "":
+		if !a.IsAdmin() {
+			return nil, "", forbidden("only owners and admins may list every token in the organisation")
+		}
+		f.UserID = ""
+	case q.UserID != "" && q.UserID != a.User.ID:
+		if !a.IsAdmin() {
+			return nil, "", forbidden("only owners and admins may list another user's tokens")
+		}
+		u, err := lookupUser(ctx, s.store, q.UserID)
+		if err != nil {
+			return nil, "", err
+		}
+		f.UserID = u.ID
+	}
+	switch store.TokenState(q.State) {
+	case "", store.StateActive, store.StateExpiring, store.StateExpired, store.StateRevoked:
+		f.State = store.TokenState(q.State)
+	default:
+		return nil, "", invalid("state", "state must be one of active, expiring, expired, revoked; got %q", q.State)
+	}
+	switch store.TokenKind(q.Kind) {
+	case "", store.TokenPersonal, store.TokenAdmin:
+		f.Kind = store.TokenKind(q.Kind)
+	default:
+		return nil, "", invalid("kind", "kind must be pat or adm; got %q", q.Kind)
+	}
+	if q.Scope != "" {
+		if _, ok := s.catalog.Lookup(q.Scope); !ok {
+			return nil, "", invalid("scope", "unknown scope %q; see GET /api/v1/scopes for the catalog", q.Scope)
+		}
+		f.Scope = q.Scope
+	}
+	limit, err := pageLimit(q.Limit)
+	if err != nil {
+		return nil, "", err
+	}
+	f.Limit = limit + 1
+	if q.Cursor != "" {
+		id, err := decodeCursor(q.Cursor)
+		if err != nil || uuid.Validate(id) != nil {
+			return nil, "", invalid("cursor", "cursor %q is not valid; pass the next_cursor value of the previous page unchanged", q.Cursor)
+		}
+		f.Cursor = id
+	}
+	ts, err := s.store.ListTokens(ctx, f)
+	if err != nil {
+		return nil, "", fmt.Errorf("list tokens: %w", err)
+	}
+	next := ""
+	if len(ts) > limit {
+		ts = ts[:limit]
+		next = encodeCursor(ts[limit-1].ID)
+	}
+	return ts, next, nil
+}
+
+// Get returns one token the actor may see. Tokens of others look absent to
+// non-admins, so their existence does not leak.
+func (s *Tokens) Get(ctx context.Context, a Actor, id string) (*store.Token, error) {
+	if err := a.requireTokens(); err != nil {
+		return nil, err
+	}
+	return s.visible(ctx, a, id)
+}
+
+func (s *Tokens) visible(ctx context.Context, a Actor, id string) (*store.Token, error) {
+	if uuid.Validate(id) != nil {
+		return nil, notFound("no token with id %q; list your tokens to find its id", id)
+	}
+	t, err := s.store.GetToken(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && t.UserID != a.User.ID && !a.IsAdmin()) {
+		return nil, notFound("no token with id %q; list your tokens to find its id", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get token: %w", err)
+	}
+	return t, nil
+}
+
+// UpdateTokenInput changes a token without changing its secret. Nil fields
+// are left alone.
+type UpdateTokenInput struct {
+	Description *string
+	Scopes      *[]string
+	IPAllowlist *[]string
+}
+
+// Update changes a token's description, scopes or IP allowlist.
+func (s *Tokens) Update(ctx context.Context, a Actor, id string, in UpdateTokenInput) (*store.Token, error) {
+	if err := a.requireTokens(); err != nil {
+		return nil, err
+	}
+	cur, err := s.visible(ctx, a, id)
+	if err != nil {
+		return nil, err
+	}
+	owner, err := s.store.GetUser(ctx, cur.UserID)
+	if err != nil {
+		return nil, fmt.Errorf("get token owner: %w", err)
+	}
+	var desc string
+	if in.Description != nil {
+		if desc, err = cleanDescription(*in.Description); err != nil {
+			return nil, err
+		}
+	}
+	var scopes []string
+	if in.Scopes != nil {
+		set, err := s.grantable(a, owner, *in.Scopes)
+		if err != nil {
+			return nil, err
+		}
+		scopes = set.Strings()
+	}
+	var allow []string
+	if in.IPAllowlist != nil {
+		if allow, err = cleanAllowlist(*in.IPAllowlist); err != nil {
+			return nil, err
+		}
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	changed := map[string]any{}
+	t, err := s.store.UpdateToken(ctx, id, func(t *store.Token) error {
+		if t.RevokedAt != nil {
+			return conflict("", "token %q is revoked and can no longer be changed", t.Name)
+		}
+		if in.Description != nil && desc != t.Description {
+			t.Description, changed["description"] = desc, desc
+		}
+		if in.Scopes != nil && !equalStrings(scopes, t.Scopes) {
+			changed["scopes"] = map[string]any{"before": t.Scopes, "after": scopes}
+			t.Scopes = scopes
+		}
+		if in.IPAllowlist != nil && !equalStrings(allow, t.IPAllowlist) {
+			t.IPAllowlist, changed["ip_allowlist"] = allow, allow
+		}
+		t.UpdatedAt = now
+		return nil
+	})
+	if err != nil {
+		return nil, wrapStore("update token", err)
+	}
+	s.inval.TokenChanged(t)
+	if len(changed) > 0 {
+		s.audit.record(ctx, a, "token.update", "token", t.ID, changed)
+	}
+	return t, nil
+}
+
+// RegenerateInput asks for a new secret, optionally with a new expiry and a
+// grace period during which the old secret still works.
+type RegenerateInput struct {
+	Expiry      Expiry
+	GracePeriod string
+}
+
+// Regenerate gives a token a new secret, keeping its id, name and scopes.
+func (s *Tokens) Regenerate(ctx context.Context, a Actor, id string, in RegenerateInput) (*IssuedToken, error) {
+	if err := a.requireTokens(); err != nil {
+		return nil, err
+	}
+	cur, err := s.visible(ctx, a, id)
+	if err != nil {
+		return nil, err
+	}
+	var grace time.Duration
+	if in.GracePeriod != "" {
+		if grace, err = ParseDuration(in.GracePeriod); err != nil {
+			return nil, invalid("grace_period", "grace_period: %v", err)
+		}
+		if grace < 0 || grace > maxGrace {
+			return nil, invalid("grace_period", "grace_period must be between 0s and 7d; got %q", in.GracePeriod)
+		}
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	p := s.policies.Current(ctx)
+	exp, err := regeneratedExpiry(cur, in.Expiry, now, p)
+	if err != nil {
+		return nil, err
+	}
+	secret, err := token.Generate(s.prefix, token.Kind(cur.Kind))
+	if err != nil {
+		return nil, fmt.Errorf("generate token: %w", err)
+	}
+	digest := token.Hash(secret)
+	var old *store.Token
+	t, err := s.store.UpdateToken(ctx, id, func(t *store.Token) error {
+		if t.RevokedAt != nil {
+			return conflict("", "token %q is revoked; create a new token instead", t.Name)
+		}
+		snapshot := *t
+		old = &snapshot
+		t.PrevDigest, t.PrevExpiresAt = nil, nil
+		if grace > 0 && t.State(now) != store.StateExpired {
+			until := now.Add(grace)
+			if e := EffectiveExpiry(t, p); e != nil && e.Before(until) {
+				until = *e
+			}
+			t.PrevDigest, t.PrevExpiresAt = t.Digest, &until
+		}
+		t.Digest, t.Hint = digest[:], token.Hint(secret)
+		t.ExpiresAt, t.RegeneratedAt, t.UpdatedAt = exp, &now, now
+		return nil
+	})
+	if err != nil {
+		return nil, wrapStore("regenerate token", err)
+	}
+	s.inval.TokenChanged(old)
+	s.inval.TokenChanged(t)
+	s.audit.record(ctx, a, "token.regenerate", "token", t.ID, map[string]any{
+		"name": t.Name, "expires_at": exp, "grace_period": FormatDuration(grace),
+	})
+	return &IssuedToken{Token: t, Secret: secret}, nil
+}
+
+// regeneratedExpiry keeps the token's lifetime length unless a new expiry is
+// asked for.
+func regeneratedExpiry(t *store.Token, e Expiry, now time.Time, p store.Policy) (*time.Time, error) {
+	if !e.isZero() {
+		return resolveExpiry(e, now, p)
+	}
+	if t.ExpiresAt == nil {
+		return resolveExpiry(Expiry{NoExpiry: p.AllowNoExpiry && p.MaxLifetime == 0}, now, p)
+	}
+	issued := t.CreatedAt
+	if t.RegeneratedAt != nil {
+		issued = *t.RegeneratedAt
+	}
+	life := t.ExpiresAt.Sub(issued)
+	if life < minLifetime {
+		life = minLifetime
+	}
+	if p.MaxLifetime > 0 && life > p.MaxLifetime {
+		life = p.MaxLifetime
+	}
+	at := now.Add(life)
+	return &at, nil
+}
+
+// Revoke ends a token for good. Revoking a revoked token changes nothing.
+func (s *Tokens) Revoke(ctx context.Context, a Actor, id string) error {
+	if err := a.requireTokens(); err != nil {
+		return err
+	}
+	if _, err := s.visible(ctx, a, id); err != nil {
+		return err
+	}
+	return s.revoke(ctx, a, id, "token.revoke", nil)
+}
+
+// revoke is shared by user revocation, leak reports and cleanup.
+func (s *Tokens) revoke(ctx context.Context, a Actor, id, action string, details map[string]any) error {
+	now := s.now().UTC().Truncate(time.Microsecond)
+	already := false
+	t, err := s.store.UpdateToken(ctx, id, func(t *store.Token) error {
+		if t.RevokedAt != nil {
+			already = true
+			return nil
+		}
+		t.RevokedAt, t.UpdatedAt = &now, now
+		t.PrevDigest, t.PrevExpiresAt = nil, nil
+		return nil
+	})
+	if err != nil {
+		return wrapStore("revoke token", err)
+	}
+	s.inval.TokenChanged(t)
+	if !already {
+		if details == nil {
+			details = map[string]any{}
+		}
+		details["name"] = t.Name
+		s.audit.record(ctx, a, action, "token", t.ID, details)
+	}
+	return nil
+}
+
+// Usage returns a token's requests per day over the last days days.
+func (s *Tokens) Usage(ctx context.Context, a Actor, id string, days int) ([]store.UsageDay, error) {
+	if err := a.requireTokens(); err != nil {
+		return nil, err
+	}
+	if _, err := s.visible(ctx, a, id); err != nil {
+		return nil, err
+	}
+	if days <= 0 || days > 366 {
+		return nil, invalid("days", "days must be between 1 and 366")
+	}
+	since := s.now().UTC().AddDate(0, 0, -(days - 1))
+	return s.store.TokenUsage(ctx, id, since)
+}
+
+func cleanName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	switch {
+	case name == "":
+		return "", invalid("name", "name is required: give the token a name that says what it is for, like \"ci-deploy\"")
+	case utf8.RuneCountInString(name) > maxNameLen:
+		return "", invalid("name", "name is too long: at most %d characters", maxNameLen)
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+		return "", invalid("name", "name must not contain control characters")
+	}
+	return name, nil
+}
+
+func cleanDescription(d string) (string, error) {
+	d = strings.TrimSpace(d)
+	if utf8.RuneCountInString(d) > maxDescriptionLen {
+		return "", invalid("description", "description is too long: at most %d characters", maxDescriptionLen)
+	}
+	if strings.IndexFunc(d, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' }) >= 0 {
+		return "", invalid("description", "description must not contain control characters")
+	}
+	return d, nil
+}
+
+func cleanAllowlist(in []string) ([]string, error) {
+	if len(in) > maxAllowlist {
+		return nil, invalid("ip_allowlist", "at most %d entries in ip_allowlist", maxAllowlist)
+	}
+	out := make([]string, 0, len(in))
+	for _, s := range in {
+		s = strings.TrimSpace(s)
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked().String())
+			continue
+		}
+		if ip, err := netip.ParseAddr(s); err == nil {
+			out = append(out, netip.PrefixFrom(ip, ip.BitLen()).String())
+			continue
+		}
+		return nil, invalid("ip_allowlist", "%q is not an IP address or CIDR range like 10.0.0.0/8", s)
+	}
+	return out, nil
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// wrapStore passes service errors from updaters through and maps store
+// errors to kinds.
+func wrapStore(op string, err error) error {
+	var se *Error
+	switch {
+	case errors.As(err, &se):
+		return err
+	case errors.Is(err, store.ErrNotFound):
+		return notFound("%s: not found", op)
+	case errors.Is(err, store.ErrConflict):
+		return conflict("", "%s: conflicts with existing data", op)
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }

@@ -1,0 +1,356 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/latchkey/latchkey/internal/store"
+)
+
+// Users manages accounts: people and service accounts, roles, suspension and
+// deletion.
+type Users struct {
+	store store.Store
+	audit *Audit
+	inval Invalidator
+	now   func() time.Time
+}
+
+// CreateUserInput describes a new account.
+type CreateUserInput struct {
+	Username string
+	Password string
+	Role     store.Role
+	Kind     store.UserKind
+}
+
+var usernameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// Password length bounds; the upper one keeps hashing cheap to refuse.
+const (
+	minPasswordLen = 8
+	maxPasswordLen = 256
+)
+
+// Create adds an account (admins; only owners create owners).
+func (s *Users) Create(ctx context.Context, a Actor, in CreateUserInput) (*store.User, error) {
+	if err := a.requireAdmin(); err != nil {
+		return nil, err
+	}
+	if in.Role == "" {
+		in.Role = store.RoleMember
+	}
+	if in.Kind == "" {
+		in.Kind = store.KindPerson
+	}
+	if in.Role == store.RoleOwner && a.User.Role != store.RoleOwner {
+		return nil, forbidden("only owners may create owners")
+	}
+	u, err := s.newUser(in)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.CreateUser(ctx, u); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return nil, conflict("username", "the user name %q is taken; choose another", u.Username)
+		}
+		return nil, fmt.Errorf("create user: %w", err)
+	}
+	s.audit.record(ctx, a, "user.create", "user", u.ID, map[string]any{"username": u.Username, "role": string(u.Role), "kind": string(u.Kind)})
+	return u, nil
+}
+
+func (s *Users) newUser(in CreateUserInput) (*store.User, error) {
+	if !usernameRE.MatchString(in.Username) {
+		return nil, invalid("username", "username must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit; got %q", in.Username)
+	}
+	if err := validRole(in.Role); err != nil {
+		return nil, err
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	u := &store.User{ID: newID(), Username: in.Username, Role: in.Role, Kind: in.Kind, LoginType: "password", CreatedAt: now, UpdatedAt: now}
+	switch in.Kind {
+	case store.KindPerson:
+		hash, err := hashNewPassword(in.Password)
+		if err != nil {
+			return nil, err
+		}
+		u.PasswordHash = hash
+	case store.KindService:
+		if in.Password != "" {
+			return nil, invalid("password", "service accounts cannot log in, so they take no password; leave it out")
+		}
+		u.LoginType = "none"
+	default:
+		return nil, invalid("kind", "kind must be \"person\" or \"service\"; got %q", in.Kind)
+	}
+	return u, nil
+}
+
+func hashNewPassword(pw string) (string, error) {
+	if len(pw) < minPasswordLen {
+		return "", invalid("password", "password must be at least %d characters", minPasswordLen)
+	}
+	if len(pw) > maxPasswordLen {
+		return "", invalid("password", "password must be at most %d bytes", maxPasswordLen)
+	}
+	return HashPassword(pw)
+}
+
+func validRole(r store.Role) error {
+	switch r {
+	case store.RoleOwner, store.RoleAdmin, store.RoleMember:
+		return nil
+	}
+	return invalid("role", "role must be \"owner\", \"admin\" or \"member\"; got %q", r)
+}
+
+// Bootstrap creates the first owner when there are no users at all. It
+// returns the password it used (generated when password is empty), or ""
+// when users already exist.
+func (s *Users) Bootstrap(ctx context.Context, username, password string) (string, error) {
+	n, err := s.store.CountUsers(ctx)
+	if err != nil {
+		return "", fmt.Errorf("count users: %w", err)
+	}
+	if n > 0 {
+		return "", nil
+	}
+	if username == "" {
+		username = "admin"
+	}
+	if password == "" {
+		if password, err = RandomPassword(); err != nil {
+			return "", err
+		}
+	}
+	u, err := s.newUser(CreateUserInput{Username: username, Password: password, Role: store.RoleOwner, Kind: store.KindPerson})
+	if err != nil {
+		return "", err
+	}
+	if err := s.store.CreateUser(ctx, u); err != nil {
+		return "", fmt.Errorf("create first owner: %w", err)
+	}
+	s.audit.record(ctx, Actor{}, "user.create", "user", u.ID, map[string]any{"username": u.Username, "role": "owner", "bootstrap": true})
+	return password, nil
+}
+
+// UserQuery filters a user listing.
+type UserQuery struct {
+	Kind   string
+	Cursor string
+	Limit  int
+}
+
+// List returns a page of users (admins).
+func (s *Users) List(ctx context.Context, a Actor, q UserQuery) ([]*store.User, string, error) {
+	if err := a.requireAdmin(); err != nil {
+		return nil, "", err
+	}
+	switch store.UserKind(q.Kind) {
+	case "", store.KindPerson, store.KindService:
+	default:
+		return nil, "", invalid("kind", "kind must be \"person\" or \"service\"; got %q", q.Kind)
+	}
+	limit, err := pageLimit(q.Limit)
+	if err != nil {
+		return nil, "", err
+	}
+	f := store.UserFilter{Kind: store.UserKind(q.Kind), Limit: limit + 1}
+	if q.Cursor != "" {
+		id, err := decodeCursor(q.Cursor)
+		if err != nil || uuid.Validate(id) != nil {
+			return nil, "", invalid("cursor", "cursor %q is not valid; pass the next_cursor value of the previous page unchanged", q.Cursor)
+		}
+		f.Cursor = id
+	}
+	us, err := s.store.ListUsers(ctx, f)
+	if err != nil {
+		return nil, "", fmt.Errorf("list users: %w", err)
+	}
+	next := ""
+	if len(us) > limit {
+		us = us[:limit]
+		next = encodeCursor(us[limit-1].ID)
+	}
+	return us, next, nil
+}
+
+// Get returns a user by id or user name: yourself, or anyone for admins.
+func (s *Users) Get(ctx context.Context, a Actor, idOrName string) (*store.User, error) {
+	if a.User == nil {
+		return nil, &Error{Kind: ErrUnauthenticated, Msg: "authentication required"}
+	}
+	if idOrName == a.User.ID || strings.EqualFold(idOrName, a.User.Username) {
+		return a.User, nil
+	}
+	if !a.IsAdmin() {
+		return nil, notFound("no user %q", idOrName)
+	}
+	return lookupUser(ctx, s.store, idOrName)
+}
+
+func lookupUser(ctx context.Context, st store.Store, idOrName string) (*store.User, error) {
+	var u *store.User
+	var err error
+	if uuid.Validate(idOrName) == nil {
+		u, err = st.GetUser(ctx, idOrName)
+	} else {
+		u, err = st.GetUserByUsername(ctx, idOrName)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFound("no user %q; list users to find the right id or name", idOrName)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get user: %w", err)
+	}
+	return u, nil
+}
+
+// UpdateUserInput changes an account; nil fields are left alone.
+type UpdateUserInput struct {
+	Role      *store.Role
+	Suspended *bool
+	Password  *string
+}
+
+// Update changes a user's role, suspension or password. Admins change
+// others; anyone may change their own password.
+func (s *Users) Update(ctx context.Context, a Actor, idOrName string, in UpdateUserInput) (*store.User, error) {
+	if a.User == nil {
+		return nil, &Error{Kind: ErrUnauthenticated, Msg: "authentication required"}
+	}
+	target, err := s.Get(ctx, a, idOrName)
+	if err != nil {
+		return nil, err
+	}
+	self := target.ID == a.User.ID
+	if in.Role != nil || in.Suspended != nil {
+		if err := s.checkAdminChange(ctx, a, target, in); err != nil {
+			return nil, err
+		}
+	}
+	var hash string
+	if in.Password != nil {
+		if !self && !a.IsAdmin() {
+			return nil, forbidden("only admins may set another user's password")
+		}
+		if target.Kind == store.KindService {
+			return nil, invalid("password", "service accounts cannot log in, so they take no password")
+		}
+		if hash, err = hashNewPassword(*in.Password); err != nil {
+			return nil, err
+		}
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	details := map[string]any{}
+	u, err := s.store.UpdateUser(ctx, target.ID, func(u *store.User) error {
+		if in.Role != nil && *in.Role != u.Role {
+			details["role"] = map[string]any{"before": string(u.Role), "after": string(*in.Role)}
+			u.Role = *in.Role
+		}
+		if in.Suspended != nil && *in.Suspended != u.Suspended {
+			details["suspended"] = *in.Suspended
+			u.Suspended = *in.Suspended
+		}
+		if hash != "" {
+			u.PasswordHash, details["password"] = hash, "changed"
+		}
+		u.UpdatedAt = now
+		return nil
+	})
+	if err != nil {
+		return nil, wrapStore("update user", err)
+	}
+	s.inval.UserChanged(u.ID)
+	action := "user.update"
+	if v, ok := details["suspended"]; ok && len(details) == 1 {
+		action = "user.unsuspend"
+		if v == true {
+			action = "user.suspend"
+		}
+	}
+	if len(details) > 0 {
+		s.audit.record(ctx, a, action, "user", u.ID, details)
+	}
+	return u, nil
+}
+
+func (s *Users) checkAdminChange(ctx context.Context, a Actor, target *store.User, in UpdateUserInput) error {
+	if err := a.requireAdmin(); err != nil {
+		return err
+	}
+	if in.Role != nil {
+		if err := validRole(*in.Role); err != nil {
+			return err
+		}
+		if (*in.Role == store.RoleOwner || target.Role == store.RoleOwner) && a.User.Role != store.RoleOwner && *in.Role != target.Role {
+			return forbidden("only owners may grant or take away the owner role")
+		}
+	}
+	if in.Suspended != nil && *in.Suspended && target.ID == a.User.ID {
+		return forbidden("you cannot suspend yourself")
+	}
+	if target.Role == store.RoleOwner && !target.Suspended &&
+		((in.Role != nil && *in.Role != store.RoleOwner) || (in.Suspended != nil && *in.Suspended)) {
+		return s.keepAnOwner(ctx, target.ID)
+	}
+	if target.Role == store.RoleOwner && in.Suspended != nil && *in.Suspended && a.User.Role != store.RoleOwner {
+		return forbidden("only owners may suspend an owner")
+	}
+	return nil
+}
+
+// keepAnOwner refuses a change that would leave no active owner.
+func (s *Users) keepAnOwner(ctx context.Context, leaving string) error {
+	cursor := ""
+	for {
+		us, err := s.store.ListUsers(ctx, store.UserFilter{Kind: store.KindPerson, Cursor: cursor, Limit: 500})
+		if err != nil {
+			return fmt.Errorf("list users: %w", err)
+		}
+		for _, u := range us {
+			if u.Role == store.RoleOwner && !u.Suspended && u.ID != leaving {
+				return nil
+			}
+		}
+		if len(us) < 500 {
+			return conflict("role", "this is the last active owner; make another user owner first")
+		}
+		cursor = us[len(us)-1].ID
+	}
+}
+
+// Delete removes an account and stops all its tokens and sessions at once.
+func (s *Users) Delete(ctx context.Context, a Actor, idOrName string) error {
+	if err := a.requireAdmin(); err != nil {
+		return err
+	}
+	target, err := lookupUser(ctx, s.store, idOrName)
+	if err != nil {
+		return err
+	}
+	if target.ID == a.User.ID {
+		return forbidden("you cannot delete yourself")
+	}
+	if target.Role == store.RoleOwner {
+		if a.User.Role != store.RoleOwner {
+			return forbidden("only owners may delete an owner")
+		}
+		if err := s.keepAnOwner(ctx, target.ID); err != nil {
+			return err
+		}
+	}
+	if err := s.store.DeleteUser(ctx, target.ID, s.now().UTC()); err != nil {
+		return wrapStore("delete user", err)
+	}
+	s.inval.UserChanged(target.ID)
+	s.audit.record(ctx, a, "user.delete", "user", target.ID, map[string]any{"username": target.Username})
+	return nil
+}

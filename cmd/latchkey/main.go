@@ -43,4 +43,3 @@ func exitCode(err error) int {
 	}
 	return 1
 }
-

@@ -37,7 +37,9 @@ func (p *Principal) Actor(ip, agent string) service.Actor {
 }
 
 // Allows reports whether the credential may use scope on resource.
-func (p *Principal) Allows(scopeName, resource string) bool { return p.Scopes.Allows(scopeName, resource) }
+func (p *Principal) Allows(scopeName, resource string) bool {
+	return p.Scopes.Allows(scopeName, resource)
+}
 
 // ExpiresWithin reports whether the credential expires within d of now.
 func (p *Principal) ExpiresWithin(now time.Time, d time.Duration) bool {

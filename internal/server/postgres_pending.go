@@ -7,4 +7,6 @@ import (
 	"github.com/latchkey/latchkey/internal/store"
 )
 
-func openPostgres(ctx context.Context, dsn string) (store.Store, error) { return nil, errors.New("pending") }
+func openPostgres(ctx context.Context, dsn string) (store.Store, error) {
+	return nil, errors.New("pending")
+}

@@ -34,9 +34,11 @@ type App struct {
 	Services *service.Services
 	Usage    *auth.Usage
 	Verifier auth.Verifier
-	Mux      *http.ServeMux
-	Handler  http.Handler
-	Version  string
+	// Introspector serves /oauth2/introspect; mountSTS extends it to JWTs.
+	Introspector *api.Introspector
+	Mux          *http.ServeMux
+	Handler      http.Handler
+	Version      string
 
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
@@ -159,8 +161,8 @@ func (a *App) mountHTTP(ctx context.Context) error {
 		Services: a.Services, Verifier: a.Verifier, Logger: a.Logger, Version: a.Version,
 		LoginLimiter: api.NewFailureLimiter(20, 3*time.Second),
 	})
-	intro := &api.Introspector{Verifier: a.Verifier, Issuer: a.PublicURL()}
-	a.Mux.Handle("/oauth2/introspect", intro)
+	a.Introspector = &api.Introspector{Verifier: a.Verifier, Issuer: a.PublicURL()}
+	a.Mux.Handle("/oauth2/introspect", a.Introspector)
 	a.mountOperations()
 	for _, mount := range []func(context.Context) error{a.mountSTS, a.mountWeb, a.mountGateway} {
 		if err := mount(ctx); err != nil {

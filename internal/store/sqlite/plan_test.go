@@ -1,0 +1,46 @@
+package sqlite
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestHotPathQueriesUseIndexes pins that verification-path lookups never
+// scan a table: their cost must stay flat from 1k to 1M tokens.
+func TestHotPathQueriesUseIndexes(t *testing.T) {
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, q := range []string{
+		getTokenByDigestSQL, getTokenSQL, getUserSQL, getSessionByDigestSQL,
+		`SELECT ` + userColumns + ` FROM users WHERE lower(username) = lower(?) AND deleted_at IS NULL`,
+		`SELECT ` + tokenColumns + ` FROM tokens WHERE user_id = ? ORDER BY id DESC LIMIT 100`,
+		`UPDATE tokens SET revoked_at = ?, updated_at = ? WHERE user_id = ? AND revoked_at IS NULL`,
+		`SELECT day, count FROM token_usage WHERE token_id = ? AND day >= ? ORDER BY day`,
+	} {
+		rows, err := s.r.QueryContext(t.Context(), `EXPLAIN QUERY PLAN `+q, nil, nil, nil)
+		if err != nil {
+			t.Fatalf("explain %s: %v", q, err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, notused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		joined := strings.Join(plan, "; ")
+		t.Logf("%.60s… → %s", strings.Join(strings.Fields(q), " "), joined)
+		for _, step := range plan {
+			if strings.HasPrefix(step, "SCAN ") || strings.Contains(step, "TEMP B-TREE") {
+				t.Errorf("query %q plans a %q", q, step)
+			}
+		}
+	}
+}

@@ -1,0 +1,234 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"runtime"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/latchkey/latchkey/internal/store"
+)
+
+var _ store.Store = (*Store)(nil)
+
+// Store is a store.Store on one SQLite database file. It is safe for
+// concurrent use; Close releases it.
+type Store struct {
+	w *sql.DB // the one write connection
+	r *sql.DB // query-only readers
+
+	// Prepared hot-path reads on the reader pool.
+	getTokenByDigest   *sql.Stmt
+	getToken           *sql.Stmt
+	getUser            *sql.Stmt
+	getSessionByDigest *sql.Stmt
+}
+
+// pragmas apply to every connection of both pools. busy_timeout covers
+// other processes holding the file (a `latchkey migrate` run, a backup).
+var pragmas = []string{
+	"busy_timeout(5000)",
+	"foreign_keys(1)",
+	"synchronous(NORMAL)",
+	"journal_mode(WAL)",
+}
+
+// readerConns is the size of the reader pool.
+func readerConns() int { return max(4, runtime.GOMAXPROCS(0)) }
+
+// dsn builds a driver name for path with the shared pragmas and extra ones.
+// The path is written as a file: URI so that characters such as '?' in it
+// are not taken for parameters.
+func dsn(path string, extra ...string) string {
+	q := url.Values{}
+	for _, p := range append(append([]string{}, pragmas...), extra...) {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+}
+
+// Open opens (creating if needed) the database file at path, applies
+// pending migrations and prepares the hot-path queries.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" || strings.HasPrefix(path, ":memory:") {
+		return nil, errors.New("open sqlite store: need a file path (an in-memory database cannot be shared by the two pools)")
+	}
+	if _, err := Migrate(ctx, path); err != nil {
+		return nil, err
+	}
+	w, err := sql.Open("sqlite", dsn(path, "cache_size(-32768)"))
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite writer: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	r, err := sql.Open("sqlite", dsn(path, "query_only(1)"))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite readers: %w", err)
+	}
+	n := readerConns()
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	r.SetConnMaxLifetime(0)
+	r.SetConnMaxIdleTime(0)
+	s := &Store{w: w, r: r}
+	if err := s.prepare(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.Ping(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Hot-path reads, prepared at Open. Each is one unique-index probe; the
+// digest lookup is a two-index OR (a 256-bit digest cannot be both one
+// token's current and another's previous digest, so no ordering is needed).
+const (
+	getTokenByDigestSQL   = `SELECT ` + tokenColumns + ` FROM tokens WHERE digest = ?1 OR prev_digest = ?1 LIMIT 1`
+	getTokenSQL           = `SELECT ` + tokenColumns + ` FROM tokens WHERE id = ?`
+	getUserSQL            = `SELECT ` + userColumns + ` FROM users WHERE id = ? AND deleted_at IS NULL`
+	getSessionByDigestSQL = `SELECT ` + sessionColumns + ` FROM sessions WHERE digest = ?`
+)
+
+func (s *Store) prepare(ctx context.Context) error {
+	for _, p := range []struct {
+		dst   **sql.Stmt
+		query string
+	}{
+		{&s.getTokenByDigest, getTokenByDigestSQL},
+		{&s.getToken, getTokenSQL},
+		{&s.getUser, getUserSQL},
+		{&s.getSessionByDigest, getSessionByDigestSQL},
+	} {
+		st, err := s.r.PrepareContext(ctx, p.query)
+		if err != nil {
+			return fmt.Errorf("prepare %q: %w", p.query, err)
+		}
+		*p.dst = st
+	}
+	return nil
+}
+
+// Ping checks that both pools can reach the database file.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.w.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping sqlite writer: %w", err)
+	}
+	if err := s.r.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping sqlite readers: %w", err)
+	}
+	return nil
+}
+
+// Close closes the prepared statements and both pools.
+func (s *Store) Close() error {
+	var errs []error
+	for _, st := range []*sql.Stmt{s.getTokenByDigest, s.getToken, s.getUser, s.getSessionByDigest} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	errs = append(errs, s.r.Close(), s.w.Close())
+	return errors.Join(errs...)
+}
+
+// inTx runs fn in one IMMEDIATE transaction on the write connection and
+// commits when fn returns nil. fn's error is returned as is.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	// Roll back on error and on panic (or runtime.Goexit) in fn alike, so
+	// the one write connection is never left inside a transaction.
+	defer func() { _ = tx.Rollback() }()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", translate(err))
+	}
+	return nil
+}
+
+// translate maps driver errors to the store's sentinel errors, keeping the
+// original in the chain.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return fmt.Errorf("%w: %w", store.ErrConflict, err)
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return fmt.Errorf("referenced row: %w: %w", store.ErrNotFound, err)
+		}
+	}
+	return err
+}
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+// micros is how a time is stored: unix microseconds, which truncates.
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+// microsCeil is the stored form of a bound b in "stored < b" or
+// "stored >= b": rounding up keeps the comparison exact for a b with
+// sub-microsecond digits.
+func microsCeil(t time.Time) int64 {
+	m := t.UnixMicro()
+	if t.Nanosecond()%1000 != 0 {
+		m++
+	}
+	return m
+}
+
+// microsPtr stores an optional time; nil becomes NULL.
+func microsPtr(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+// fromMicros reads a stored time back in UTC.
+func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
+
+// fromNullMicros reads an optional stored time back.
+func fromNullMicros(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMicros(v.Int64)
+	return &t
+}
+
+// blobOrNull stores an empty byte slice as NULL.
+func blobOrNull(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}

@@ -1,0 +1,293 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/store"
+)
+
+const tokenColumns = `id, user_id, kind, name, description, scopes, digest, hint, prev_digest, prev_expires_at,
+	ip_allowlist, created_at, updated_at, expires_at, revoked_at, regenerated_at, last_used_at,
+	last_used_ip, last_used_agent, recent_ips`
+
+// tokenColumnCount is the number of columns in tokenColumns.
+const tokenColumnCount = 20
+
+// tokenArgs returns t's values in tokenColumns order.
+func tokenArgs(t *store.Token) []any {
+	return []any{
+		t.ID, t.UserID, t.Kind, t.Name, t.Description, encodeList(t.Scopes), t.Digest, t.Hint,
+		blobOrNull(t.PrevDigest), microsPtr(t.PrevExpiresAt), encodeList(t.IPAllowlist),
+		micros(t.CreatedAt), micros(t.UpdatedAt), microsPtr(t.ExpiresAt), microsPtr(t.RevokedAt),
+		microsPtr(t.RegeneratedAt), microsPtr(t.LastUsedAt), t.LastUsedIP, t.LastUsedAgent,
+		encodeList(t.RecentIPs),
+	}
+}
+
+func scanToken(sc scanner) (*store.Token, error) {
+	var (
+		t                                                store.Token
+		scopes, allow, recent                            string
+		created, updated                                 int64
+		prevExp, expires, revoked, regenerated, lastUsed sql.NullInt64
+	)
+	if err := sc.Scan(&t.ID, &t.UserID, &t.Kind, &t.Name, &t.Description, &scopes, &t.Digest, &t.Hint,
+		&t.PrevDigest, &prevExp, &allow, &created, &updated, &expires, &revoked, &regenerated, &lastUsed,
+		&t.LastUsedIP, &t.LastUsedAgent, &recent); err != nil {
+		return nil, translate(err)
+	}
+	var err error
+	if t.Scopes, err = decodeList(scopes); err != nil {
+		return nil, fmt.Errorf("token %s scopes: %w", t.ID, err)
+	}
+	if t.IPAllowlist, err = decodeList(allow); err != nil {
+		return nil, fmt.Errorf("token %s ip allowlist: %w", t.ID, err)
+	}
+	if t.RecentIPs, err = decodeList(recent); err != nil {
+		return nil, fmt.Errorf("token %s recent ips: %w", t.ID, err)
+	}
+	if len(t.PrevDigest) == 0 {
+		t.PrevDigest = nil
+	}
+	t.PrevExpiresAt = fromNullMicros(prevExp)
+	t.CreatedAt, t.UpdatedAt = fromMicros(created), fromMicros(updated)
+	t.ExpiresAt, t.RevokedAt = fromNullMicros(expires), fromNullMicros(revoked)
+	t.RegeneratedAt, t.LastUsedAt = fromNullMicros(regenerated), fromNullMicros(lastUsed)
+	return &t, nil
+}
+
+// normToken brings t to the stored form in place: times truncated to UTC
+// microseconds, nil lists empty, an empty previous digest nil.
+func normToken(t *store.Token) {
+	t.CreatedAt, t.UpdatedAt = store.Truncate(t.CreatedAt), store.Truncate(t.UpdatedAt)
+	t.PrevExpiresAt, t.ExpiresAt = store.TruncatePtr(t.PrevExpiresAt), store.TruncatePtr(t.ExpiresAt)
+	t.RevokedAt, t.RegeneratedAt = store.TruncatePtr(t.RevokedAt), store.TruncatePtr(t.RegeneratedAt)
+	t.LastUsedAt = store.TruncatePtr(t.LastUsedAt)
+	t.Scopes, t.IPAllowlist, t.RecentIPs = nonNil(t.Scopes), nonNil(t.IPAllowlist), nonNil(t.RecentIPs)
+	if len(t.PrevDigest) == 0 {
+		t.PrevDigest = nil
+	}
+}
+
+// CreateToken inserts t. A duplicate ID or digest, or a live token of the
+// same user with the same name, is store.ErrConflict; an unknown user is
+// store.ErrNotFound.
+func (s *Store) CreateToken(ctx context.Context, t *store.Token) error {
+	normToken(t)
+	_, err := s.w.ExecContext(ctx, `INSERT INTO tokens (`+tokenColumns+`) VALUES `+placeholders(1, tokenColumnCount), tokenArgs(t)...)
+	if err != nil {
+		return fmt.Errorf("create token: %w", translate(err))
+	}
+	return nil
+}
+
+// createTokensChunk is how many rows one INSERT of CreateTokens carries
+// (20 columns each, well under SQLite's 32766 variables).
+const createTokensChunk = 500
+
+// CreateTokens inserts ts in one transaction with multi-row INSERTs; any
+// failure inserts none of them.
+func (s *Store) CreateTokens(ctx context.Context, ts []*store.Token) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("create tokens: %w", err)
+	}
+	if len(ts) == 0 {
+		return nil
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var full *sql.Stmt
+		defer func() {
+			if full != nil {
+				full.Close()
+			}
+		}()
+		args := make([]any, 0, createTokensChunk*tokenColumnCount)
+		for start := 0; start < len(ts); start += createTokensChunk {
+			chunk := ts[start:min(start+createTokensChunk, len(ts))]
+			args = args[:0]
+			for _, t := range chunk {
+				normToken(t)
+				args = append(args, tokenArgs(t)...)
+			}
+			q := `INSERT INTO tokens (` + tokenColumns + `) VALUES ` + placeholders(len(chunk), tokenColumnCount)
+			var err error
+			if len(chunk) == createTokensChunk {
+				if full == nil {
+					if full, err = tx.PrepareContext(ctx, q); err != nil {
+						return fmt.Errorf("create tokens: %w", err)
+					}
+				}
+				_, err = full.ExecContext(ctx, args...)
+			} else {
+				_, err = tx.ExecContext(ctx, q, args...)
+			}
+			if err != nil {
+				return fmt.Errorf("create tokens: %w", translate(err))
+			}
+		}
+		return nil
+	})
+}
+
+// GetToken returns the token with id, revoked or not.
+func (s *Store) GetToken(ctx context.Context, id string) (*store.Token, error) {
+	t, err := scanToken(s.getToken.QueryRowContext(ctx, id))
+	if err != nil {
+		return nil, fmt.Errorf("get token: %w", err)
+	}
+	return t, nil
+}
+
+// GetTokenByDigest returns the token whose current digest, or else whose
+// previous digest, equals digest. The caller checks PrevExpiresAt.
+func (s *Store) GetTokenByDigest(ctx context.Context, digest []byte) (*store.Token, error) {
+	t, err := scanToken(s.getTokenByDigest.QueryRowContext(ctx, digest))
+	if err != nil {
+		return nil, fmt.Errorf("get token by digest: %w", err)
+	}
+	return t, nil
+}
+
+// ListTokens returns tokens newest first (by ID), before f.Cursor, matching
+// the filter. States are evaluated at f.Now (the current time if zero) with
+// the same boundaries as store.Token.State.
+func (s *Store) ListTokens(ctx context.Context, f store.TokenFilter) ([]*store.Token, error) {
+	var (
+		where []string
+		args  []any
+	)
+	if f.UserID != "" {
+		where, args = append(where, `user_id = ?`), append(args, f.UserID)
+	}
+	if f.Kind != "" {
+		where, args = append(where, `kind = ?`), append(args, f.Kind)
+	}
+	if f.Scope != "" {
+		// "repo" matches "repo" and "repo=<resources>"; '=' < '>' bounds the range.
+		where = append(where, `EXISTS (SELECT 1 FROM json_each(tokens.scopes) AS s WHERE s.value = ? OR (s.value >= ? AND s.value < ?))`)
+		args = append(args, f.Scope, f.Scope+"=", f.Scope+">")
+	}
+	if f.State != "" {
+		now := f.Now
+		if now.IsZero() {
+			now = time.Now()
+		}
+		n, soon := micros(now), micros(now.Add(store.ExpiringWindow))
+		switch f.State {
+		case store.StateRevoked:
+			where = append(where, `revoked_at IS NOT NULL`)
+		case store.StateExpired:
+			where, args = append(where, `revoked_at IS NULL AND expires_at <= ?`), append(args, n)
+		case store.StateExpiring:
+			where, args = append(where, `revoked_at IS NULL AND expires_at > ? AND expires_at <= ?`), append(args, n, soon)
+		case store.StateActive:
+			where, args = append(where, `revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)`), append(args, soon)
+		default:
+			return nil, fmt.Errorf("list tokens: unknown state %q", f.State)
+		}
+	}
+	if f.Cursor != "" {
+		where, args = append(where, `id < ?`), append(args, f.Cursor)
+	}
+	q := `SELECT ` + tokenColumns + ` FROM tokens`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	q += ` ORDER BY id DESC LIMIT ?`
+	args = append(args, store.PageLimit(f.Limit))
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	defer rows.Close()
+	out := []*store.Token{}
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list tokens: %w", err)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	return out, nil
+}
+
+// UpdateToken runs fn on the token with id and writes back every field but
+// ID, UserID, Kind and CreatedAt, in one transaction.
+func (s *Store) UpdateToken(ctx context.Context, id string, fn func(*store.Token) error) (*store.Token, error) {
+	var out *store.Token
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		t, err := scanToken(tx.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE id = ?`, id))
+		if err != nil {
+			return fmt.Errorf("update token: %w", err)
+		}
+		if err := fn(t); err != nil {
+			return err
+		}
+		out, err = scanToken(tx.QueryRowContext(ctx, `UPDATE tokens SET name = ?, description = ?, scopes = ?,
+			digest = ?, hint = ?, prev_digest = ?, prev_expires_at = ?, ip_allowlist = ?, updated_at = ?,
+			expires_at = ?, revoked_at = ?, regenerated_at = ?, last_used_at = ?, last_used_ip = ?,
+			last_used_agent = ?, recent_ips = ? WHERE id = ? RETURNING `+tokenColumns,
+			t.Name, t.Description, encodeList(t.Scopes), t.Digest, t.Hint, blobOrNull(t.PrevDigest),
+			microsPtr(t.PrevExpiresAt), encodeList(t.IPAllowlist), micros(t.UpdatedAt), microsPtr(t.ExpiresAt),
+			microsPtr(t.RevokedAt), microsPtr(t.RegeneratedAt), microsPtr(t.LastUsedAt), t.LastUsedIP,
+			t.LastUsedAgent, encodeList(t.RecentIPs), id))
+		if err != nil {
+			return fmt.Errorf("update token: %w", err)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// placeholders returns rows groups of cols "?" each: "(?, ?), (?, ?)".
+func placeholders(rows, cols int) string {
+	one := strings.TrimSuffix(strings.Repeat("?, ", cols), ", ")
+	var b strings.Builder
+	b.Grow(rows * (len(one) + 4))
+	for i := range rows {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(" + one + ")")
+	}
+	return b.String()
+}
+
+// encodeList stores a list as a JSON array; nil is "[]".
+func encodeList(l []string) string {
+	if len(l) == 0 {
+		return "[]"
+	}
+	b, err := json.Marshal(l)
+	if err != nil { // cannot happen for []string
+		panic(err)
+	}
+	return string(b)
+}
+
+// decodeList reads a stored JSON array, always non-nil.
+func decodeList(s string) ([]string, error) {
+	out := []string{}
+	if s == "" || s == "[]" {
+		return out, nil
+	}
+	if err := json.Unmarshal([]byte(s), &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func nonNil(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
+}

@@ -57,6 +57,7 @@ func New(mux *http.ServeMux, d Deps) *API {
 	a.registerTokens()
 	a.registerUsers()
 	a.registerOrg()
+	a.registerLeaks()
 	mux.HandleFunc("/api/", a.notFound)
 	return a
 }

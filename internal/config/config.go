@@ -42,6 +42,13 @@ type Serve struct {
 	CacheTTL    time.Duration
 	NegativeTTL time.Duration
 
+	// Token exchange (internal/sts): JWT signing keys and lifetimes.
+	SigningKeySecret     string // encrypts signing keys at rest
+	SigningKeySecretFile string
+	JWTLifetime          time.Duration
+	KeyRotationInterval  time.Duration // 0 = rotate only with `latchkey keys rotate`
+	JWTAlgorithm         string        // ES256 or EdDSA
+
 	File File // the structured sections of the --config file
 
 	// Changed reports whether an option was set by flag, env or file (not
@@ -115,6 +122,11 @@ func (c *Serve) options() []option {
 		{"cache-size", "verification cache entries (0 disables the cache)", integer(&c.CacheSize, 100_000)},
 		{"cache-ttl", "how long a cached verification may be reused before re-reading it", dur(&c.CacheTTL, 30*time.Second)},
 		{"negative-cache-ttl", "how long an unknown token digest is remembered as unknown", dur(&c.NegativeTTL, 2*time.Second)},
+		{"signing-key-secret", "secret that encrypts the JWT signing keys at rest (default with SQLite: generated into the data directory; required for token exchange with PostgreSQL, the same on every replica)", str(&c.SigningKeySecret, "")},
+		{"signing-key-secret-file", "file holding the signing-key secret", str(&c.SigningKeySecretFile, "")},
+		{"jwt-lifetime", "lifetime of JWTs issued by token exchange (never past the exchanged token's own expiry)", dur(&c.JWTLifetime, 15*time.Minute)},
+		{"key-rotation-interval", "how often a new JWT signing key takes over (0 = only with `latchkey keys rotate`)", dur(&c.KeyRotationInterval, 720*time.Hour)},
+		{"jwt-algorithm", "signature algorithm of new JWT signing keys: ES256 or EdDSA", str(&c.JWTAlgorithm, "ES256")},
 	}
 }
 
@@ -154,6 +166,13 @@ func (c *Serve) Resolve(fs *pflag.FlagSet) error {
 			return fmt.Errorf("read --admin-password-file: %w", err)
 		}
 		c.AdminPassword = strings.TrimSpace(string(b))
+	}
+	if c.SigningKeySecretFile != "" && c.SigningKeySecret == "" {
+		b, err := os.ReadFile(c.SigningKeySecretFile)
+		if err != nil {
+			return fmt.Errorf("read --signing-key-secret-file: %w", err)
+		}
+		c.SigningKeySecret = strings.TrimSpace(string(b))
 	}
 	return c.validate()
 }
@@ -205,6 +224,23 @@ func (c *Serve) validate() error {
 	}
 	if c.CacheSize < 0 {
 		return fmt.Errorf("--cache-size must not be negative")
+	}
+	return c.validateExchange()
+}
+
+// validateExchange checks the token-exchange options.
+func (c *Serve) validateExchange() error {
+	if c.JWTAlgorithm != "ES256" && c.JWTAlgorithm != "EdDSA" {
+		return fmt.Errorf("--jwt-algorithm must be ES256 or EdDSA, not %q", c.JWTAlgorithm)
+	}
+	if c.JWTLifetime < time.Second || c.JWTLifetime > 24*time.Hour {
+		return fmt.Errorf("--jwt-lifetime must be between 1s and 24h (it is %s); short-lived is the point of token exchange", c.JWTLifetime)
+	}
+	if c.KeyRotationInterval != 0 && c.KeyRotationInterval < time.Minute {
+		return fmt.Errorf("--key-rotation-interval must be 0 (no schedule) or at least 1m (it is %s)", c.KeyRotationInterval)
+	}
+	if c.SigningKeySecret != "" && len(c.SigningKeySecret) < 16 {
+		return fmt.Errorf("the signing-key secret must be at least 16 characters (32 random ones recommended, e.g. from `openssl rand -base64 32`)")
 	}
 	return nil
 }

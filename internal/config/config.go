@@ -37,6 +37,15 @@ type Serve struct {
 	LogLevel              string
 	UsageFlushInterval    time.Duration
 	Upstream              string
+	// UpstreamTimeout bounds the wait for an upstream's response headers
+	// in reverse-proxy mode; request bodies stream without a total limit.
+	UpstreamTimeout time.Duration
+	// GatewayRealm is the realm of the Basic challenge sent by forward-auth
+	// and reverse-proxy mode, so Git prompts for the token.
+	GatewayRealm string
+	// BasicAuthUsernameMustMatch refuses Basic credentials whose user name
+	// is not the token owner's.
+	BasicAuthUsernameMustMatch bool
 	// CacheSize and CacheTTL bound the verification cache; size 0 disables it.
 	CacheSize   int
 	CacheTTL    time.Duration
@@ -72,6 +81,9 @@ type Upstream struct {
 	PathPrefix  string `yaml:"path_prefix,omitempty"`
 	URL         string `yaml:"url"`
 	StripPrefix bool   `yaml:"strip_prefix,omitempty"`
+	// Routes, when set, are this upstream's own route rules, matched
+	// against the path the upstream sees; otherwise the top-level routes apply.
+	Routes *scope.RulesConfig `yaml:"routes,omitempty"`
 }
 
 // option is one declared setting.
@@ -119,6 +131,9 @@ func (c *Serve) options() []option {
 		{"log-level", "debug, info, warn or error", str(&c.LogLevel, "info")},
 		{"usage-flush-interval", "how often aggregated last-used data is written", dur(&c.UsageFlushInterval, 5*time.Second)},
 		{"upstream", "reverse-proxy mode: forward authenticated requests to this URL", str(&c.Upstream, "")},
+		{"upstream-timeout", "reverse-proxy mode: how long to wait for an upstream's response headers (0 = no limit)", dur(&c.UpstreamTimeout, time.Minute)},
+		{"gateway-realm", "realm of the Basic challenge sent by /auth/verify and reverse-proxy mode", str(&c.GatewayRealm, "latchkey")},
+		{"basic-auth-username-must-match", "refuse Basic credentials whose user name is not the token owner's", boolean(&c.BasicAuthUsernameMustMatch, false)},
 		{"cache-size", "verification cache entries (0 disables the cache)", integer(&c.CacheSize, 100_000)},
 		{"cache-ttl", "how long a cached verification may be reused before re-reading it", dur(&c.CacheTTL, 30*time.Second)},
 		{"negative-cache-ttl", "how long an unknown token digest is remembered as unknown", dur(&c.NegativeTTL, 2*time.Second)},
@@ -224,6 +239,12 @@ func (c *Serve) validate() error {
 	}
 	if c.CacheSize < 0 {
 		return fmt.Errorf("--cache-size must not be negative")
+	}
+	if c.GatewayRealm == "" || strings.ContainsAny(c.GatewayRealm, "\"\\\r\n") {
+		return fmt.Errorf("--gateway-realm must be a non-empty name without quotes, backslashes or line breaks, e.g. latchkey")
+	}
+	if c.UpstreamTimeout < 0 {
+		return fmt.Errorf("--upstream-timeout must not be negative; use 0 for no limit")
 	}
 	return c.validateExchange()
 }

@@ -29,7 +29,8 @@ type Deps struct {
 // API is the mounted REST API.
 type API struct {
 	huma.API
-	d Deps
+	d   Deps
+	mux *http.ServeMux
 }
 
 // OpenAPIPath is where the generated OpenAPI document is served (.json, .yaml).
@@ -48,10 +49,11 @@ func New(mux *http.ServeMux, d Deps) *API {
 	cfg.OpenAPIPath = OpenAPIPath
 	cfg.DocsPath = "/api/v1/docs"
 	cfg.SchemasPath = "/api/v1/schemas"
+	cfg.Transformers = append(cfg.Transformers, explain)
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", Description: "A personal access token, admin access token or session token"},
 	}
-	a := &API{API: humago.New(mux, cfg), d: d}
+	a := &API{API: humago.New(mux, cfg), d: d, mux: mux}
 	a.UseMiddleware(a.authenticate)
 	a.registerAuth()
 	a.registerTokens()
@@ -132,6 +134,28 @@ func remoteIP(r *http.Request) string {
 	return host
 }
 
+// notFound answers API paths no operation serves: 405 with Allow when the
+// path exists for other methods, else 404.
 func (a *API) notFound(w http.ResponseWriter, r *http.Request) {
+	if allow := a.allowed(r); len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeProblem(w, http.StatusMethodNotAllowed, r.Method+" is not supported on "+r.URL.Path+"; use "+strings.Join(allow, " or "))
+		return
+	}
 	writeProblem(w, http.StatusNotFound, "no such API route: "+r.Method+" "+r.URL.Path+"; see /api/v1/openapi.json for the routes")
+}
+
+// allowed lists the methods some operation serves r's path with.
+func (a *API) allowed(r *http.Request) []string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		probe := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: http.Header{}}
+		if _, pattern := a.mux.Handler(probe); pattern != "" && pattern != "/api/" {
+			out = append(out, m)
+		}
+	}
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -62,4 +63,39 @@ func location(field string) string {
 		return "query." + field
 	}
 	return "body." + field
+}
+
+// explain makes every problem self-explanatory in its detail alone. huma's
+// own answers (schema validation, unreadable bodies) say only "validation
+// failed" and list the specifics in errors[]; clients and people read the
+// detail, so the specifics are spelled out there too, with how to fix them.
+func explain(_ huma.Context, _ string, v any) (any, error) {
+	em, ok := v.(*huma.ErrorModel)
+	if !ok || len(em.Errors) == 0 {
+		return v, nil
+	}
+	var parts []string
+	for _, d := range em.Errors {
+		if d == nil || d.Message == "" || strings.Contains(em.Detail, d.Message) {
+			continue
+		}
+		msg := d.Message
+		switch {
+		case strings.HasPrefix(msg, "invalid character"), strings.HasPrefix(msg, "unexpected end of JSON"), strings.Contains(msg, "cannot unmarshal"):
+			msg = "the body is not valid JSON (" + msg + "); send a JSON object with Content-Type: application/json"
+		case strings.HasPrefix(msg, "unknown content type"):
+			msg = msg + "; send JSON with Content-Type: application/json"
+		case d.Location != "":
+			msg = d.Location + ": " + msg
+		}
+		parts = append(parts, msg)
+		if len(parts) == 5 {
+			parts = append(parts, "…")
+			break
+		}
+	}
+	if len(parts) > 0 {
+		em.Detail = strings.TrimSuffix(em.Detail, ".") + ": " + strings.Join(parts, "; ")
+	}
+	return em, nil
 }

@@ -48,7 +48,7 @@ func TestLeakReportRevokesTheTokenAndTellsTheScanner(t *testing.T) {
 func TestLeakReportRejectsMalformedBodies(t *testing.T) {
 	s := servertest.Start(t)
 	for name, body := range map[string]string{
-		"empty array": `[]`,
+		"empty array":  `[]`,
 		"not an array": `{"token":"x"}`,
 		"bad json":     `[{"token":`,
 		"wrong type":   `[{"token":5}]`,

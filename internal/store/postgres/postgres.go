@@ -1,0 +1,181 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/latchkey/latchkey/internal/store"
+)
+
+var _ store.Store = (*Store)(nil)
+
+// Hot-path reads. pgx prepares each on first use per connection and caches
+// it; each is a unique-index probe (the digest lookup a two-index OR).
+const (
+	getTokenByDigestSQL   = `SELECT ` + tokenColumns + ` FROM tokens WHERE digest = $1 OR prev_digest = $1 LIMIT 1`
+	getTokenSQL           = `SELECT ` + tokenColumns + ` FROM tokens WHERE id = $1`
+	getUserSQL            = `SELECT ` + userColumns + ` FROM users WHERE id = $1 AND deleted_at IS NULL`
+	getSessionByDigestSQL = `SELECT ` + sessionColumns + ` FROM sessions WHERE digest = $1`
+)
+
+// Store is a store.Store on a PostgreSQL database (one schema of it). It is
+// safe for concurrent use; Close releases it.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+// Open connects to the database at dsn, applies pending migrations to the
+// schema the DSN selects, and returns the store.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres store: parse dsn: %w", err)
+	}
+	if _, err := migrate(ctx, cfg.ConnConfig); err != nil {
+		return nil, err
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres store: %w", err)
+	}
+	s := &Store{pool: pool}
+	if err := s.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("ping postgres: %w", err)
+	}
+	return nil
+}
+
+// Close closes every connection of the pool.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// inTx runs fn in one transaction and commits when it returns nil. fn's
+// error is returned as is; the transaction is rolled back on error and on
+// panic alike.
+func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit: %w", translate(err))
+	}
+	return nil
+}
+
+// translate maps driver errors to the store's sentinel errors, keeping the
+// original in the chain.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "23505": // unique_violation
+			return fmt.Errorf("%w: %w", store.ErrConflict, err)
+		case "23503": // foreign_key_violation
+			return fmt.Errorf("referenced row: %w: %w", store.ErrNotFound, err)
+		}
+	}
+	return err
+}
+
+// ts is how a time is written: truncated to microseconds. pgx would
+// truncate too; doing it here makes the rule explicit.
+func ts(t time.Time) time.Time { return store.Truncate(t) }
+
+// tsPtr writes an optional time; nil becomes NULL.
+func tsPtr(t *time.Time) *time.Time { return store.TruncatePtr(t) }
+
+// tsCeil is the value for a bound b in "stored < b" or "stored >= b":
+// rounding up keeps the comparison exact for a b with sub-microsecond
+// digits.
+func tsCeil(t time.Time) time.Time {
+	c := store.Truncate(t)
+	if t.Nanosecond()%1000 != 0 {
+		c = c.Add(time.Microsecond)
+	}
+	return c
+}
+
+// utc brings a time read from the database (in the session's zone) to UTC.
+func utc(t time.Time) time.Time { return t.UTC() }
+
+// utcPtr is utc for an optional time.
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := t.UTC()
+	return &v
+}
+
+// list writes a list as a non-NULL text[].
+func list(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
+}
+
+// bytesOrNil writes an empty byte slice as NULL.
+func bytesOrNil(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
+// where builds the WHERE clause of a List query. Conditions are written
+// with "?" for each argument; add numbers them $1, $2, … in order. Only
+// the conditions a filter uses are included, so each combination is its
+// own statement with its own plan (and its own entry in pgx's cache).
+type where struct {
+	conds []string
+	args  []any
+}
+
+func (w *where) add(cond string, args ...any) {
+	for _, a := range args {
+		w.args = append(w.args, a)
+		cond = strings.Replace(cond, "?", "$"+strconv.Itoa(len(w.args)), 1)
+	}
+	w.conds = append(w.conds, cond)
+}
+
+// query returns "<head> WHERE … <order> LIMIT $n" and its arguments.
+func (w *where) query(head, order string, limit int) (string, []any) {
+	q := head
+	if len(w.conds) > 0 {
+		q += ` WHERE ` + strings.Join(w.conds, ` AND `)
+	}
+	args := append(w.args, limit)
+	return q + ` ` + order + ` LIMIT $` + strconv.Itoa(len(args)), args
+}

@@ -1,0 +1,81 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/latchkey/latchkey/internal/store"
+)
+
+const sessionColumns = `id, user_id, digest, created_at, expires_at, last_seen_at, ip, agent, revoked_at`
+
+func scanSession(row pgx.Row) (*store.Session, error) {
+	var ss store.Session
+	if err := row.Scan(&ss.ID, &ss.UserID, &ss.Digest, &ss.CreatedAt, &ss.ExpiresAt, &ss.LastSeenAt,
+		&ss.IP, &ss.Agent, &ss.RevokedAt); err != nil {
+		return nil, translate(err)
+	}
+	ss.CreatedAt, ss.ExpiresAt, ss.LastSeenAt = utc(ss.CreatedAt), utc(ss.ExpiresAt), utc(ss.LastSeenAt)
+	ss.RevokedAt = utcPtr(ss.RevokedAt)
+	return &ss, nil
+}
+
+// CreateSession inserts ss. A duplicate ID or digest is store.ErrConflict;
+// an unknown user is store.ErrNotFound.
+func (s *Store) CreateSession(ctx context.Context, ss *store.Session) error {
+	ss.CreatedAt, ss.ExpiresAt, ss.LastSeenAt = ts(ss.CreatedAt), ts(ss.ExpiresAt), ts(ss.LastSeenAt)
+	ss.RevokedAt = tsPtr(ss.RevokedAt)
+	_, err := s.pool.Exec(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		ss.ID, ss.UserID, ss.Digest, ss.CreatedAt, ss.ExpiresAt, ss.LastSeenAt, ss.IP, ss.Agent, ss.RevokedAt)
+	if err != nil {
+		return fmt.Errorf("create session: %w", translate(err))
+	}
+	return nil
+}
+
+// GetSessionByDigest returns the session with digest, even when it is
+// revoked or expired: the caller decides.
+func (s *Store) GetSessionByDigest(ctx context.Context, digest []byte) (*store.Session, error) {
+	ss, err := scanSession(s.pool.QueryRow(ctx, getSessionByDigestSQL, digest))
+	if err != nil {
+		return nil, fmt.Errorf("get session by digest: %w", err)
+	}
+	return ss, nil
+}
+
+// UpdateSession runs fn on the session with id, locked FOR UPDATE, and
+// writes back every field but ID, UserID and CreatedAt in the same
+// transaction.
+func (s *Store) UpdateSession(ctx context.Context, id string, fn func(*store.Session) error) (*store.Session, error) {
+	var out *store.Session
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		ss, err := scanSession(tx.QueryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = $1 FOR UPDATE`, id))
+		if err != nil {
+			return fmt.Errorf("update session: %w", err)
+		}
+		if err := fn(ss); err != nil {
+			return err
+		}
+		out, err = scanSession(tx.QueryRow(ctx, `UPDATE sessions SET digest = $1, expires_at = $2,
+			last_seen_at = $3, ip = $4, agent = $5, revoked_at = $6 WHERE id = $7 RETURNING `+sessionColumns,
+			ss.Digest, ts(ss.ExpiresAt), ts(ss.LastSeenAt), ss.IP, ss.Agent, tsPtr(ss.RevokedAt), id))
+		if err != nil {
+			return fmt.Errorf("update session: %w", err)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// DeleteExpiredSessions deletes sessions that expired, or were revoked,
+// strictly before before, and returns how many.
+func (s *Store) DeleteExpiredSessions(ctx context.Context, before time.Time) (int, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE expires_at < $1 OR revoked_at < $1`, tsCeil(before))
+	if err != nil {
+		return 0, fmt.Errorf("delete expired sessions: %w", translate(err))
+	}
+	return int(tag.RowsAffected()), nil
+}

@@ -15,6 +15,6 @@ Run the server with "latchkey serve"; manage tokens with the other commands.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newVersionCmd())
+	root.AddCommand(newServeCmd(), newMigrateCmd(), newVersionCmd())
 	return root
 }

@@ -11,7 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/latchkey/latchkey/internal/servertest"
+	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/token"
 )
 
 // call is one HTTP request a test sends. Auth is the whole Authorization
@@ -223,15 +227,13 @@ func meStatus(t testing.TB, s *servertest.Server, auth string) reply {
 // a session.
 type world struct {
 	*servertest.Server
-	Owner       string // owner session, Authorization header value
-	Admin       string
-	AdminID     string
-	Member      string
-	MemberID    string
-	Other       string // a second member
-	OtherID     string
-	memberPass  string
-	memberLogin string
+	Owner    string // owner session, Authorization header value
+	Admin    string
+	AdminID  string
+	Member   string
+	MemberID string
+	Other    string // a second member
+	OtherID  string
 }
 
 const memberPassword = "member-password-1"
@@ -281,3 +283,26 @@ func rawKeys(t testing.TB, b []byte) map[string]json.RawMessage {
 	}
 	return m
 }
+
+// plantToken stores a token issued in the past, straight into the server's
+// store, the way one made weeks ago would be: the API only makes tokens
+// issued now, and tests must not wait weeks. It returns the secret.
+func plantToken(t testing.TB, s *servertest.Server, userID, name string, created time.Time, expires *time.Time, scopes ...string) (id, secret string) {
+	t.Helper()
+	secret, err := token.Generate("lk", token.Personal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := token.Hash(secret)
+	tk := &store.Token{
+		ID: uuid.Must(uuid.NewV7()).String(), UserID: userID, Kind: store.TokenPersonal, Name: name,
+		Scopes: scopes, Digest: digest[:], Hint: token.Hint(secret),
+		CreatedAt: created.UTC(), UpdatedAt: created.UTC(), ExpiresAt: expires,
+	}
+	if err := s.App.Store.CreateToken(t.Context(), tk); err != nil {
+		t.Fatalf("plant token: %v", err)
+	}
+	return tk.ID, secret
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -32,12 +32,10 @@ type Token struct {
 }
 
 func tokenView(t *store.Token, p store.Policy, now time.Time) Token {
-	eff := *t
-	eff.ExpiresAt = service.EffectiveExpiry(t, p)
 	v := Token{
 		ID: t.ID, Name: t.Name, Description: t.Description, Scopes: nonNil(t.Scopes), UserID: t.UserID,
-		Kind: string(t.Kind), State: string(eff.State(now)), CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt,
-		ExpiresAt: eff.ExpiresAt, LastUsedAt: t.LastUsedAt, LastUsedIP: t.LastUsedIP, LastUsedAgent: t.LastUsedAgent,
+		Kind: string(t.Kind), State: string(service.EffectiveState(t, p, now)), CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt,
+		ExpiresAt: service.EffectiveExpiry(t, p), LastUsedAt: t.LastUsedAt, LastUsedIP: t.LastUsedIP, LastUsedAgent: t.LastUsedAgent,
 		RecentIPs: nonNil(t.RecentIPs), Hint: t.Hint, IPAllowlist: nonNil(t.IPAllowlist),
 		RevokedAt: t.RevokedAt, RegeneratedAt: t.RegeneratedAt,
 	}

@@ -169,7 +169,10 @@ func (a *App) mountHTTP(ctx context.Context) error {
 			return err
 		}
 	}
-	a.Handler = a.middleware(a.Mux)
+	if a.Handler == nil { // mountGateway sets it in reverse-proxy mode
+		a.Handler = a.Mux
+	}
+	a.Handler = a.middleware(a.Handler)
 	return nil
 }
 

@@ -1,6 +1,66 @@
 package server
 
-import "context"
+import (
+	"context"
+	"errors"
+	"time"
 
-// mountSTS mounts token exchange, JWKS and RFC 8414 metadata. (Wired by the token-exchange work.)
-func (a *App) mountSTS(ctx context.Context) error { return nil }
+	"github.com/latchkey/latchkey/internal/api"
+	"github.com/latchkey/latchkey/internal/sts"
+)
+
+// mountSTS mounts token exchange, JWKS and RFC 8414 metadata, extends
+// introspection to the JWTs it issues, and starts the key-rotation schedule.
+//
+// The signing-key secret comes from the configuration; with SQLite it is
+// otherwise generated into the data directory on first start. With
+// PostgreSQL and no secret, token exchange stays off (a generated secret
+// would differ per replica) and the endpoints say how to turn it on.
+func (a *App) mountSTS(ctx context.Context) error {
+	keys, err := a.signingKeys()
+	if errors.Is(err, sts.ErrNoSecret) {
+		a.Logger.Warn("token exchange is disabled: set --signing-key-secret-file or LATCHKEY_SIGNING_KEY_SECRET, the same on every replica, to enable it")
+		sts.MountDisabled(a.Mux, sts.ErrNoSecret.Error())
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := keys.Ensure(ctx); err != nil {
+		return err
+	}
+	svc := sts.New(sts.Deps{
+		Keys: keys, Verifier: a.Verifier, Catalog: a.Catalog, Audit: a.Services.Audit,
+		Parents: a.Store, Policy: a.Services.Policies, Issuer: a.PublicURL,
+		Limiter: api.NewFailureLimiter(20, 3*time.Second), Logger: a.Logger,
+	}, sts.Options{Lifetime: a.Config.JWTLifetime})
+	svc.Mount(a.Mux)
+	a.Introspector.Extension = svc.IntrospectExtension()
+
+	runCtx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		keys.RunSchedule(runCtx, a.Config.KeyRotationInterval, a.Logger)
+	}()
+	a.closers = append(a.closers, func(context.Context) { cancel(); <-done })
+	return nil
+}
+
+// signingKeys resolves the signing-key secret and opens the keyring.
+func (a *App) signingKeys() (*sts.Keyring, error) {
+	dataDir := a.Config.DataDir
+	if a.Config.DatabaseURL != "" {
+		dataDir = "" // a file on one replica's disk cannot serve the others
+	}
+	secret, source, path, err := sts.ResolveSecret(a.Config.SigningKeySecret, dataDir)
+	if err != nil {
+		return nil, err
+	}
+	if source == sts.SecretGenerated {
+		a.Logger.Info("generated the secret that encrypts JWT signing keys; back it up with the database", "path", path)
+	}
+	return sts.NewKeyring(a.Store, sts.KeyringOptions{
+		Algorithm: a.Config.JWTAlgorithm, Secret: secret, JWTLifetime: a.Config.JWTLifetime,
+	})
+}

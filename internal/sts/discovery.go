@@ -1,0 +1,71 @@
+package sts
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+)
+
+// serveJWKS publishes the public keys: the one signing now and the retired
+// ones whose JWTs may still be unexpired. Verifiers cache it briefly and
+// fetch it again when they meet an unknown kid.
+func (s *Service) serveJWKS(w http.ResponseWriter, r *http.Request) {
+	set, err := s.d.Keys.JWKS(r.Context())
+	if err != nil {
+		s.d.Logger.ErrorContext(r.Context(), "publish JWKS", "err", err)
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_ = json.NewEncoder(w).Encode(map[string]any{"title": "Service Unavailable", "status": http.StatusServiceUnavailable,
+			"detail": "the signing keys could not be read; try again shortly"})
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=60")
+	_ = json.NewEncoder(w).Encode(set)
+}
+
+// Metadata is the RFC 8414 authorization server metadata.
+type Metadata struct {
+	Issuer                           string              `json:"issuer"`
+	TokenEndpoint                    string              `json:"token_endpoint"`
+	JWKSURI                          string              `json:"jwks_uri"`
+	IntrospectionEndpoint            string              `json:"introspection_endpoint"`
+	GrantTypesSupported              []string            `json:"grant_types_supported"`
+	ResponseTypesSupported           []string            `json:"response_types_supported"`
+	TokenEndpointAuthMethods         []string            `json:"token_endpoint_auth_methods_supported"`
+	IntrospectionEndpointAuthMethods []string            `json:"introspection_endpoint_auth_methods_supported"`
+	ScopesSupported                  []string            `json:"scopes_supported"`
+	SigningAlgValuesSupported        []string            `json:"token_endpoint_auth_signing_alg_values_supported,omitempty"`
+	AccessTokenSigningAlgValues      []string            `json:"access_token_signing_alg_values_supported"`
+	ScopeImplies                     map[string][]string `json:"latchkey_scope_implies"`
+	ServiceDocumentation             string              `json:"service_documentation,omitempty"`
+}
+
+// serveMetadata publishes where the endpoints are and what they accept.
+// Besides the RFC 8414 fields it publishes the scope hierarchy as
+// latchkey_scope_implies, which verifiers need to decide that, for example,
+// a "repo" grant allows "repo:read".
+func (s *Service) serveMetadata(w http.ResponseWriter, r *http.Request) {
+	iss := s.d.Issuer()
+	var names []string
+	implies := map[string][]string{}
+	for _, d := range s.d.Catalog.Defs() {
+		names = append(names, d.Name)
+		if len(d.Implies) > 0 {
+			implies[d.Name] = slices.Clone(d.Implies)
+		}
+	}
+	m := Metadata{
+		Issuer: iss, TokenEndpoint: iss + TokenPath, JWKSURI: iss + JWKSPath, IntrospectionEndpoint: iss + IntrospectPath,
+		GrantTypesSupported:              []string{GrantTokenExchange},
+		ResponseTypesSupported:           []string{},
+		TokenEndpointAuthMethods:         []string{"none"},
+		IntrospectionEndpointAuthMethods: []string{"bearer"},
+		ScopesSupported:                  names,
+		AccessTokenSigningAlgValues:      []string{ES256, EdDSA},
+		ScopeImplies:                     implies,
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	_ = json.NewEncoder(w).Encode(m)
+}

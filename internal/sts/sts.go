@@ -1,0 +1,197 @@
+package sts
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/api"
+	"github.com/latchkey/latchkey/internal/auth"
+	"github.com/latchkey/latchkey/internal/scope"
+	"github.com/latchkey/latchkey/internal/service"
+	"github.com/latchkey/latchkey/internal/store"
+)
+
+// Routes served by the token-exchange service.
+const (
+	TokenPath    = "/oauth2/token"
+	JWKSPath     = "/.well-known/jwks.json"
+	MetadataPath = "/.well-known/oauth-authorization-server"
+	// IntrospectPath is served by internal/api; the metadata names it.
+	IntrospectPath = "/oauth2/introspect"
+)
+
+// Auditor records audit events.
+type Auditor interface {
+	Record(ctx context.Context, a service.Actor, action, targetType, targetID string, details map[string]any)
+}
+
+// Parents looks up the token a JWT was exchanged from, and its owner.
+type Parents interface {
+	GetToken(ctx context.Context, id string) (*store.Token, error)
+	GetUser(ctx context.Context, id string) (*store.User, error)
+}
+
+// Deps are what the service needs from the rest of the server.
+type Deps struct {
+	Keys     *Keyring
+	Verifier auth.Verifier
+	Catalog  *scope.Catalog
+	Audit    Auditor
+	Parents  Parents
+	Policy   auth.PolicySource
+	// Issuer returns the public base URL, the iss of every JWT. It is a
+	// function because the URL may only be known once the server listens.
+	Issuer  func() string
+	Limiter *api.FailureLimiter // throttles clients whose subject tokens fail
+	Logger  *slog.Logger
+}
+
+// Options tune the service.
+type Options struct {
+	Lifetime time.Duration // of issued JWTs; default 15m
+	Now      func() time.Time
+}
+
+// Service is the security token service: exchange, JWKS, metadata and
+// introspection of the JWTs it issued.
+type Service struct {
+	d    Deps
+	opts Options
+}
+
+// New returns the service. d.Keys must have been Ensured.
+func New(d Deps, opts Options) *Service {
+	if opts.Lifetime <= 0 {
+		opts.Lifetime = 15 * time.Minute
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	return &Service{d: d, opts: opts}
+}
+
+// Mount adds the token endpoint, the JWKS and the RFC 8414 metadata to mux.
+func (s *Service) Mount(mux *http.ServeMux) {
+	mux.HandleFunc(TokenPath, s.serveToken)
+	mux.HandleFunc("GET "+JWKSPath, s.serveJWKS)
+	mux.HandleFunc("GET "+MetadataPath, s.serveMetadata)
+}
+
+// serveToken is POST /oauth2/token.
+func (s *Service) serveToken(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeOAuthError(w, &oauthError{http.StatusMethodNotAllowed, "invalid_request", "use POST with a form-encoded body"})
+		return
+	}
+	if s.d.Limiter.Blocked(remoteIP(r)) {
+		w.Header().Set("Retry-After", "60")
+		writeOAuthError(w, &oauthError{http.StatusTooManyRequests, "invalid_request",
+			"too many refused tokens from your address; wait a minute and try again"})
+		return
+	}
+	req, oerr := parseExchange(w, r)
+	if oerr != nil {
+		writeOAuthError(w, oerr)
+		return
+	}
+	resp, oerr := s.exchange(r, req)
+	if oerr != nil {
+		writeOAuthError(w, oerr)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// tokenResponse is the RFC 8693 §2.2.1 answer.
+type tokenResponse struct {
+	AccessToken     string `json:"access_token"`
+	IssuedTokenType string `json:"issued_token_type"`
+	TokenType       string `json:"token_type"`
+	ExpiresIn       int64  `json:"expires_in"`
+	Scope           string `json:"scope"`
+}
+
+// exchange verifies the subject, narrows the scopes, and signs the JWT.
+func (s *Service) exchange(r *http.Request, req *exchangeRequest) (*tokenResponse, *oauthError) {
+	p, oerr := s.subject(r, req.subject)
+	if oerr != nil {
+		return nil, oerr
+	}
+	if oerr := s.client(r, p); oerr != nil {
+		return nil, oerr
+	}
+	granted, oerr := s.grantedScopes(p, req.scope)
+	if oerr != nil {
+		return nil, oerr
+	}
+	now := s.opts.Now()
+	exp := now.Add(s.opts.Lifetime)
+	if p.ExpiresAt != nil && p.ExpiresAt.Before(exp) {
+		exp = *p.ExpiresAt // never outlive the exchanged token
+	}
+	issuer := s.d.Issuer()
+	aud := req.audiences
+	if len(aud) == 0 {
+		aud = []string{issuer} // the default audience: see doc.go
+	}
+	jti, err := newJTI()
+	if err != nil {
+		return nil, serverError()
+	}
+	c := &Claims{
+		Issuer: issuer, Subject: p.User.ID, Audience: aud, ID: jti,
+		Expiry: numeric(exp), NotBefore: numeric(now), IssuedAt: numeric(now),
+		Scope: strings.Join(granted.Strings(), " "), ClientID: p.Token.ID, TokenID: p.Token.ID,
+		Username: p.User.Username, Kind: string(p.Token.Kind),
+	}
+	raw, err := s.d.Keys.sign(r.Context(), c)
+	if err != nil {
+		s.d.Logger.ErrorContext(r.Context(), "sign exchanged JWT", "err", err)
+		return nil, serverError()
+	}
+	s.d.Audit.Record(r.Context(), p.Actor(remoteIP(r), r.UserAgent()), "token.exchange", "token", p.Token.ID, map[string]any{
+		"jti": jti, "audience": aud, "scopes": granted.Strings(), "expires_at": exp.UTC().Truncate(time.Second).Format(time.RFC3339),
+	})
+	return &tokenResponse{
+		AccessToken: raw, IssuedTokenType: req.issued, TokenType: "Bearer",
+		ExpiresIn: c.Expiry.Time().Unix() - now.Unix(), Scope: c.Scope,
+	}, nil
+}
+
+// oauthError is an RFC 6749 §5.2 error answer.
+type oauthError struct {
+	status      int
+	code        string
+	description string
+}
+
+func invalidRequest(desc string) *oauthError {
+	return &oauthError{http.StatusBadRequest, "invalid_request", desc}
+}
+
+func serverError() *oauthError {
+	return &oauthError{http.StatusInternalServerError, "server_error", "the token could not be issued; the server log has the details"}
+}
+
+func writeOAuthError(w http.ResponseWriter, e *oauthError) {
+	if e.code == "invalid_client" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="`+api.Realm+`", error="invalid_token"`)
+	}
+	writeJSON(w, e.status, map[string]string{"error": e.code, "error_description": e.description})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,79 @@
+package middleware
+
+import (
+	"context"
+	"slices"
+	"time"
+)
+
+// Principal is the authenticated caller of a request.
+type Principal struct {
+	// Subject is the Latchkey user id.
+	Subject string
+	// Username is the Latchkey user name.
+	Username string
+	// Scopes are the grants the credential carries, as Latchkey writes them:
+	// "repo", "repo:read=acme/*", "*" (super admin). Check them with Allows.
+	Scopes []string
+	// TokenID is the id of the Latchkey token the credential is, or was
+	// exchanged from.
+	TokenID string
+	// Kind is that token's kind: "pat" (personal) or "adm" (admin access
+	// token of a service account).
+	Kind string
+	// ExpiresAt is when the credential stops working; zero means never (a
+	// personal access token without expiry).
+	ExpiresAt time.Time
+	// Audience lists the JWT's audiences; nil for a token checked by
+	// introspection, which has none.
+	Audience []string
+	// Exchanged is true for an exchanged JWT verified offline, false for a
+	// token verified by introspection.
+	Exchanged bool
+	// Raw is the credential as presented, to forward to a service that
+	// accepts it too. Never log it.
+	Raw string
+
+	grants *grants // parsed Scopes
+}
+
+// Allows reports whether the principal may use scope on resource, with
+// Latchkey's semantics: "repo=acme/*" allows ("repo:read", "acme/web")
+// because repo implies repo:read, but not ("repo", "acme/web/wiki") since
+// "*" does not cross "/"; "*" allows everything. An empty resource means
+// the check names no resource: holding the scope on some resources is then
+// enough, so a route whose data is per-resource should name the resource
+// (or use RequireResource).
+func (p *Principal) Allows(scope, resource string) bool {
+	return p.parsed().allows(scope, resource)
+}
+
+func (p *Principal) parsed() *grants {
+	if p.grants != nil {
+		return p.grants
+	}
+	// A Principal built by hand (in a test) uses the default hierarchy.
+	return parseGrants(p.Scopes, defaultClosure)
+}
+
+func (p *Principal) clone() *Principal {
+	c := *p
+	c.Scopes = slices.Clone(p.Scopes)
+	c.Audience = slices.Clone(p.Audience)
+	return &c
+}
+
+type principalKey struct{}
+
+// PrincipalFrom returns the principal the middleware put in the request's
+// context.
+func PrincipalFrom(ctx context.Context) (*Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(*Principal)
+	return p, ok && p != nil
+}
+
+// WithPrincipal returns ctx carrying p; handlers under test can use it to
+// skip the middleware.
+func WithPrincipal(ctx context.Context, p *Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}

@@ -79,12 +79,15 @@ func normToken(t *store.Token) {
 // store.ErrNotFound.
 func (s *Store) CreateToken(ctx context.Context, t *store.Token) error {
 	normToken(t)
-	_, err := s.w.ExecContext(ctx, `INSERT INTO tokens (`+tokenColumns+`) VALUES `+placeholders(1, tokenColumnCount), tokenArgs(t)...)
+	_, err := s.w.ExecContext(ctx, insertTokenSQL, tokenArgs(t)...)
 	if err != nil {
 		return fmt.Errorf("create token: %w", translate(err))
 	}
 	return nil
 }
+
+// insertTokenSQL inserts one token.
+var insertTokenSQL = `INSERT INTO tokens (` + tokenColumns + `) VALUES ` + placeholders(1, tokenColumnCount)
 
 // createTokensChunk is how many rows one INSERT of CreateTokens carries
 // (20 columns each, well under SQLite's 32766 variables).

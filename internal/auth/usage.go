@@ -2,9 +2,11 @@ package auth
 
 import (
 	"context"
+	"hash/maphash"
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/service"
@@ -17,20 +19,34 @@ type UsageWriter interface {
 }
 
 // Usage aggregates last-used time, address, agent and per-day request counts
-// in memory and flushes them in one batched write every interval, so that
-// verification never waits on the database. Memory is bounded: past
-// maxTokens distinct tokens between flushes, further tokens' uses are
-// dropped (and counted) until the next flush.
+// in memory and flushes them in batched writes every interval, so that
+// verification never waits on the database.
+//
+// Each token in use has a cell of atomic counters; the verification cache
+// keeps a pointer to it, so counting a cached request touches no lock and no
+// map. Cells that saw a use are queued once for the next flush; cells idle
+// for two intervals are dropped from the index. Memory is bounded: past
+// maxTokens cells, uses of further tokens are dropped (and counted in a
+// warning) until idle cells make room.
 type Usage struct {
 	w         UsageWriter
 	audit     *service.Audit
 	logger    *slog.Logger
 	interval  time.Duration
-	maxTokens int
+	maxTokens int64
 
-	mu      sync.Mutex
-	pending map[string]*store.TokenUse
-	dropped int64
+	seed   maphash.Seed
+	shards [usageShards]usageShard
+	cells  atomic.Int64 // cells in the index
+
+	qmu     sync.Mutex
+	queue   []*useCell
+	flushes atomic.Uint64 // flushes completed, numbering them
+	dropped atomic.Int64
+
+	flushMu sync.Mutex // one flush at a time
+
+	amu sync.Mutex
 	// announced remembers token/IP pairs already reported as new, so a burst
 	// of requests from a new address yields one audit event.
 	announced map[string]struct{}
@@ -39,8 +55,24 @@ type Usage struct {
 	done    chan struct{}
 	started sync.Once
 	stopped sync.Once
-	running bool
+	running atomic.Bool
 }
+
+// usageShards spreads the cell index over locks for the uncached path.
+const usageShards = 64
+
+type usageShard struct {
+	mu sync.Mutex
+	m  map[string]*useCell
+	_  [40]byte // keep shards on separate cache lines
+}
+
+// DefaultUsageTokens bounds the distinct tokens tracked between flushes.
+const DefaultUsageTokens = 200_000
+
+// flushChunk bounds one RecordTokenUse call, so a large flush does not hold
+// the database's write lock for long.
+const flushChunk = 2_000
 
 // NewUsage returns a recorder; call Run to start flushing.
 func NewUsage(w UsageWriter, audit *service.Audit, interval time.Duration, logger *slog.Logger) *Usage {
@@ -50,50 +82,67 @@ func NewUsage(w UsageWriter, audit *service.Audit, interval time.Duration, logge
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Usage{
-		w: w, audit: audit, logger: logger, interval: interval, maxTokens: 200_000,
-		pending: map[string]*store.TokenUse{}, announced: map[string]struct{}{},
+	u := &Usage{
+		w: w, audit: audit, logger: logger, interval: interval, maxTokens: DefaultUsageTokens,
+		seed: maphash.MakeSeed(), announced: map[string]struct{}{},
 		stop: make(chan struct{}), done: make(chan struct{}),
+	}
+	for i := range u.shards {
+		u.shards[i].m = map[string]*useCell{}
+	}
+	return u
+}
+
+// SetLimit changes how many distinct tokens are tracked between flushes.
+func (u *Usage) SetLimit(n int) {
+	if n > 0 {
+		u.maxTokens = int64(n)
 	}
 }
 
-// maxRecentIPs is how many distinct addresses a token remembers.
-const maxRecentIPs = 5
-
 // Record notes one use of t. It only touches memory.
 func (u *Usage) Record(t *store.Token, at time.Time, ip, agent string) {
-	day := at.UTC().Format(time.DateOnly)
-	newIP := ip != "" && len(t.RecentIPs) > 0 && !slices.Contains(t.RecentIPs, ip)
-	u.mu.Lock()
-	use, ok := u.pending[t.ID]
-	if !ok {
-		if len(u.pending) >= u.maxTokens {
-			u.dropped++
-			u.mu.Unlock()
-			return
+	if c := u.cell(t); c != nil {
+		c.hit(u, at.UnixNano(), ip, agent)
+	}
+}
+
+// cell returns t's cell, creating it; nil when the memory bound is reached.
+func (u *Usage) cell(t *store.Token) *useCell {
+	sh := &u.shards[maphash.String(u.seed, t.ID)%usageShards]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if c, ok := sh.m[t.ID]; ok {
+		return c
+	}
+	if u.cells.Load() >= u.maxTokens {
+		u.dropped.Add(1)
+		return nil
+	}
+	c := &useCell{id: t.ID, tok: t, usedFlush: u.flushes.Load()}
+	sh.m[t.ID] = c
+	u.cells.Add(1)
+	return c
+}
+
+func (u *Usage) enqueue(c *useCell) {
+	u.qmu.Lock()
+	u.queue = append(u.queue, c)
+	u.qmu.Unlock()
+}
+
+func (u *Usage) announce(t *store.Token, ip, agent string) {
+	key := t.ID + "|" + ip
+	u.amu.Lock()
+	_, seen := u.announced[key]
+	if !seen {
+		if len(u.announced) > 100_000 {
+			clear(u.announced)
 		}
-		use = &store.TokenUse{TokenID: t.ID, Counts: map[string]int64{}}
-		u.pending[t.ID] = use
+		u.announced[key] = struct{}{}
 	}
-	if at.After(use.At) {
-		use.At, use.IP, use.Agent = at, ip, agent
-	}
-	use.Counts[day]++
-	if ip != "" && !slices.Contains(use.IPs, ip) && len(use.IPs) < maxRecentIPs {
-		use.IPs = append([]string{ip}, use.IPs...)
-	}
-	announce := false
-	if newIP {
-		key := t.ID + "|" + ip
-		if _, seen := u.announced[key]; !seen {
-			if len(u.announced) > 100_000 {
-				clear(u.announced)
-			}
-			u.announced[key], announce = struct{}{}, true
-		}
-	}
-	u.mu.Unlock()
-	if announce && u.audit != nil {
+	u.amu.Unlock()
+	if !seen && u.audit != nil {
 		u.audit.Record(context.Background(), service.Actor{IP: ip, Agent: agent}, "token.new_ip", "token", t.ID,
 			map[string]any{"name": t.Name, "ip": ip, "user_id": t.UserID})
 	}
@@ -102,9 +151,7 @@ func (u *Usage) Record(t *store.Token, at time.Time, ip, agent string) {
 // Run flushes every interval until Close.
 func (u *Usage) Run() {
 	u.started.Do(func() {
-		u.mu.Lock()
-		u.running = true
-		u.mu.Unlock()
+		u.running.Store(true)
 		u.loop()
 	})
 }
@@ -123,26 +170,72 @@ func (u *Usage) loop() {
 	}
 }
 
-// Flush writes what has been aggregated so far in one batch.
+// Flush writes what has been aggregated so far, in batches of at most
+// flushChunk tokens, and forgets cells idle for two intervals.
 func (u *Usage) Flush(ctx context.Context) {
-	u.mu.Lock()
-	if len(u.pending) == 0 {
-		u.mu.Unlock()
-		return
+	u.flushMu.Lock()
+	defer u.flushMu.Unlock()
+	flush := u.flushes.Add(1)
+	u.qmu.Lock()
+	queue := u.queue
+	u.queue = nil
+	u.qmu.Unlock()
+
+	batch := make([]store.TokenUse, 0, len(queue))
+	index := make(map[string]int, len(queue))
+	for _, c := range queue {
+		use, ok := c.take(flush)
+		if !ok {
+			continue
+		}
+		if i, dup := index[use.TokenID]; dup { // a detached cell and its successor
+			mergeUse(&batch[i], use)
+			continue
+		}
+		index[use.TokenID] = len(batch)
+		batch = append(batch, use)
 	}
-	batch := make([]store.TokenUse, 0, len(u.pending))
-	for _, use := range u.pending {
-		batch = append(batch, *use)
+	if d := u.dropped.Swap(0); d > 0 {
+		u.logger.Warn("usage tracking dropped uses over its memory bound", "dropped", d, "limit", u.maxTokens)
 	}
-	u.pending = make(map[string]*store.TokenUse, len(batch))
-	dropped := u.dropped
-	u.dropped = 0
-	u.mu.Unlock()
-	if dropped > 0 {
-		u.logger.Warn("usage tracking dropped uses over its memory bound", "dropped", dropped)
+	for start := 0; start < len(batch); start += flushChunk {
+		part := batch[start:min(start+flushChunk, len(batch))]
+		if err := u.w.RecordTokenUse(ctx, part); err != nil {
+			u.logger.Error("flush token usage", "tokens", len(part), "err", err)
+		}
 	}
-	if err := u.w.RecordTokenUse(ctx, batch); err != nil {
-		u.logger.Error("flush token usage", "tokens", len(batch), "err", err)
+	if flush > 1 {
+		u.sweep(flush - 1)
+	}
+}
+
+// sweep drops cells that saw no use since flush number f.
+func (u *Usage) sweep(f uint64) {
+	for i := range u.shards {
+		sh := &u.shards[i]
+		sh.mu.Lock()
+		for id, c := range sh.m {
+			if c.idleSince(f) {
+				c.detached.Store(true)
+				delete(sh.m, id)
+				u.cells.Add(-1)
+			}
+		}
+		sh.mu.Unlock()
+	}
+}
+
+func mergeUse(dst *store.TokenUse, src store.TokenUse) {
+	if src.At.After(dst.At) {
+		dst.At, dst.IP, dst.Agent = src.At, src.IP, src.Agent
+	}
+	for d, n := range src.Counts {
+		dst.Counts[d] += n
+	}
+	for _, ip := range src.IPs {
+		if len(dst.IPs) < store.RecentIPsKept && !slices.Contains(dst.IPs, ip) {
+			dst.IPs = append(dst.IPs, ip)
+		}
 	}
 }
 
@@ -150,12 +243,18 @@ func (u *Usage) Flush(ctx context.Context) {
 func (u *Usage) Close(ctx context.Context) {
 	u.stopped.Do(func() {
 		close(u.stop)
-		u.mu.Lock()
-		running := u.running
-		u.mu.Unlock()
-		if running {
+		if u.running.Load() {
 			<-u.done
 		}
 	})
 	u.Flush(ctx)
+}
+
+// Tracked is how many tokens currently have a usage cell in memory.
+func (u *Usage) Tracked() int { return int(u.cells.Load()) }
+
+func unixNanoUTC(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+func dayString(day int64) string {
+	return time.Unix(day*(nanosPerDay/1e9), 0).UTC().Format(time.DateOnly)
 }

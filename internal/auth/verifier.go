@@ -2,16 +2,11 @@ package auth
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
-	"net/netip"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/scope"
-	"github.com/latchkey/latchkey/internal/service"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/token"
 )
@@ -19,6 +14,10 @@ import (
 // Verifier turns a presented secret into a Principal. It is the one
 // interface every consumer of verification (API, console, gateway, token
 // exchange) depends on.
+//
+// The Principal returned may be shared between requests (the cache hands
+// out one prepared value per token): callers must treat it, and the user,
+// token and session it points to, as read-only.
 type Verifier interface {
 	Verify(ctx context.Context, raw string, req Request) (*Principal, error)
 }
@@ -29,8 +28,8 @@ type Request struct {
 	Agent string // User-Agent
 }
 
-// Source loads what verification needs. The store satisfies it; the
-// verification cache wraps it.
+// Source loads what verification needs. The store satisfies it; a Cache
+// wraps it.
 type Source interface {
 	GetTokenByDigest(ctx context.Context, digest []byte) (*store.Token, error)
 	GetSessionByDigest(ctx context.Context, digest []byte) (*store.Session, error)
@@ -61,17 +60,22 @@ type Options struct {
 }
 
 // Checker is the Verifier: it applies every rule to what a Source returns.
+// Built on a *Cache, it keeps prepared verifications there and a cached
+// request neither touches the database nor allocates.
 type Checker struct {
-	src  Source
-	opts Options
+	src   Source
+	cache *Cache // nil: every request reads the Source
+	opts  Options
 
 	scopeMu  sync.RWMutex
-	scopeMem map[string]scope.Set // parsed scope sets, keyed by joined strings
+	scopeMem map[string]scope.Set // effective sets, keyed by role and scopes
+	roleMem  map[string]scope.Set // what each role may hold
 
 	refreshing sync.Map // session id → struct{}: one refresh write in flight
 }
 
-// NewChecker returns a Verifier reading through src.
+// NewChecker returns a Verifier reading through src. When src is a *Cache,
+// verifications are cached in it.
 func NewChecker(src Source, opts Options) *Checker {
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -79,11 +83,20 @@ func NewChecker(src Source, opts Options) *Checker {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Checker{src: src, opts: opts, scopeMem: map[string]scope.Set{}}
+	if opts.Catalog == nil {
+		opts.Catalog = scope.DefaultCatalog()
+	}
+	c := &Checker{src: src, opts: opts, scopeMem: map[string]scope.Set{}, roleMem: map[string]scope.Set{}}
+	if cache, ok := src.(*Cache); ok {
+		c.cache = cache
+	}
+	return c
 }
 
 // Verify checks raw and returns the principal, or an error wrapping
-// ErrUnauthenticated that says why.
+// ErrUnauthenticated that says why. Malformed secrets (prefix, kind,
+// length, checksum) are refused before any lookup; expiry and grace
+// periods are checked against the clock on every request.
 func (c *Checker) Verify(ctx context.Context, raw string, req Request) (*Principal, error) {
 	parsed, err := token.Parse(raw, c.opts.Prefix)
 	if err != nil {
@@ -91,156 +104,87 @@ func (c *Checker) Verify(ctx context.Context, raw string, req Request) (*Princip
 	}
 	digest := token.Hash(raw)
 	now := c.opts.Now()
-	if parsed.Kind == token.Session {
-		return c.verifySession(ctx, digest[:], now)
-	}
-	t, err := c.src.GetTokenByDigest(ctx, digest[:])
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, errUnknown
-	}
+	nowNano := now.UnixNano()
+	e, err := c.entry(ctx, digest, parsed.Kind, nowNano)
 	if err != nil {
-		return nil, fmt.Errorf("look up token: %w", err)
+		return nil, err
 	}
-	if string(parsed.Kind) != string(t.Kind) {
+	if e.kind != parsed.Kind {
 		return nil, errUnknown
 	}
-	if !token.Equal(t.Digest, digest[:]) {
-		// Only the previous secret during a grace period gets here.
-		if t.PrevExpiresAt == nil || !now.Before(*t.PrevExpiresAt) || !token.Equal(t.PrevDigest, digest[:]) {
-			return nil, errUnknown
-		}
+	if e.sess != nil {
+		return c.checkSession(e, now)
 	}
-	if t.RevokedAt != nil {
-		return nil, errRevoked
+	return c.checkToken(ctx, e, nowNano, req)
+}
+
+// entry returns the prepared verification of digest: from the cache, or
+// built from the store (and cached when there is a cache).
+func (c *Checker) entry(ctx context.Context, d token.Digest, kind token.Kind, nowNano int64) (*entry, error) {
+	if c.cache == nil {
+		return c.load(ctx, d, kind, nowNano, 0)
 	}
-	exp := service.EffectiveExpiry(t, c.opts.Policy.Current(ctx))
-	if t.PrevExpiresAt != nil && !token.Equal(t.Digest, digest[:]) {
-		exp = t.PrevExpiresAt
+	if e := c.cache.lookup(d, nowNano); e != nil {
+		return e, nil
 	}
-	if exp != nil && !now.Before(*exp) {
+	if c.cache.unknown(d, nowNano) {
+		return nil, errUnknown
+	}
+	gen := c.cache.gen.Load()
+	e, err := c.load(ctx, d, kind, nowNano, gen)
+	switch {
+	case err == errUnknown:
+		c.cache.storeUnknown(d, nowNano, gen)
+		return nil, err
+	case err != nil:
+		return nil, err
+	}
+	c.cache.store(d, e, gen)
+	return e, nil
+}
+
+// checkToken applies the per-request rules to a prepared token.
+func (c *Checker) checkToken(ctx context.Context, e *entry, nowNano int64, req Request) (*Principal, error) {
+	if e.prev && nowNano >= e.prevUntil {
+		return nil, errUnknown // the previous secret's grace period is over
+	}
+	if e.early != nil {
+		return nil, e.early
+	}
+	pp := e.principal(c.maxLifetime(ctx))
+	if pp.exp != 0 && nowNano >= pp.exp {
 		return nil, errExpired
 	}
-	if len(t.IPAllowlist) > 0 && !ipAllowed(t.IPAllowlist, req.IP) {
+	if !e.allows(req.IP) {
 		return nil, errIPNotAllowed
 	}
-	u, err := c.owner(ctx, t.UserID)
-	if err != nil {
-		return nil, err
+	if e.late != nil {
+		return nil, e.late
 	}
-	set, err := c.scopeSet(t.Scopes)
-	if err != nil {
-		return nil, err
-	}
-	if c.opts.Usage != nil {
-		c.opts.Usage.Record(t, now, req.IP, req.Agent)
-	}
-	return &Principal{
-		User: u, Token: t, Kind: parsed.Kind, ExpiresAt: exp,
-		Scopes: set.Intersect(c.opts.Catalog.ForRole(string(u.Role))),
-	}, nil
+	c.record(e, nowNano, req)
+	return pp.p, nil
 }
 
-func (c *Checker) owner(ctx context.Context, id string) (*store.User, error) {
-	u, err := c.src.GetUser(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, errOwnerGone
+func (c *Checker) maxLifetime(ctx context.Context) time.Duration {
+	if c.opts.Policy == nil {
+		return 0
 	}
-	if err != nil {
-		return nil, fmt.Errorf("look up token owner: %w", err)
-	}
-	if u.Suspended {
-		return nil, errSuspended
-	}
-	return u, nil
+	return c.opts.Policy.Current(ctx).MaxLifetime
 }
 
-func (c *Checker) verifySession(ctx context.Context, digest []byte, now time.Time) (*Principal, error) {
-	s, err := c.src.GetSessionByDigest(ctx, digest)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, errUnknown
+// record counts the use in the entry's usage cell, fetching the cell from
+// Usage when the entry has none yet (or it went idle and was dropped).
+func (c *Checker) record(e *entry, nowNano int64, req Request) {
+	u := c.opts.Usage
+	if u == nil {
+		return
 	}
-	if err != nil {
-		return nil, fmt.Errorf("look up session: %w", err)
-	}
-	if s.RevokedAt != nil || !now.Before(s.ExpiresAt) {
-		return nil, errSessionEnded
-	}
-	u, err := c.owner(ctx, s.UserID)
-	if err != nil {
-		return nil, err
-	}
-	exp := s.ExpiresAt
-	if c.opts.SessionRefresh {
-		exp = c.refresh(s, now)
-	}
-	return &Principal{User: u, Session: s, Kind: token.Session, ExpiresAt: &exp,
-		Scopes: c.opts.Catalog.ForRole(string(u.Role))}, nil
-}
-
-// refreshEvery throttles sliding-refresh writes to one per session per minute.
-const refreshEvery = time.Minute
-
-// refresh slides a session's expiry forward. The write happens in the
-// background and at most once a minute per session, so verification does
-// not wait on it.
-func (c *Checker) refresh(s *store.Session, now time.Time) time.Time {
-	next := now.Add(c.opts.SessionDuration).Truncate(time.Microsecond)
-	if now.Sub(s.LastSeenAt) < refreshEvery || c.opts.Sessions == nil {
-		return s.ExpiresAt
-	}
-	if _, busy := c.refreshing.LoadOrStore(s.ID, struct{}{}); busy {
-		return next
-	}
-	go func() {
-		defer c.refreshing.Delete(s.ID)
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_, err := c.opts.Sessions.UpdateSession(ctx, s.ID, func(x *store.Session) error {
-			if x.RevokedAt == nil && next.After(x.ExpiresAt) {
-				x.ExpiresAt, x.LastSeenAt = next, now.Truncate(time.Microsecond)
-			}
-			return nil
-		})
-		if err != nil {
-			c.opts.Logger.Warn("refresh session", "session_id", s.ID, "err", err)
+	cell := e.cell.Load()
+	if cell == nil || cell.detached.Load() {
+		if cell = u.cell(e.tok); cell == nil {
+			return
 		}
-	}()
-	return next
-}
-
-// scopeSet parses a token's stored scopes once and remembers the result.
-func (c *Checker) scopeSet(scopes []string) (scope.Set, error) {
-	key := strings.Join(scopes, " ")
-	c.scopeMu.RLock()
-	set, ok := c.scopeMem[key]
-	c.scopeMu.RUnlock()
-	if ok {
-		return set, nil
+		e.cell.Store(cell)
 	}
-	set, err := c.opts.Catalog.ParseSet(scopes)
-	if err != nil {
-		// A scope removed from the catalog since the token was made grants nothing.
-		return scope.Set{}, fail("the token's scopes are no longer valid: " + err.Error())
-	}
-	c.scopeMu.Lock()
-	if len(c.scopeMem) > 10000 {
-		clear(c.scopeMem)
-	}
-	c.scopeMem[key] = set
-	c.scopeMu.Unlock()
-	return set, nil
-}
-
-func ipAllowed(allow []string, ip string) bool {
-	addr, err := netip.ParseAddr(ip)
-	if err != nil {
-		return false
-	}
-	addr = addr.Unmap()
-	for _, s := range allow {
-		if p, err := netip.ParsePrefix(s); err == nil && p.Contains(addr) {
-			return true
-		}
-	}
-	return false
+	cell.hit(u, nowNano, req.IP, req.Agent)
 }

@@ -1,0 +1,119 @@
+package auth
+
+import (
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/scope"
+	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/token"
+)
+
+// entry is a prepared verification of one digest: everything that does not
+// depend on the clock or the request, computed once from the store's rows.
+// It is immutable once built except for its lazily rebuilt Principal and
+// usage cell, which are swapped atomically.
+type entry struct {
+	kind     token.Kind // the kind a presented secret must have
+	tok      *store.Token
+	sess     *store.Session
+	owner    *ownerRef
+	deadline int64 // re-read after, Unix nanoseconds
+	// prev is set when the digest is the token's previous secret, which
+	// works until prevUntil (a regeneration's grace period).
+	prev      bool
+	prevUntil int64
+	// early refuses before the clock checks (revoked); late after them
+	// (owner gone or suspended, scopes no longer valid), keeping the order
+	// of reasons a client sees the same with and without the cache.
+	early, late error
+	scopes      scope.Set // effective: token scopes ∩ owner's role
+	allow       []netip.Prefix
+	prepared    atomic.Pointer[prepared]
+	cell        atomic.Pointer[useCell]
+}
+
+// prepared is the Principal an entry hands out, for one policy maximum
+// lifetime (the only policy setting verification depends on).
+type prepared struct {
+	p       *Principal
+	maxLife time.Duration
+	exp     int64 // Unix nanoseconds; 0 = never
+}
+
+// principal returns the entry's Principal under policy maximum lifetime
+// maxLife, rebuilding it when the policy changed.
+func (e *entry) principal(maxLife time.Duration) *prepared {
+	if pp := e.prepared.Load(); pp != nil && pp.maxLife == maxLife {
+		return pp
+	}
+	pp := &prepared{maxLife: maxLife, p: &Principal{
+		User: e.owner.user, Token: e.tok, Kind: e.kind, Scopes: e.scopes,
+	}}
+	exp := effectiveExpiry(e.tok, maxLife)
+	if e.prev {
+		t := time.Unix(0, e.prevUntil)
+		exp = &t
+	}
+	if exp != nil {
+		pp.p.ExpiresAt, pp.exp = exp, exp.UnixNano()
+	}
+	e.prepared.Store(pp)
+	return pp
+}
+
+// effectiveExpiry is service.EffectiveExpiry for a maximum lifetime: a
+// policy maximum also caps tokens issued before it, counted from issuance.
+func effectiveExpiry(t *store.Token, maxLife time.Duration) *time.Time {
+	if maxLife <= 0 {
+		return t.ExpiresAt
+	}
+	issued := t.CreatedAt
+	if t.RegeneratedAt != nil {
+		issued = *t.RegeneratedAt
+	}
+	limit := issued.Add(maxLife)
+	if t.ExpiresAt == nil || limit.Before(*t.ExpiresAt) {
+		return &limit
+	}
+	return t.ExpiresAt
+}
+
+// allows reports whether the request's address passes the token's allowlist.
+func (e *entry) allows(ip string) bool {
+	if len(e.allow) == 0 {
+		return true
+	}
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return false
+	}
+	addr = addr.Unmap()
+	for _, p := range e.allow {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseAllowlist parses stored CIDRs; entries that do not parse allow nothing.
+func parseAllowlist(cidrs []string) []netip.Prefix {
+	if len(cidrs) == 0 {
+		return nil
+	}
+	out := make([]netip.Prefix, 0, len(cidrs))
+	for _, s := range cidrs {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p)
+		} else if a, err := netip.ParseAddr(s); err == nil {
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+		}
+	}
+	if len(out) == 0 {
+		// Every entry was unreadable: allow no address rather than any.
+		out = append(out, netip.Prefix{})
+	}
+	return out
+}

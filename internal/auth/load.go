@@ -1,0 +1,169 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/latchkey/latchkey/internal/scope"
+	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/token"
+)
+
+// load builds the prepared verification of digest from the store. It
+// returns errUnknown when no token or session has the digest. gen is the
+// cache's invalidation count read before the first store read (0 without
+// a cache).
+func (c *Checker) load(ctx context.Context, d token.Digest, kind token.Kind, nowNano int64, gen uint64) (*entry, error) {
+	if kind == token.Session {
+		s, err := c.src.GetSessionByDigest(ctx, d[:])
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, errUnknown
+		}
+		if err != nil {
+			return nil, fmt.Errorf("look up session: %w", err)
+		}
+		return c.sessionEntry(ctx, s, nowNano, gen)
+	}
+	t, err := c.src.GetTokenByDigest(ctx, d[:])
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errUnknown
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up token: %w", err)
+	}
+	return c.tokenEntry(ctx, t, d, nowNano, gen)
+}
+
+func (c *Checker) tokenEntry(ctx context.Context, t *store.Token, d token.Digest, nowNano int64, gen uint64) (*entry, error) {
+	e := &entry{kind: token.Kind(t.Kind), tok: t, owner: noOwner, allow: parseAllowlist(t.IPAllowlist)}
+	if !token.Equal(t.Digest, d[:]) {
+		// Only the previous secret during a grace period gets here.
+		if t.PrevExpiresAt == nil || !token.Equal(t.PrevDigest, d[:]) {
+			return nil, errUnknown
+		}
+		e.prev, e.prevUntil = true, t.PrevExpiresAt.UnixNano()
+	}
+	if t.RevokedAt != nil {
+		e.early = errRevoked
+		e.deadline = c.deadline(nowNano, e.owner)
+		return e, nil
+	}
+	owner, err := c.owner(ctx, t.UserID, nowNano, gen)
+	if err != nil {
+		return nil, err
+	}
+	e.owner, e.late = owner, ownerRefusal(owner)
+	if e.late == nil {
+		set, err := c.effective(t.Scopes, string(owner.user.Role))
+		if err != nil {
+			// A scope removed from the catalog since the token was made grants nothing.
+			e.late = fail("the token's scopes are no longer valid: " + err.Error())
+		}
+		e.scopes = set
+	}
+	e.deadline = c.deadline(nowNano, e.owner)
+	return e, nil
+}
+
+func (c *Checker) sessionEntry(ctx context.Context, s *store.Session, nowNano int64, gen uint64) (*entry, error) {
+	e := &entry{kind: token.Session, sess: s, owner: noOwner}
+	if s.RevokedAt != nil {
+		e.early = errSessionEnded
+		e.deadline = c.deadline(nowNano, e.owner)
+		return e, nil
+	}
+	owner, err := c.owner(ctx, s.UserID, nowNano, gen)
+	if err != nil {
+		return nil, err
+	}
+	e.owner, e.late = owner, ownerRefusal(owner)
+	if e.late == nil {
+		e.scopes = c.forRole(string(owner.user.Role))
+	}
+	e.deadline = c.deadline(nowNano, e.owner)
+	return e, nil
+}
+
+// deadline is when an entry built now must be re-read: after the cache's
+// TTL, and no later than its owner's snapshot.
+func (c *Checker) deadline(nowNano int64, owner *ownerRef) int64 {
+	if c.cache == nil {
+		return math.MaxInt64
+	}
+	return min(nowNano+int64(c.cache.cfg.TTL), owner.deadline)
+}
+
+// owner returns a snapshot of the user: the cache's shared one when live,
+// else read from the store.
+func (c *Checker) owner(ctx context.Context, id string, nowNano int64, gen uint64) (*ownerRef, error) {
+	if c.cache != nil {
+		if r := c.cache.owners.get(id, nowNano); r != nil {
+			return r, nil
+		}
+	}
+	u, err := c.src.GetUser(ctx, id)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("look up token owner: %w", err)
+	}
+	r := &ownerRef{user: u, deadline: math.MaxInt64}
+	if err != nil {
+		r.user = nil
+	}
+	if c.cache == nil {
+		return r, nil
+	}
+	r.deadline = nowNano + int64(c.cache.cfg.TTL)
+	return c.cache.storeOwner(id, r, nowNano, gen), nil
+}
+
+func ownerRefusal(r *ownerRef) error {
+	switch {
+	case r.user == nil:
+		return errOwnerGone
+	case r.user.Suspended:
+		return errSuspended
+	}
+	return nil
+}
+
+// effective returns the token's scopes intersected with what the role may
+// hold, parsed and intersected once per distinct (role, scopes) pair.
+func (c *Checker) effective(scopes []string, role string) (scope.Set, error) {
+	key := role + "\x00" + strings.Join(scopes, " ")
+	c.scopeMu.RLock()
+	set, ok := c.scopeMem[key]
+	c.scopeMu.RUnlock()
+	if ok {
+		return set, nil
+	}
+	parsed, err := c.opts.Catalog.ParseSet(scopes)
+	if err != nil {
+		return scope.Set{}, err
+	}
+	set = parsed.Intersect(c.forRole(role))
+	c.scopeMu.Lock()
+	if len(c.scopeMem) > 10_000 {
+		clear(c.scopeMem)
+	}
+	c.scopeMem[key] = set
+	c.scopeMu.Unlock()
+	return set, nil
+}
+
+// forRole is Catalog.ForRole, remembered per role (the catalog is fixed).
+func (c *Checker) forRole(role string) scope.Set {
+	c.scopeMu.RLock()
+	set, ok := c.roleMem[role]
+	c.scopeMu.RUnlock()
+	if ok {
+		return set
+	}
+	set = c.opts.Catalog.ForRole(role)
+	c.scopeMu.Lock()
+	c.roleMem[role] = set
+	c.scopeMu.Unlock()
+	return set
+}

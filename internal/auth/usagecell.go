@@ -1,0 +1,142 @@
+package auth
+
+import (
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/latchkey/latchkey/internal/store"
+)
+
+// nanosPerDay turns Unix nanoseconds into a UTC day number.
+const nanosPerDay = int64(24 * 60 * 60 * 1e9)
+
+// useCell aggregates the uses of one token between two flushes. Its hot
+// path (hit) is a handful of atomic operations on memory owned by the token,
+// so concurrent requests for different tokens never share a lock and
+// requests for the same token share only a counter.
+type useCell struct {
+	id string
+
+	n      atomic.Int64 // uses on day since the last flush
+	day    atomic.Int64 // UTC day number n counts for
+	last   atomic.Int64 // latest use, Unix nanoseconds
+	meta   atomic.Pointer[useMeta]
+	queued atomic.Bool // in the Usage's dirty list, waiting for a flush
+	// detached is set when the cell left the Usage's index for being idle;
+	// holders then fetch a fresh cell, and uses already counted here are
+	// still flushed because the cell stays queued.
+	detached atomic.Bool
+
+	mu        sync.Mutex // guards the fields below: the slow paths only
+	tok       *store.Token
+	spill     map[int64]int64 // counts of earlier days not yet flushed
+	ips       []string        // distinct IPs since the last flush, most recent first
+	usedFlush uint64          // number of the last flush that found uses
+}
+
+// useMeta is the address and agent of the latest use. It is replaced, never
+// modified, so one atomic load reads both.
+type useMeta struct{ ip, agent string }
+
+// hit counts one use. It allocates only when the address or agent differs
+// from the previous use's, or on the first use of a UTC day.
+func (c *useCell) hit(u *Usage, nowNano int64, ip, agent string) {
+	day := nowNano / nanosPerDay
+	if c.day.Load() != day {
+		c.rollDay(day)
+	}
+	c.n.Add(1)
+	if nowNano > c.last.Load() {
+		c.last.Store(nowNano)
+	}
+	if m := c.meta.Load(); m == nil || m.ip != ip || m.agent != agent {
+		c.setMeta(u, ip, agent)
+	}
+	if !c.queued.Load() && c.queued.CompareAndSwap(false, true) {
+		u.enqueue(c)
+	}
+}
+
+// rollDay moves the previous day's count aside so that per-day counts stay
+// exact across midnight (to within the requests racing the switch).
+func (c *useCell) rollDay(day int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.day.Load()
+	if old == day {
+		return
+	}
+	if n := c.n.Swap(0); n > 0 && old != 0 {
+		if c.spill == nil {
+			c.spill = map[int64]int64{}
+		}
+		c.spill[old] += n
+	}
+	c.day.Store(day)
+}
+
+// setMeta records a new address or agent, and reports a first use from an
+// address the token has not been used from before.
+func (c *useCell) setMeta(u *Usage, ip, agent string) {
+	c.meta.Store(&useMeta{ip: ip, agent: agent})
+	if ip == "" {
+		return
+	}
+	c.mu.Lock()
+	if slices.Contains(c.ips, ip) {
+		c.mu.Unlock()
+		return
+	}
+	if len(c.ips) < store.RecentIPsKept {
+		c.ips = append([]string{ip}, c.ips...)
+	}
+	t := c.tok
+	c.mu.Unlock()
+	if len(t.RecentIPs) > 0 && !slices.Contains(t.RecentIPs, ip) {
+		u.announce(t, ip, agent)
+	}
+}
+
+// take empties the cell into a TokenUse; ok is false when it saw no use.
+// The queued flag is cleared first, so a use racing the flush queues the
+// cell again and is written by the next one.
+func (c *useCell) take(flush uint64) (store.TokenUse, bool) {
+	c.queued.Store(false)
+	n := c.n.Swap(0)
+	day := c.day.Load()
+	c.mu.Lock()
+	spill, ips := c.spill, c.ips
+	c.spill, c.ips = nil, nil
+	if n > 0 || len(spill) > 0 {
+		c.usedFlush = flush
+	}
+	c.mu.Unlock()
+	if n == 0 && len(spill) == 0 {
+		return store.TokenUse{}, false
+	}
+	use := store.TokenUse{TokenID: c.id, Counts: make(map[string]int64, 1+len(spill)), IPs: ips}
+	if last := c.last.Load(); last > 0 {
+		use.At = unixNanoUTC(last)
+	}
+	if m := c.meta.Load(); m != nil {
+		use.IP, use.Agent = m.ip, m.agent
+	}
+	if n > 0 {
+		use.Counts[dayString(day)] += n
+	}
+	for d, k := range spill {
+		use.Counts[dayString(d)] += k
+	}
+	return use, true
+}
+
+// idleSince reports whether the cell has seen no use since flush number f.
+func (c *useCell) idleSince(f uint64) bool {
+	if c.queued.Load() {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.usedFlush < f
+}

@@ -374,7 +374,9 @@ func (s *Tokens) Revoke(ctx context.Context, a Actor, id string) error {
 func (s *Tokens) revoke(ctx context.Context, a Actor, id, action string, details map[string]any) error {
 	now := s.now().UTC().Truncate(time.Microsecond)
 	already := false
+	var before store.Token
 	t, err := s.store.UpdateToken(ctx, id, func(t *store.Token) error {
+		before = *t
 		if t.RevokedAt != nil {
 			already = true
 			return nil
@@ -386,6 +388,9 @@ func (s *Tokens) revoke(ctx context.Context, a Actor, id, action string, details
 	if err != nil {
 		return wrapStore("revoke token", err)
 	}
+	// The snapshot still names the previous secret of a grace period, which
+	// the revoked row no longer does; both must leave the cache.
+	s.inval.TokenChanged(&before)
 	s.inval.TokenChanged(t)
 	if !already {
 		if details == nil {

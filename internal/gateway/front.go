@@ -24,17 +24,21 @@ type FrontOptions struct {
 	Logger  *slog.Logger
 }
 
-// Front is the top-level handler in reverse-proxy mode: it sends each
-// request to an upstream or to Latchkey's own handler. The order is:
+// Front is Latchkey's top-level handler: it sends each request to an
+// upstream (in reverse-proxy mode), to forward-auth, or to Latchkey's own
+// handler. The order is:
 //
 //  1. an upstream whose host matches the request's Host (the longest
 //     path_prefix first, if it has one);
-//  2. Latchkey, for the Reserved paths;
-//  3. an upstream with only a path_prefix (the longest first);
-//  4. the catch-all upstream (no host, no prefix), e.g. --upstream;
-//  5. Latchkey.
+//  2. forward-auth, for /auth/verify and below, as sent: not cleaned or
+//     redirected first, so the rules judge the path the proxy asked about;
+//  3. Latchkey, for the other Reserved paths;
+//  4. an upstream with only a path_prefix (the longest first);
+//  5. the catch-all upstream (no host, no prefix), e.g. --upstream;
+//  6. Latchkey.
 type Front struct {
 	latchkey  http.Handler
+	verify    http.Handler
 	byHost    []*proxy
 	byPath    []*proxy
 	catchAll  *proxy
@@ -42,12 +46,14 @@ type Front struct {
 }
 
 // NewFront validates the upstreams and returns the handler that routes
-// between them and latchkey. Errors name the upstream at fault.
-func NewFront(latchkey http.Handler, specs []UpstreamSpec, opts FrontOptions) (*Front, error) {
+// between them, verify and latchkey. With no upstreams it only keeps
+// forward-auth requests away from the mux's path cleaning. Errors name the
+// upstream at fault.
+func NewFront(latchkey http.Handler, verify *Verify, specs []UpstreamSpec, opts FrontOptions) (*Front, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	f := &Front{latchkey: latchkey, transport: newTransport(opts.Timeout)}
+	f := &Front{latchkey: latchkey, verify: verify, transport: newTransport(opts.Timeout)}
 	seen := map[string]string{}
 	for _, s := range specs {
 		u, err := parseUpstream(opts.Catalog, opts.Rules, s)
@@ -80,12 +86,24 @@ func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.ServeHTTP(w, r)
 		return
 	}
-	if hasSegmentPrefix(r.URL.Path, ConsolePrefix) {
+	if hasSegmentPrefix(r.URL.Path, VerifyPath) {
+		r.Pattern = VerifyPath // the metrics label
+		f.verify.ServeHTTP(w, r)
+		return
+	}
+	if f.Proxying() && hasSegmentPrefix(r.URL.Path, ConsolePrefix) {
 		f.serveConsole(w, r)
 		return
 	}
-	r.Header.Del("X-Forwarded-Prefix") // only serveConsole says where the console is
+	if f.Proxying() {
+		r.Header.Del("X-Forwarded-Prefix") // only serveConsole says where the console is
+	}
 	f.latchkey.ServeHTTP(w, r)
+}
+
+// Proxying reports whether any upstream is configured.
+func (f *Front) Proxying() bool {
+	return len(f.byHost)+len(f.byPath) > 0 || f.catchAll != nil
 }
 
 // route returns the upstream for r, or nil when Latchkey answers.
@@ -95,7 +113,7 @@ func (f *Front) route(r *http.Request) *proxy {
 			return p
 		}
 	}
-	for _, res := range Reserved() {
+	for _, res := range reserved {
 		if hasSegmentPrefix(r.URL.Path, res) {
 			return nil
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/latchkey/latchkey/internal/scope"
@@ -32,9 +33,9 @@ const ConsolePrefix = "/-"
 // reverse-proxy mode, whatever the upstreams: its API, OAuth 2 and
 // discovery endpoints, forward-auth, health, metrics and ConsolePrefix. An
 // upstream chosen by Host takes every path on its host, these included.
-func Reserved() []string {
-	return []string{"/api", "/oauth2", "/.well-known", VerifyPath, "/healthz", "/readyz", "/metrics", ConsolePrefix}
-}
+func Reserved() []string { return slices.Clone(reserved) }
+
+var reserved = []string{"/api", "/oauth2", "/.well-known", VerifyPath, "/healthz", "/readyz", "/metrics", ConsolePrefix}
 
 // upstream is a validated UpstreamSpec.
 type upstream struct {
@@ -68,7 +69,7 @@ func parseUpstream(cat *scope.Catalog, defaultRules *scope.Router, s UpstreamSpe
 		return nil, fail("strip_prefix needs a path_prefix to strip; set path_prefix or remove strip_prefix")
 	}
 	if u.host == "" && u.prefix != "" {
-		for _, r := range Reserved() {
+		for _, r := range reserved {
 			if hasSegmentPrefix(u.prefix, r) || hasSegmentPrefix(r, u.prefix) {
 				return nil, fail("path_prefix %q overlaps %s, which Latchkey keeps for itself; choose another prefix, or give the upstream a host", s.PathPrefix, r)
 			}

@@ -8,9 +8,10 @@ import (
 	"github.com/latchkey/latchkey/internal/gateway"
 )
 
-// mountGateway mounts forward-auth at /auth/verify and, when upstreams are
-// configured (--upstream or the config file's upstreams), makes the
-// reverse-proxy Front the top-level handler in front of the mux.
+// mountGateway mounts forward-auth at /auth/verify and makes the gateway's
+// Front the top-level handler in front of the mux: it hands /auth/verify/...
+// to forward-auth uncleaned and, when upstreams are configured (--upstream
+// or the config file's upstreams), proxies to them.
 func (a *App) mountGateway(ctx context.Context) error {
 	rules, err := gateway.NewRules(a.Catalog, a.Config.File.Routes)
 	if err != nil {
@@ -24,11 +25,7 @@ func (a *App) mountGateway(ctx context.Context) error {
 	a.Mux.Handle(gateway.VerifyPath, verify)
 	a.Mux.Handle(gateway.VerifyPath+"/", verify)
 
-	specs := a.upstreamSpecs()
-	if len(specs) == 0 {
-		return nil
-	}
-	front, err := gateway.NewFront(a.Mux, specs, gateway.FrontOptions{
+	front, err := gateway.NewFront(a.Mux, verify, a.upstreamSpecs(), gateway.FrontOptions{
 		Authorizer: authz, Catalog: a.Catalog, Rules: rules,
 		Timeout: a.Config.UpstreamTimeout, Logger: a.Logger,
 	})

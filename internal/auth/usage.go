@@ -113,6 +113,9 @@ func (u *Usage) cell(t *store.Token) *useCell {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if c, ok := sh.m[t.ID]; ok {
+		c.mu.Lock()
+		c.tok = t // the newer row: its recent addresses decide what is new
+		c.mu.Unlock()
 		return c
 	}
 	if u.cells.Load() >= u.maxTokens {

@@ -62,21 +62,25 @@ func (in *Introspector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !caller.Scopes.Has(ScopeIntrospect) {
-		oauthError(w, http.StatusForbidden, "insufficient_scope", "the caller's credential lacks the introspect scope")
+		oauthError(w, http.StatusForbidden, "insufficient_scope", "the caller's credential lacks the introspect scope; call with a token that holds introspect")
 		return
 	}
 	if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "send the body as application/x-www-form-urlencoded with a token parameter")
 		return
 	}
+	if r.URL.Query().Has("token") {
+		oauthError(w, http.StatusBadRequest, "invalid_request", "send the token in the form body, never in the URL, where logs and proxies keep it")
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
-		oauthError(w, http.StatusBadRequest, "invalid_request", "the form body could not be read")
+		oauthError(w, http.StatusBadRequest, "invalid_request", "the form body could not be read ("+err.Error()+"); send token=<token> form-encoded, at most 64 KiB")
 		return
 	}
 	raw := r.PostForm.Get("token")
 	if raw == "" {
-		oauthError(w, http.StatusBadRequest, "invalid_request", "the token parameter is required")
+		oauthError(w, http.StatusBadRequest, "invalid_request", "the token parameter is required: send token=<token> in the form body")
 		return
 	}
 	writeJSON(w, http.StatusOK, in.answer(r, raw, ip, agent))
@@ -111,8 +115,16 @@ func (in *Introspector) answer(r *http.Request, raw, ip, agent string) *Introspe
 	return ans
 }
 
+// oauthError answers with an RFC 9457 problem that also carries the OAuth
+// error members (RFC 6749 §5.2) that introspection clients look for.
 func oauthError(w http.ResponseWriter, status int, code, desc string) {
-	writeJSON(w, status, map[string]string{"error": code, "error_description": desc})
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"title": http.StatusText(status), "status": status, "detail": desc,
+		"error": code, "error_description": desc,
+	})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -1,6 +1,34 @@
 package server
 
-import "context"
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
 
-// mountWeb mounts the web console. (Wired by the console work.)
-func (a *App) mountWeb(ctx context.Context) error { return nil }
+	"github.com/latchkey/latchkey/internal/api"
+	"github.com/latchkey/latchkey/internal/web"
+)
+
+// mountWeb mounts the web console on the server's mux. It owns only
+// explicit console paths (/login, /tokens..., /admin/..., /cli-auth,
+// /static/...), never a catch-all, so the API and the other surfaces keep
+// their routes and 404s.
+func (a *App) mountWeb(ctx context.Context) error {
+	h, err := web.New(web.Deps{
+		Services:  a.Services,
+		Verifier:  a.Verifier,
+		Policy:    a.Services.Policies,
+		Logger:    a.Logger.With("component", "web"),
+		PublicURL: a.PublicURL(),
+		TLS:       a.Config.TLSCert != "" || strings.HasPrefix(a.Config.PublicURL, "https://"),
+		// Console logins have their own failure budget per address, like
+		// the API's.
+		LoginLimiter: api.NewFailureLimiter(20, 3*time.Second),
+	})
+	if err != nil {
+		return fmt.Errorf("web console: %w", err)
+	}
+	h.Mount(a.Mux)
+	return nil
+}

@@ -1,0 +1,148 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/auth"
+	"github.com/latchkey/latchkey/internal/service"
+)
+
+// LoginLimiter throttles clients whose password logins keep failing.
+// api.FailureLimiter satisfies it.
+type LoginLimiter interface {
+	Blocked(ip string) bool
+	Fail(ip string)
+}
+
+// Deps are what the console needs. Services, Verifier and Logger are
+// required.
+type Deps struct {
+	Services *service.Services
+	Verifier auth.Verifier
+	// Policy gives the token policy in force (expiration choices, effective
+	// expiry); nil = Services.Policies.
+	Policy auth.PolicySource
+	Logger *slog.Logger
+	// PublicURL is the base URL users reach Latchkey at; it is shown in the
+	// commands the console suggests and used to recognise same-origin posts.
+	PublicURL string
+	// TLS tells whether users reach the console over HTTPS (served with TLS
+	// here, or behind a proxy that terminates it); the session cookie is then
+	// marked Secure.
+	TLS bool
+	// LoginLimiter throttles failed logins per client address; nil = none.
+	LoginLimiter LoginLimiter
+	// Now is the clock; nil = time.Now.
+	Now func() time.Time
+}
+
+// Handler serves the console.
+type Handler struct {
+	d       Deps
+	pages   *pages
+	csrf    *http.CrossOriginProtection
+	secure  bool
+	assets  assetVersions
+	origins []string
+}
+
+// New builds the console handler, parsing its embedded templates.
+func New(d Deps) (*Handler, error) {
+	if d.Services == nil || d.Verifier == nil {
+		return nil, errors.New("web: Services and Verifier are required")
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Policy == nil {
+		d.Policy = d.Services.Policies
+	}
+	d.PublicURL = strings.TrimRight(d.PublicURL, "/")
+	h := &Handler{d: d, secure: d.TLS || strings.HasPrefix(d.PublicURL, "https://")}
+	h.assets = hashAssets()
+	p, err := parsePages(h.funcs())
+	if err != nil {
+		return nil, fmt.Errorf("web: parse templates: %w", err)
+	}
+	h.pages = p
+	h.csrf = http.NewCrossOriginProtection()
+	if d.PublicURL != "" {
+		if err := h.csrf.AddTrustedOrigin(d.PublicURL); err != nil {
+			return nil, fmt.Errorf("web: public URL %q is not an origin: %w", d.PublicURL, err)
+		}
+	}
+	h.csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.forbidden(w, r, nil, "This form was sent from another site, so it was refused. Open the page in Latchkey and send it again.")
+	}))
+	return h, nil
+}
+
+// Mount registers the console's routes on mux. Every path is explicit:
+// the console never claims "/" as a catch-all, so the API, token exchange,
+// forward-auth and operations endpoints keep their own 404s.
+func (h *Handler) Mount(mux *http.ServeMux) {
+	page := func(pattern string, fn visitHandler) { mux.Handle(pattern, h.signedIn(fn)) }
+	admin := func(pattern string, fn visitHandler) { mux.Handle(pattern, h.signedIn(h.adminOnly(fn))) }
+	public := func(pattern string, fn http.HandlerFunc) { mux.Handle(pattern, h.protect(fn)) }
+
+	public("GET /{$}", h.root)
+	public("GET /login", h.loginForm)
+	public("POST /login", h.login)
+	page("POST /logout", h.logout)
+
+	page("GET /tokens", h.listTokens)
+	page("GET /tokens/new", h.newTokenForm)
+	page("POST /tokens/new", h.createToken)
+	page("GET /tokens/{id}", h.showToken)
+	page("GET /tokens/{id}/edit", h.editTokenForm)
+	page("POST /tokens/{id}/edit", h.updateToken)
+	page("GET /tokens/{id}/regenerate", h.regenerateForm)
+	page("POST /tokens/{id}/regenerate", h.regenerateToken)
+	page("GET /tokens/{id}/revoke", h.revokeForm)
+	page("POST /tokens/{id}/revoke", h.revokeToken)
+	page("GET /cli-auth", h.cliAuth)
+
+	admin("GET /admin/{$}", func(w http.ResponseWriter, r *http.Request, _ *visit) {
+		http.Redirect(w, r, "/admin/users", http.StatusSeeOther)
+	})
+	admin("GET /admin/users", h.listUsers)
+	admin("POST /admin/users", h.createUser)
+	admin("POST /admin/users/{id}/role", h.changeRole)
+	admin("POST /admin/users/{id}/suspend", h.suspendUser)
+	admin("POST /admin/users/{id}/delete", h.deleteUser)
+	admin("GET /admin/service-accounts", h.listServiceAccounts)
+	admin("POST /admin/service-accounts", h.createServiceAccount)
+	admin("GET /admin/tokens", h.listAllTokens)
+	admin("GET /admin/policy", h.policyForm)
+	admin("POST /admin/policy", h.setPolicy)
+	admin("GET /admin/audit", h.auditLog)
+
+	mux.Handle("GET /static/{file...}", h.static())
+	// Unknown paths under the console's own prefixes get the console's 404
+	// page; everything else stays with the mux's default.
+	for _, prefix := range []string{"/tokens/", "/admin/", "/login/", "/cli-auth/"} {
+		public(prefix, h.notFound)
+	}
+}
+
+// root sends people to their tokens, or to the login page.
+func (h *Handler) root(w http.ResponseWriter, r *http.Request) {
+	if v := h.session(w, r); v != nil {
+		http.Redirect(w, r, "/tokens", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
+	h.renderError(w, r, h.session(w, r), http.StatusNotFound, "Page not found",
+		"There is no page at this address. It may have moved, or the link may be mistyped.")
+}

@@ -1,0 +1,123 @@
+package web
+
+import (
+	"crypto/hmac"
+	"errors"
+	"net/http"
+
+	"github.com/latchkey/latchkey/internal/service"
+)
+
+// loginData is the login page.
+type loginData struct {
+	Username string
+	Next     string
+	Notice   string
+	Form     form
+}
+
+// notices are the fixed messages a redirect may ask a page to show; the
+// query names one, so no text from a URL reaches the page.
+var notices = map[string]string{
+	"logged-out":   "You are logged out.",
+	"ended":        "Your session has ended. Log in again to continue.",
+	"revoked":      "The token was revoked. Every request that uses it is now refused.",
+	"updated":      "The token was updated.",
+	"user-created": "The user was created.",
+	"role":         "The role was changed.",
+	"suspended":    "The user was suspended: their tokens and sessions stopped working.",
+	"unsuspended":  "The user was restored.",
+	"deleted":      "The account was deleted and its tokens revoked.",
+	"sa-created":   "The service account was created. Create an admin access token for it below.",
+	"policy":       "The token policy was saved.",
+}
+
+func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
+	if v := h.session(w, r); v != nil {
+		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
+		return
+	}
+	d := &loginData{Next: r.URL.Query().Get("next"), Notice: notices[r.URL.Query().Get("msg")]}
+	h.render(w, r, nil, http.StatusOK, "login", "Log in", h.withLoginCSRF(w, r, d))
+}
+
+// withLoginCSRF puts the double-submit value in the login form.
+func (h *Handler) withLoginCSRF(w http.ResponseWriter, r *http.Request, d *loginData) *loginData {
+	d.Form.CSRF = h.loginCSRF(w, r)
+	return d
+}
+
+func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
+	c, err := r.Cookie(loginCookie)
+	if err != nil || !hmac.Equal([]byte(c.Value), []byte(r.PostFormValue(csrfField))) {
+		h.clearCookie(w, loginCookie)
+		h.forbidden(w, r, nil, "This login form did not carry a valid security token, so it was refused. Open the login page and try again (your browser must accept cookies).")
+		return
+	}
+	d := &loginData{Username: r.PostFormValue("username"), Next: r.PostFormValue("next")}
+	d.Form.CSRF = c.Value
+	ip, agent := clientOf(r)
+	if h.d.LoginLimiter != nil && h.d.LoginLimiter.Blocked(ip) {
+		d.Form.Error = "Too many failed logins from your address. Wait a minute and try again."
+		h.render(w, r, nil, http.StatusTooManyRequests, "login", "Log in", d)
+		return
+	}
+	o, err := h.d.Services.Sessions.Login(r.Context(), d.Username, r.PostFormValue("password"), ip, agent)
+	if err != nil {
+		if errors.Is(err, service.ErrUnauthenticated) && h.d.LoginLimiter != nil {
+			h.d.LoginLimiter.Fail(ip)
+		}
+		if !h.formError(w, r, &d.Form, err) {
+			return
+		}
+		h.render(w, r, nil, statusOf(err), "login", "Log in", d)
+		return
+	}
+	h.clearCookie(w, loginCookie)
+	h.setSessionCookie(w, r, o.Secret, o.Session.ExpiresAt)
+	http.Redirect(w, r, safeNext(d.Next), http.StatusSeeOther)
+}
+
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request, v *visit) {
+	if err := h.d.Services.Sessions.Logout(r.Context(), v.actor, v.p.Session.ID); err != nil {
+		h.fail(w, r, v, err)
+		return
+	}
+	h.clearCookie(w, SessionCookie)
+	http.Redirect(w, r, "/login?msg=logged-out", http.StatusSeeOther)
+}
+
+// cliAuthData is the /cli-auth page.
+type cliAuthData struct {
+	Secret    string
+	Command   string
+	ExpiresAt timeText
+}
+
+// cliAuth opens a fresh session for the CLI and shows its token once, the
+// way `coder login` sends people to /cli-auth.
+func (h *Handler) cliAuth(w http.ResponseWriter, r *http.Request, v *visit) {
+	secret, sess, err := h.d.Services.Sessions.Issue(r.Context(), v.actor)
+	if err != nil {
+		h.fail(w, r, v, err)
+		return
+	}
+	d := &cliAuthData{
+		Secret:    secret,
+		Command:   "latchkey login " + h.publicURL(r) + " --token " + secret,
+		ExpiresAt: h.timeText(&sess.ExpiresAt),
+	}
+	h.render(w, r, v, http.StatusOK, "cli_auth", "CLI login", d)
+}
+
+// publicURL is the base URL to show in commands.
+func (h *Handler) publicURL(r *http.Request) string {
+	if h.d.PublicURL != "" {
+		return h.d.PublicURL
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}

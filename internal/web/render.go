@@ -1,0 +1,248 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+
+	"github.com/latchkey/latchkey/internal/service"
+	"github.com/latchkey/latchkey/internal/store"
+)
+
+//go:embed templates
+var templateFS embed.FS
+
+// pages holds one template set per page: the shared layout and partials
+// plus that page's "content".
+type pages struct {
+	sets map[string]*template.Template
+}
+
+func parsePages(funcs template.FuncMap) (*pages, error) {
+	base, err := template.New("base").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials/*.html")
+	if err != nil {
+		return nil, err
+	}
+	files, err := fs.Glob(templateFS, "templates/pages/*.html")
+	if err != nil {
+		return nil, err
+	}
+	p := &pages{sets: map[string]*template.Template{}}
+	for _, f := range files {
+		t, err := template.Must(base.Clone()).ParseFS(templateFS, f)
+		if err != nil {
+			return nil, err
+		}
+		p.sets[strings.TrimSuffix(path.Base(f), ".html")] = t
+	}
+	return p, nil
+}
+
+// page is what the layout renders around a page's content.
+type page struct {
+	Title    string
+	Name     string // the page template, for highlighting the navigation
+	User     *store.User
+	Admin    bool
+	CSRF     string
+	Expiring []bannerToken
+	Notice   string
+	Data     any
+}
+
+// Section is the navigation entry the page belongs to.
+func (p *page) Section() string {
+	switch {
+	case strings.HasPrefix(p.Name, "admin_"):
+		return p.Name
+	case p.Name == "cli_auth":
+		return "cli"
+	}
+	return "tokens"
+}
+
+// bannerToken is one of the visitor's tokens that expires within a week.
+type bannerToken struct {
+	ID, Name string
+	Expires  timeText
+}
+
+// render executes page name inside the layout and writes it with status.
+// The page is rendered to a buffer first, so a template error becomes a
+// clean 500 page rather than half a page.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, v *visit, status int, name, title string, data any) {
+	t, ok := h.pages.sets[name]
+	if !ok {
+		h.d.Logger.ErrorContext(r.Context(), "console page template missing", "page", name)
+		name, t = "error", h.pages.sets["error"]
+		status, data = http.StatusInternalServerError, errorData{Status: 500, Heading: "Something went wrong"}
+	}
+	pg := &page{Title: title, Name: name, Data: data, Notice: notices[r.URL.Query().Get("msg")]}
+	if v != nil {
+		pg.User, pg.Admin, pg.CSRF = v.p.User, v.admin(), v.csrf
+		pg.Expiring = h.expiring(r.Context(), v)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", pg); err != nil {
+		h.d.Logger.ErrorContext(r.Context(), "render console page", "page", name, "err", err)
+		http.Error(w, "Something went wrong rendering this page; it has been logged.", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = buf.WriteTo(w)
+}
+
+// expiring lists the visitor's tokens that expire within a week, for the
+// banner on every page.
+func (h *Handler) expiring(ctx context.Context, v *visit) []bannerToken {
+	ts, _, err := h.d.Services.Tokens.List(ctx, v.actor, service.TokenQuery{State: string(store.StateExpiring), Limit: 10})
+	if err != nil {
+		h.d.Logger.WarnContext(ctx, "list expiring tokens for banner", "err", err)
+		return nil
+	}
+	out := make([]bannerToken, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, bannerToken{ID: t.ID, Name: t.Name, Expires: h.timeText(h.effectiveExpiry(ctx, t))})
+	}
+	return out
+}
+
+// errorData is the 403, 404 and 500 pages.
+type errorData struct {
+	Status  int
+	Heading string
+	Message string
+}
+
+func (h *Handler) renderError(w http.ResponseWriter, r *http.Request, v *visit, status int, heading, msg string) {
+	h.render(w, r, v, status, "error", heading, errorData{Status: status, Heading: heading, Message: msg})
+}
+
+func (h *Handler) forbidden(w http.ResponseWriter, r *http.Request, v *visit, msg string) {
+	h.renderError(w, r, v, http.StatusForbidden, "Not allowed", msg)
+}
+
+// fail answers an error that is not about one form field: the service's
+// message for rule violations, a generic 500 (logged) for anything else.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, v *visit, err error) {
+	var se *service.Error
+	switch {
+	case errors.Is(err, service.ErrNotFound):
+		h.renderError(w, r, v, http.StatusNotFound, "Not found", messageOf(err))
+	case errors.Is(err, service.ErrForbidden):
+		h.forbidden(w, r, v, messageOf(err))
+	case errors.Is(err, service.ErrUnauthenticated):
+		http.Redirect(w, r, "/login?msg=ended", http.StatusSeeOther)
+	case errors.As(err, &se):
+		h.renderError(w, r, v, statusOf(err), "That did not work", se.Msg)
+	default:
+		h.serverError(w, r, v, err)
+	}
+}
+
+func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, v *visit, err error) {
+	h.d.Logger.ErrorContext(r.Context(), "console request failed", "path", r.URL.Path, "err", err)
+	h.renderError(w, r, v, http.StatusInternalServerError, "Something went wrong",
+		"The server could not complete this request. It has been logged; try again in a moment.")
+}
+
+func messageOf(err error) string {
+	var se *service.Error
+	if errors.As(err, &se) {
+		return se.Msg
+	}
+	return err.Error()
+}
+
+// statusOf maps a service error kind to the status of the page showing it.
+func statusOf(err error) int {
+	switch {
+	case errors.Is(err, service.ErrInvalid):
+		return http.StatusUnprocessableEntity
+	case errors.Is(err, service.ErrConflict):
+		return http.StatusConflict
+	case errors.Is(err, service.ErrForbidden):
+		return http.StatusForbidden
+	case errors.Is(err, service.ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, service.ErrUnauthenticated):
+		return http.StatusUnauthorized
+	}
+	return http.StatusInternalServerError
+}
+
+// form carries a form's CSRF token and its errors: one per field, shown next
+// to it, and one for the whole form.
+type form struct {
+	CSRF   string
+	Error  string
+	Fields map[string]string
+	known  map[string]bool
+}
+
+// newForm returns a form whose errors may name the given fields; errors
+// about any other field are shown for the whole form.
+func newForm(csrf string, fields ...string) form {
+	f := form{CSRF: csrf, known: map[string]bool{}}
+	for _, name := range fields {
+		f.known[name] = true
+	}
+	return f
+}
+
+// Err returns the error shown next to field, if any.
+func (f form) Err(field string) string { return f.Fields[field] }
+
+// Invalid reports whether the form has any error.
+func (f form) Invalid() bool { return f.Error != "" || len(f.Fields) > 0 }
+
+func (f *form) set(field, msg string) {
+	if field == "" || !f.known[field] {
+		if f.Error == "" {
+			f.Error = msg
+		}
+		return
+	}
+	if f.Fields == nil {
+		f.Fields = map[string]string{}
+	}
+	if _, ok := f.Fields[field]; !ok {
+		f.Fields[field] = msg
+	}
+}
+
+// fieldAliases maps service field names to the console form's fields.
+var fieldAliases = map[string]string{
+	"expires_in": "expiration", "expires_at": "expiration", "no_expiry": "expiration",
+}
+
+// formError records a service error on the form and reports true, so the
+// caller renders the form again with what the user typed. An error that is
+// not a rule violation is answered with a 500 page, and it reports false.
+func (h *Handler) formError(w http.ResponseWriter, r *http.Request, f *form, err error) bool {
+	var se *service.Error
+	if !errors.As(err, &se) {
+		h.serverError(w, r, nil, err)
+		return false
+	}
+	field := service.FieldOf(err)
+	if alias, ok := fieldAliases[field]; ok {
+		field = alias
+	}
+	f.set(field, se.Msg)
+	return true
+}
+
+// fieldErrorf is an error about one form field found by the console itself,
+// before any service is called (a date that does not parse).
+func fieldErrorf(field, format string, args ...any) error {
+	return &service.Error{Kind: service.ErrInvalid, Field: field, Msg: fmt.Sprintf(format, args...)}
+}

@@ -1,0 +1,212 @@
+package web
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/auth"
+	"github.com/latchkey/latchkey/internal/service"
+)
+
+// Cookie names. The session cookie holds the secret of a session token
+// (kind ses); the login cookie holds the double-submit CSRF value of the
+// login form, which is posted before any session exists.
+const (
+	SessionCookie = "latchkey_session"
+	loginCookie   = "latchkey_login_csrf"
+	csrfField     = "csrf_token"
+	maxFormBytes  = 64 << 10
+)
+
+// visit is a signed-in request: who is calling and the CSRF token their
+// forms must carry.
+type visit struct {
+	p     *auth.Principal
+	actor service.Actor
+	csrf  string
+}
+
+// admin reports whether the visitor may use the admin pages.
+func (v *visit) admin() bool { return v != nil && v.actor.IsAdmin() }
+
+type visitHandler func(w http.ResponseWriter, r *http.Request, v *visit)
+
+// securityHeaders are set on every console response. The CSP allows no
+// inline script or style at all; the console's only script and stylesheet
+// are served from /static/.
+var securityHeaders = map[string]string{
+	"Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+		"frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+	"Referrer-Policy":            "no-referrer",
+	"X-Frame-Options":            "DENY",
+	"X-Content-Type-Options":     "nosniff",
+	"Permissions-Policy":         "camera=(), microphone=(), geolocation=(), payment=()",
+	"Cross-Origin-Opener-Policy": "same-origin",
+}
+
+// protect wraps every console handler: security headers, no caching of
+// pages (they may hold secrets), refusal of cross-origin state changes, a
+// bounded form body, and a 500 page instead of a stack trace on panic.
+func (h *Handler) protect(next http.Handler) http.Handler {
+	guarded := h.csrf.Handler(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		for k, v := range securityHeaders {
+			hd.Set(k, v)
+		}
+		hd.Set("Cache-Control", "no-store")
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		}
+		defer func() {
+			if rec := recover(); rec != nil {
+				if rec == http.ErrAbortHandler {
+					panic(rec)
+				}
+				h.d.Logger.ErrorContext(r.Context(), "console handler panicked", "path", r.URL.Path, "panic", rec)
+				h.renderError(w, r, nil, http.StatusInternalServerError, "Something went wrong",
+					"The server could not complete this request. It has been logged; try again in a moment.")
+			}
+		}()
+		guarded.ServeHTTP(w, r)
+	})
+}
+
+// signedIn wraps a page that needs a session: without one, GETs go to the
+// login page (and come back afterwards); every other method must carry the
+// session's CSRF token.
+func (h *Handler) signedIn(fn visitHandler) http.Handler {
+	return h.protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v := h.session(w, r)
+		if v == nil {
+			target := "/login"
+			if r.Method == http.MethodGet {
+				target += "?next=" + url.QueryEscape(r.URL.RequestURI())
+			}
+			http.Redirect(w, r, target, http.StatusSeeOther)
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			if !h.validCSRF(r, v.csrf) {
+				h.forbidden(w, r, v, "This form did not carry a valid security token, so it was refused. Reload the page and send the form again.")
+				return
+			}
+		} else if v.p.ExpiresAt != nil {
+			h.setSessionCookie(w, r, sessionSecretOf(r), *v.p.ExpiresAt)
+		}
+		fn(w, r, v)
+	}))
+}
+
+// adminOnly answers 403 to visitors who may not administer the organisation.
+func (h *Handler) adminOnly(fn visitHandler) visitHandler {
+	return func(w http.ResponseWriter, r *http.Request, v *visit) {
+		if !v.admin() {
+			h.forbidden(w, r, v, "This page is for owners and admins. Ask an admin if you need something done here.")
+			return
+		}
+		fn(w, r, v)
+	}
+}
+
+// session verifies the session cookie and returns the visit, or nil when
+// there is no valid session (a stale cookie is cleared).
+func (h *Handler) session(w http.ResponseWriter, r *http.Request) *visit {
+	secret := sessionSecretOf(r)
+	if secret == "" {
+		return nil
+	}
+	ip, agent := clientOf(r)
+	p, err := h.d.Verifier.Verify(r.Context(), secret, auth.Request{IP: ip, Agent: agent})
+	if err != nil || p.Session == nil {
+		if err != nil && !errors.Is(err, auth.ErrUnauthenticated) {
+			h.d.Logger.WarnContext(r.Context(), "verify console session", "err", err)
+		}
+		h.clearCookie(w, SessionCookie)
+		return nil
+	}
+	return &visit{p: p, actor: p.Actor(ip, agent), csrf: csrfToken(secret)}
+}
+
+func sessionSecretOf(r *http.Request) string {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+// csrfToken derives a session's CSRF token from its secret. Only a holder of
+// the HttpOnly cookie can compute it; it needs no server-side state, so it
+// survives restarts and works on every replica.
+func csrfToken(sessionSecret string) string {
+	m := hmac.New(sha256.New, []byte(sessionSecret))
+	m.Write([]byte("latchkey console csrf v1"))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// validCSRF compares the form's token with want in constant time.
+func (h *Handler) validCSRF(r *http.Request, want string) bool {
+	got := r.PostFormValue(csrfField)
+	return got != "" && hmac.Equal([]byte(got), []byte(want))
+}
+
+func (h *Handler) setSessionCookie(w http.ResponseWriter, r *http.Request, secret string, expires time.Time) {
+	http.SetCookie(w, &http.Cookie{
+		Name: SessionCookie, Value: secret, Path: "/", Expires: expires,
+		HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode,
+	})
+}
+
+func (h *Handler) clearCookie(w http.ResponseWriter, name string) {
+	http.SetCookie(w, &http.Cookie{
+		Name: name, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// loginCSRF returns the login form's double-submit value, setting the
+// cookie when the browser has none yet.
+func (h *Handler) loginCSRF(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(loginCookie); err == nil && len(c.Value) == 43 {
+		return c.Value
+	}
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	v := base64.RawURLEncoding.EncodeToString(b[:])
+	http.SetCookie(w, &http.Cookie{
+		Name: loginCookie, Value: v, Path: "/login", MaxAge: 3600,
+		HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode,
+	})
+	return v
+}
+
+// clientOf is where a request came from, for the audit log.
+func clientOf(r *http.Request) (ip, agent string) {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	return host, r.UserAgent()
+}
+
+// safeNext returns next when it is a path on this site, else "/tokens", so
+// the login page cannot be used to redirect people elsewhere.
+func safeNext(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+		return "/tokens"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || strings.HasPrefix(u.Path, "/login") {
+		return "/tokens"
+	}
+	return u.RequestURI()
+}

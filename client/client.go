@@ -124,7 +124,7 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", r.method, c.URL(r.path), err)
+		return err // a *url.Error naming the method and URL
 	}
 	defer resp.Body.Close()
 	c.noteExpiration(resp.Header)

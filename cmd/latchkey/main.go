@@ -1,10 +1,14 @@
 // Command latchkey is the Latchkey server and its command-line client.
+//
+// The client commands (login, tokens, users, service-accounts, policy,
+// audit, git-credential) talk to a server only through the public Go
+// package github.com/latchkey/latchkey/client.
 package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -14,32 +18,24 @@ import (
 var version = "dev"
 
 func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run executes one command line and returns the process exit code; errors
+// are printed as one line on stderr.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := newRootCmd().ExecuteContext(ctx)
+	a := newApp(stdin, stdout, stderr)
+	root := newRootCmd(a)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	a.warnExpiry()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "latchkey: "+err.Error())
+		fmt.Fprintln(stderr, "latchkey: "+oneLine(a.describe(err)))
 	}
-	os.Exit(exitCode(err))
-}
-
-// exitError carries a documented exit code.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
-
-// exitCode maps an error to the process exit code; see `latchkey help exit-codes`.
-func exitCode(err error) int {
-	if err == nil {
-		return 0
-	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		return ee.code
-	}
-	return 1
+	return exitCode(err)
 }

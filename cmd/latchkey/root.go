@@ -1,20 +1,79 @@
 package main
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/spf13/cobra"
 )
 
-func newRootCmd() *cobra.Command {
+func newRootCmd(a *app) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "latchkey",
 		Short: "Personal access tokens done right",
 		Long: `Latchkey issues named, scoped, expiring personal access tokens that your
 platform's APIs, Git server and CI accept, governed by admin policy.
 
-Run the server with "latchkey serve"; manage tokens with the other commands.`,
+Run the server with "latchkey serve"; manage tokens with the other commands.
+Log in once with "latchkey login URL", or set LATCHKEY_URL and LATCHKEY_TOKEN
+(as CI does) and skip the login.
+
+Environment:
+  LATCHKEY_URL      server URL; overrides the current context's
+  LATCHKEY_TOKEN    access token; overrides the current context's credential
+  LATCHKEY_CONTEXT  stored context to use instead of the current one
+  XDG_CONFIG_HOME   where the config file lives (default ~/.config):
+                    $XDG_CONFIG_HOME/latchkey/config.json
+
+Exit codes are documented in "latchkey help exit-codes".`,
+		Example: `  # Log in, create a token for CI and print only its secret
+  latchkey login https://latchkey.example.com
+  latchkey tokens create --name ci-deploy --scope repo:read --lifetime 720h -q
+
+  # No login in CI: the environment is enough
+  LATCHKEY_URL=https://latchkey.example.com LATCHKEY_TOKEN=$TOKEN latchkey whoami`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			a.cmdCtx = cmd.Context()
+			return a.checkOutput()
+		},
 	}
-	root.AddCommand(newServeCmd(), newMigrateCmd(), newVersionCmd())
+	root.PersistentFlags().StringVar(&a.contextFlag, "context", "", "stored context to use (see `latchkey context list`)")
+	root.PersistentFlags().StringVarP(&a.output, "output", "o", outTable, "output format: table, json or yaml")
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return fail(exitUsage, fmt.Errorf("%w; see `%s --help`", err, cmd.CommandPath()))
+	})
+	root.AddCommand(
+		newServeCmd(), newVersionCmd(),
+		newLoginCmd(a), newLogoutCmd(a), newWhoamiCmd(a), newContextCmd(a),
+		newTokensCmd(a), newUsersCmd(a), newServiceAccountsCmd(a), newPolicyCmd(a), newAuditCmd(a),
+		newGitCredentialCmd(a), newExitCodesTopic(),
+	)
+	// root.AddCommand(newMigrateCmd()) // registered once cmd/latchkey/migrate.go exists
+	registerCompletions(a, root)
 	return root
+}
+
+// group makes cmd a parent of subcommands that refuses an unknown
+// subcommand (exit 1, with suggestions) instead of printing help and
+// succeeding.
+func group(cmd *cobra.Command) *cobra.Command {
+	cmd.Args = cobra.ArbitraryArgs
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return cmd.Help()
+		}
+		msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+			msg += "; did you mean " + strings.Join(s, " or ") + "?"
+		}
+		return fail(exitUsage, fmt.Errorf("%s; see `%s --help`", msg, cmd.CommandPath()))
+	}
+	return cmd
+}
+
+// usageError is a bad-input error with exit code 1.
+func usageError(format string, args ...any) error {
+	return fail(exitUsage, fmt.Errorf(format, args...))
 }

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/latchkey/latchkey/client"
+)
+
+// Exit codes scripts can rely on; `latchkey help exit-codes` and
+// docs/cli.md list them.
+const (
+	exitOK          = 0
+	exitUsage       = 1 // bad flags, arguments or input, incl. HTTP 400 and 422
+	exitAuth        = 2 // not logged in, or the credential was refused (401)
+	exitNotFound    = 3 // no such token, user, service account or context (404)
+	exitConflict    = 4 // the request conflicts with the current state (409)
+	exitForbidden   = 5 // authenticated, but not allowed (403)
+	exitServer      = 6 // the server failed or could not be reached (5xx, network)
+	exitConfig      = 7 // the local config file is unsafe, unreadable or unwritable
+	exitRateLimited = 8 // too many requests (429): wait and retry
+	exitCancelled   = 9 // a confirmation was declined
+	exitInterrupted = 130
+)
+
+const exitCodesHelp = `Every latchkey command exits with one of these codes, so scripts can tell
+failures apart without parsing messages. Errors are printed as one line on
+standard error, starting with "latchkey: ".
+
+  0    success
+  1    usage or bad input: unknown command or flag, wrong arguments, a value
+       the server rejects as invalid (HTTP 400, 422)
+  2    authentication: not logged in, or the token or session was refused
+       (HTTP 401); log in again or check LATCHKEY_TOKEN
+  3    not found: no such token, user, service account or context (HTTP 404)
+  4    conflict: the request conflicts with the current state, such as a
+       token name already in use (HTTP 409)
+  5    forbidden: authenticated, but the credential or role does not allow
+       it (HTTP 403)
+  6    server or network error: the server could not be reached, or failed
+       (HTTP 5xx), or answered something that is not Latchkey's API
+  7    local configuration: the config file is readable by others, is not
+       valid JSON, or cannot be written
+  8    rate limited: too many requests (HTTP 429); wait a minute and retry
+  9    cancelled: a confirmation prompt was answered no
+  130  interrupted (Ctrl-C)
+`
+
+func newExitCodesTopic() *cobra.Command {
+	return &cobra.Command{
+		Use:   "exit-codes",
+		Short: "The exit codes of latchkey commands",
+		Long:  exitCodesHelp,
+		Run:   func(cmd *cobra.Command, _ []string) { _ = cmd.Help() },
+	}
+}
+
+// exitError carries a documented exit code.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// fail returns an error that exits with code.
+func fail(code int, err error) error { return &exitError{code: code, err: err} }
+
+// exitCode maps an error to the process exit code; see `latchkey help exit-codes`.
+func exitCode(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		return exitInterrupted
+	case errors.Is(err, client.ErrInvalid):
+		return exitUsage
+	case errors.Is(err, client.ErrUnauthorized):
+		return exitAuth
+	case errors.Is(err, client.ErrNotFound):
+		return exitNotFound
+	case errors.Is(err, client.ErrConflict):
+		return exitConflict
+	case errors.Is(err, client.ErrForbidden):
+		return exitForbidden
+	case errors.Is(err, client.ErrRateLimited):
+		return exitRateLimited
+	case client.StatusOf(err) != 0, client.IsNetwork(err):
+		return exitServer
+	}
+	return exitUsage
+}
+
+// describe turns an error into the one line shown to the user, adding what
+// to do next where the error alone does not say.
+func (a *app) describe(err error) string {
+	var ue *url.Error
+	switch {
+	case errors.Is(err, context.Canceled):
+		return "interrupted"
+	case client.StatusOf(err) == 0 && errors.As(err, &ue):
+		return "cannot reach the Latchkey server at " + a.serverURL() + ": " + ue.Err.Error()
+	case errors.Is(err, client.ErrUnauthorized):
+		return err.Error() + "; " + a.reauthHint()
+	case errors.Is(err, client.ErrServer):
+		return "the server failed: " + err.Error()
+	}
+	return err.Error()
+}
+
+func (a *app) serverURL() string {
+	if a.conn != nil {
+		return a.conn.URL
+	}
+	return "the configured URL"
+}
+
+func (a *app) reauthHint() string {
+	if a.conn != nil && a.conn.FromEnv {
+		return "check the token in LATCHKEY_TOKEN"
+	}
+	if a.conn != nil {
+		return "log in again with `latchkey login " + a.conn.URL + "`"
+	}
+	return "log in with `latchkey login URL`"
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/latchkey/latchkey/client"
+)
+
+func newPolicyCmd(a *app) *cobra.Command {
+	cmd := group(&cobra.Command{
+		Use:   "policy",
+		Short: "Show or change the token policy",
+		Long: `The token policy says how long tokens live by default and at most, whether
+tokens may never expire, who may create tokens, and whether unused tokens
+are revoked. Everyone may read it; admins change it.`,
+		Example: `  latchkey policy show
+  latchkey policy set --max-lifetime 90d --default-lifetime 30d
+  latchkey policy set --allow-no-expiry=false --creation admins`,
+	})
+	cmd.AddCommand(newPolicyShowCmd(a), newPolicySetCmd(a))
+	return cmd
+}
+
+func newPolicyShowCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:     "show",
+		Short:   "Show the token policy",
+		Example: "  latchkey policy show\n  latchkey policy show -o yaml",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cl, err := a.client()
+			if err != nil {
+				return err
+			}
+			p, err := cl.GetPolicy(a.ctx())
+			if err != nil {
+				return err
+			}
+			return a.printPolicy(p)
+		},
+	}
+}
+
+func (a *app) printPolicy(p *client.Policy) error {
+	if ok, err := a.structured(p); ok {
+		return err
+	}
+	noExpiry := "not allowed"
+	if p.AllowNoExpiry {
+		noExpiry = "allowed"
+	}
+	return a.fields([][2]string{
+		{"Default lifetime", orText(p.DefaultLifetime, "180d")},
+		{"Maximum lifetime", orText(p.MaxLifetime, "none")},
+		{"No expiration", noExpiry},
+		{"Who may create tokens", p.Creation},
+		{"Revoke tokens unused for", orText(p.RevokeUnusedFor, "never")},
+		{"Updated", a.whenStamp(&p.UpdatedAt, "")},
+	})
+}
+
+func orText(s, none string) string {
+	if s == "" {
+		return none
+	}
+	return s
+}
+
+func newPolicySetCmd(a *app) *cobra.Command {
+	var def, max, creation, unused string
+	var noExpiry bool
+	cmd := &cobra.Command{
+		Use:   "set [flags]",
+		Short: "Change the token policy (admins)",
+		Long: `Change some settings of the token policy; the others keep their value.
+Durations are Go durations or days (720h, 90d); "none" clears a maximum and
+"never" turns off revoking unused tokens. Lowering the maximum lifetime also
+caps existing tokens, counted from their creation.`,
+		Example: `  latchkey policy set --max-lifetime 90d --default-lifetime 30d
+  latchkey policy set --max-lifetime none
+  latchkey policy set --allow-no-expiry=false
+  latchkey policy set --creation admins --revoke-unused-for 90d`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fl := cmd.Flags()
+			if fl.NFlag() == 0 || !(fl.Changed("default-lifetime") || fl.Changed("max-lifetime") || fl.Changed("allow-no-expiry") ||
+				fl.Changed("creation") || fl.Changed("revoke-unused-for")) {
+				return usageError("nothing to change: give --default-lifetime, --max-lifetime, --allow-no-expiry, --creation or --revoke-unused-for")
+			}
+			cl, err := a.client()
+			if err != nil {
+				return err
+			}
+			cur, err := cl.GetPolicy(a.ctx())
+			if err != nil {
+				return err
+			}
+			p := cur.Update()
+			if fl.Changed("default-lifetime") {
+				p.DefaultLifetime = clearWord(def, "none")
+			}
+			if fl.Changed("max-lifetime") {
+				p.MaxLifetime = clearWord(max, "none")
+			}
+			if fl.Changed("allow-no-expiry") {
+				p.AllowNoExpiry = noExpiry
+			}
+			if fl.Changed("creation") {
+				p.Creation = creation
+			}
+			if fl.Changed("revoke-unused-for") {
+				p.RevokeUnusedFor = clearWord(unused, "never")
+			}
+			np, err := cl.SetPolicy(a.ctx(), p)
+			if err != nil {
+				return err
+			}
+			if a.output == outTable {
+				fmt.Fprintln(a.stdout, "Policy updated.")
+			}
+			return a.printPolicy(np)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&def, "default-lifetime", "", "lifetime of tokens created without an expiration, e.g. 30d")
+	fl.StringVar(&max, "max-lifetime", "", `longest lifetime allowed, e.g. 90d; "none" for no maximum`)
+	fl.BoolVar(&noExpiry, "allow-no-expiry", false, "allow tokens that never expire (--allow-no-expiry=false to forbid)")
+	fl.StringVar(&creation, "creation", "", "who may create tokens: everyone or admins")
+	fl.StringVar(&unused, "revoke-unused-for", "", `revoke tokens unused this long, e.g. 90d; "never" to turn off`)
+	return cmd
+}
+
+func clearWord(v, word string) string {
+	if strings.EqualFold(strings.TrimSpace(v), word) {
+		return ""
+	}
+	return v
+}

@@ -241,6 +241,10 @@ func (s *Users) Update(ctx context.Context, a Actor, idOrName string, in UpdateU
 		if !self && !a.IsAdmin() {
 			return nil, forbidden("only admins may set another user's password")
 		}
+		if !self && target.Role == store.RoleOwner && a.User.Role != store.RoleOwner {
+			// Setting an owner's password would let an admin log in as that owner.
+			return nil, forbidden("only owners may set an owner's password")
+		}
 		if target.Kind == store.KindService {
 			return nil, invalid("password", "service accounts cannot log in, so they take no password")
 		}
@@ -297,12 +301,14 @@ func (s *Users) checkAdminChange(ctx context.Context, a Actor, target *store.Use
 	if in.Suspended != nil && *in.Suspended && target.ID == a.User.ID {
 		return forbidden("you cannot suspend yourself")
 	}
+	// Permission first: the last-owner check below returns as soon as it
+	// finds another owner, so it must not be the only gate.
+	if target.Role == store.RoleOwner && in.Suspended != nil && *in.Suspended != target.Suspended && a.User.Role != store.RoleOwner {
+		return forbidden("only owners may suspend or unsuspend an owner")
+	}
 	if target.Role == store.RoleOwner && !target.Suspended &&
 		((in.Role != nil && *in.Role != store.RoleOwner) || (in.Suspended != nil && *in.Suspended)) {
 		return s.keepAnOwner(ctx, target.ID)
-	}
-	if target.Role == store.RoleOwner && in.Suspended != nil && *in.Suspended && a.User.Role != store.RoleOwner {
-		return forbidden("only owners may suspend an owner")
 	}
 	return nil
 }

@@ -9,30 +9,30 @@ import (
 // Principal is the authenticated caller of a request.
 type Principal struct {
 	// Subject is the Latchkey user id.
-	Subject string
+	Subject string `json:"subject"`
 	// Username is the Latchkey user name.
-	Username string
+	Username string `json:"username"`
 	// Scopes are the grants the credential carries, as Latchkey writes them:
 	// "repo", "repo:read=acme/*", "*" (super admin). Check them with Allows.
-	Scopes []string
+	Scopes []string `json:"scopes"`
 	// TokenID is the id of the Latchkey token the credential is, or was
 	// exchanged from.
-	TokenID string
+	TokenID string `json:"token_id"`
 	// Kind is that token's kind: "pat" (personal) or "adm" (admin access
 	// token of a service account).
-	Kind string
+	Kind string `json:"kind"`
 	// ExpiresAt is when the credential stops working; zero means never (a
 	// personal access token without expiry).
-	ExpiresAt time.Time
+	ExpiresAt time.Time `json:"expires_at"`
 	// Audience lists the JWT's audiences; nil for a token checked by
 	// introspection, which has none.
-	Audience []string
+	Audience []string `json:"audience,omitempty"`
 	// Exchanged is true for an exchanged JWT verified offline, false for a
 	// token verified by introspection.
-	Exchanged bool
+	Exchanged bool `json:"exchanged"`
 	// Raw is the credential as presented, to forward to a service that
-	// accepts it too. Never log it.
-	Raw string
+	// accepts it too. Never log it; it is left out of JSON.
+	Raw string `json:"-"`
 
 	grants *grants // parsed Scopes
 }

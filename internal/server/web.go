@@ -16,11 +16,13 @@ import (
 // their routes and 404s.
 func (a *App) mountWeb(ctx context.Context) error {
 	h, err := web.New(web.Deps{
-		Services:  a.Services,
-		Verifier:  a.Verifier,
-		Policy:    a.Services.Policies,
-		Logger:    a.Logger.With("component", "web"),
-		PublicURL: a.PublicURL(),
+		Services: a.Services,
+		Verifier: a.Verifier,
+		Policy:   a.Services.Policies,
+		Logger:   a.Logger.With("component", "web"),
+		// Only a configured public URL; otherwise the console uses the host
+		// the browser reached it at (the listen port is not known yet here).
+		PublicURL: a.Config.PublicURL,
 		TLS:       a.Config.TLSCert != "" || strings.HasPrefix(a.Config.PublicURL, "https://"),
 		// Console logins have their own failure budget per address, like
 		// the API's.

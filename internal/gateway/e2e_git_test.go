@@ -2,6 +2,8 @@ package gateway_test
 
 import (
 	"fmt"
+	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
@@ -9,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/latchkey/latchkey/internal/servertest"
@@ -76,15 +79,32 @@ func (g *gitClient) makeRepos(root string) {
 }
 
 // gitBackend serves root with git http-backend over CGI, with REMOTE_USER
-// taken from X-Latchkey-User, as a Git server behind Latchkey would.
-func gitBackend(t *testing.T, root string) http.Handler {
+// taken from X-Latchkey-User, as a Git server behind Latchkey would. Like
+// nginx in front of fcgiwrap, it spools chunked request bodies (git sends
+// large pushes chunked) to a file first, since CGI needs CONTENT_LENGTH;
+// chunked counts the requests that came so.
+func gitBackend(t *testing.T, root string, chunked *atomic.Int64) http.Handler {
 	t.Helper()
-	out, err := exec.Command("git", "--exec-path").Output()
-	if err != nil {
-		t.Skipf("git --exec-path: %v", err)
-	}
-	backend := filepath.Join(strings.TrimSpace(string(out)), "git-http-backend")
+	backend := gitHTTPBackendPath(t)
+	spool := t.TempDir()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody {
+			chunked.Add(1)
+			f, err := os.CreateTemp(spool, "body")
+			if err != nil {
+				http.Error(w, err.Error(), 500)
+				return
+			}
+			defer os.Remove(f.Name())
+			defer f.Close()
+			n, err := io.Copy(f, r.Body)
+			if err != nil {
+				http.Error(w, err.Error(), 400)
+				return
+			}
+			_, _ = f.Seek(0, io.SeekStart)
+			r.Body, r.ContentLength, r.TransferEncoding = f, n, nil
+		}
 		h := &cgi.Handler{Path: backend, Root: "/", Env: []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1"}}
 		if u := r.Header.Get("X-Latchkey-User"); u != "" {
 			h.Env = append(h.Env, "REMOTE_USER="+u)
@@ -206,8 +226,53 @@ func TestGitThroughReverseProxyMode(t *testing.T) {
 	gitHTTPBackendPath(t)
 	root := t.TempDir()
 	newGitClient(t).makeRepos(root)
-	up := httptest.NewServer(gitBackend(t, root))
+	up := httptest.NewServer(gitBackend(t, root, new(atomic.Int64)))
 	t.Cleanup(up.Close)
 	s := servertest.Start(t, "--upstream", up.URL)
 	checkGitAccess(t, s, s.URL, root)
+}
+
+func TestLargePushThroughReverseProxyArrivesIntact(t *testing.T) {
+	if testing.Short() {
+		t.Skip("pushes 50 MB; skipped with -short")
+	}
+	gitHTTPBackendPath(t)
+	g := newGitClient(t)
+	root := t.TempDir()
+	g.makeRepos(root)
+	var chunked atomic.Int64
+	up := httptest.NewServer(gitBackend(t, root, &chunked))
+	t.Cleanup(up.Close)
+	s := servertest.Start(t, "--upstream", up.URL)
+	write := newFixture(t, s).token(t, "big-push", "repo")
+
+	clone := filepath.Join(t.TempDir(), "web")
+	g.must("", write.Secret, "clone", "-q", s.URL+"/acme/web.git", clone)
+	const size = 50 << 20
+	big := make([]byte, size)
+	rng := rand.NewChaCha8([32]byte{1, 2, 3}) // random, so git cannot compress it away
+	_, _ = rng.Read(big)
+	if err := os.WriteFile(filepath.Join(clone, "big.bin"), big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	g.must(clone, "", "add", "big.bin")
+	g.must(clone, "", "commit", "-q", "-m", "50 MB of random data")
+	g.must(clone, write.Secret, "push", "-q", "origin", "main")
+	if chunked.Load() == 0 {
+		t.Errorf("the push did not reach the upstream as a streamed (chunked) body; it should, as git sends it")
+	}
+
+	bare := filepath.Join(root, "acme/web.git")
+	for _, rev := range []string{"main", "main:big.bin"} {
+		local := g.must(clone, "", "rev-parse", strings.Replace(rev, "main", "HEAD", 1))
+		if remote := g.must(bare, "", "rev-parse", rev); remote != local {
+			t.Errorf("%s is %s in the repository, want %s", rev, remote, local)
+		}
+	}
+	if got := g.must(bare, "", "cat-file", "-s", "main:big.bin"); got != fmt.Sprint(size) {
+		t.Errorf("pushed blob has %s bytes, want %d", got, size)
+	}
+	if out, err := g.run(bare, "", "fsck", "--no-dangling"); err != nil {
+		t.Errorf("git fsck of the repository: %v\n%s", err, out)
+	}
 }

@@ -50,6 +50,7 @@ Exit codes are documented in "latchkey help exit-codes".`,
 		newTokensCmd(a), newUsersCmd(a), newServiceAccountsCmd(a), newPolicyCmd(a), newAuditCmd(a),
 		newGitCredentialCmd(a), newExitCodesTopic(),
 	)
+	root.AddCommand(newKeysCmd())
 	// root.AddCommand(newMigrateCmd()) // registered once cmd/latchkey/migrate.go exists
 	registerCompletions(a, root)
 	return root

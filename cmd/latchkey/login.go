@@ -68,7 +68,7 @@ func (a *app) login(cmd *cobra.Command, args []string, f loginFlags) error {
 	if err != nil {
 		return err
 	}
-	raw, err := a.loginURL(cfg, args)
+	raw, renew, err := a.loginURL(cfg, args)
 	if err != nil {
 		return err
 	}
@@ -95,6 +95,9 @@ func (a *app) login(cmd *cobra.Command, args []string, f loginFlags) error {
 	}
 	name := a.contextFlag
 	if name == "" {
+		name = renew
+	}
+	if name == "" {
 		name = contextName(u)
 	}
 	cfg.Contexts[name] = sc
@@ -109,23 +112,24 @@ func (a *app) login(cmd *cobra.Command, args []string, f loginFlags) error {
 	return err
 }
 
-// loginURL is the URL argument, or else LATCHKEY_URL, or else the current
-// context's URL (to renew a login).
-func (a *app) loginURL(cfg *configFile, args []string) (string, error) {
+// loginURL is the URL argument, or else LATCHKEY_URL, or else the URL of
+// the context being renewed (--context, or the current one), whose name it
+// also returns.
+func (a *app) loginURL(cfg *configFile, args []string) (url, renew string, err error) {
 	if len(args) == 1 {
-		return args[0], nil
+		return args[0], "", nil
 	}
 	if v := os.Getenv(envURL); v != "" {
-		return v, nil
+		return v, "", nil
 	}
 	name := a.contextFlag
 	if name == "" {
 		name = cfg.CurrentContext
 	}
 	if sc, ok := cfg.Contexts[name]; ok {
-		return sc.URL, nil
+		return sc.URL, name, nil
 	}
-	return "", usageError("which server? give its URL: `latchkey login https://latchkey.example.com`")
+	return "", "", usageError("which server? give its URL: `latchkey login https://latchkey.example.com`")
 }
 
 func (a *app) loginWithToken(sc *storedContext, token string) error {

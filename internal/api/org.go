@@ -14,11 +14,11 @@ type policyOutput struct{ Body Policy }
 
 type putPolicyInput struct {
 	Body struct {
-		DefaultLifetime string `json:"default_lifetime" maxLength:"32" doc:"e.g. 180d; empty = 180d"`
-		MaxLifetime     string `json:"max_lifetime" maxLength:"32" doc:"e.g. 90d; empty = no maximum"`
-		AllowNoExpiry   bool   `json:"allow_no_expiry"`
-		Creation        string `json:"creation" enum:"everyone,admins"`
-		RevokeUnusedFor string `json:"revoke_unused_for,omitempty" maxLength:"32" doc:"e.g. 90d; empty = never"`
+		DefaultLifetime *string `json:"default_lifetime,omitempty" maxLength:"32" doc:"e.g. 180d; empty = 180d"`
+		MaxLifetime     *string `json:"max_lifetime,omitempty" maxLength:"32" doc:"e.g. 90d; empty = no maximum"`
+		AllowNoExpiry   *bool   `json:"allow_no_expiry,omitempty"`
+		Creation        *string `json:"creation,omitempty" enum:"everyone,admins"`
+		RevokeUnusedFor *string `json:"revoke_unused_for,omitempty" maxLength:"32" doc:"e.g. 90d; empty = never"`
 	}
 }
 
@@ -49,7 +49,7 @@ func (a *API) registerOrg() {
 	huma.Register(a, huma.Operation{OperationID: "get-policy", Method: http.MethodGet, Path: "/api/v1/policy", Tags: []string{"Policy"},
 		Summary: "Read the token policy", Security: security}, a.getPolicy)
 	huma.Register(a, huma.Operation{OperationID: "put-policy", Method: http.MethodPut, Path: "/api/v1/policy", Tags: []string{"Policy"},
-		Summary: "Replace the token policy (admins)", Security: security}, a.putPolicy)
+		Summary: "Set the token policy (admins); fields left out keep their value", Security: security}, a.putPolicy)
 	huma.Register(a, huma.Operation{OperationID: "list-scopes", Method: http.MethodGet, Path: "/api/v1/scopes", Tags: []string{"Policy"},
 		Summary: "The scope catalog"}, a.listScopes)
 	huma.Register(a, huma.Operation{OperationID: "list-audit", Method: http.MethodGet, Path: "/api/v1/audit", Tags: []string{"Audit"},
@@ -74,7 +74,7 @@ func (a *API) putPolicy(ctx context.Context, in *putPolicyInput) (*policyOutput,
 		return nil, err
 	}
 	b := in.Body
-	p, err := a.d.Services.Policies.Set(ctx, actor, service.PolicyInput{
+	p, err := a.d.Services.Policies.Update(ctx, actor, service.PolicyPatch{
 		DefaultLifetime: b.DefaultLifetime, MaxLifetime: b.MaxLifetime, AllowNoExpiry: b.AllowNoExpiry,
 		Creation: b.Creation, RevokeUnusedFor: b.RevokeUnusedFor,
 	})

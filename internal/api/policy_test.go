@@ -186,3 +186,43 @@ func TestLoweringMaxLifetimeCapsExistingTokensAtUseTime(t *testing.T) {
 		me(t, s, bearer(oldLongSecret))
 	})
 }
+
+func TestPolicyPutKeepsFieldsLeftOut(t *testing.T) {
+	servertest.ForEachBackend(t, func(t *testing.T, s *servertest.Server) {
+		w := newWorld(t, s)
+		put := func(body map[string]any) policyJSON {
+			return decode[policyJSON](t, send(t, s, call{Method: http.MethodPut, Path: "/api/v1/policy", Auth: w.Owner, Body: body}), http.StatusOK)
+		}
+		if got := put(map[string]any{"creation": "admins"}); got != (policyJSON{DefaultLifetime: "180d", AllowNoExpiry: true, Creation: "admins"}) {
+			t.Errorf("after setting only creation: %+v", got)
+		}
+		// Lowering only the maximum below the default lowers the default with it.
+		if got := put(map[string]any{"max_lifetime": "720h"}); got != (policyJSON{DefaultLifetime: "30d", MaxLifetime: "30d", AllowNoExpiry: true, Creation: "admins"}) {
+			t.Errorf("after setting only max_lifetime: %+v", got)
+		}
+		if got := put(map[string]any{"allow_no_expiry": false, "max_lifetime": ""}); got != (policyJSON{DefaultLifetime: "30d", AllowNoExpiry: false, Creation: "admins"}) {
+			t.Errorf("after clearing max_lifetime: %+v", got)
+		}
+		// Asking for a default above the maximum in the same request is a contradiction.
+		p := wantProblem(t, send(t, s, call{Method: http.MethodPut, Path: "/api/v1/policy", Auth: w.Owner,
+			Body: map[string]any{"default_lifetime": "90d", "max_lifetime": "30d"}}), http.StatusUnprocessableEntity)
+		if !strings.Contains(p.Detail, "max_lifetime") {
+			t.Errorf("contradiction not explained: %s", p.Detail)
+		}
+	})
+}
+
+func TestMaxLifetimeFlagAloneCapsTheDefault(t *testing.T) {
+	servertest.ForEachBackend(t, func(t *testing.T, s *servertest.Server) {
+		w := newWorld(t, s)
+		got := decode[policyJSON](t, send(t, s, call{Method: http.MethodGet, Path: "/api/v1/policy", Auth: w.Member}), http.StatusOK)
+		if got.MaxLifetime != "30d" || got.DefaultLifetime != "30d" {
+			t.Errorf("policy under --max-token-lifetime=720h: %+v", got)
+		}
+		wantProblem(t, send(t, s, call{Method: http.MethodPost, Path: "/api/v1/tokens", Auth: w.Member, Body: map[string]any{"name": "x", "expires_in": "31d"}}), http.StatusUnprocessableEntity)
+		tk := createToken(t, s, w.Member, map[string]any{"name": "default"})
+		if d := tk.Token.ExpiresAt.Sub(tk.Token.CreatedAt); absDur(d-720*time.Hour) > time.Second {
+			t.Errorf("default token lives %s", d)
+		}
+	}, "--max-token-lifetime=720h")
+}

@@ -56,6 +56,11 @@ func (p *Policies) Init(ctx context.Context, initial store.Policy, override func
 			override(cur)
 		}
 	}
+	if cur.MaxLifetime > 0 && cur.DefaultLifetime > cur.MaxLifetime {
+		// --max-token-lifetime 720h alone must work: the default lifetime
+		// (180d unless set) then shrinks to the maximum.
+		cur.DefaultLifetime = cur.MaxLifetime
+	}
 	if err := validatePolicy(*cur); err != nil {
 		return err
 	}
@@ -126,6 +131,49 @@ func (p *Policies) Set(ctx context.Context, a Actor, in PolicyInput) (store.Poli
 		"before": PolicyView(prev), "after": PolicyView(next),
 	})
 	return next, nil
+}
+
+// PolicyPatch changes some fields of the policy; nil fields keep their
+// current value. Strings are as in PolicyInput ("" = none).
+type PolicyPatch struct {
+	DefaultLifetime *string
+	MaxLifetime     *string
+	AllowNoExpiry   *bool
+	Creation        *string
+	RevokeUnusedFor *string
+}
+
+// Update applies a patch to the policy in force (admins only): the API's
+// PUT takes a full policy, and a client that sends only the fields it means
+// to change must not silently reset the others.
+func (p *Policies) Update(ctx context.Context, a Actor, in PolicyPatch) (store.Policy, error) {
+	if err := a.requireAdmin(); err != nil {
+		return store.Policy{}, err
+	}
+	cur := p.Current(ctx)
+	next := PolicyInput{
+		DefaultLifetime: FormatDuration(cur.DefaultLifetime), MaxLifetime: FormatDuration(cur.MaxLifetime),
+		AllowNoExpiry: cur.AllowNoExpiry, Creation: cur.Creation, RevokeUnusedFor: FormatDuration(cur.RevokeUnusedFor),
+	}
+	setIf(&next.DefaultLifetime, in.DefaultLifetime)
+	setIf(&next.MaxLifetime, in.MaxLifetime)
+	if in.MaxLifetime != nil && in.DefaultLifetime == nil {
+		// Lowering only the maximum below the current default lowers the
+		// default with it, rather than refusing a change the admin did not ask for.
+		if maxLife, err := ParseDuration(next.MaxLifetime); err == nil && maxLife > 0 && maxLife < cur.DefaultLifetime {
+			next.DefaultLifetime = FormatDuration(maxLife)
+		}
+	}
+	setIf(&next.AllowNoExpiry, in.AllowNoExpiry)
+	setIf(&next.Creation, in.Creation)
+	setIf(&next.RevokeUnusedFor, in.RevokeUnusedFor)
+	return p.Set(ctx, a, next)
+}
+
+func setIf[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
 }
 
 // PolicyView is the policy as clients see it, durations as strings.

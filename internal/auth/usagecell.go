@@ -4,9 +4,13 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/latchkey/latchkey/internal/store"
 )
+
+// lastUsePrecision is how precisely the last use of a token is recorded.
+const lastUsePrecision = int64(time.Millisecond)
 
 // nanosPerDay turns Unix nanoseconds into a UTC day number.
 const nanosPerDay = int64(24 * 60 * 60 * 1e9)
@@ -47,7 +51,9 @@ func (c *useCell) hit(u *Usage, nowNano int64, ip, agent string) {
 		c.rollDay(day)
 	}
 	c.n.Add(1)
-	if nowNano > c.last.Load() {
+	// The last use is kept to the millisecond: storing it on every request
+	// would make concurrent uses of one token fight over its cache line.
+	if nowNano >= c.last.Load()+lastUsePrecision {
 		c.last.Store(nowNano)
 	}
 	if m := c.meta.Load(); m == nil || m.ip != ip || m.agent != agent {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/scope"
@@ -55,8 +56,11 @@ type Options struct {
 	SessionDuration time.Duration
 	SessionRefresh  bool // slide a session's expiry forward on use
 	Usage           *Usage
-	Now             func() time.Time
-	Logger          *slog.Logger
+	// Now is the clock; nil reads the system clock (cheaply: one
+	// monotonic read per request, re-synchronised with the wall clock
+	// every 100ms).
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // Checker is the Verifier: it applies every rule to what a Source returns.
@@ -66,6 +70,9 @@ type Checker struct {
 	src   Source
 	cache *Cache // nil: every request reads the Source
 	opts  Options
+	clock *wallClock // when opts.Now is nil
+	// policy is the policy setting verification depends on, as last read.
+	policy atomic.Pointer[policySnapshot]
 
 	scopeMu  sync.RWMutex
 	scopeMem map[string]scope.Set // effective sets, keyed by role and scopes
@@ -77,9 +84,6 @@ type Checker struct {
 // NewChecker returns a Verifier reading through src. When src is a *Cache,
 // verifications are cached in it.
 func NewChecker(src Source, opts Options) *Checker {
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -87,6 +91,9 @@ func NewChecker(src Source, opts Options) *Checker {
 		opts.Catalog = scope.DefaultCatalog()
 	}
 	c := &Checker{src: src, opts: opts, scopeMem: map[string]scope.Set{}, roleMem: map[string]scope.Set{}}
+	if opts.Now == nil {
+		c.clock = newWallClock()
+	}
 	if cache, ok := src.(*Cache); ok {
 		c.cache = cache
 	}
@@ -103,8 +110,7 @@ func (c *Checker) Verify(ctx context.Context, raw string, req Request) (*Princip
 		return nil, &Failure{Reason: err.Error()}
 	}
 	digest := token.Hash(raw)
-	now := c.opts.Now()
-	nowNano := now.UnixNano()
+	nowNano := c.nowNano()
 	e, err := c.entry(ctx, digest, parsed.Kind, nowNano)
 	if err != nil {
 		return nil, err
@@ -113,9 +119,16 @@ func (c *Checker) Verify(ctx context.Context, raw string, req Request) (*Princip
 		return nil, errUnknown
 	}
 	if e.sess != nil {
-		return c.checkSession(e, now)
+		return c.checkSession(e, time.Unix(0, nowNano))
 	}
 	return c.checkToken(ctx, e, nowNano, req)
+}
+
+func (c *Checker) nowNano() int64 {
+	if c.clock != nil {
+		return c.clock.nowNano()
+	}
+	return c.opts.Now().UnixNano()
 }
 
 // entry returns the prepared verification of digest: from the cache, or
@@ -151,7 +164,7 @@ func (c *Checker) checkToken(ctx context.Context, e *entry, nowNano int64, req R
 	if e.early != nil {
 		return nil, e.early
 	}
-	pp := e.principal(c.maxLifetime(ctx))
+	pp := e.principal(c.maxLifetime(ctx, nowNano))
 	if pp.exp != 0 && nowNano >= pp.exp {
 		return nil, errExpired
 	}
@@ -165,11 +178,27 @@ func (c *Checker) checkToken(ctx context.Context, e *entry, nowNano int64, req R
 	return pp.p, nil
 }
 
-func (c *Checker) maxLifetime(ctx context.Context) time.Duration {
+// policyEvery is how often verification re-reads the policy: reading it
+// takes a lock and a clock read, too much for every request.
+const policyEvery = int64(100 * time.Millisecond)
+
+// maxLifetime is the policy's maximum token lifetime, re-read from the
+// policy source at most every policyEvery.
+func (c *Checker) maxLifetime(ctx context.Context, nowNano int64) time.Duration {
 	if c.opts.Policy == nil {
 		return 0
 	}
-	return c.opts.Policy.Current(ctx).MaxLifetime
+	if s := c.policy.Load(); s != nil && nowNano >= s.at && nowNano < s.at+policyEvery {
+		return s.maxLife
+	}
+	s := &policySnapshot{at: nowNano, maxLife: c.opts.Policy.Current(ctx).MaxLifetime}
+	c.policy.Store(s)
+	return s.maxLife
+}
+
+type policySnapshot struct {
+	at      int64
+	maxLife time.Duration
 }
 
 // record counts the use in the entry's usage cell, fetching the cell from

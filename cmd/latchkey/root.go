@@ -53,7 +53,23 @@ Exit codes are documented in "latchkey help exit-codes".`,
 	root.AddCommand(newKeysCmd())
 	// root.AddCommand(newMigrateCmd()) // registered once cmd/latchkey/migrate.go exists
 	registerCompletions(a, root)
+	explainArgs(root)
 	return root
+}
+
+// explainArgs makes every wrong-argument error say how the command is used.
+func explainArgs(c *cobra.Command) {
+	if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				return usageError("%v; usage: %s", err, cmd.UseLine())
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		explainArgs(sub)
+	}
 }
 
 // group makes cmd a parent of subcommands that refuses an unknown
@@ -61,6 +77,7 @@ Exit codes are documented in "latchkey help exit-codes".`,
 // succeeding.
 func group(cmd *cobra.Command) *cobra.Command {
 	cmd.Args = cobra.ArbitraryArgs
+	cmd.SuggestionsMinimumDistance = 2
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if len(args) == 0 {
 			return cmd.Help()

@@ -261,9 +261,18 @@ func TestMissingScopeIsRefusedWith403NamingIt(t *testing.T) {
 		// The token was not revoked by the refused DELETE.
 		me(t, s, bearer(repoOnly.Secret))
 		adminNoOrg := createToken(t, s, w.Admin, map[string]any{"name": "no-org", "scopes": []string{"tokens"}})
-		p := wantProblem(t, send(t, s, call{Method: http.MethodGet, Path: "/api/v1/audit", Auth: bearer(adminNoOrg.Secret)}), http.StatusForbidden)
-		if !strings.Contains(p.Detail, "admin:org") {
-			t.Errorf("403 does not name admin:org: %s", p.Detail)
+		for _, c := range []call{
+			{Method: http.MethodGet, Path: "/api/v1/audit"},
+			{Method: http.MethodGet, Path: "/api/v1/users"},
+			{Method: http.MethodGet, Path: "/api/v1/tokens?all=true"},
+			{Method: http.MethodGet, Path: "/api/v1/tokens?user_id=mia"},
+			{Method: http.MethodPost, Path: "/api/v1/tokens", Body: map[string]any{"name": "for-mia", "user_id": "mia"}},
+		} {
+			c.Auth = bearer(adminNoOrg.Secret)
+			p := wantProblem(t, send(t, s, c), http.StatusForbidden)
+			if !strings.Contains(p.Detail, "admin:org") {
+				t.Errorf("%s %s: 403 does not name admin:org: %s", c.Method, c.Path, p.Detail)
+			}
 		}
 	})
 }

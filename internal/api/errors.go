@@ -28,8 +28,13 @@ func (a *API) problem(ctx context.Context, err error) error {
 	}
 	switch {
 	case errors.Is(err, auth.ErrUnauthenticated), errors.Is(err, service.ErrUnauthenticated):
+		challenge := `Bearer realm="` + Realm + `"`
+		if err != auth.ErrNoCredential {
+			// RFC 6750 §3: a credential was presented and refused.
+			challenge += `, error="invalid_token"`
+		}
 		return huma.ErrorWithHeaders(huma.NewError(http.StatusUnauthorized, detail),
-			http.Header{"WWW-Authenticate": {`Bearer realm="` + Realm + `"`}})
+			http.Header{"WWW-Authenticate": {challenge}})
 	case errors.Is(err, service.ErrInvalid):
 		return huma.NewError(http.StatusUnprocessableEntity, detail, details...)
 	case errors.Is(err, service.ErrNotFound):

@@ -84,6 +84,8 @@ func badInputs(t testing.TB, tokenID, memberPAT, revokedPAT string) []badInput {
 		{"create: name 101 characters", "member", post(map[string]any{"name": strings.Repeat("é", 101)}), 422, "name"},
 		{"create: name with a NUL", "member", post(map[string]any{"name": "a\x00b"}), 422, "name"},
 		{"create: name with a newline", "member", post(map[string]any{"name": "a\nb"}), 422, "name"},
+		{"create: name not UTF-8", "member", post("{\"name\": \"\xff\xfe\"}"), 422, "UTF-8"},
+		{"create: body over 1 MiB", "member", post(`{"name": "` + strings.Repeat("n", 1<<20+10) + `"}`), 413, "too large"},
 		// Descriptions.
 		{"create: description is a list", "member", post(map[string]any{"name": "x", "description": []string{"a"}}), 422, "description"},
 		{"create: description huge", "member", post(map[string]any{"name": "x", "description": strings.Repeat("d", 5000)}), 422, "description"},
@@ -195,6 +197,7 @@ func badInputs(t testing.TB, tokenID, memberPAT, revokedPAT string) []badInput {
 		{"auth: huge token", "none", meWith(bearer("lk_pat_" + strings.Repeat("a", 6000))), 401, "token"},
 		{"auth: non-ASCII token", "none", meWith(bearer("lk_pat_ünïcødé")), 401, "token"},
 		{"auth: revoked token", "none", meWith(bearer(revokedPAT)), 401, "revoked"},
+		{"auth: revoked token on a public route", "none", call{Method: http.MethodGet, Path: "/api/v1/scopes", Auth: bearer(revokedPAT)}, 401, "revoked"},
 		{"auth: Basic not base64", "none", meWith("Basic !!!notbase64"), 401, "authorization"},
 		{"auth: Basic without a colon", "none", meWith("Basic " + "bWlh"), 401, "authorization"},
 		{"auth: Basic empty password", "none", meWith(basic("mia", "")), 401, "authorization"},

@@ -85,6 +85,11 @@ func (a *API) putPolicy(ctx context.Context, in *putPolicyInput) (*policyOutput,
 }
 
 func (a *API) listScopes(ctx context.Context, _ *struct{}) (*scopesOutput, error) {
+	// Public, but a credential that was sent and refused is still refused:
+	// a client must learn its token is dead on any request.
+	if err, ok := ctx.Value(keyAuthErr).(error); ok {
+		return nil, a.problem(ctx, err)
+	}
 	out := &scopesOutput{}
 	for _, d := range a.d.Services.Catalog.Defs() {
 		out.Body.Items = append(out.Body.Items, scopeView(d))

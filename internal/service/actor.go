@@ -75,3 +75,12 @@ func (a Actor) requireAdmin() error {
 	}
 	return nil
 }
+
+// notAdmin explains why an actor that is not IsAdmin may not do what: the
+// role, or, for an owner or admin, the credential that lacks admin:org.
+func (a Actor) notAdmin(what string) error {
+	if a.User != nil && isAdminRole(a.User.Role) {
+		return forbidden("this credential lacks the %q scope needed to %s; use a session or a token that holds %q", scopeAdminOrg, what, scopeAdminOrg)
+	}
+	return forbidden("only owners and admins may %s", what)
+}

@@ -67,12 +67,12 @@ func (s *Tokens) listFilter(ctx context.Context, a Actor, q TokenQuery) (store.T
 	switch {
 	case q.All && q.UserID == "":
 		if !a.IsAdmin() {
-			return f, forbidden("only owners and admins may list every token in the organisation")
+			return f, a.notAdmin("list every token in the organisation")
 		}
 		f.UserID = ""
 	case q.UserID != "" && q.UserID != a.User.ID && !strings.EqualFold(q.UserID, a.User.Username):
 		if !a.IsAdmin() {
-			return f, forbidden("only owners and admins may list another user's tokens")
+			return f, a.notAdmin("list another user's tokens")
 		}
 		u, err := lookupUser(ctx, s.store, q.UserID)
 		if err != nil {

@@ -141,7 +141,7 @@ func (s *Tokens) owner(ctx context.Context, a Actor, userID string) (*store.User
 		return a.User, nil
 	}
 	if !a.IsAdmin() {
-		return nil, forbidden("only owners and admins may create tokens on behalf of another user")
+		return nil, a.notAdmin("create tokens on behalf of another user")
 	}
 	u, err := lookupUser(ctx, s.store, userID)
 	if err != nil {
@@ -426,6 +426,9 @@ func cleanName(name string) (string, error) {
 		return "", invalid("name", "name is too long: at most %d characters", maxNameLen)
 	case strings.IndexFunc(name, unicode.IsControl) >= 0:
 		return "", invalid("name", "name must not contain control characters")
+	case strings.ContainsRune(name, utf8.RuneError):
+		// JSON decoding turns invalid UTF-8 into U+FFFD; a name is text.
+		return "", invalid("name", "name must be valid UTF-8 text")
 	}
 	return name, nil
 }

@@ -136,8 +136,10 @@ func probe(t *testing.T, base, repo, service, token string) int {
 }
 
 // checkGitAccess runs every Git check of the gateway against base, which
-// serves root through Latchkey s.
-func checkGitAccess(t *testing.T, s *servertest.Server, base, root string) {
+// serves root through Latchkey s. explains says whether Latchkey's reasons
+// reach the git user as "remote: ..." lines (reverse-proxy mode; nginx
+// answers with its own error page).
+func checkGitAccess(t *testing.T, s *servertest.Server, base, root string, explains bool) {
 	f := newFixture(t, s)
 	g := newGitClient(t)
 	read := f.token(t, "git-read", "repo:read")
@@ -167,6 +169,9 @@ func checkGitAccess(t *testing.T, s *servertest.Server, base, root string) {
 		if err == nil || !strings.Contains(out, "403") {
 			t.Errorf("push: err %v, output %q; want a failure citing 403", err, out)
 		}
+		if why := "remote: this token does not hold the repo scope on acme/web"; explains && !strings.Contains(out, why) {
+			t.Errorf("push output %q does not explain %q", out, why)
+		}
 		if got := g.must(bare, "", "rev-parse", "main"); got == head {
 			t.Errorf("the refused push reached the repository")
 		}
@@ -187,21 +192,26 @@ func checkGitAccess(t *testing.T, s *servertest.Server, base, root string) {
 			t.Errorf("clone other/x: err %v, output %q; want a failure citing 403", err, out)
 		}
 	})
-	refused := func(t *testing.T, token string) {
+	refused := func(t *testing.T, token, why string) {
 		t.Helper()
 		out, err := g.run("", token, "clone", "-q", base+"/acme/web.git", filepath.Join(t.TempDir(), "web"))
 		if err == nil || !strings.Contains(out, "Authentication failed") {
 			t.Errorf("clone: err %v, output %q; want git's \"Authentication failed\"", err, out)
 		}
+		if explains && !strings.Contains(out, "remote: "+why) {
+			t.Errorf("clone output %q does not explain %q", out, why)
+		}
 		if st := probe(t, base, "acme/web", "git-upload-pack", token); st != 401 {
 			t.Errorf("upload-pack advertisement: status %d, want 401", st)
 		}
 	}
-	t.Run("a wrong password fails", func(t *testing.T) { refused(t, "not-a-latchkey-token") })
-	t.Run("a suspended owner's token fails", func(t *testing.T) { refused(t, f.suspendedOwnersToken(t)) })
+	t.Run("a wrong password fails", func(t *testing.T) { refused(t, "not-a-latchkey-token", "token does not start with") })
+	t.Run("a suspended owner's token fails", func(t *testing.T) {
+		refused(t, f.suspendedOwnersToken(t), "the token's owner is suspended")
+	})
 	t.Run("after revoke, clone fails with 401", func(t *testing.T) {
 		f.revoke(t, read)
-		refused(t, read.Secret)
+		refused(t, read.Secret, "token has been revoked")
 	})
 }
 
@@ -219,7 +229,7 @@ func TestGitOverNginxWithForwardAuth(t *testing.T) {
 		{"/srv/git", root},
 		{"http://127.0.0.1:8080", s.URL},
 	})})
-	checkGitAccess(t, s, fmt.Sprintf("http://127.0.0.1:%d", port), root)
+	checkGitAccess(t, s, fmt.Sprintf("http://127.0.0.1:%d", port), root, false)
 }
 
 func TestGitThroughReverseProxyMode(t *testing.T) {
@@ -229,7 +239,7 @@ func TestGitThroughReverseProxyMode(t *testing.T) {
 	up := httptest.NewServer(gitBackend(t, root, new(atomic.Int64)))
 	t.Cleanup(up.Close)
 	s := servertest.Start(t, "--upstream", up.URL)
-	checkGitAccess(t, s, s.URL, root)
+	checkGitAccess(t, s, s.URL, root, true)
 }
 
 func TestLargePushThroughReverseProxyArrivesIntact(t *testing.T) {

@@ -128,6 +128,9 @@ input with --password-stdin.`,
   printf '%s\n' "$PASSWORD" | latchkey users create ci-operator --password-stdin`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkRole(role); err != nil {
+				return err
+			}
 			cl, err := a.client()
 			if err != nil {
 				return err
@@ -150,6 +153,16 @@ input with --password-stdin.`,
 	cmd.Flags().StringVar(&role, "role", client.RoleMember, "owner, admin or member")
 	cmd.Flags().BoolVar(&pwStdin, "password-stdin", false, "read the password from standard input")
 	return cmd
+}
+
+// checkRole refuses a role the server would refuse, before asking for a
+// password.
+func checkRole(role string) error {
+	switch role {
+	case client.RoleOwner, client.RoleAdmin, client.RoleMember:
+		return nil
+	}
+	return usageError("--role %q is not a role: use owner, admin or member", role)
 }
 
 // newPassword reads a new password: from standard input with
@@ -189,6 +202,9 @@ func newUsersUpdateCmd(a *app) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var req client.UpdateUserRequest
 			if cmd.Flags().Changed("role") {
+				if err := checkRole(role); err != nil {
+					return err
+				}
 				req.Role = &role
 			}
 			if password || pwStdin {

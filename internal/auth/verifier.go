@@ -188,16 +188,26 @@ func (c *Checker) maxLifetime(ctx context.Context, nowNano int64) time.Duration 
 	if c.opts.Policy == nil {
 		return 0
 	}
-	if s := c.policy.Load(); s != nil && nowNano >= s.at && nowNano < s.at+policyEvery {
+	var version uint64
+	if v, ok := c.opts.Policy.(policyVersion); ok {
+		version = v.Version()
+	}
+	if s := c.policy.Load(); s != nil && s.version == version && nowNano >= s.at && nowNano < s.at+policyEvery {
 		return s.maxLife
 	}
-	s := &policySnapshot{at: nowNano, maxLife: c.opts.Policy.Current(ctx).MaxLifetime}
+	s := &policySnapshot{at: nowNano, version: version, maxLife: c.opts.Policy.Current(ctx).MaxLifetime}
 	c.policy.Store(s)
 	return s.maxLife
 }
 
+// policyVersion is a PolicySource that counts the changes made through this
+// node (service.Policies does), so that lowering the maximum lifetime caps
+// tokens from the very next request here, not up to policyEvery later.
+type policyVersion interface{ Version() uint64 }
+
 type policySnapshot struct {
 	at      int64
+	version uint64
 	maxLife time.Duration
 }
 

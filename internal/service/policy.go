@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/store"
@@ -22,7 +23,14 @@ type Policies struct {
 	mu     sync.Mutex
 	cur    store.Policy
 	loaded time.Time
+	// version counts changes made through this node, so that readers who
+	// keep a snapshot (verification) see a change on the very next request.
+	version atomic.Uint64
 }
+
+// Version counts the policy changes made through this node. It is one
+// atomic load: verification compares it with its snapshot on every request.
+func (p *Policies) Version() uint64 { return p.version.Load() }
 
 const policyTTL = 5 * time.Second
 
@@ -71,6 +79,7 @@ func (p *Policies) Init(ctx context.Context, initial store.Policy, override func
 	p.mu.Lock()
 	p.cur, p.loaded = *cur, p.now()
 	p.mu.Unlock()
+	p.version.Add(1)
 	return nil
 }
 
@@ -127,6 +136,7 @@ func (p *Policies) Set(ctx context.Context, a Actor, in PolicyInput) (store.Poli
 	prev := p.cur
 	p.cur, p.loaded = next, p.now()
 	p.mu.Unlock()
+	p.version.Add(1)
 	p.audit.record(ctx, a, "policy.update", "policy", "", map[string]any{
 		"before": PolicyView(prev), "after": PolicyView(next),
 	})

@@ -145,33 +145,82 @@ func (h *Handler) auditRow(e *store.AuditEvent) auditRow {
 	if row.ActionLabel == "" {
 		row.ActionLabel = e.Action
 	}
-	if e.TargetType == "token" && e.TargetID != "" && e.Action != "token.revoke" {
+	if e.TargetType == "token" && e.TargetID != "" {
 		row.TargetURL = "/tokens/" + e.TargetID
 	}
-	keys := make([]string, 0, len(e.Details))
-	for k := range e.Details {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		row.Details = append(row.Details, detail{Key: k, Value: detailValue(e.Details[k])})
-	}
+	row.Details = auditDetails(e.Details)
 	return row
 }
 
-// detailValue writes one audit detail compactly.
+// auditDetails lists an event's details for people: a before/after pair
+// (policy and role changes) as "old → new" for what changed only.
+func auditDetails(d map[string]any) []detail {
+	var out []detail
+	before, hasBefore := d["before"].(map[string]any)
+	after, hasAfter := d["after"].(map[string]any)
+	if hasBefore && hasAfter {
+		for _, k := range sortedKeys(before, after) {
+			if b, a := detailValue(before[k]), detailValue(after[k]); b != a {
+				out = append(out, detail{Key: k, Value: b + " → " + a})
+			}
+		}
+	}
+	for _, k := range sortedKeys(d) {
+		if hasBefore && hasAfter && (k == "before" || k == "after") {
+			continue
+		}
+		out = append(out, detail{Key: k, Value: detailValue(d[k])})
+	}
+	return out
+}
+
+func sortedKeys(ms ...map[string]any) []string {
+	var keys []string
+	for _, m := range ms {
+		for k := range m {
+			if !slices.Contains(keys, k) {
+				keys = append(keys, k)
+			}
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// detailValue writes one audit detail compactly: times in UTC, lists
+// comma-separated, a before/after pair as "old → new".
 func detailValue(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return "none"
 	case string:
+		if x == "" {
+			return "none"
+		}
+		if t, err := time.Parse(time.RFC3339Nano, x); err == nil {
+			return t.UTC().Format("Jan 2, 2006 15:04 UTC")
+		}
 		return x
+	case bool:
+		if x {
+			return "yes"
+		}
+		return "no"
 	case []any:
+		if len(x) == 0 {
+			return "none"
+		}
 		parts := make([]string, len(x))
 		for i, p := range x {
 			parts[i] = detailValue(p)
 		}
 		return strings.Join(parts, ", ")
+	case map[string]any:
+		b, hasB := x["before"]
+		a, hasA := x["after"]
+		if hasB && hasA && len(x) == 2 {
+			return detailValue(b) + " → " + detailValue(a)
+		}
 	}
 	b, err := json.Marshal(v)
 	if err != nil {

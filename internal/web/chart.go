@@ -12,11 +12,11 @@ const chartDays = 30
 
 // Chart geometry, in SVG user units; the SVG scales to its container.
 const (
-	chartW, chartH = 640, 200
-	plotLeft       = 44
+	chartW, chartH = 480, 180
+	plotLeft       = 36
 	plotRight      = 8
 	plotTop        = 14
-	plotBottom     = 30
+	plotBottom     = 26
 )
 
 // usageChart is a token's requests per day, ready for the SVG template:

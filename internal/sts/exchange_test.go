@@ -19,46 +19,50 @@ import (
 func TestExchangedJWTVerifiesWithAnIndependentLibrary(t *testing.T) {
 	for _, alg := range []string{"ES256", "EdDSA"} {
 		t.Run(alg, func(t *testing.T) {
-			s := start(t, "--jwt-algorithm", alg)
-			admin := s.AdminSession(t)
-			pat := patFor(t, s, admin, "ci", []string{"repo", "introspect"})
-
-			out := exchange(t, s, pat.Secret)
-			if out["token_type"] != "Bearer" || out["issued_token_type"] != sts.TypeJWT || out["scope"] != "introspect repo" {
-				t.Fatalf("answer = %v", out)
-			}
-			if exp, _ := out["expires_in"].(float64); exp < 890 || exp > 900 {
-				t.Fatalf("expires_in = %v, want about 900 (the 15m default)", out["expires_in"])
-			}
-			raw := out["access_token"].(string)
-			claims, tok, err := verifyIndependently(raw, fetchJWKS(t, s), s.URL, s.URL)
-			if err != nil {
-				t.Fatalf("golang-jwt refused the exchanged JWT: %v", err)
-			}
-			if tok.Method.Alg() != alg || tok.Header["typ"] != "at+jwt" {
-				t.Fatalf("header = %v", tok.Header)
-			}
-			var me struct {
-				User struct{ ID string } `json:"user"`
-			}
-			s.JSON(t, http.MethodGet, "/api/v1/me", admin, nil, http.StatusOK, &me)
-			want := map[string]string{"iss": s.URL, "sub": me.User.ID, "scope": "introspect repo", "token_id": pat.ID(),
-				"username": servertest.AdminUser, "kind": "pat", "client_id": pat.ID()}
-			for k, v := range want {
-				if got := claimString(claims, k); got != v {
-					t.Errorf("claim %s = %q, want %q", k, got, v)
-				}
-			}
-			iat, _ := claims.GetIssuedAt()
-			exp, _ := claims.GetExpirationTime()
-			nbf, _ := claims.GetNotBefore()
-			if exp.Sub(iat.Time) != 15*time.Minute || !nbf.Equal(iat.Time) || claimString(claims, "jti") == "" {
-				t.Fatalf("times: iat %v nbf %v exp %v, jti %q", iat, nbf, exp, claims["jti"])
-			}
-			if _, _, err := verifyIndependently(raw, fetchJWKS(t, s), s.URL, "another-service"); err == nil {
-				t.Fatal("a JWT exchanged without audience verified for another audience")
-			}
+			eachBackend(t, func(t *testing.T, s *servertest.Server) { checkExchangedJWT(t, s, alg) }, "--jwt-algorithm", alg)
 		})
+	}
+}
+
+func checkExchangedJWT(t *testing.T, s *servertest.Server, alg string) {
+	t.Helper()
+	admin := s.AdminSession(t)
+	pat := patFor(t, s, admin, "ci", []string{"repo", "introspect"})
+
+	out := exchange(t, s, pat.Secret)
+	if out["token_type"] != "Bearer" || out["issued_token_type"] != sts.TypeJWT || out["scope"] != "introspect repo" {
+		t.Fatalf("answer = %v", out)
+	}
+	if exp, _ := out["expires_in"].(float64); exp < 890 || exp > 900 {
+		t.Fatalf("expires_in = %v, want about 900 (the 15m default)", out["expires_in"])
+	}
+	raw := out["access_token"].(string)
+	claims, tok, err := verifyIndependently(raw, fetchJWKS(t, s), s.URL, s.URL)
+	if err != nil {
+		t.Fatalf("golang-jwt refused the exchanged JWT: %v", err)
+	}
+	if tok.Method.Alg() != alg || tok.Header["typ"] != "at+jwt" {
+		t.Fatalf("header = %v", tok.Header)
+	}
+	var me struct {
+		User struct{ ID string } `json:"user"`
+	}
+	s.JSON(t, http.MethodGet, "/api/v1/me", admin, nil, http.StatusOK, &me)
+	want := map[string]string{"iss": s.URL, "sub": me.User.ID, "scope": "introspect repo", "token_id": pat.ID(),
+		"username": servertest.AdminUser, "kind": "pat", "client_id": pat.ID()}
+	for k, v := range want {
+		if got := claimString(claims, k); got != v {
+			t.Errorf("claim %s = %q, want %q", k, got, v)
+		}
+	}
+	iat, _ := claims.GetIssuedAt()
+	exp, _ := claims.GetExpirationTime()
+	nbf, _ := claims.GetNotBefore()
+	if exp.Sub(iat.Time) != 15*time.Minute || !nbf.Equal(iat.Time) || claimString(claims, "jti") == "" {
+		t.Fatalf("times: iat %v nbf %v exp %v, jti %q", iat, nbf, exp, claims["jti"])
+	}
+	if _, _, err := verifyIndependently(raw, fetchJWKS(t, s), s.URL, "another-service"); err == nil {
+		t.Fatal("a JWT exchanged without audience verified for another audience")
 	}
 }
 

@@ -31,6 +31,12 @@ func start(t *testing.T, args ...string) *servertest.Server {
 	return servertest.Start(t, append([]string{"--signing-key-secret", testSecret}, args...)...)
 }
 
+// eachBackend runs fn on a server on SQLite, and on PostgreSQL when
+// LATCHKEY_TEST_POSTGRES_DSN is set.
+func eachBackend(t *testing.T, fn func(t *testing.T, s *servertest.Server), args ...string) {
+	servertest.ForEachBackend(t, fn, append([]string{"--signing-key-secret", testSecret}, args...)...)
+}
+
 // exchangeForm is a valid token-exchange request for subject.
 func exchangeForm(subject string, extra ...string) url.Values {
 	f := url.Values{

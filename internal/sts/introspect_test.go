@@ -10,11 +10,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/servertest"
 	"github.com/latchkey/latchkey/internal/sts"
 )
 
 func TestIntrospectionOfExchangedJWTs(t *testing.T) {
-	s := start(t)
+	eachBackend(t, checkIntrospection)
+}
+
+func checkIntrospection(t *testing.T, s *servertest.Server) {
 	admin := s.AdminSession(t)
 	watcher := patFor(t, s, admin, "watcher", []string{"introspect"})
 

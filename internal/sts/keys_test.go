@@ -21,7 +21,10 @@ import (
 )
 
 func TestRotationKeepsOldJWTsVerifiableUntilTheKeyLeavesTheJWKS(t *testing.T) {
-	s := start(t)
+	eachBackend(t, checkRotation)
+}
+
+func checkRotation(t *testing.T, s *servertest.Server) {
 	admin := s.AdminSession(t)
 	pat := patFor(t, s, admin, "rotate", []string{"repo"})
 	watcher := patFor(t, s, admin, "watcher", []string{"introspect"})
@@ -254,5 +257,21 @@ func TestServerGeneratesTheSecretAndKeepsItsKeyAcrossRestarts(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, sts.SecretFileName)); err != nil {
 		t.Fatalf("no generated secret file: %v", err)
+	}
+}
+
+func TestOnPostgreSQLWithoutASecretExchangeIsOffAndSaysHowToTurnItOn(t *testing.T) {
+	dsn := os.Getenv(servertest.PostgresDSNEnv)
+	if dsn == "" {
+		t.Skip("PostgreSQL run skipped: set " + servertest.PostgresDSNEnv)
+	}
+	s := servertest.StartPostgres(t, dsn)
+	status, out := post(t, s, sts.TokenPath, exchangeForm("lk_pat_x"), "")
+	desc, _ := out["error_description"].(string)
+	if status != 503 || !strings.Contains(desc, "LATCHKEY_SIGNING_KEY_SECRET") {
+		t.Fatalf("exchange without a secret: %d %v", status, out)
+	}
+	if keys := fetchJWKS(t, s); len(keys) != 0 {
+		t.Fatalf("JWKS without a secret: %v", keys)
 	}
 }

@@ -158,7 +158,7 @@ type auditPrinter struct {
 	header bool
 }
 
-const auditRow = "%-19s  %-16s  %-22s  %-36s  %s\n"
+const auditRow = "%-19s  %-16s  %-20s  %-44s  %s\n"
 
 func (p *auditPrinter) print(events []client.AuditEvent) error {
 	a := p.a

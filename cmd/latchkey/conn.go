@@ -66,7 +66,11 @@ func (c *connection) source() string {
 	if c.FromEnv {
 		return "the token in " + envToken
 	}
-	return fmt.Sprintf("the %s of context %q", c.Auth, c.Name)
+	what := "access token"
+	if c.Auth == authSession {
+		what = "session"
+	}
+	return fmt.Sprintf("the %s of context %q", what, c.Name)
 }
 
 // resolve picks the server and credential: --context (or LATCHKEY_CONTEXT)

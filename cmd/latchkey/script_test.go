@@ -39,10 +39,11 @@ func TestScript(t *testing.T) {
 		RequireExplicitExec: true,
 		Setup:               func(env *testscript.Env) error { return setupScript(t, env) },
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"envfile": cmdEnvfile,
-			"mode":    cmdMode,
-			"sleep":   cmdSleep,
-			"status":  cmdStatus,
+			"envfile":  cmdEnvfile,
+			"envsubst": cmdEnvsubst,
+			"mode":     cmdMode,
+			"sleep":    cmdSleep,
+			"status":   cmdStatus,
 		},
 		Condition: func(cond string) (bool, error) {
 			if cond == "git" {
@@ -82,6 +83,9 @@ func setupScript(t *testing.T, env *testscript.Env) error {
 			return err
 		}
 		env.Setenv("GITURL", g)
+		if gu, err := url.Parse(g); err == nil {
+			env.Setenv("GITHOST", gu.Host)
+		}
 		env.Setenv("GIT_TERMINAL_PROMPT", "0")
 		env.Setenv("GIT_CONFIG_NOSYSTEM", "1")
 	}
@@ -124,6 +128,18 @@ func cmdStatus(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	if got != want {
 		ts.Fatalf("%s exited with %d, want %d", strings.Join(args[1:], " "), got, want)
+	}
+}
+
+// cmdEnvsubst replaces $VAR references in files with their values, in
+// place, for files fed to stdin: envsubst FILE...
+func cmdEnvsubst(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: envsubst FILE...")
+	}
+	for _, f := range args {
+		out := os.Expand(ts.ReadFile(f), ts.Getenv)
+		ts.Check(os.WriteFile(ts.MkAbs(f), []byte(out), 0o644))
 	}
 }
 

@@ -55,7 +55,6 @@ func newExitCodesTopic() *cobra.Command {
 		Use:   "exit-codes",
 		Short: "The exit codes of latchkey commands",
 		Long:  exitCodesHelp,
-		Run:   func(cmd *cobra.Command, _ []string) { _ = cmd.Help() },
 	}
 }
 

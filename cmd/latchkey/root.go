@@ -39,7 +39,7 @@ Exit codes are documented in "latchkey help exit-codes".`,
 			return a.checkOutput()
 		},
 	}
-	root.PersistentFlags().StringVar(&a.contextFlag, "context", "", "stored context to use (see `latchkey context list`)")
+	root.PersistentFlags().StringVar(&a.contextFlag, "context", "", "stored context to use (see \"latchkey context list\")")
 	root.PersistentFlags().StringVarP(&a.output, "output", "o", outTable, "output format: table, json or yaml")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return fail(exitUsage, fmt.Errorf("%w; see `%s --help`", err, cmd.CommandPath()))
@@ -51,10 +51,40 @@ Exit codes are documented in "latchkey help exit-codes".`,
 		newGitCredentialCmd(a), newExitCodesTopic(),
 	)
 	root.AddCommand(newKeysCmd())
-	// root.AddCommand(newMigrateCmd()) // registered once cmd/latchkey/migrate.go exists
+	root.AddCommand(newMigrateCmd())
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	describeBuiltins(root)
 	registerCompletions(a, root)
 	explainArgs(root)
 	return root
+}
+
+// describeBuiltins gives cobra's help and completion commands examples
+// like every other command.
+func describeBuiltins(root *cobra.Command) {
+	for _, c := range root.Commands() {
+		switch c.Name() {
+		case "help":
+			c.Example = "  latchkey help tokens create\n  latchkey help exit-codes"
+		case "completion":
+			c.Example = `  # bash, for this shell and for every new one
+  source <(latchkey completion bash)
+  latchkey completion bash > /etc/bash_completion.d/latchkey
+
+  # zsh and fish
+  latchkey completion zsh > "${fpath[1]}/_latchkey"
+  latchkey completion fish > ~/.config/fish/completions/latchkey.fish`
+			for _, sh := range c.Commands() {
+				sh.Example = map[string]string{
+					"bash":       "  source <(latchkey completion bash)",
+					"zsh":        "  latchkey completion zsh > \"${fpath[1]}/_latchkey\"",
+					"fish":       "  latchkey completion fish | source",
+					"powershell": "  latchkey completion powershell | Out-String | Invoke-Expression",
+				}[sh.Name()]
+			}
+		}
+	}
 }
 
 // explainArgs makes every wrong-argument error say how the command is used.

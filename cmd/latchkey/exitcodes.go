@@ -35,7 +35,8 @@ standard error, starting with "latchkey: ".
   1    usage or bad input: unknown command or flag, wrong arguments, a value
        the server rejects as invalid (HTTP 400, 422)
   2    authentication: not logged in, or the token or session was refused
-       (HTTP 401); log in again or check LATCHKEY_TOKEN
+       (HTTP 401, or OAuth invalid_grant from token exchange); log in again
+       or check LATCHKEY_TOKEN
   3    not found: no such token, user, service account or context (HTTP 404)
   4    conflict: the request conflicts with the current state, such as a
        token name already in use (HTTP 409)
@@ -78,6 +79,15 @@ func exitCode(err error) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return ee.code
+	}
+	// OAuth answers a refused credential with 400 invalid_grant (RFC 6749
+	// §5.2): for a script it is an authentication failure all the same.
+	var oe *client.OAuthError
+	if errors.As(err, &oe) {
+		switch oe.Code {
+		case "invalid_grant", "invalid_client", "invalid_token":
+			return exitAuth
+		}
 	}
 	switch {
 	case errors.Is(err, context.Canceled):

@@ -86,7 +86,7 @@ func (a *authenticator) authenticate(ctx context.Context, raw string) (*Principa
 	if err != nil {
 		return nil, err
 	}
-	p.Raw = raw
+	p.Raw, p.realm = raw, a.opts.Realm
 	p.grants = parseGrants(p.Scopes, a.closure)
 	return p, nil
 }

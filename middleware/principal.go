@@ -35,6 +35,7 @@ type Principal struct {
 	Raw string `json:"-"`
 
 	grants *grants // parsed Scopes
+	realm  string  // of the middleware that authenticated it, for challenges
 }
 
 // Allows reports whether the principal may use scope on resource, with

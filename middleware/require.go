@@ -36,7 +36,11 @@ func require(scope string, allowed func(*Principal, *http.Request) (string, bool
 				return
 			}
 			if on, ok := allowed(p, r); !ok {
-				challenge(w, "latchkey", http.StatusForbidden, "insufficient_scope", insufficient(p, scope, on), "scope", scope)
+				realm := p.realm
+				if realm == "" {
+					realm = "latchkey"
+				}
+				challenge(w, realm, http.StatusForbidden, "insufficient_scope", insufficient(p, scope, on), "scope", scope)
 				return
 			}
 			next.ServeHTTP(w, r)

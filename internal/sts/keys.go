@@ -188,8 +188,9 @@ func (k *Keyring) newSigner(sk *store.SigningKey) (jose.Signer, error) {
 	return s, nil
 }
 
-// PublicKey returns the published key with kid, reloading once if it is
-// not known yet (a replica may have just rotated).
+// PublicKey returns the published key with kid. The key list is at most
+// the reload interval old, so a key another replica just created is found
+// within it.
 func (k *Keyring) PublicKey(ctx context.Context, kid string) (*jose.JSONWebKey, bool) {
 	if _, err := k.Keys(ctx); err != nil {
 		return nil, false

@@ -95,11 +95,15 @@ func (p *proxy) modifyResponse(resp *http.Response) error {
 // answer in time. Details go to the log, not to the caller.
 func (p *proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
 	var ne net.Error
+	var op *net.OpError
 	switch {
 	case r.Context().Err() != nil:
 		// The client went away; nobody is left to answer.
 		p.logger.DebugContext(r.Context(), "client left before the upstream answered", "upstream", p.u.name)
 		w.WriteHeader(http.StatusBadGateway)
+	case errors.As(err, &op) && op.Op == "dial":
+		p.logger.WarnContext(r.Context(), "upstream unreachable", "upstream", p.u.name, "err", err)
+		http.Error(w, "the upstream service could not be reached; try again later", http.StatusBadGateway)
 	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
 		p.logger.WarnContext(r.Context(), "upstream timed out", "upstream", p.u.name, "err", err)
 		http.Error(w, "the upstream service did not answer within "+p.wait.String()+"; try again later", http.StatusGatewayTimeout)

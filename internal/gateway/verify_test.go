@@ -234,3 +234,29 @@ func TestDefaultAuthenticatedLetsAnyValidTokenThroughUnmatchedRoutes(t *testing.
 		t.Errorf("no credential on an unmatched route: status %d, want 401", resp.StatusCode)
 	}
 }
+
+func TestVerifyChecksIPAllowlistsAgainstTheAddressTheProxyAdded(t *testing.T) {
+	s := servertest.Start(t)
+	f := newFixture(t, s)
+	tok := s.CreateToken(t, f.alice, map[string]any{"name": "office", "scopes": []string{"repo"}, "ip_allowlist": []string{"192.0.2.0/24"}})
+	for _, tc := range []struct {
+		xff  []string
+		want int
+	}{
+		{[]string{"192.0.2.7"}, 200},
+		{[]string{"198.51.100.1"}, 401},
+		// The client claimed an allowed address; the proxy appended the real one.
+		{[]string{"192.0.2.7, 198.51.100.1"}, 401},
+		{[]string{"192.0.2.7", "198.51.100.1"}, 401},
+		{[]string{"198.51.100.1, 192.0.2.7"}, 200},
+		{nil, 401}, // the proxy's own address, 127.0.0.1
+	} {
+		resp, body := send(t, http.MethodGet, s.URL+"/auth/verify", http.Header{
+			"X-Original-Method": {"GET"}, "X-Original-Uri": {"/acme/web.git/info/refs?service=git-upload-pack"},
+			"Authorization": {bearer(tok.Secret)}, "X-Forwarded-For": tc.xff,
+		})
+		if resp.StatusCode != tc.want || (tc.want == 401 && !strings.Contains(body, "IP address")) {
+			t.Errorf("X-Forwarded-For %q: status %d (%q), want %d", tc.xff, resp.StatusCode, body, tc.want)
+		}
+	}
+}

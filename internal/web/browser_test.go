@@ -42,12 +42,9 @@ func (b *tab) confirmDialog(sel, question string) int64 {
 	return b.submit("#confirm-ok")
 }
 
-func TestBrowserTokenLifecycle(t *testing.T) {
-	s := servertest.Start(t)
-	b := openChromium(t, s.URL, desktop)
-	b.login(servertest.AdminUser, servertest.AdminPassword)
-
-	// Create a token through the form, as a new user would.
+// createTokenInBrowser fills the "New token" form as a new user would and
+// returns the secret the page shows once.
+func createTokenInBrowser(t *testing.T, b *tab) string {
 	b.submit(`a[href="/tokens/new"]`)
 	b.see("New token", "Expiration", "Permissions")
 	if b.eval(`!document.getElementById("custom-date").hidden`) {
@@ -80,6 +77,16 @@ func TestBrowserTokenLifecycle(t *testing.T) {
 	b.do(chromedp.Click(chromedp.CSS("#copy-secret")))
 	b.do(chromedp.Poll[chromedp.Void](`document.querySelector(".copy-status").textContent.length > 0`))
 	b.shot("token-created")
+
+	return secret
+}
+
+func TestBrowserTokenLifecycle(t *testing.T) {
+	s := servertest.Start(t)
+	b := openChromium(t, s.URL, desktop)
+	b.login(servertest.AdminUser, servertest.AdminPassword)
+
+	secret := createTokenInBrowser(t, b)
 
 	// The secret works against the API, and its use appears on its page.
 	if got := apiStatus(t, s, secret); got != http.StatusOK {
@@ -186,8 +193,16 @@ func TestBrowserAdminFlows(t *testing.T) {
 	s := servertest.Start(t)
 	b := openChromium(t, s.URL, desktop)
 	b.login(servertest.AdminUser, servertest.AdminPassword)
+	adminManagesUsers(t, s, b)
+	adminCreatesServiceAccountToken(t, s, b)
+	adminFiltersAndRevokesTokens(t, s, b)
+	adminSetsPolicy(t, b)
+	adminReadsAuditLog(t, b)
+}
 
-	// Users: add one, change the role, suspend through the dialog.
+// adminManagesUsers adds a user, changes the role and suspends through the
+// dialog.
+func adminManagesUsers(t *testing.T, s *servertest.Server, b *tab) {
 	b.submit(`nav a[href="/admin/users"]`)
 	b.typeInto("#new-username", "mia")
 	b.typeInto("#new-password", "short")
@@ -221,8 +236,11 @@ func TestBrowserAdminFlows(t *testing.T) {
 	b.submit(`#user-mia form[action$="/suspend"] button`)
 	b.see("The user was restored")
 	b.shot("admin-users")
+}
 
-	// Service account and its admin access token.
+// adminCreatesServiceAccountToken adds a service account and gives it an
+// admin access token.
+func adminCreatesServiceAccountToken(t *testing.T, s *servertest.Server, b *tab) {
 	b.submit(`nav a[href="/admin/service-accounts"]`)
 	b.typeInto("#sa-username", "deploy-bot")
 	b.submit(`form[action="/admin/service-accounts"] button`)
@@ -242,8 +260,11 @@ func TestBrowserAdminFlows(t *testing.T) {
 	b.open("/admin/service-accounts")
 	b.see("preview-envs")
 	b.shot("admin-service-accounts")
+}
 
-	// All tokens: filter, then revoke through the dialog.
+// adminFiltersAndRevokesTokens filters every token by user, then revokes
+// one through the dialog and comes back to the same filter.
+func adminFiltersAndRevokesTokens(t *testing.T, s *servertest.Server, b *tab) {
 	s.CreateToken(t, s.Login(t, "mia", "mia-password-1"), map[string]any{"name": "mia-laptop", "scopes": []string{"repo"}})
 	b.open("/admin/tokens")
 	b.see("mia-laptop", "preview-envs")
@@ -260,8 +281,11 @@ func TestBrowserAdminFlows(t *testing.T) {
 	if b.value("#f-user") != "mia" {
 		t.Error("revoking lost the filters")
 	}
+}
 
-	// Policy: a bad value is shown next to its field; a good one applies.
+// adminSetsPolicy sees a bad value refused next to its field, then saves a
+// good policy that the token form follows at once.
+func adminSetsPolicy(t *testing.T, b *tab) {
 	b.submit(`nav a[href="/admin/policy"]`)
 	b.typeInto("#max_lifetime", "a month")
 	if status := b.submit(`form[action="/admin/policy"] button[type=submit]`); status != http.StatusUnprocessableEntity {
@@ -279,10 +303,12 @@ func TestBrowserAdminFlows(t *testing.T) {
 	if b.eval(`[...document.querySelectorAll("#expiration option")].some(o => o.value === "180d" || o.value === "never")`) {
 		t.Error("the new maximum lifetime is not applied to the token form")
 	}
+}
 
-	// Audit log with a filter.
+// adminReadsAuditLog reads and filters the audit log.
+func adminReadsAuditLog(t *testing.T, b *tab) {
 	b.open("/admin/audit")
-	b.see("Policy changed", "User suspended", "Token revoked")
+	b.see("Policy changed", "User suspended", "Token revoked", "max_lifetime", "none → 90d")
 	b.shot("admin-audit")
 	b.do(chromedp.SetValue(chromedp.CSS("#a-action"), "user."))
 	b.submit(`form.filters button[type=submit]`)

@@ -100,22 +100,7 @@ func buildChart(days []store.UsageDay, now time.Time) usageChart {
 		v := top * frac / 2
 		c.Ticks = append(c.Ticks, chartTick{Y: c.Baseline - int(int64(plotH)*frac/2), Label: fmt.Sprint(v)})
 	}
-	for _, i := range []int{0, chartDays / 2, chartDays - 1} {
-		anchor := "middle"
-		switch i {
-		case 0:
-			anchor = "start"
-		case chartDays - 1:
-			anchor = "end"
-		}
-		x := plotLeft + i*slot + slot/2
-		if anchor == "start" {
-			x = plotLeft + 2
-		} else if anchor == "end" {
-			x = plotLeft + chartDays*slot - 2
-		}
-		c.XLabels = append(c.XLabels, chartLabel{X: x, Label: first.AddDate(0, 0, i).Format("Jan 2"), Anchor: anchor})
-	}
+	c.XLabels = dateLabels(first, slot)
 	c.Summary = fmt.Sprintf("%d %s from %s to %s.", c.Total, pluralWord(c.Total, "request", "requests"), c.From, c.To)
 	if c.Total == 0 {
 		c.Summary = fmt.Sprintf("No requests from %s to %s.", c.From, c.To)
@@ -123,6 +108,16 @@ func buildChart(days []store.UsageDay, now time.Time) usageChart {
 		c.Summary += fmt.Sprintf(" Busiest day: %s with %d.", c.PeakDay, c.Peak)
 	}
 	return c
+}
+
+// dateLabels labels the first, middle and last day under the bars.
+func dateLabels(first time.Time, slot int) []chartLabel {
+	end := plotLeft + chartDays*slot
+	return []chartLabel{
+		{X: plotLeft + 2, Label: first.Format("Jan 2"), Anchor: "start"},
+		{X: plotLeft + (chartDays/2)*slot + slot/2, Label: first.AddDate(0, 0, chartDays/2).Format("Jan 2"), Anchor: "middle"},
+		{X: end - 2, Label: first.AddDate(0, 0, chartDays-1).Format("Jan 2"), Anchor: "end"},
+	}
 }
 
 // niceCeiling rounds n up to a round, even number for the top of the y axis

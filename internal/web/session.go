@@ -87,9 +87,16 @@ func (h *Handler) signedIn(fn visitHandler) http.Handler {
 	return h.protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v := h.session(w, r)
 		if v == nil {
-			target := "/login"
+			q := url.Values{}
+			if sessionSecretOf(r) != "" {
+				q.Set("msg", "ended")
+			}
 			if r.Method == http.MethodGet {
-				target += "?next=" + url.QueryEscape(r.URL.RequestURI())
+				q.Set("next", r.URL.RequestURI())
+			}
+			target := "/login"
+			if len(q) > 0 {
+				target += "?" + q.Encode()
 			}
 			http.Redirect(w, r, target, http.StatusSeeOther)
 			return

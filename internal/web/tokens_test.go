@@ -282,7 +282,7 @@ func TestLogoutRevokesTheSession(t *testing.T) {
 	replay := newBrowser(t, s)
 	u, _ := url.Parse(s.URL)
 	replay.jar.SetCookies(u, []*http.Cookie{{Name: web.SessionCookie, Value: secret, Path: "/"}})
-	mustContain(t, replay.get(t, "/tokens"), "<h1>Log in</h1>")
+	mustContain(t, replay.get(t, "/tokens"), "<h1>Log in</h1>", "Your session has ended")
 }
 
 func TestCreationPolicyAdminsOnlyKeepsMembersOut(t *testing.T) {

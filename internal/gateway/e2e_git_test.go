@@ -192,6 +192,12 @@ func checkGitAccess(t *testing.T, s *servertest.Server, base, root string, expla
 			t.Errorf("clone other/x: err %v, output %q; want a failure citing 403", err, out)
 		}
 	})
+	checkGitRefusals(t, f, g, base, read, explains)
+}
+
+// checkGitRefusals checks that clones with a wrong password, a suspended
+// owner's token and a revoked token fail with 401.
+func checkGitRefusals(t *testing.T, f *fixture, g *gitClient, base string, read servertest.CreatedToken, explains bool) {
 	refused := func(t *testing.T, token, why string) {
 		t.Helper()
 		out, err := g.run("", token, "clone", "-q", base+"/acme/web.git", filepath.Join(t.TempDir(), "web"))

@@ -210,6 +210,8 @@ func (a *App) Listen() error {
 	}
 	a.listener = ln
 	a.url = listenURL(ln.Addr().String(), a.Config.TLSCert != "")
+	// The issuer named in introspection answers is the URL now known.
+	a.Introspector.Issuer = a.PublicURL()
 	return nil
 }
 

@@ -310,6 +310,16 @@ func TestSuspendedOrDeletedOwnersTokensFailAtOnce(t *testing.T) {
 		if got.State != "revoked" {
 			t.Errorf("a deleted user's token is %s, want revoked", got.State)
 		}
+		// It stays visible to admins, and changing it is refused, not an error.
+		path := "/api/v1/tokens/" + other.Token.ID
+		wantProblem(t, send(t, s, call{Method: http.MethodPatch, Path: path, Auth: w.Admin, Body: map[string]any{"scopes": []string{"repo"}}}), http.StatusConflict)
+		wantProblem(t, send(t, s, call{Method: http.MethodPost, Path: path + "/regenerate", Auth: w.Admin}), http.StatusConflict)
+		if r := send(t, s, call{Method: http.MethodDelete, Path: path, Auth: w.Admin}); r.Status != http.StatusNoContent {
+			t.Errorf("revoking a deleted user's token: %s", r)
+		}
+		wantProblem(t, send(t, s, call{Method: http.MethodGet, Path: "/api/v1/tokens" + q("user_id", w.OtherID), Auth: w.Admin}), http.StatusNotFound)
+		// The name is free for someone new.
+		s.CreateUser(t, strings.TrimPrefix(w.Admin, "Bearer "), "otto", memberPassword, "member", "person")
 	})
 }
 

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -249,4 +250,80 @@ func TestMalformedInputGetsAnExplained4xxProblem(t *testing.T) {
 			t.Errorf("malformed requests changed the token: %+v", got)
 		}
 	})
+}
+
+// oddValues are values of every JSON type and of the shapes that break
+// parsers: each is put in place of each field of each request body.
+var oddValues = []any{
+	nil, 0, -1, 1.5, 1e308, true, "", " ", "-1h", "0s", "9999999999999999d", "1e9h",
+	"2001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "not-a-date", "../../etc/passwd", "a\x00b",
+	"'; DROP TABLE tokens; --", "ünïcødé ✓", strings.Repeat("x", 5000), []any{}, []any{nil},
+	[]any{1, "a"}, []any{strings.Repeat("y", 300)}, map[string]any{}, map[string]any{"a": []any{}},
+}
+
+func TestNoFieldValueCausesAServerError(t *testing.T) {
+	servertest.ForEachBackend(t, func(t *testing.T, s *servertest.Server) {
+		w := newWorld(t, s)
+		tk := createToken(t, s, w.Member, map[string]any{"name": "target", "scopes": []string{"tokens"}})
+		routes := []struct {
+			method, path, auth string
+			body               map[string]any
+		}{
+			{http.MethodPost, "/api/v1/tokens", w.Owner, map[string]any{"name": "n", "description": "d", "scopes": []string{"repo"}, "expires_in": "7d", "expires_at": nil, "no_expiry": false, "user_id": "mia", "ip_allowlist": []string{"10.0.0.0/8"}}},
+			{http.MethodPatch, "/api/v1/tokens/" + tk.Token.ID, w.Member, map[string]any{"description": "d", "scopes": []string{"tokens"}, "ip_allowlist": []string{}}},
+			{http.MethodPost, "/api/v1/tokens/" + tk.Token.ID + "/regenerate", w.Member, map[string]any{"expires_in": "7d", "expires_at": nil, "no_expiry": false, "grace_period": "1m"}},
+			{http.MethodPut, "/api/v1/policy", w.Owner, map[string]any{"default_lifetime": "30d", "max_lifetime": "90d", "allow_no_expiry": true, "creation": "everyone", "revoke_unused_for": ""}},
+			{http.MethodPost, "/api/v1/users", w.Owner, map[string]any{"username": "u", "password": "long-password", "role": "member", "kind": "person"}},
+			{http.MethodPatch, "/api/v1/users/otto", w.Owner, map[string]any{"role": "member", "suspended": false}},
+			{http.MethodPost, "/api/v1/auth/login", "", map[string]any{"username": "nobody", "password": "wrong-password"}},
+		}
+		seen := 0
+		for _, rt := range routes {
+			for field := range rt.body {
+				for i, v := range oddValues {
+					body := map[string]any{}
+					for k, x := range rt.body {
+						body[k] = x
+					}
+					body[field] = v
+					if rt.path == "/api/v1/users" {
+						body["username"] = fmt.Sprintf("u%d-%s", i, strings.ReplaceAll(field, "_", ""))
+						if field == "username" {
+							body[field] = v
+						}
+					}
+					if rt.path == "/api/v1/tokens" && field != "name" {
+						body["name"] = fmt.Sprintf("n-%s-%d", field, i)
+					}
+					r := send(t, s, call{Method: rt.method, Path: rt.path, Auth: rt.auth, Body: body})
+					seen++
+					if r.Status >= 500 {
+						t.Errorf("%s %s with %s=%.40v: %s", rt.method, rt.path, field, v, r)
+						continue
+					}
+					if r.Status >= 400 {
+						if p := wantProblemSoft(r); p != "" {
+							t.Errorf("%s %s with %s=%.40v: %s", rt.method, rt.path, field, v, p)
+						}
+					}
+				}
+			}
+			// Reset what the sweep may have changed.
+			putPolicy(t, s, w.Owner, policyJSON{DefaultLifetime: "180d", AllowNoExpiry: true, Creation: "everyone"})
+		}
+		t.Logf("%d requests, none a server error", seen)
+	})
+}
+
+// wantProblemSoft is wantProblem that returns what is wrong instead of
+// failing, for sweeps.
+func wantProblemSoft(r reply) string {
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
+		return "Content-Type " + ct + ", not a problem: " + string(r.Body)
+	}
+	var p problemBody
+	if err := json.Unmarshal(r.Body, &p); err != nil || strings.TrimSpace(p.Detail) == "" {
+		return "problem without a detail: " + string(r.Body)
+	}
+	return ""
 }

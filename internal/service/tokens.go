@@ -216,7 +216,13 @@ func (s *Tokens) Update(ctx context.Context, a Actor, id string, in UpdateTokenI
 	if err != nil {
 		return nil, err
 	}
+	if cur.RevokedAt != nil {
+		return nil, conflict("", "token %q is revoked and can no longer be changed", cur.Name)
+	}
 	owner, err := s.store.GetUser(ctx, cur.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, conflict("", "token %q belongs to a deleted user and can no longer be changed", cur.Name)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("get token owner: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -75,8 +76,12 @@ func New(d Deps) (*Handler, error) {
 	h.pages = p
 	h.csrf = http.NewCrossOriginProtection()
 	if d.PublicURL != "" {
-		if err := h.csrf.AddTrustedOrigin(d.PublicURL); err != nil {
-			return nil, fmt.Errorf("web: public URL %q is not an origin: %w", d.PublicURL, err)
+		u, err := url.Parse(d.PublicURL)
+		if err != nil || u.Scheme == "" || u.Host == "" {
+			return nil, fmt.Errorf("web: public URL %q is not an absolute URL like https://latchkey.example.com", d.PublicURL)
+		}
+		if err := h.csrf.AddTrustedOrigin(u.Scheme + "://" + u.Host); err != nil {
+			return nil, fmt.Errorf("web: public URL %q: %w", d.PublicURL, err)
 		}
 	}
 	h.csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

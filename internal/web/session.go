@@ -174,8 +174,12 @@ func (h *Handler) setSessionCookie(w http.ResponseWriter, r *http.Request, secre
 }
 
 func (h *Handler) clearCookie(w http.ResponseWriter, name string) {
+	path := "/"
+	if name == loginCookie {
+		path = "/login"
+	}
 	http.SetCookie(w, &http.Cookie{
-		Name: name, Value: "", Path: "/", MaxAge: -1,
+		Name: name, Value: "", Path: path, MaxAge: -1,
 		HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode,
 	})
 }

@@ -182,6 +182,9 @@ func badInputs(t testing.TB, tokenID, memberPAT, revokedPAT string) []badInput {
 		{"audit: since not a time", "owner", call{Method: http.MethodGet, Path: "/api/v1/audit?since=yesterday"}, 422, "since"},
 		{"audit: until before since", "owner", call{Method: http.MethodGet, Path: "/api/v1/audit" + q("since", "2030-01-02T00:00:00Z", "until", "2030-01-01T00:00:00Z")}, 422, "until"},
 		{"audit: bad cursor", "owner", call{Method: http.MethodGet, Path: "/api/v1/audit?cursor=zzz"}, 422, "cursor"},
+		{"audit: NUL in a filter", "owner", call{Method: http.MethodGet, Path: "/api/v1/audit?action=token.%00"}, 422, "action"},
+		{"list: NUL in user_id", "owner", list("user_id", "a\x00b"), 404, "user"},
+		{"login: NUL in the user name", "none", call{Method: http.MethodPost, Path: "/api/v1/auth/login", Body: map[string]any{"username": "mia\x00", "password": memberPassword}}, 401, "password"},
 		// Credentials of every shape.
 		{"auth: no credential", "none", call{Method: http.MethodGet, Path: "/api/v1/tokens"}, 401, "Bearer"},
 		{"auth: Bearer without a token", "none", meWith("Bearer"), 401, "authorization"},

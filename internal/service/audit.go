@@ -5,7 +5,10 @@ import (
 	"encoding/base64"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/latchkey/latchkey/internal/store"
 )
@@ -65,6 +68,11 @@ func (au *Audit) List(ctx context.Context, a Actor, q AuditQuery) ([]*store.Audi
 			return nil, "", invalid("cursor", "cursor %q is not valid; pass the next_cursor value of the previous page unchanged", q.Cursor)
 		}
 	}
+	for field, v := range map[string]string{"actor_id": q.ActorID, "target_id": q.TargetID, "action": q.Action} {
+		if printable(v, len(v)+1) != v {
+			return nil, "", invalid(field, "%s must be printable text without control characters", field)
+		}
+	}
 	if !q.Since.IsZero() && !q.Until.IsZero() && q.Until.Before(q.Since) {
 		return nil, "", invalid("until", "until is before since")
 	}
@@ -108,4 +116,22 @@ func decodeCursor(c string) (string, error) {
 		return "", ErrInvalid
 	}
 	return string(b), nil
+}
+
+// printable returns s as valid UTF-8 without control characters (each
+// replaced by U+FFFD), cut to at most n runes: safe to store and to show.
+func printable(s string, n int) string {
+	var b strings.Builder
+	count := 0
+	for _, r := range strings.ToValidUTF8(s, string(utf8.RuneError)) {
+		if count == n {
+			break
+		}
+		if unicode.IsControl(r) {
+			r = utf8.RuneError
+		}
+		b.WriteRune(r)
+		count++
+	}
+	return b.String()
 }

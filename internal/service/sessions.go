@@ -38,10 +38,14 @@ func (s *Sessions) Login(ctx context.Context, username, password, ip, agent stri
 		CheckPassword(dummyHash, "")
 		return nil, fail
 	}
-	u, err := s.store.GetUserByUsername(ctx, username)
+	var u *store.User
+	err := store.ErrNotFound // a name no user can have is not looked up
+	if usernameRE.MatchString(username) {
+		u, err = s.store.GetUserByUsername(ctx, username)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		CheckPassword(dummyHash, password)
-		s.audit.record(ctx, Actor{IP: ip, Agent: agent}, "auth.login_failed", "user", "", map[string]any{"username": username})
+		s.audit.record(ctx, Actor{IP: ip, Agent: agent}, "auth.login_failed", "user", "", map[string]any{"username": printable(username, 64)})
 		return nil, fail
 	}
 	if err != nil {

@@ -199,10 +199,15 @@ func (s *Users) Get(ctx context.Context, a Actor, idOrName string) (*store.User,
 func lookupUser(ctx context.Context, st store.Store, idOrName string) (*store.User, error) {
 	var u *store.User
 	var err error
-	if uuid.Validate(idOrName) == nil {
+	switch {
+	case uuid.Validate(idOrName) == nil:
 		u, err = st.GetUser(ctx, idOrName)
-	} else {
+	case usernameRE.MatchString(idOrName):
 		u, err = st.GetUserByUsername(ctx, idOrName)
+	default:
+		// No user can have this name; do not hand the store bytes it may
+		// refuse (PostgreSQL text cannot hold NUL).
+		err = store.ErrNotFound
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, notFound("no user %q; list users to find the right id or name", idOrName)

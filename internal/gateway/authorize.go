@@ -30,6 +30,8 @@ type Request struct {
 	Header http.Header
 	IP     string // the client's address, for IP allowlists and last-used
 	Agent  string
+	// RequestID ties log lines to the request.
+	RequestID string
 }
 
 // Outcome is the answer to one request.
@@ -65,7 +67,7 @@ func (a *Authorizer) Authorize(ctx context.Context, router *scope.Router, req Re
 		if errors.Is(err, auth.ErrUnauthenticated) {
 			return out.deny(http.StatusUnauthorized, err.Error())
 		}
-		a.logger().ErrorContext(ctx, "forward-auth verification failed", "err", err)
+		a.logger().ErrorContext(ctx, "gateway verification failed", "request_id", req.RequestID, "err", err)
 		return out.deny(http.StatusServiceUnavailable, "token verification is unavailable; try again shortly")
 	}
 	if a.UsernameMustMatch && isBasic(req.Header) && basicUser != p.User.Username {

@@ -48,6 +48,7 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	o := p.authz.Authorize(r.Context(), p.u.router, Request{
 		Method: r.Method, URI: uri, Header: r.Header, IP: peerIP(r), Agent: r.UserAgent(),
+		RequestID: w.Header().Get("X-Request-Id"),
 	})
 	p.authz.logDecision(w, r, r.Method, uri, o)
 	if o.Status != http.StatusOK {
@@ -94,23 +95,32 @@ func (p *proxy) modifyResponse(resp *http.Response) error {
 // upstreamError answers when the upstream could not be reached or did not
 // answer in time. Details go to the log, not to the caller.
 func (p *proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
+	log := p.logger.With("request_id", w.Header().Get("X-Request-Id"), "upstream", p.u.name)
 	var ne net.Error
 	var op *net.OpError
 	switch {
 	case r.Context().Err() != nil:
 		// The client went away; nobody is left to answer.
-		p.logger.DebugContext(r.Context(), "client left before the upstream answered", "upstream", p.u.name)
+		log.DebugContext(r.Context(), "client left before the upstream answered")
 		w.WriteHeader(http.StatusBadGateway)
-	case errors.As(err, &op) && op.Op == "dial":
-		p.logger.WarnContext(r.Context(), "upstream unreachable", "upstream", p.u.name, "err", err)
-		http.Error(w, "the upstream service could not be reached; try again later", http.StatusBadGateway)
-	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
-		p.logger.WarnContext(r.Context(), "upstream timed out", "upstream", p.u.name, "err", err)
+	case !(errors.As(err, &op) && op.Op == "dial") &&
+		(errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())):
+		log.WarnContext(r.Context(), "upstream timed out", "err", withoutURL(err))
 		http.Error(w, "the upstream service did not answer within "+p.wait.String()+"; try again later", http.StatusGatewayTimeout)
 	default:
-		p.logger.WarnContext(r.Context(), "upstream unreachable", "upstream", p.u.name, "err", err)
+		log.WarnContext(r.Context(), "upstream unreachable", "err", withoutURL(err))
 		http.Error(w, "the upstream service could not be reached; try again later", http.StatusBadGateway)
 	}
+}
+
+// withoutURL drops the request URL that the transport puts in its errors:
+// its query may hold secrets, and logs never carry a query.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 // stripSessionCookie removes the console's session cookie from Cookie

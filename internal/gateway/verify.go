@@ -36,6 +36,7 @@ func (v *Verify) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	o := v.Authorizer.Authorize(r.Context(), v.Router, Request{
 		Method: method, URI: uri, Header: r.Header, IP: clientIP(r), Agent: r.UserAgent(),
+		RequestID: w.Header().Get("X-Request-Id"),
 	})
 	v.Authorizer.logDecision(w, r, method, uri, o)
 	if o.Status != http.StatusOK {

@@ -28,9 +28,11 @@
 // without buffering, so large Git pushes pass; WebSocket upgrades pass
 // through; only the wait for response headers is bounded.
 //
-// Front chooses, per request, between an upstream (by Host, then by path
-// prefix, then the catch-all --upstream) and Latchkey's own handler, which
-// always keeps its API, OAuth 2 and operations paths (see Reserved).
+// Front is Latchkey's top-level handler. It hands /auth/verify/... to Verify
+// before the mux can clean (and redirect) the path, and in reverse-proxy
+// mode chooses between an upstream (by Host, then by path prefix, then the
+// catch-all --upstream) and Latchkey's own handler, which keeps its API,
+// OAuth 2 and operations paths (see Reserved).
 //
 // # Route rules
 //

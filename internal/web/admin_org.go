@@ -101,7 +101,7 @@ func (h *Handler) setPolicy(w http.ResponseWriter, r *http.Request, v *visit) {
 	}
 	_, err := h.d.Services.Policies.Set(r.Context(), v.actor, in)
 	if err == nil {
-		http.Redirect(w, r, "/admin/policy?msg=policy", http.StatusSeeOther)
+		seeOther(w, r, "/admin/policy?msg=policy")
 		return
 	}
 	d := &policyData{Form: newForm(v.csrf, policyFields...), DefaultLifetime: in.DefaultLifetime, MaxLifetime: in.MaxLifetime,

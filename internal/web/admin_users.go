@@ -84,7 +84,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, v *visit) {
 		Username: in.Username, Password: r.PostFormValue("password"), Role: store.Role(in.Role), Kind: store.KindPerson,
 	})
 	if err == nil {
-		http.Redirect(w, r, "/admin/users?msg=user-created", http.StatusSeeOther)
+		seeOther(w, r, "/admin/users?msg=user-created")
 		return
 	}
 	f := newForm(v.csrf, userFields...)
@@ -99,7 +99,7 @@ func (h *Handler) createServiceAccount(w http.ResponseWriter, r *http.Request, v
 		Username: in.Username, Role: store.Role(in.Role), Kind: store.KindService,
 	})
 	if err == nil {
-		http.Redirect(w, r, "/admin/service-accounts?msg=sa-created#sa-"+u.ID, http.StatusSeeOther)
+		seeOther(w, r, "/admin/service-accounts?msg=sa-created#sa-"+u.ID)
 		return
 	}
 	f := newForm(v.csrf, userFields...)
@@ -119,7 +119,7 @@ func (h *Handler) userAction(w http.ResponseWriter, r *http.Request, v *visit, n
 	}
 	err := apply(id)
 	if err == nil {
-		http.Redirect(w, r, back+"?msg="+notice, http.StatusSeeOther)
+		seeOther(w, r, back+"?msg="+notice)
 		return
 	}
 	var f form

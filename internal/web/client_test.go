@@ -125,7 +125,7 @@ func secretOf(t *testing.T, p page) string {
 	return m[1]
 }
 
-var tokenLinkRE = regexp.MustCompile(`href="/tokens/([0-9a-f-]{36})"`)
+var tokenLinkRE = regexp.MustCompile(`href="(?:/-)?/tokens/([0-9a-f-]{36})"`)
 
 // tokenIDOf returns the first token id linked from the page.
 func tokenIDOf(t *testing.T, p page) string {

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -231,5 +232,47 @@ func TestStaticAssetsAreVersionedAndCached(t *testing.T) {
 	js := b.get(t, "/static/app.js")
 	if js.Status != http.StatusOK || !strings.Contains(js.Header.Get("Content-Type"), "javascript") {
 		t.Fatalf("script: status %d, type %q", js.Status, js.Header.Get("Content-Type"))
+	}
+}
+
+func TestConsoleWorksUnderTheGatewayPrefixWithACatchAllUpstream(t *testing.T) {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("the upstream app"))
+	}))
+	defer upstream.Close()
+	s := servertest.Start(t, "--upstream", upstream.URL)
+	b := newBrowser(t, s)
+	if p := b.get(t, "/login"); strings.Contains(p.Body, "<h1>Log in</h1>") {
+		t.Fatal("with a catch-all upstream, /login should belong to the upstream, not the console")
+	}
+	p := b.get(t, "/-/login")
+	mustContain(t, p, "<h1>Log in</h1>", `action="/-/login"`, `href="/-/static/app.css?v=`)
+	p = b.post(t, "/-/login", url.Values{"csrf_token": {csrfOf(t, p)}, "username": {servertest.AdminUser}, "password": {servertest.AdminPassword}})
+	mustContain(t, p, "<h1>Access tokens</h1>", `href="/-/tokens/new"`, `action="/-/logout"`)
+	if strings.Contains(p.Body, `href="/tokens`) || strings.Contains(p.Body, `action="/tokens`) {
+		t.Fatal("a console link escapes the /-/ prefix")
+	}
+	p = b.get(t, "/-/tokens/new")
+	p = b.post(t, "/-/tokens/new", url.Values{"csrf_token": {csrfOf(t, p)}, "name": {"behind-proxy"}, "expiration": {"7d"}, "access": {"specific"}, "scope": {"job"}})
+	secret := secretOf(t, p)
+	if got := apiStatus(t, s, secret); got != http.StatusOK {
+		t.Fatalf("token created under /-/: API status %d", got)
+	}
+	p = b.post(t, "/-/tokens/"+tokenIDOf(t, p)+"/revoke", url.Values{"csrf_token": {csrfOf(t, p)}, "confirm": {"yes"}})
+	mustContain(t, p, "The token was revoked")
+	if css := b.get(t, "/-/static/app.css"); css.Status != http.StatusOK {
+		t.Fatalf("stylesheet under /-/: status %d", css.Status)
+	}
+}
+
+func TestForwardedPrefixThatIsNotAPathIsIgnored(t *testing.T) {
+	s := servertest.Start(t)
+	for _, prefix := range []string{"//evil.example", "/a b", "javascript:alert(1)", "/x/../y", `/"><script>`} {
+		req, _ := http.NewRequest(http.MethodGet, s.URL+"/login", nil)
+		req.Header.Set("X-Forwarded-Prefix", prefix)
+		p := newBrowser(t, s).do(t, req)
+		if !strings.Contains(p.Body, `action="/login"`) {
+			t.Errorf("X-Forwarded-Prefix %q changed the links:\n%s", prefix, p.Body)
+		}
 	}
 }

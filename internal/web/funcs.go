@@ -66,7 +66,13 @@ func (h *Handler) funcs() template.FuncMap {
 		"asset": func(name string) string { return "/static/" + name + "?v=" + h.assets[name] },
 		"join":  strings.Join,
 		"add":   func(a, b int) int { return a + b },
-		"sub":   func(a, b int) int { return a - b },
+		"prefixed": func(base, path string) string {
+			if path == "" {
+				return ""
+			}
+			return base + path
+		},
+		"sub": func(a, b int) int { return a - b },
 		"plural": func(n int, one, many string) string {
 			if n == 1 {
 				return one

@@ -116,7 +116,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	page("GET /cli-auth", h.cliAuth)
 
 	admin("GET /admin/{$}", func(w http.ResponseWriter, r *http.Request, _ *visit) {
-		http.Redirect(w, r, "/admin/users", http.StatusSeeOther)
+		seeOther(w, r, "/admin/users")
 	})
 	admin("GET /admin/users", h.listUsers)
 	admin("POST /admin/users", h.createUser)
@@ -141,10 +141,10 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 // root sends people to their tokens, or to the login page.
 func (h *Handler) root(w http.ResponseWriter, r *http.Request) {
 	if v := h.session(w, r); v != nil {
-		http.Redirect(w, r, "/tokens", http.StatusSeeOther)
+		seeOther(w, r, "/tokens")
 		return
 	}
-	http.Redirect(w, r, "/login", http.StatusSeeOther)
+	seeOther(w, r, "/login")
 }
 
 func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {

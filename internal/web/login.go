@@ -34,7 +34,7 @@ var notices = map[string]string{
 
 func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 	if v := h.session(w, r); v != nil {
-		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
+		seeOther(w, r, safeNext(r.URL.Query().Get("next")))
 		return
 	}
 	d := &loginData{Next: r.URL.Query().Get("next"), Notice: notices[r.URL.Query().Get("msg")]}
@@ -50,7 +50,7 @@ func (h *Handler) withLoginCSRF(w http.ResponseWriter, r *http.Request, d *login
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	c, err := r.Cookie(loginCookie)
 	if err != nil || !hmac.Equal([]byte(c.Value), []byte(r.PostFormValue(csrfField))) {
-		h.clearCookie(w, loginCookie)
+		h.clearCookie(w, r, loginCookie)
 		h.forbidden(w, r, nil, "This login form did not carry a valid security token, so it was refused. Open the login page and try again (your browser must accept cookies).")
 		return
 	}
@@ -73,9 +73,9 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, nil, statusOf(err), "login", "Log in", d)
 		return
 	}
-	h.clearCookie(w, loginCookie)
+	h.clearCookie(w, r, loginCookie)
 	h.setSessionCookie(w, r, o.Secret, o.Session.ExpiresAt)
-	http.Redirect(w, r, safeNext(d.Next), http.StatusSeeOther)
+	seeOther(w, r, safeNext(d.Next))
 }
 
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request, v *visit) {
@@ -83,8 +83,8 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, v *visit) {
 		h.fail(w, r, v, err)
 		return
 	}
-	h.clearCookie(w, SessionCookie)
-	http.Redirect(w, r, "/login?msg=logged-out", http.StatusSeeOther)
+	h.clearCookie(w, r, SessionCookie)
+	seeOther(w, r, "/login?msg=logged-out")
 }
 
 // cliAuthData is the /cli-auth page.

@@ -48,6 +48,7 @@ func parsePages(funcs template.FuncMap) (*pages, error) {
 // page is what the layout renders around a page's content.
 type page struct {
 	Title    string
+	Base     string // the path prefix the console is reached under, usually ""
 	Name     string // the page template, for highlighting the navigation
 	User     *store.User
 	Admin    bool
@@ -84,7 +85,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, v *visit, statu
 		name, t = "error", h.pages.sets["error"]
 		status, data = http.StatusInternalServerError, errorData{Status: 500, Heading: "Something went wrong"}
 	}
-	pg := &page{Title: title, Name: name, Data: data, Notice: notices[r.URL.Query().Get("msg")]}
+	pg := &page{Title: title, Base: basePath(r), Name: name, Data: data, Notice: notices[r.URL.Query().Get("msg")]}
 	if v != nil {
 		pg.User, pg.Admin, pg.CSRF = v.p.User, v.admin(), v.csrf
 		pg.Expiring = h.expiring(r.Context(), v)
@@ -140,7 +141,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, v *visit, err err
 	case errors.Is(err, service.ErrForbidden):
 		h.forbidden(w, r, v, messageOf(err))
 	case errors.Is(err, service.ErrUnauthenticated):
-		http.Redirect(w, r, "/login?msg=ended", http.StatusSeeOther)
+		seeOther(w, r, "/login?msg=ended")
 	case errors.As(err, &se):
 		h.renderError(w, r, v, statusOf(err), "That did not work", se.Msg)
 	default:

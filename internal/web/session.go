@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -98,7 +99,7 @@ func (h *Handler) signedIn(fn visitHandler) http.Handler {
 			if len(q) > 0 {
 				target += "?" + q.Encode()
 			}
-			http.Redirect(w, r, target, http.StatusSeeOther)
+			seeOther(w, r, target)
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -137,7 +138,7 @@ func (h *Handler) session(w http.ResponseWriter, r *http.Request) *visit {
 		if err != nil && !errors.Is(err, auth.ErrUnauthenticated) {
 			h.d.Logger.WarnContext(r.Context(), "verify console session", "err", err)
 		}
-		h.clearCookie(w, SessionCookie)
+		h.clearCookie(w, r, SessionCookie)
 		return nil
 	}
 	return &visit{p: p, actor: p.Actor(ip, agent), csrf: csrfToken(secret)}
@@ -173,10 +174,10 @@ func (h *Handler) setSessionCookie(w http.ResponseWriter, r *http.Request, secre
 	})
 }
 
-func (h *Handler) clearCookie(w http.ResponseWriter, name string) {
+func (h *Handler) clearCookie(w http.ResponseWriter, r *http.Request, name string) {
 	path := "/"
 	if name == loginCookie {
-		path = "/login"
+		path = basePath(r) + "/login"
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name: name, Value: "", Path: path, MaxAge: -1,
@@ -194,10 +195,34 @@ func (h *Handler) loginCSRF(w http.ResponseWriter, r *http.Request) string {
 	_, _ = rand.Read(b[:])
 	v := base64.RawURLEncoding.EncodeToString(b[:])
 	http.SetCookie(w, &http.Cookie{
-		Name: loginCookie, Value: v, Path: "/login", MaxAge: 3600,
+		Name: loginCookie, Value: v, Path: basePath(r) + "/login", MaxAge: 3600,
 		HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode,
 	})
 	return v
+}
+
+// basePathRE is what a path prefix may look like: segments of URL-safe
+// characters, none of them "." or "..", so it can be put in links and
+// redirects as it is.
+var basePathRE = regexp.MustCompile(`^(/[A-Za-z0-9_~-][A-Za-z0-9._~-]*){1,8}$`)
+
+// basePath is the path prefix the console is reached under, from
+// X-Forwarded-Prefix: the gateway serves it at /-/ in reverse-proxy mode
+// with a catch-all upstream, and a proxy may mount it elsewhere. Handlers
+// work with unprefixed paths; links and redirects get the prefix. A value
+// that is not a plain path is ignored.
+func basePath(r *http.Request) string {
+	p := strings.TrimRight(r.Header.Get("X-Forwarded-Prefix"), "/")
+	if len(p) > 100 || !basePathRE.MatchString(p) {
+		return ""
+	}
+	return p
+}
+
+// seeOther redirects to a console path, under the prefix the console is
+// reached at.
+func seeOther(w http.ResponseWriter, r *http.Request, path string) {
+	http.Redirect(w, r, basePath(r)+path, http.StatusSeeOther)
 }
 
 // clientOf is where a request came from, for the audit log.

@@ -185,7 +185,7 @@ func (h *Handler) revokeToken(w http.ResponseWriter, r *http.Request, v *visit) 
 	if next != "" {
 		target = safeNext(next)
 	}
-	http.Redirect(w, r, withNotice(target, "revoked"), http.StatusSeeOther)
+	seeOther(w, r, withNotice(target, "revoked"))
 }
 
 // withNotice adds msg=notice to a local URL.

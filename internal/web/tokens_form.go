@@ -166,7 +166,7 @@ func (h *Handler) updateToken(w http.ResponseWriter, r *http.Request, v *visit) 
 	grants, access, chosen := postedScopes(r)
 	_, err := h.d.Services.Tokens.Update(r.Context(), v.actor, t.ID, service.UpdateTokenInput{Description: &desc, Scopes: &grants})
 	if err == nil {
-		http.Redirect(w, r, "/tokens/"+t.ID+"?msg=updated", http.StatusSeeOther)
+		seeOther(w, r, "/tokens/"+t.ID+"?msg=updated")
 		return
 	}
 	row := h.row(r.Context(), t, owner.Username)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/latchkey/latchkey/internal/auth"
 )
@@ -60,6 +61,9 @@ func (in *Introspector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="`+Realm+`", error="invalid_token"`)
 		oauthError(w, http.StatusUnauthorized, "invalid_client", "the caller's credential was refused: "+err.Error())
 		return
+	}
+	if caller.ExpiresAt != nil {
+		w.Header().Set("Latchkey-Token-Expiration", caller.ExpiresAt.UTC().Format(time.RFC3339))
 	}
 	if !caller.Scopes.Has(ScopeIntrospect) {
 		oauthError(w, http.StatusForbidden, "insufficient_scope", "the caller's credential lacks the introspect scope; call with a token that holds introspect")

@@ -38,6 +38,9 @@ func TestIntrospectionAnswersActiveTokensWithTheirClaims(t *testing.T) {
 		if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 			t.Errorf("Content-Type %q", ct)
 		}
+		if h, _ := time.Parse(time.RFC3339, r.Header.Get("Latchkey-Token-Expiration")); absDur(h.Sub(*caller.Token.ExpiresAt)) > time.Second {
+			t.Errorf("Latchkey-Token-Expiration %q, want the caller's expiry %v", r.Header.Get("Latchkey-Token-Expiration"), caller.Token.ExpiresAt)
+		}
 		if cc := r.Header.Get("Cache-Control"); cc != "no-store" {
 			t.Errorf("Cache-Control %q, want no-store", cc)
 		}

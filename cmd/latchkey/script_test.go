@@ -74,6 +74,10 @@ func setupScript(t *testing.T, env *testscript.Env) error {
 	env.Setenv("CONFIG", filepath.Join(env.WorkDir, "config", "latchkey", "config.json"))
 	env.Setenv("TZ", "UTC")
 	env.Setenv("DEADURL", "http://"+freeAddr())
+	// Under -race every exec would otherwise sleep a second on exit.
+	if g := os.Getenv("GORACE"); !strings.Contains(g, "atexit_sleep_ms") {
+		env.Setenv("GORACE", strings.TrimSpace(g+" atexit_sleep_ms=0"))
+	}
 	for _, k := range []string{envURL, envToken, envContext} {
 		env.Setenv(k, "")
 	}

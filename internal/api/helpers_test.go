@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -28,6 +29,7 @@ type call struct {
 	Body        any
 	ContentType string // default application/json when a body is given
 	Agent       string
+	From        string // source address on loopback, e.g. "127.0.0.2"; "" = the default
 }
 
 // reply is what the server answered.
@@ -73,7 +75,11 @@ func send(t testing.TB, s *servertest.Server, c call) reply {
 	if c.Agent != "" {
 		req.Header.Set("User-Agent", c.Agent)
 	}
-	resp, err := s.Client.Do(req)
+	client := s.Client
+	if c.From != "" {
+		client = clientFrom(c.From)
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", c.Method, c.Path, err)
 	}
@@ -174,6 +180,7 @@ type tokenJSON struct {
 	LastUsedAgent  string     `json:"last_used_user_agent"`
 	RecentIPs      []string   `json:"recent_ips"`
 	Hint           string     `json:"hint"`
+	IPAllowlist    []string   `json:"ip_allowlist"`
 	RevokedAt      *time.Time `json:"revoked_at"`
 	RegeneratedAt  *time.Time `json:"regenerated_at"`
 	GraceExpiresAt *time.Time `json:"grace_expires_at"`
@@ -306,3 +313,11 @@ func plantToken(t testing.TB, s *servertest.Server, userID, name string, created
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// clientFrom returns a client whose connections come from ip, another
+// loopback address (all of 127.0.0.0/8 is loopback on Linux), so tests can
+// show the server more than one client address.
+func clientFrom(ip string) *http.Client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 10 * time.Second}
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true}}
+}

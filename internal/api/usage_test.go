@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -135,4 +136,65 @@ func TestPaginationVisitsEveryTokenExactlyOnce(t *testing.T) {
 			t.Errorf("limit = count: visited %v", got)
 		}
 	})
+}
+
+func TestRecentAddressesAndNewAddressAudit(t *testing.T) {
+	servertest.ForEachBackend(t, func(t *testing.T, s *servertest.Server) {
+		skipWithoutSecondLoopback(t, s)
+		w := newWorld(t, s)
+		tk := createToken(t, s, w.Member, map[string]any{"name": "roaming"})
+		me(t, s, bearer(tk.Secret))
+		eventually(t, 10*time.Second, "the first use to be recorded", func() bool {
+			return getToken(t, s, w.Member, tk.Token.ID).LastUsedAt != nil
+		})
+		r := send(t, s, call{Method: http.MethodGet, Path: "/api/v1/me", Auth: bearer(tk.Secret), From: "127.0.0.2", Agent: "laptop/1"})
+		if r.Status != http.StatusOK {
+			t.Fatalf("use from 127.0.0.2: %s", r)
+		}
+		var got tokenJSON
+		eventually(t, 10*time.Second, "the second address to be recorded", func() bool {
+			got = getToken(t, s, w.Member, tk.Token.ID)
+			return got.LastUsedIP == "127.0.0.2"
+		})
+		if !slices.Equal(got.RecentIPs, []string{"127.0.0.2", "127.0.0.1"}) || got.LastUsedAgent != "laptop/1" {
+			t.Errorf("recent_ips %v, agent %q", got.RecentIPs, got.LastUsedAgent)
+		}
+		events := auditAll(t, s, w.Owner, "&action=token.new_ip&target_id="+tk.Token.ID)
+		if len(events) != 1 || events[0].IP != "127.0.0.2" {
+			t.Errorf("new-address audit events: %+v", events)
+		}
+	})
+}
+
+func TestIPAllowlistLimitsWhereATokenWorks(t *testing.T) {
+	servertest.ForEachBackend(t, func(t *testing.T, s *servertest.Server) {
+		skipWithoutSecondLoopback(t, s)
+		w := newWorld(t, s)
+		tk := createToken(t, s, w.Member, map[string]any{"name": "pinned", "ip_allowlist": []string{"127.0.0.2", "10.0.0.0/8"}})
+		if !slices.Equal(tk.Token.IPAllowlist, []string{"127.0.0.2/32", "10.0.0.0/8"}) {
+			t.Errorf("ip_allowlist stored as %v", tk.Token.IPAllowlist)
+		}
+		p := want401(t, meStatus(t, s, bearer(tk.Secret)))
+		if !strings.Contains(p.Detail, "IP") {
+			t.Errorf("401 does not explain the address: %s", p.Detail)
+		}
+		if r := send(t, s, call{Method: http.MethodGet, Path: "/api/v1/me", Auth: bearer(tk.Secret), From: "127.0.0.2"}); r.Status != http.StatusOK {
+			t.Errorf("from an allowed address: %s", r)
+		}
+		// Clearing the allowlist frees it at once.
+		decode[tokenJSON](t, send(t, s, call{Method: http.MethodPatch, Path: "/api/v1/tokens/" + tk.Token.ID, Auth: w.Member,
+			Body: map[string]any{"ip_allowlist": []string{}}}), http.StatusOK)
+		me(t, s, bearer(tk.Secret))
+	})
+}
+
+// skipWithoutSecondLoopback skips when this machine cannot connect from
+// 127.0.0.2 (only 127.0.0.1 is loopback on some systems).
+func skipWithoutSecondLoopback(t *testing.T, s *servertest.Server) {
+	t.Helper()
+	resp, err := clientFrom("127.0.0.2").Get(s.URL + "/healthz")
+	if err != nil {
+		t.Skipf("cannot connect from 127.0.0.2: %v", err)
+	}
+	resp.Body.Close()
 }

@@ -32,11 +32,15 @@ type useCell struct {
 	// still flushed because the cell stays queued.
 	detached atomic.Bool
 
-	mu        sync.Mutex // guards the fields below: the slow paths only
-	tok       *store.Token
-	spill     map[int64]int64 // counts of earlier days not yet flushed
-	ips       []string        // distinct IPs since the last flush, most recent first
-	usedFlush uint64          // number of the last flush that found uses
+	mu    sync.Mutex // guards the fields below: the slow paths only
+	tok   *store.Token
+	spill map[int64]int64 // counts of earlier days not yet flushed
+	ips   []string        // distinct IPs since the last flush, most recent first
+	// known are the last few distinct IPs this cell has seen, kept across
+	// flushes: tok may be a cached row read before those uses were
+	// written, so its RecentIPs alone would call a second address the first.
+	known     []string
+	usedFlush uint64 // number of the last flush that found uses
 }
 
 // useMeta is the address and agent of the latest use. It is replaced, never
@@ -98,8 +102,16 @@ func (c *useCell) setMeta(u *Usage, ip, agent string) {
 		c.ips = append([]string{ip}, c.ips...)
 	}
 	t := c.tok
+	usedBefore := len(t.RecentIPs) > 0 || len(c.known) > 0
+	isNew := !slices.Contains(t.RecentIPs, ip) && !slices.Contains(c.known, ip)
+	if !slices.Contains(c.known, ip) {
+		c.known = append([]string{ip}, c.known...)
+		if len(c.known) > store.RecentIPsKept {
+			c.known = c.known[:store.RecentIPsKept]
+		}
+	}
 	c.mu.Unlock()
-	if len(t.RecentIPs) > 0 && !slices.Contains(t.RecentIPs, ip) {
+	if usedBefore && isNew {
 		u.announce(t, ip, agent)
 	}
 }

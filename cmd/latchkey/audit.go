@@ -40,14 +40,14 @@ or time (2027-01-01, 2027-01-01T15:04:05Z).`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.audit(f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.since, "since", "", "only events since then: 24h, 7d, 2027-01-01, or an RFC 3339 time")
-	fl.StringVar(&f.until, "until", "", "only events before then (same forms as --since)")
-	fl.StringVar(&f.user, "user", "", "only events by this user (name or id)")
-	fl.StringVar(&f.action, "action", "", `only this action, or a prefix ending in ".", e.g. token.`)
-	fl.StringVar(&f.target, "target", "", "only events about this token, user or session id")
-	fl.IntVar(&f.limit, "limit", 50, "how many recent events to print without --since (1-500)")
+	fl.StringVar(&f.since, "since", "", "only events since `WHEN`: 24h, 7d, 2027-01-01, or an RFC 3339 time")
+	fl.StringVar(&f.until, "until", "", "only events before `WHEN` (same forms as --since)")
+	fl.StringVar(&f.user, "user", "", "only events by this `USER` (name or id)")
+	fl.StringVar(&f.action, "action", "", "only this `ACTION`, or a prefix ending in \".\", e.g. token.")
+	fl.StringVar(&f.target, "target", "", "only events about this token, user or session `ID`")
+	fl.IntVar(&f.limit, "limit", 50, "print the `N` most recent events when --since is not given (1-500)")
 	fl.BoolVarP(&f.follow, "follow", "f", false, "keep printing new events until interrupted")
-	fl.DurationVar(&f.interval, "interval", 2*time.Second, "how often -f asks for new events")
+	fl.DurationVar(&f.interval, "interval", 2*time.Second, "`DURATION` between -f's requests for new events")
 	return cmd
 }
 

@@ -54,9 +54,9 @@ Credentials are kept in $XDG_CONFIG_HOME/latchkey/config.json (mode 0600).`,
 			return a.login(cmd, args, f)
 		},
 	}
-	cmd.Flags().StringVar(&f.token, "token", "", `store this access token instead of logging in with a password ("-" reads it from standard input)`)
+	cmd.Flags().StringVar(&f.token, "token", "", "store this access `TOKEN` instead of logging in with a password (\"-\" reads it from standard input)")
 	cmd.Flags().BoolVar(&f.web, "web", false, "sign in in the browser at the console's /cli-auth page and paste the token it shows")
-	cmd.Flags().StringVarP(&f.username, "username", "u", "", "user name (asked for when omitted)")
+	cmd.Flags().StringVarP(&f.username, "username", "u", "", "`USER` name (asked for when omitted)")
 	cmd.Flags().BoolVar(&f.passwordStdin, "password-stdin", false, "read the password from standard input")
 	cmd.MarkFlagsMutuallyExclusive("token", "web", "password-stdin")
 	cmd.MarkFlagsMutuallyExclusive("token", "web", "username")

@@ -125,11 +125,11 @@ caps existing tokens, counted from their creation.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&def, "default-lifetime", "", "lifetime of tokens created without an expiration, e.g. 30d")
-	fl.StringVar(&max, "max-lifetime", "", `longest lifetime allowed, e.g. 90d; "none" for no maximum`)
+	fl.StringVar(&def, "default-lifetime", "", "`DURATION` of tokens created without an expiration, e.g. 30d")
+	fl.StringVar(&max, "max-lifetime", "", "longest lifetime allowed, a `DURATION` like 90d; \"none\" for no maximum")
 	fl.BoolVar(&noExpiry, "allow-no-expiry", false, "allow tokens that never expire (--allow-no-expiry=false to forbid)")
-	fl.StringVar(&creation, "creation", "", "who may create tokens: everyone or admins")
-	fl.StringVar(&unused, "revoke-unused-for", "", `revoke tokens unused this long, e.g. 90d; "never" to turn off`)
+	fl.StringVar(&creation, "creation", "", "`WHO` may create tokens: everyone or admins")
+	fl.StringVar(&unused, "revoke-unused-for", "", "revoke tokens unused for this `DURATION`, e.g. 90d; \"never\" to turn off")
 	return cmd
 }
 

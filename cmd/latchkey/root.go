@@ -39,8 +39,8 @@ Exit codes are documented in "latchkey help exit-codes".`,
 			return a.checkOutput()
 		},
 	}
-	root.PersistentFlags().StringVar(&a.contextFlag, "context", "", "stored context to use (see \"latchkey context list\")")
-	root.PersistentFlags().StringVarP(&a.output, "output", "o", outTable, "output format: table, json or yaml")
+	root.PersistentFlags().StringVar(&a.contextFlag, "context", "", "stored context `NAME` to use (see \"latchkey context list\")")
+	root.PersistentFlags().StringVarP(&a.output, "output", "o", outTable, "output `FORMAT`: table, json or yaml")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return fail(exitUsage, fmt.Errorf("%w; see `%s --help`", err, cmd.CommandPath()))
 	})

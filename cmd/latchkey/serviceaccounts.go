@@ -55,7 +55,7 @@ func newServiceAccountCreateCmd(a *app) *cobra.Command {
 			return err
 		},
 	}
-	cmd.Flags().StringVar(&role, "role", client.RoleMember, "admin or member: the most its tokens may ever do")
+	cmd.Flags().StringVar(&role, "role", client.RoleMember, "`ROLE`, admin or member: the most its tokens may ever do")
 	return cmd
 }
 
@@ -93,6 +93,6 @@ func newServiceTokenListCmd(a *app) *cobra.Command {
 			return a.listTokens(f)
 		},
 	}
-	cmd.Flags().StringVar(&f.state, "state", "", "only tokens in this state: active, expiring, expired, revoked or any")
+	cmd.Flags().StringVar(&f.state, "state", "", "only tokens in this `STATE`: active, expiring, expired, revoked or any")
 	return cmd
 }

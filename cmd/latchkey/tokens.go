@@ -51,10 +51,10 @@ every token in the organisation (--all). Revoked tokens are left out unless
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.listTokens(f) },
 	}
 	cmd.Flags().BoolVar(&f.all, "all", false, "every token in the organisation (admins)")
-	cmd.Flags().StringVar(&f.user, "user", "", "this user's or service account's tokens (admins)")
-	cmd.Flags().StringVar(&f.state, "state", "", "only tokens in this state: active, expiring, expired, revoked or any")
-	cmd.Flags().StringVar(&f.scope, "scope", "", "only tokens holding this scope")
-	cmd.Flags().StringVar(&f.kind, "kind", "", "only this kind: pat (personal) or adm (admin access token)")
+	cmd.Flags().StringVar(&f.user, "user", "", "this `USER`'s or service account's tokens (admins)")
+	cmd.Flags().StringVar(&f.state, "state", "", "only tokens in this `STATE`: active, expiring, expired, revoked or any")
+	cmd.Flags().StringVar(&f.scope, "scope", "", "only tokens holding this `SCOPE`")
+	cmd.Flags().StringVar(&f.kind, "kind", "", "only this `KIND`: pat (personal) or adm (admin access token)")
 	cmd.MarkFlagsMutuallyExclusive("all", "user")
 	return cmd
 }
@@ -148,7 +148,7 @@ func newTokensShowCmd(a *app) *cobra.Command {
 			return a.fields(a.tokenRows(cl, t))
 		},
 	}
-	cmd.Flags().StringVar(&user, "user", "", "look the name up among this user's tokens (admins)")
+	cmd.Flags().StringVar(&user, "user", "", "look the name up among this `USER`'s tokens (admins)")
 	return cmd
 }
 

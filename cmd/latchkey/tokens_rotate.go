@@ -52,8 +52,8 @@ sets a new one.`,
 		},
 	}
 	f.expiryFlags.bind(cmd)
-	cmd.Flags().StringVar(&f.grace, "grace", "", "keep the old secret working this long, e.g. 10m (at most 7d)")
-	cmd.Flags().StringVar(&f.user, "user", "", "look the name up among this user's tokens (admins)")
+	cmd.Flags().StringVar(&f.grace, "grace", "", "keep the old secret working this `DURATION`, e.g. 10m (at most 7d)")
+	cmd.Flags().StringVar(&f.user, "user", "", "look the name up among this `USER`'s tokens (admins)")
 	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "print only the new secret")
 	return cmd
 }
@@ -103,7 +103,7 @@ one, pass --yes.`,
 		},
 	}
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
-	cmd.Flags().StringVar(&user, "user", "", "look names up among this user's tokens (admins)")
+	cmd.Flags().StringVar(&user, "user", "", "look names up among this `USER`'s tokens (admins)")
 	return cmd
 }
 
@@ -153,7 +153,7 @@ print it. Services verify such JWTs offline with the keys published at
 			return err
 		},
 	}
-	cmd.Flags().StringArrayVar(&scopes, "scope", nil, "narrow the JWT to this scope, repeatable (default: all of the token's)")
-	cmd.Flags().StringVar(&audience, "audience", "", "the service the JWT is meant for")
+	cmd.Flags().StringArrayVar(&scopes, "scope", nil, "narrow the JWT to this `SCOPE`, repeatable (default: all of the token's)")
+	cmd.Flags().StringVar(&audience, "audience", "", "the `AUDIENCE`: the service the JWT is meant for")
 	return cmd
 }

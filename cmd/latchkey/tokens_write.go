@@ -19,8 +19,8 @@ type expiryFlags struct {
 }
 
 func (e *expiryFlags) bind(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&e.lifetime, "lifetime", "", "lifetime, e.g. 720h, 30d or 2w (presets: 7d, 30d, 60d, 90d, 180d)")
-	cmd.Flags().StringVar(&e.expires, "expires", "", "expiration date or time, e.g. 2027-01-01 (local midnight) or 2027-01-01T15:04:05Z")
+	cmd.Flags().StringVar(&e.lifetime, "lifetime", "", "`DURATION` of the token, e.g. 720h, 30d or 2w (presets: 7d, 30d, 60d, 90d, 180d)")
+	cmd.Flags().StringVar(&e.expires, "expires", "", "expiration `DATE` or time, e.g. 2027-01-01 (local midnight) or 2027-01-01T15:04:05Z")
 	cmd.Flags().BoolVar(&e.noExpiry, "no-expiry", false, "never expire (if the policy allows it)")
 	cmd.MarkFlagsMutuallyExclusive("lifetime", "expires", "no-expiry")
 }
@@ -68,12 +68,12 @@ tokens for a service account with --service-account.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.createToken(f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.name, "name", "", "token name, unique among the owner's tokens (required)")
-	fl.StringVar(&f.description, "description", "", "what the token is for")
-	fl.StringArrayVar(&f.scopes, "scope", nil, "scope to grant, repeatable; narrow it to resources with scope=pattern, e.g. repo:read=acme/*")
-	fl.StringArrayVar(&f.ipAllow, "ip-allow", nil, "CIDR range the token may be used from, repeatable")
-	fl.StringVar(&f.user, "user", "", "create on behalf of this user (owners and admins)")
-	fl.StringVar(&f.service, "service-account", "", "create an admin access token for this service account (admins)")
+	fl.StringVar(&f.name, "name", "", "token `NAME`, unique among the owner's tokens (required)")
+	fl.StringVar(&f.description, "description", "", "`TEXT` saying what the token is for")
+	fl.StringArrayVar(&f.scopes, "scope", nil, "`SCOPE` to grant, repeatable; narrow it to resources with scope=pattern, e.g. repo:read=acme/*")
+	fl.StringArrayVar(&f.ipAllow, "ip-allow", nil, "`CIDR` range the token may be used from, repeatable")
+	fl.StringVar(&f.user, "user", "", "create on behalf of this `USER` (owners and admins)")
+	fl.StringVar(&f.service, "service-account", "", "create an admin access token for this service `ACCOUNT` (admins)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only the secret")
 	f.expiryFlags.bind(cmd)
 	_ = cmd.MarkFlagRequired("name")
@@ -154,11 +154,11 @@ func newTokensUpdateCmd(a *app) *cobra.Command {
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.description, "description", "", "new description")
-	fl.StringArrayVar(&f.add, "add-scope", nil, "scope to add, repeatable")
-	fl.StringArrayVar(&f.remove, "remove-scope", nil, "scope to remove, repeatable")
-	fl.StringArrayVar(&f.scope, "scope", nil, "replace all scopes with these, repeatable")
-	fl.StringVar(&f.user, "user", "", "look the name up among this user's tokens (admins)")
+	fl.StringVar(&f.description, "description", "", "new description `TEXT`")
+	fl.StringArrayVar(&f.add, "add-scope", nil, "`SCOPE` to add, repeatable")
+	fl.StringArrayVar(&f.remove, "remove-scope", nil, "`SCOPE` to remove, repeatable")
+	fl.StringArrayVar(&f.scope, "scope", nil, "replace all scopes with this `SCOPE`, repeatable")
+	fl.StringVar(&f.user, "user", "", "look the name up among this `USER`'s tokens (admins)")
 	cmd.MarkFlagsMutuallyExclusive("scope", "add-scope")
 	cmd.MarkFlagsMutuallyExclusive("scope", "remove-scope")
 	return cmd

@@ -150,7 +150,7 @@ input with --password-stdin.`,
 			return err
 		},
 	}
-	cmd.Flags().StringVar(&role, "role", client.RoleMember, "owner, admin or member")
+	cmd.Flags().StringVar(&role, "role", client.RoleMember, "`ROLE`: owner, admin or member")
 	cmd.Flags().BoolVar(&pwStdin, "password-stdin", false, "read the password from standard input")
 	return cmd
 }
@@ -220,7 +220,7 @@ func newUsersUpdateCmd(a *app) *cobra.Command {
 			return a.updateUser(args[0], req, "Updated")
 		},
 	}
-	cmd.Flags().StringVar(&role, "role", "", "new role: owner, admin or member")
+	cmd.Flags().StringVar(&role, "role", "", "new `ROLE`: owner, admin or member")
 	cmd.Flags().BoolVar(&password, "password", false, "set a new password, asked for on the terminal")
 	cmd.Flags().BoolVar(&pwStdin, "password-stdin", false, "set a new password, read from standard input")
 	return cmd

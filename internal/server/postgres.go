@@ -7,4 +7,6 @@ import (
 	"github.com/latchkey/latchkey/internal/store/postgres"
 )
 
-func openPostgres(ctx context.Context, dsn string) (store.Store, error) { return postgres.Open(ctx, dsn) }
+func openPostgres(ctx context.Context, dsn string) (store.Store, error) {
+	return postgres.Open(ctx, dsn)
+}

@@ -40,6 +40,7 @@ type App struct {
 	Handler      http.Handler
 	Version      string
 
+	failures *api.FailureLimiter
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	listener net.Listener
@@ -157,9 +158,13 @@ func (a *App) buildVerification(ctx context.Context) error {
 
 func (a *App) mountHTTP(ctx context.Context) error {
 	a.Mux = http.NewServeMux()
+	// One budget of failed authentications per client address, shared by
+	// every surface that checks passwords or unknown secrets: 20 at once,
+	// then one every 3 seconds.
+	a.failures = api.NewFailureLimiter(20, 3*time.Second)
 	api.New(a.Mux, api.Deps{
 		Services: a.Services, Verifier: a.Verifier, Logger: a.Logger, Version: a.Version,
-		LoginLimiter: api.NewFailureLimiter(20, 3*time.Second),
+		LoginLimiter: a.failures,
 	})
 	a.Introspector = &api.Introspector{Verifier: a.Verifier, Issuer: a.PublicURL()}
 	a.Mux.Handle("/oauth2/introspect", a.Introspector)
@@ -226,6 +231,7 @@ func (a *App) Serve(ctx context.Context) error {
 		}
 	}
 	a.banner()
+	a.startJobs()
 	srv := &http.Server{
 		Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
 		ErrorLog: slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn),

@@ -3,9 +3,7 @@ package server
 import (
 	"context"
 	"errors"
-	"time"
 
-	"github.com/latchkey/latchkey/internal/api"
 	"github.com/latchkey/latchkey/internal/sts"
 )
 
@@ -32,7 +30,7 @@ func (a *App) mountSTS(ctx context.Context) error {
 	svc := sts.New(sts.Deps{
 		Keys: keys, Verifier: a.Verifier, Catalog: a.Catalog, Audit: a.Services.Audit,
 		Parents: a.Store, Policy: a.Services.Policies, Issuer: a.PublicURL,
-		Limiter: api.NewFailureLimiter(20, 3*time.Second), Logger: a.Logger,
+		Limiter: a.failures, Logger: a.Logger,
 	}, sts.Options{Lifetime: a.Config.JWTLifetime})
 	svc.Mount(a.Mux)
 	a.Introspector.Extension = svc.IntrospectExtension()

@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
-	"github.com/latchkey/latchkey/internal/api"
 	"github.com/latchkey/latchkey/internal/web"
 )
 
@@ -22,11 +20,9 @@ func (a *App) mountWeb(ctx context.Context) error {
 		Logger:   a.Logger.With("component", "web"),
 		// Only a configured public URL; otherwise the console uses the host
 		// the browser reached it at (the listen port is not known yet here).
-		PublicURL: a.Config.PublicURL,
-		TLS:       a.Config.TLSCert != "" || strings.HasPrefix(a.Config.PublicURL, "https://"),
-		// Console logins have their own failure budget per address, like
-		// the API's.
-		LoginLimiter: api.NewFailureLimiter(20, 3*time.Second),
+		PublicURL:    a.Config.PublicURL,
+		TLS:          a.Config.TLSCert != "" || strings.HasPrefix(a.Config.PublicURL, "https://"),
+		LoginLimiter: a.failures,
 	})
 	if err != nil {
 		return fmt.Errorf("web console: %w", err)

@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // TestEveryCommandHasHelpWithExamples walks the whole command tree: every
@@ -69,4 +71,38 @@ func mustTime(t *testing.T, s string) time.Time {
 		t.Fatal(err)
 	}
 	return at
+}
+
+// TestDocsDescribeEveryCommandAndFlag keeps docs/cli.md in step with the
+// command tree: every client command and every one of its flags appears.
+func TestDocsDescribeEveryCommandAndFlag(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/cli.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(doc)
+	root := newRootCmd(newApp(strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{}))
+	elsewhere := map[string]bool{"serve": true, "keys": true, "migrate": true, "version": true, "help": true, "exit-codes": true}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.Hidden || strings.HasPrefix(c.Name(), "__") {
+			return
+		}
+		if c != root {
+			if !strings.Contains(text, c.CommandPath()) {
+				t.Errorf("docs/cli.md does not mention %q", c.CommandPath())
+			}
+			c.LocalNonPersistentFlags().VisitAll(func(f *pflag.Flag) {
+				if !f.Hidden && f.Name != "help" && !strings.Contains(text, "--"+f.Name) {
+					t.Errorf("docs/cli.md does not mention %s --%s", c.CommandPath(), f.Name)
+				}
+			})
+		}
+		for _, sub := range c.Commands() {
+			if !elsewhere[sub.Name()] || c != root {
+				walk(sub)
+			}
+		}
+	}
+	walk(root)
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/latchkey/latchkey/client"
 )
@@ -69,9 +70,13 @@ func orText(s, none string) string {
 	return s
 }
 
+type policyFlags struct {
+	def, max, creation, unused string
+	noExpiry                   bool
+}
+
 func newPolicySetCmd(a *app) *cobra.Command {
-	var def, max, creation, unused string
-	var noExpiry bool
+	var f policyFlags
 	cmd := &cobra.Command{
 		Use:   "set [flags]",
 		Short: "Change the token policy (admins)",
@@ -84,53 +89,55 @@ caps existing tokens, counted from their creation.`,
   latchkey policy set --allow-no-expiry=false
   latchkey policy set --creation admins --revoke-unused-for 90d`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			fl := cmd.Flags()
-			if fl.NFlag() == 0 || !(fl.Changed("default-lifetime") || fl.Changed("max-lifetime") || fl.Changed("allow-no-expiry") ||
-				fl.Changed("creation") || fl.Changed("revoke-unused-for")) {
-				return usageError("nothing to change: give --default-lifetime, --max-lifetime, --allow-no-expiry, --creation or --revoke-unused-for")
-			}
-			cl, err := a.client()
-			if err != nil {
-				return err
-			}
-			cur, err := cl.GetPolicy(a.ctx())
-			if err != nil {
-				return err
-			}
-			p := cur.Update()
-			if fl.Changed("default-lifetime") {
-				p.DefaultLifetime = clearWord(def, "none")
-			}
-			if fl.Changed("max-lifetime") {
-				p.MaxLifetime = clearWord(max, "none")
-			}
-			if fl.Changed("allow-no-expiry") {
-				p.AllowNoExpiry = noExpiry
-			}
-			if fl.Changed("creation") {
-				p.Creation = creation
-			}
-			if fl.Changed("revoke-unused-for") {
-				p.RevokeUnusedFor = clearWord(unused, "never")
-			}
-			np, err := cl.SetPolicy(a.ctx(), p)
-			if err != nil {
-				return err
-			}
-			if a.output == outTable {
-				fmt.Fprintln(a.stdout, "Policy updated.")
-			}
-			return a.printPolicy(np)
-		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.setPolicy(cmd.Flags(), f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&def, "default-lifetime", "", "`DURATION` of tokens created without an expiration, e.g. 30d")
-	fl.StringVar(&max, "max-lifetime", "", "longest lifetime allowed, a `DURATION` like 90d; \"none\" for no maximum")
-	fl.BoolVar(&noExpiry, "allow-no-expiry", false, "allow tokens that never expire (--allow-no-expiry=false to forbid)")
-	fl.StringVar(&creation, "creation", "", "`WHO` may create tokens: everyone or admins")
-	fl.StringVar(&unused, "revoke-unused-for", "", "revoke tokens unused for this `DURATION`, e.g. 90d; \"never\" to turn off")
+	fl.StringVar(&f.def, "default-lifetime", "", "`DURATION` of tokens created without an expiration, e.g. 30d")
+	fl.StringVar(&f.max, "max-lifetime", "", "longest lifetime allowed, a `DURATION` like 90d; \"none\" for no maximum")
+	fl.BoolVar(&f.noExpiry, "allow-no-expiry", false, "allow tokens that never expire (--allow-no-expiry=false to forbid)")
+	fl.StringVar(&f.creation, "creation", "", "`WHO` may create tokens: everyone or admins")
+	fl.StringVar(&f.unused, "revoke-unused-for", "", "revoke tokens unused for this `DURATION`, e.g. 90d; \"never\" to turn off")
 	return cmd
+}
+
+// setPolicy changes the settings whose flags were given, keeping the rest.
+func (a *app) setPolicy(fl *pflag.FlagSet, f policyFlags) error {
+	if !(fl.Changed("default-lifetime") || fl.Changed("max-lifetime") || fl.Changed("allow-no-expiry") ||
+		fl.Changed("creation") || fl.Changed("revoke-unused-for")) {
+		return usageError("nothing to change: give --default-lifetime, --max-lifetime, --allow-no-expiry, --creation or --revoke-unused-for")
+	}
+	cl, err := a.client()
+	if err != nil {
+		return err
+	}
+	cur, err := cl.GetPolicy(a.ctx())
+	if err != nil {
+		return err
+	}
+	p := cur.Update()
+	if fl.Changed("default-lifetime") {
+		p.DefaultLifetime = clearWord(f.def, "none")
+	}
+	if fl.Changed("max-lifetime") {
+		p.MaxLifetime = clearWord(f.max, "none")
+	}
+	if fl.Changed("allow-no-expiry") {
+		p.AllowNoExpiry = f.noExpiry
+	}
+	if fl.Changed("creation") {
+		p.Creation = f.creation
+	}
+	if fl.Changed("revoke-unused-for") {
+		p.RevokeUnusedFor = clearWord(f.unused, "never")
+	}
+	np, err := cl.SetPolicy(a.ctx(), p)
+	if err != nil {
+		return err
+	}
+	if a.output == outTable {
+		fmt.Fprintln(a.stdout, "Policy updated.")
+	}
+	return a.printPolicy(np)
 }
 
 func clearWord(v, word string) string {

@@ -100,6 +100,9 @@ func (a *app) login(cmd *cobra.Command, args []string, f loginFlags) error {
 	if name == "" {
 		name = contextName(u)
 	}
+	if old, ok := cfg.Contexts[name]; ok {
+		a.endReplacedSession(old, sc)
+	}
 	cfg.Contexts[name] = sc
 	cfg.CurrentContext = name
 	if err := cfg.save(); err != nil {
@@ -227,6 +230,17 @@ func (a *app) loginWithPassword(cmd *cobra.Command, anon *client.Client, sc *sto
 	at := res.ExpiresAt
 	sc.ExpiresAt = &at
 	return nil
+}
+
+// endReplacedSession ends, as far as it can, the session a new login
+// replaces, so that it does not linger on the server until it expires.
+func (a *app) endReplacedSession(old, cur *storedContext) {
+	if old.Auth != authSession || old.Token == cur.Token || !sameServer(old.URL, cur.URL) {
+		return
+	}
+	if cl, err := newClient(old.URL, old.Token); err == nil {
+		_ = cl.Logout(a.ctx()) // an expired session is already over
+	}
 }
 
 // credentialText describes a stored credential: "session, expires in 24

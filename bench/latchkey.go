@@ -1,0 +1,185 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// build compiles ./cmd/latchkey of the module at root into dir.
+func build(ctx context.Context, root, dir string) (string, error) {
+	bin := filepath.Join(dir, "latchkey")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/latchkey")
+	cmd.Dir = root
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("build ./cmd/latchkey: %w", err)
+	}
+	return bin, nil
+}
+
+// moduleRoot is the directory of the go.mod of the current module.
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	mod := strings.TrimSpace(string(out))
+	if mod == "" || mod == os.DevNull {
+		return "", errors.New("run the harness from the Latchkey module: go run ./bench")
+	}
+	return filepath.Dir(mod), nil
+}
+
+// routesConfig is the config file the server gets: /auth/verify answers 200
+// for any valid credential (no route needs a scope).
+const routesConfig = "routes:\n  default: authenticated\n"
+
+// server is a running `latchkey serve` process.
+type server struct {
+	cmd  *exec.Cmd
+	url  string
+	logs *tailBuffer
+	done chan error
+	once sync.Once
+}
+
+// startServer runs bin on a free loopback port with the dataset's storage
+// and extra flags, and waits until it is ready.
+func startServer(ctx context.Context, bin, dir string, ds *dataset, extra ...string) (*server, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	cfg := filepath.Join(dir, "latchkey.yaml")
+	if err := os.WriteFile(cfg, []byte(routesConfig), 0o600); err != nil {
+		return nil, err
+	}
+	args := []string{"serve", "--listen", "127.0.0.1:" + strconv.Itoa(port), "--config", cfg, "--log-level", "warn"}
+	if ds.databaseURL != "" {
+		args = append(args, "--database-url", ds.databaseURL)
+	} else {
+		args = append(args, "--data-dir", ds.dataDir)
+	}
+	cmd := exec.Command(bin, append(args, extra...)...)
+	logs := &tailBuffer{max: 64 << 10}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start latchkey: %w", err)
+	}
+	s := &server{cmd: cmd, url: "http://127.0.0.1:" + strconv.Itoa(port), logs: logs, done: make(chan error, 1)}
+	go func() { s.done <- cmd.Wait() }()
+	if err := s.waitReady(ctx, 60*time.Second); err != nil {
+		s.stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *server) waitReady(ctx context.Context, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-s.done:
+			return fmt.Errorf("latchkey exited before it was ready (%v):\n%s", err, s.logs)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		resp, err := http.Get(s.url + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("latchkey was not ready within %s:\n%s", limit, s.logs)
+}
+
+// stop ends the server gracefully (SIGTERM: it flushes usage data), and
+// kills it if it takes more than 30 seconds. Calling it again is a no-op.
+func (s *server) stop() {
+	s.once.Do(func() {
+		_ = s.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-s.done:
+		case <-time.After(30 * time.Second):
+			_ = s.cmd.Process.Kill()
+			<-s.done
+		}
+	})
+}
+
+// memory reads the server's resident set size now and its peak, in bytes.
+func (s *server) memory() (rss, peak int64, err error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		key, val, ok := strings.Cut(sc.Text(), ":")
+		if !ok || (key != "VmRSS" && key != "VmHWM") {
+			continue
+		}
+		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(val), " kB"), 10, 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("parse %s: %w", key, err)
+		}
+		if key == "VmRSS" {
+			rss = kb << 10
+		} else {
+			peak = kb << 10
+		}
+	}
+	return rss, peak, sc.Err()
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// tailBuffer keeps the last max bytes written, for error messages.
+type tailBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+	max int
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > t.max {
+		t.buf = t.buf[len(t.buf)-t.max:]
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.buf)
+}
+
+var _ io.Writer = (*tailBuffer)(nil)

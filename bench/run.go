@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// run builds Latchkey and runs the chosen scenarios, or the -plot sweep.
+func run(ctx context.Context, o *options) ([]result, error) {
+	dir, err := os.MkdirTemp("", "latchkey-bench-")
+	if err != nil {
+		return nil, err
+	}
+	if o.keep {
+		logf("keeping %s", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	bin := o.binary
+	if bin == "" {
+		root, err := moduleRoot()
+		if err != nil {
+			return nil, err
+		}
+		logf("building ./cmd/latchkey")
+		if bin, err = build(ctx, root, dir); err != nil {
+			return nil, err
+		}
+	}
+	if o.plot == "" {
+		return runScenarios(ctx, o, bin, dir, o.tokens, o.scenarios)
+	}
+	var all []result
+	sweep := []scenario{scenarios[0], scenarios[1]} // verify-cached, verify-uncached
+	for _, n := range o.plotTokens {
+		rs, err := runScenarios(ctx, o, bin, dir, n, sweep)
+		all = append(all, rs...)
+		if err != nil {
+			return all, err
+		}
+	}
+	if err := writeChart(o.plot, all, o); err != nil {
+		return all, err
+	}
+	logf("wrote %s", o.plot)
+	return all, nil
+}
+
+// runScenarios seeds n tokens once and runs each scenario on them.
+func runScenarios(ctx context.Context, o *options, bin, dir string, n int, list []scenario) ([]result, error) {
+	sub := filepath.Join(dir, fmt.Sprint(n))
+	if err := os.MkdirAll(sub, 0o700); err != nil {
+		return nil, err
+	}
+	logf("seeding %d tokens (%s)", n, backendName(o))
+	ds, err := seed(ctx, sub, o.databaseURL, n)
+	if err != nil {
+		return nil, err
+	}
+	defer ds.cleanup()
+	logf("seeded %d tokens in %s (%.0f tokens/s)", n, ds.seedTime.Round(time.Millisecond), float64(n)/ds.seedTime.Seconds())
+	fs, err := writeFiles(sub, ds, o.hot)
+	if err != nil {
+		return nil, err
+	}
+	fl, err := startFloor(ds.digests)
+	if err != nil {
+		return nil, err
+	}
+	defer fl.close()
+	var results []result
+	for _, sc := range list {
+		r, err := runOne(ctx, o, bin, sub, ds, fs, fl, sc)
+		if err != nil {
+			return results, fmt.Errorf("%s: %w", sc.name, err)
+		}
+		r.SeedSeconds = ds.seedTime.Seconds()
+		emit(o, r)
+		results = append(results, r)
+	}
+	return results, nil
+}
+
+func backendName(o *options) string {
+	if o.databaseURL != "" {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+// runOne measures one scenario on a fresh server process, then the floor
+// server under the same load.
+func runOne(ctx context.Context, o *options, bin, dir string, ds *dataset, fs files, fl *floor, sc scenario) (result, error) {
+	var flags []string
+	if !sc.cached {
+		flags = append(flags, "--cache-size", "0")
+	}
+	srv, err := startServer(ctx, bin, dir, ds, flags...)
+	if err != nil {
+		return result{}, err
+	}
+	defer srv.stop()
+	file, distinct := fs.all, fs.allN
+	switch {
+	case sc.bad:
+		file, distinct = fs.bad, fs.badN
+	case sc.hot:
+		file, distinct = fs.hot, fs.hotN
+		logf("%s: warming the cache with %d tokens", sc.name, distinct)
+		if err := warm(ctx, srv.url, ds.secrets[:fs.hotN]); err != nil {
+			return result{}, err
+		}
+	}
+	l := load{url: srv.url, mode: sc.mode, tokensFile: file, expect: sc.expect,
+		duration: o.duration, connections: o.connections, threads: o.threads}
+	if sc.mode == "introspect" {
+		l.callerFile = fs.caller
+	}
+	logf("%s: %d connections for %s over %d distinct tokens", sc.name, o.connections, o.duration, distinct)
+	sampler := sampleRSS(srv)
+	res, err := runWrk(ctx, o.wrk, dir, l)
+	rssMax := sampler.stop()
+	if err != nil {
+		return result{}, err
+	}
+	_, hwm, _ := srv.memory()
+	srv.stop()
+
+	fload := l
+	fload.url, fload.mode, fload.callerFile, fload.expect = fl.url, "floor", "", 200
+	if sc.bad {
+		fload.expect = 401
+	}
+	logf("%s: floor server under the same load", sc.name)
+	fres, err := runWrk(ctx, o.wrk, dir, fload)
+	if err != nil {
+		return result{}, fmt.Errorf("floor: %w", err)
+	}
+	r := result{
+		Scenario: sc.name, Backend: backendName(o), Tokens: len(ds.secrets), Distinct: distinct,
+		Connections: o.connections, DurationS: o.duration.Seconds(), Requests: res.Requests,
+		RPS: round1(res.rps()), P50MS: ms(res.P50US), P99MS: ms(res.P99US), Errors: res.errors(sc.expect),
+		RSSMB: mb(rssMax), RSSPeakMB: mb(hwm), FloorRPS: round1(fres.rps()), FloorP99MS: ms(fres.P99US),
+		FloorErrors: fres.errors(fload.expect), ExpectedStatus: sc.expect,
+	}
+	if r.FloorRPS > 0 {
+		r.Ratio = float64(int(r.RPS/r.FloorRPS*1000)) / 1000
+	}
+	r.judge()
+	return r, nil
+}
+
+func round1(f float64) float64 { return float64(int64(f*10)) / 10 }
+
+// rssSampler records the server's peak resident set size during a run.
+type rssSampler struct {
+	done chan struct{}
+	wg   sync.WaitGroup
+	max  int64
+}
+
+func sampleRSS(s *server) *rssSampler {
+	r := &rssSampler{done: make(chan struct{})}
+	r.wg.Go(func() {
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if rss, _, err := s.memory(); err == nil && rss > r.max {
+				r.max = rss
+			}
+			select {
+			case <-r.done:
+				return
+			case <-tick.C:
+			}
+		}
+	})
+	return r
+}
+
+func (r *rssSampler) stop() int64 {
+	close(r.done)
+	r.wg.Wait()
+	return r.max
+}

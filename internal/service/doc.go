@@ -11,5 +11,7 @@
 //
 // Changes that must reach verification at once (revoke, regenerate, scope
 // change, suspension, role change) are announced to an Invalidator, which
-// the verification cache implements.
+// the verification cache implements. Policy changes bump Policies.Version,
+// which verification compares with its snapshot on every request, so a
+// lowered maximum lifetime caps existing tokens from the next request on.
 package service

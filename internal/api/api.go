@@ -60,6 +60,7 @@ func New(mux *http.ServeMux, d Deps) *API {
 	a.registerUsers()
 	a.registerOrg()
 	a.registerLeaks()
+	a.registerAuditExport()
 	mux.HandleFunc("/api/", a.notFound)
 	return a
 }

@@ -18,14 +18,15 @@ import (
 	"time"
 )
 
-// build compiles ./cmd/latchkey of the module at root into dir.
-func build(ctx context.Context, root, dir string) (string, error) {
-	bin := filepath.Join(dir, "latchkey")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/latchkey")
+// build compiles the package pkg (./cmd/latchkey, or ./bench/profserve)
+// of the module at root into dir.
+func build(ctx context.Context, root, dir, pkg string) (string, error) {
+	bin := filepath.Join(dir, filepath.Base(pkg))
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, pkg)
 	cmd.Dir = root
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("build ./cmd/latchkey: %w", err)
+		return "", fmt.Errorf("build %s: %w", pkg, err)
 	}
 	return bin, nil
 }
@@ -58,7 +59,7 @@ type server struct {
 
 // startServer runs bin on a free loopback port with the dataset's storage
 // and extra flags, and waits until it is ready.
-func startServer(ctx context.Context, bin, dir string, ds *dataset, extra ...string) (*server, error) {
+func startServer(ctx context.Context, bin, dir, profileDir string, ds *dataset, extra ...string) (*server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -74,6 +75,12 @@ func startServer(ctx context.Context, bin, dir string, ds *dataset, extra ...str
 		args = append(args, "--data-dir", ds.dataDir)
 	}
 	cmd := exec.Command(bin, append(args, extra...)...)
+	if profileDir != "" {
+		if err := os.MkdirAll(profileDir, 0o755); err != nil {
+			return nil, err
+		}
+		cmd.Env = append(os.Environ(), "LATCHKEY_BENCH_PROFILE_DIR="+profileDir)
+	}
 	logs := &tailBuffer{max: 64 << 10}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -31,6 +31,8 @@ type options struct {
 	wrk         string
 	binary      string
 	keep        bool
+	profile     string
+	serveFlags  []string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -51,6 +53,14 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.wrk, "wrk", "wrk", "the wrk load tool (Debian package wrk)")
 	fs.StringVar(&o.binary, "binary", "", "a latchkey binary to run instead of building ./cmd/latchkey")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (data, token files) for inspection")
+	fs.StringVar(&o.profile, "profile", "", "run the server as ./bench/profserve (the same App with profiling) and write CPU and heap profiles under this directory, one subdirectory per scenario")
+	fs.Func("serve-flag", "an extra `latchkey serve` flag for every server run, e.g. -serve-flag=--usage-flush-interval=1h (repeatable)", func(v string) error {
+		if !strings.HasPrefix(v, "--") {
+			return fmt.Errorf("%q is not a serve flag: write it as --name=value", v)
+		}
+		o.serveFlags = append(o.serveFlags, v)
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

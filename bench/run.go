@@ -26,8 +26,12 @@ func run(ctx context.Context, o *options) ([]result, error) {
 		if err != nil {
 			return nil, err
 		}
-		logf("building ./cmd/latchkey")
-		if bin, err = build(ctx, root, dir); err != nil {
+		pkg := "./cmd/latchkey"
+		if o.profile != "" {
+			pkg = "./bench/profserve"
+		}
+		logf("building %s", pkg)
+		if bin, err = build(ctx, root, dir, pkg); err != nil {
 			return nil, err
 		}
 	}
@@ -95,11 +99,15 @@ func backendName(o *options) string {
 // runOne measures one scenario on a fresh server process, then the floor
 // server under the same load.
 func runOne(ctx context.Context, o *options, bin, dir string, ds *dataset, fs files, fl *floor, sc scenario) (result, error) {
-	var flags []string
+	flags := append([]string{}, o.serveFlags...)
 	if !sc.cached {
 		flags = append(flags, "--cache-size", "0")
 	}
-	srv, err := startServer(ctx, bin, dir, ds, flags...)
+	profileDir := ""
+	if o.profile != "" {
+		profileDir = filepath.Join(o.profile, fmt.Sprintf("%s-%d", sc.name, len(ds.secrets)))
+	}
+	srv, err := startServer(ctx, bin, dir, profileDir, ds, flags...)
 	if err != nil {
 		return result{}, err
 	}

@@ -118,25 +118,14 @@ type request struct {
 // do sends r and decodes a 2xx JSON answer into out (when not nil). Other
 // answers become *Error (or *OAuthError for form requests).
 func (c *Client) do(ctx context.Context, r request, out any) error {
-	req, err := c.newRequest(ctx, r)
+	resp, err := c.open(ctx, r)
 	if err != nil {
 		return err
 	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return err // a *url.Error naming the method and URL
-	}
 	defer resp.Body.Close()
-	c.noteExpiration(resp.Header)
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
 	if err != nil {
 		return fmt.Errorf("%s %s: read answer: %w", r.method, c.URL(r.path), err)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		if r.form != nil {
-			return newOAuthError(resp.StatusCode, body)
-		}
-		return newError(resp.StatusCode, body)
 	}
 	if out == nil || resp.StatusCode == http.StatusNoContent {
 		return nil
@@ -146,6 +135,32 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 			Detail: fmt.Sprintf("the server's answer to %s %s is not the JSON expected (%v); is %s a Latchkey server?", r.method, r.path, err, c.BaseURL())}
 	}
 	return nil
+}
+
+// open sends r and returns a 2xx answer with its body unread; any other
+// answer is read and returned as *Error (or *OAuthError for form requests).
+func (c *Client) open(ctx context.Context, r request) (*http.Response, error) {
+	req, err := c.newRequest(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, err // a *url.Error naming the method and URL
+	}
+	c.noteExpiration(resp.Header)
+	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: read answer: %w", r.method, c.URL(r.path), err)
+	}
+	if r.form != nil {
+		return nil, newOAuthError(resp.StatusCode, body)
+	}
+	return nil, newError(resp.StatusCode, body)
 }
 
 func (c *Client) newRequest(ctx context.Context, r request) (*http.Request, error) {

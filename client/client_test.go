@@ -263,3 +263,29 @@ func TestExchangeRefusalIsAnOAuthError(t *testing.T) {
 		t.Fatalf("err = %#v", err)
 	}
 }
+
+func TestExportAuditStreamsEveryMatchingEvent(t *testing.T) {
+	s := servertest.Start(t)
+	ctx := context.Background()
+	c := adminClient(t, s)
+	for i := range 3 {
+		if _, err := c.CreateToken(ctx, client.CreateTokenRequest{Name: fmt.Sprintf("x%d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exported, err := client.Collect(c.ExportAudit(ctx, client.AuditOptions{Action: "token."}))
+	if err != nil {
+		t.Fatalf("export: %v", err)
+	}
+	listed, err := client.Collect(c.AuditEvents(ctx, client.AuditOptions{Action: "token."}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(exported) != 3 || len(listed) != 3 || exported[0].ID != listed[0].ID || exported[0].Action != "token.create" {
+		t.Fatalf("exported %+v, listed %+v", exported, listed)
+	}
+	anon, _ := client.New(s.URL)
+	if _, err := client.Collect(anon.ExportAudit(ctx, client.AuditOptions{})); !errors.Is(err, client.ErrUnauthorized) {
+		t.Errorf("anonymous export: %v", err)
+	}
+}

@@ -25,7 +25,8 @@
 //
 // Lists are paginated with an opaque cursor. ListTokens, ListUsers and
 // ListAudit return one Page; Tokens, Users and AuditEvents return an
-// iterator that fetches pages as it goes:
+// iterator that fetches pages as it goes (ExportAudit streams the audit log
+// in one request instead):
 //
 //	for t, err := range c.Tokens(ctx, client.ListTokensOptions{}) {
 //		if err != nil { ... }

@@ -2,6 +2,10 @@ package client
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"iter"
 	"net/http"
 	"net/url"
@@ -66,24 +70,28 @@ type AuditOptions struct {
 	Limit    int
 }
 
+func (o AuditOptions) query() url.Values {
+	q := url.Values{}
+	set(q, "actor_id", o.ActorID)
+	set(q, "target_id", o.TargetID)
+	set(q, "action", o.Action)
+	if !o.Since.IsZero() {
+		q.Set("since", o.Since.UTC().Format(time.RFC3339Nano))
+	}
+	if !o.Until.IsZero() {
+		q.Set("until", o.Until.UTC().Format(time.RFC3339Nano))
+	}
+	set(q, "cursor", o.Cursor)
+	if o.Limit > 0 {
+		q.Set("limit", strconv.Itoa(o.Limit))
+	}
+	return q
+}
+
 // ListAudit returns one page of audit events, newest first (admins).
 func (c *Client) ListAudit(ctx context.Context, opts AuditOptions) (*Page[AuditEvent], error) {
-	q := url.Values{}
-	set(q, "actor_id", opts.ActorID)
-	set(q, "target_id", opts.TargetID)
-	set(q, "action", opts.Action)
-	if !opts.Since.IsZero() {
-		q.Set("since", opts.Since.UTC().Format(time.RFC3339Nano))
-	}
-	if !opts.Until.IsZero() {
-		q.Set("until", opts.Until.UTC().Format(time.RFC3339Nano))
-	}
-	set(q, "cursor", opts.Cursor)
-	if opts.Limit > 0 {
-		q.Set("limit", strconv.Itoa(opts.Limit))
-	}
 	var out Page[AuditEvent]
-	if err := c.get(ctx, "/api/v1/audit", q, &out); err != nil {
+	if err := c.get(ctx, "/api/v1/audit", opts.query(), &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -96,4 +104,35 @@ func (c *Client) AuditEvents(ctx context.Context, opts AuditOptions) iter.Seq2[A
 		o.Cursor = cursor
 		return c.ListAudit(ctx, o)
 	})
+}
+
+// ExportAudit streams every audit event matching opts (Cursor and Limit are
+// ignored), newest first, from GET /api/v1/audit/export: one request however
+// long the log. The client's HTTP timeout bounds the whole export; give a
+// long log WithHTTPClient a client without one.
+func (c *Client) ExportAudit(ctx context.Context, opts AuditOptions) iter.Seq2[AuditEvent, error] {
+	return func(yield func(AuditEvent, error) bool) {
+		opts.Cursor, opts.Limit = "", 0
+		resp, err := c.open(ctx, request{method: http.MethodGet, path: "/api/v1/audit/export", query: opts.query(), auth: true})
+		if err != nil {
+			yield(AuditEvent{}, err)
+			return
+		}
+		defer resp.Body.Close()
+		dec := json.NewDecoder(resp.Body)
+		for {
+			var e AuditEvent
+			err := dec.Decode(&e)
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			if err != nil {
+				yield(AuditEvent{}, fmt.Errorf("read audit export: %w", err))
+				return
+			}
+			if !yield(e, nil) {
+				return
+			}
+		}
+	}
 }

@@ -28,10 +28,14 @@ next helper. "store" and "erase" change nothing: tokens are managed with
 LATCHKEY_URL and LATCHKEY_TOKEN apply here too, which makes CI clones work
 without a login.`,
 		Example: `  # Use it for every Git server it knows
+  git config --global credential.helper '!latchkey git-credential'
+
+  # Or, with a git-credential-latchkey link to latchkey on PATH, without the "!"
+  ln -s "$(command -v latchkey)" "$(dirname "$(command -v latchkey)")/git-credential-latchkey"
   git config --global credential.helper 'latchkey git-credential'
 
   # The Git server has a host of its own, behind Latchkey's forward-auth
-  git config --global credential.https://git.example.com.helper 'latchkey git-credential --host git.example.com'`,
+  git config --global credential.https://git.example.com.helper '!latchkey git-credential --host git.example.com'`,
 		Args:      cobra.ExactArgs(1),
 		ValidArgs: []string{"get", "store", "erase"},
 		RunE: func(cmd *cobra.Command, args []string) error {

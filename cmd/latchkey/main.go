@@ -11,6 +11,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 	"syscall"
 )
 
@@ -18,7 +20,25 @@ import (
 var version = "dev"
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(run(cliArgs(os.Args), os.Stdin, os.Stdout, os.Stderr))
+}
+
+// gitHelperName is the program Git runs for credential.helper "latchkey"
+// or "latchkey git-credential" (it prepends "git-credential-"). Installed as
+// a link to this binary under that name, latchkey is the credential helper.
+const gitHelperName = "git-credential-latchkey"
+
+// cliArgs returns the command line to run for argv, routing an invocation
+// as git-credential-latchkey to the git-credential command.
+func cliArgs(argv []string) []string {
+	args := argv[1:]
+	if strings.TrimSuffix(filepath.Base(argv[0]), ".exe") != gitHelperName {
+		return args
+	}
+	if len(args) > 0 && args[0] == "git-credential" {
+		return args
+	}
+	return append([]string{"git-credential"}, args...)
 }
 
 // run executes one command line and returns the process exit code; errors

@@ -22,7 +22,8 @@ import (
 // the real CLI, in its own process, with its real exit codes.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"latchkey": func() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+		"latchkey":                func() { os.Exit(run(cliArgs(os.Args), os.Stdin, os.Stdout, os.Stderr)) },
+		"git-credential-latchkey": func() { os.Exit(run(cliArgs(os.Args), os.Stdin, os.Stdout, os.Stderr)) },
 	})
 }
 

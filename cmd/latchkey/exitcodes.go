@@ -48,6 +48,7 @@ standard error, starting with "latchkey: ".
        valid JSON, or cannot be written
   8    rate limited: too many requests (HTTP 429); wait a minute and retry
   9    cancelled: a confirmation prompt was answered no
+  10   latchkey scan found tokens
   130  interrupted (Ctrl-C)
 `
 

@@ -34,6 +34,10 @@ type Usage struct {
 	logger    *slog.Logger
 	interval  time.Duration
 	maxTokens int64
+	// writeEvery is how many flushes a busy token's uses wait between two
+	// writes: a minute's worth, at most 12 (so tests with short intervals
+	// see writes soon), at least 1.
+	writeEvery uint64
 
 	seed   maphash.Seed
 	shards [usageShards]usageShard
@@ -84,7 +88,8 @@ func NewUsage(w UsageWriter, audit *service.Audit, interval time.Duration, logge
 	}
 	u := &Usage{
 		w: w, audit: audit, logger: logger, interval: interval, maxTokens: DefaultUsageTokens,
-		seed: maphash.MakeSeed(), announced: map[string]struct{}{},
+		writeEvery: uint64(min(12, max(1, int64(time.Minute/interval)))),
+		seed:       maphash.MakeSeed(), announced: map[string]struct{}{},
 		stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	for i := range u.shards {
@@ -113,16 +118,15 @@ func (u *Usage) cell(t *store.Token) *useCell {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if c, ok := sh.m[t.ID]; ok {
-		c.mu.Lock()
-		c.tok = t // the newer row: its recent addresses decide what is new
-		c.mu.Unlock()
+		c.update(t)
 		return c
 	}
 	if u.cells.Load() >= u.maxTokens {
 		u.dropped.Add(1)
 		return nil
 	}
-	c := &useCell{id: t.ID, tok: t, usedFlush: u.flushes.Load()}
+	c := &useCell{id: t.ID, usedFlush: u.flushes.Load()}
+	c.update(t)
 	sh.m[t.ID] = c
 	u.cells.Add(1)
 	return c
@@ -134,8 +138,8 @@ func (u *Usage) enqueue(c *useCell) {
 	u.qmu.Unlock()
 }
 
-func (u *Usage) announce(t *store.Token, ip, agent string) {
-	key := t.ID + "|" + ip
+func (u *Usage) announce(tokenID, name, userID, ip, agent string) {
+	key := tokenID + "|" + ip
 	u.amu.Lock()
 	_, seen := u.announced[key]
 	if !seen {
@@ -146,8 +150,8 @@ func (u *Usage) announce(t *store.Token, ip, agent string) {
 	}
 	u.amu.Unlock()
 	if !seen && u.audit != nil {
-		u.audit.Record(context.Background(), service.Actor{IP: ip, Agent: agent}, "token.new_ip", "token", t.ID,
-			map[string]any{"name": t.Name, "ip": ip, "user_id": t.UserID})
+		u.audit.Record(context.Background(), service.Actor{IP: ip, Agent: agent}, "token.new_ip", "token", tokenID,
+			map[string]any{"name": name, "ip": ip, "user_id": userID})
 	}
 }
 
@@ -173,9 +177,16 @@ func (u *Usage) loop() {
 	}
 }
 
-// Flush writes what has been aggregated so far, in batches of at most
-// flushChunk tokens, and forgets cells idle for two intervals.
+// Flush writes what is due, in batches of at most flushChunk tokens, and
+// forgets cells idle for two intervals. A token's first use is written by
+// the next flush; a token in constant use is written every writeEvery
+// flushes (a minute at the default interval), or at once when memory runs
+// short, and everything is written by Close.
 func (u *Usage) Flush(ctx context.Context) {
+	u.flush(ctx, u.cells.Load() >= u.maxTokens*3/4)
+}
+
+func (u *Usage) flush(ctx context.Context, force bool) {
 	u.flushMu.Lock()
 	defer u.flushMu.Unlock()
 	flush := u.flushes.Add(1)
@@ -186,8 +197,12 @@ func (u *Usage) Flush(ctx context.Context) {
 
 	batch := make([]store.TokenUse, 0, len(queue))
 	index := make(map[string]int, len(queue))
+	var later []*useCell
 	for _, c := range queue {
-		use, ok := c.take(flush)
+		use, ok, keep := c.take(flush, u.writeEvery, force)
+		if keep {
+			later = append(later, c)
+		}
 		if !ok {
 			continue
 		}
@@ -197,6 +212,11 @@ func (u *Usage) Flush(ctx context.Context) {
 		}
 		index[use.TokenID] = len(batch)
 		batch = append(batch, use)
+	}
+	if len(later) > 0 {
+		u.qmu.Lock()
+		u.queue = append(u.queue, later...)
+		u.qmu.Unlock()
 	}
 	if d := u.dropped.Swap(0); d > 0 {
 		u.logger.Warn("usage tracking dropped uses over its memory bound", "dropped", d, "limit", u.maxTokens)
@@ -250,7 +270,7 @@ func (u *Usage) Close(ctx context.Context) {
 			<-u.done
 		}
 	})
-	u.Flush(ctx)
+	u.flush(ctx, true)
 }
 
 // Tracked is how many tokens currently have a usage cell in memory.

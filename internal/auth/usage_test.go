@@ -179,3 +179,51 @@ func TestFirstUseFromANewAddressIsAudited(t *testing.T) {
 		t.Fatalf("new-address audit events %+v, want one for 203.0.113.5", events)
 	}
 }
+
+func TestBusyTokenIsWrittenOncePerMinuteNotEveryFlush(t *testing.T) {
+	f := newFixture(t, true)
+	// A real server's flusher: every 5s, so a busy token waits 12 flushes.
+	usage := auth.NewUsage(f.st, nil, 5*time.Second, nil)
+	v := auth.NewChecker(f.cache, auth.Options{Prefix: "lk", Catalog: f.cat, Policy: f.svc.Policies, Usage: usage, Now: f.clock.Now})
+	it := f.create(f.member, "ci", "repo")
+	use := func() {
+		t.Helper()
+		if _, err := v.Verify(f.ctx, it.Secret, auth.Request{IP: "192.0.2.7", Agent: "ci"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	written := func() int64 {
+		t.Helper()
+		days, err := f.st.TokenUsage(f.ctx, it.Token.ID, f.clock.Now().Add(-24*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int64
+		for _, d := range days {
+			n += d.Count
+		}
+		return n
+	}
+	use()
+	usage.Flush(f.ctx)
+	if n := written(); n != 1 {
+		t.Fatalf("first use: %d written by the next flush, want 1", n)
+	}
+	for range 11 {
+		use()
+		usage.Flush(f.ctx)
+	}
+	if n := written(); n != 1 {
+		t.Fatalf("a busy token was written again within 11 flushes: %d uses written, want 1", n)
+	}
+	use()
+	usage.Flush(f.ctx)
+	if n := written(); n != 13 {
+		t.Fatalf("after 12 flushes: %d uses written, want 13", n)
+	}
+	use()
+	usage.Close(f.ctx)
+	if n := written(); n != 14 {
+		t.Fatalf("after Close: %d uses written, want all 14", n)
+	}
+}

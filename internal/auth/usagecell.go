@@ -32,15 +32,31 @@ type useCell struct {
 	// still flushed because the cell stays queued.
 	detached atomic.Bool
 
-	mu    sync.Mutex // guards the fields below: the slow paths only
-	tok   *store.Token
-	spill map[int64]int64 // counts of earlier days not yet flushed
-	ips   []string        // distinct IPs since the last flush, most recent first
+	mu sync.Mutex // guards the fields below: the slow paths only
+	// The token's name, owner and stored recent addresses, from the latest
+	// row read; the cell keeps these few strings, not the row, so that
+	// tracking many tokens costs little memory.
+	name, userID string
+	recent       []string
+	spill        map[int64]int64 // counts of earlier days not yet written
+	ips          []string        // distinct IPs since the last write, most recent first
 	// known are the last few distinct IPs this cell has seen, kept across
-	// flushes: tok may be a cached row read before those uses were
-	// written, so its RecentIPs alone would call a second address the first.
-	known     []string
-	usedFlush uint64 // number of the last flush that found uses
+	// flushes: recent may come from a cached row read before those uses
+	// were written, so it alone would call a second address the first.
+	known        []string
+	usedFlush    uint64 // number of the last flush that found uses
+	writtenFlush uint64 // number of the last flush that wrote the cell; 0 = never
+}
+
+// update takes the token's latest row: its recent addresses decide what a
+// new address is.
+func (c *useCell) update(t *store.Token) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.name, c.userID = t.Name, t.UserID
+	if !slices.Equal(c.recent, t.RecentIPs) {
+		c.recent = t.RecentIPs
+	}
 }
 
 // useMeta is the address and agent of the latest use. It is replaced, never
@@ -101,39 +117,48 @@ func (c *useCell) setMeta(u *Usage, ip, agent string) {
 	if len(c.ips) < store.RecentIPsKept {
 		c.ips = append([]string{ip}, c.ips...)
 	}
-	t := c.tok
-	usedBefore := len(t.RecentIPs) > 0 || len(c.known) > 0
-	isNew := !slices.Contains(t.RecentIPs, ip) && !slices.Contains(c.known, ip)
+	usedBefore := len(c.recent) > 0 || len(c.known) > 0
+	isNew := !slices.Contains(c.recent, ip) && !slices.Contains(c.known, ip)
 	if !slices.Contains(c.known, ip) {
 		c.known = append([]string{ip}, c.known...)
 		if len(c.known) > store.RecentIPsKept {
 			c.known = c.known[:store.RecentIPsKept]
 		}
 	}
+	name, userID := c.name, c.userID
 	c.mu.Unlock()
 	if usedBefore && isNew {
-		u.announce(t, ip, agent)
+		u.announce(c.id, name, userID, ip, agent)
 	}
 }
 
-// take empties the cell into a TokenUse; ok is false when it saw no use.
-// The queued flag is cleared first, so a use racing the flush queues the
-// cell again and is written by the next one.
-func (c *useCell) take(flush uint64) (store.TokenUse, bool) {
+// take empties the cell into a TokenUse when it is due for a write at
+// flush number flush: ok is false when it saw no use, keep is true when it
+// has uses that wait for a later flush. A cell is due on its first write, a
+// new UTC day, when force is set, and every writeEvery flushes: a busy
+// token costs one row write a minute, not one per flush.
+func (c *useCell) take(flush, writeEvery uint64, force bool) (use store.TokenUse, ok, keep bool) {
+	c.mu.Lock()
+	due := force || c.writtenFlush == 0 || flush-c.writtenFlush >= writeEvery || len(c.spill) > 0
+	if !due {
+		c.mu.Unlock()
+		return store.TokenUse{}, false, true
+	}
+	// The queued flag is cleared before the counter is taken, so a use
+	// racing this flush queues the cell again and is written later.
 	c.queued.Store(false)
 	n := c.n.Swap(0)
 	day := c.day.Load()
-	c.mu.Lock()
 	spill, ips := c.spill, c.ips
 	c.spill, c.ips = nil, nil
 	if n > 0 || len(spill) > 0 {
-		c.usedFlush = flush
+		c.usedFlush, c.writtenFlush = flush, flush
 	}
 	c.mu.Unlock()
 	if n == 0 && len(spill) == 0 {
-		return store.TokenUse{}, false
+		return store.TokenUse{}, false, false
 	}
-	use := store.TokenUse{TokenID: c.id, Counts: make(map[string]int64, 1+len(spill)), IPs: ips}
+	use = store.TokenUse{TokenID: c.id, Counts: make(map[string]int64, 1+len(spill)), IPs: ips}
 	if last := c.last.Load(); last > 0 {
 		use.At = unixNanoUTC(last)
 	}
@@ -146,7 +171,7 @@ func (c *useCell) take(flush uint64) (store.TokenUse, bool) {
 	for d, k := range spill {
 		use.Counts[dayString(d)] += k
 	}
-	return use, true
+	return use, true, false
 }
 
 // idleSince reports whether the cell has seen no use since flush number f.

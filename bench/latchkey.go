@@ -131,30 +131,36 @@ func (s *server) stop() {
 	})
 }
 
-// memory reads the server's resident set size now and its peak, in bytes.
-func (s *server) memory() (rss, peak int64, err error) {
+// mem is the server's memory, in bytes, from /proc/PID/status.
+type mem struct {
+	rss, peak, anon, file, shmem int64
+}
+
+// memory reads the server's resident set size now, its peak, and what the
+// resident pages are (anonymous: Go heap and SQLite's caches; file: the
+// binary and libraries; shared memory: SQLite's WAL index).
+func (s *server) memory() (mem, error) {
+	var m mem
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
 	if err != nil {
-		return 0, 0, err
+		return m, err
 	}
 	defer f.Close()
+	fields := map[string]*int64{"VmRSS": &m.rss, "VmHWM": &m.peak, "RssAnon": &m.anon, "RssFile": &m.file, "RssShmem": &m.shmem}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		key, val, ok := strings.Cut(sc.Text(), ":")
-		if !ok || (key != "VmRSS" && key != "VmHWM") {
+		p, want := fields[key]
+		if !ok || !want {
 			continue
 		}
 		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(val), " kB"), 10, 64)
 		if err != nil {
-			return 0, 0, fmt.Errorf("parse %s: %w", key, err)
+			return m, fmt.Errorf("parse %s: %w", key, err)
 		}
-		if key == "VmRSS" {
-			rss = kb << 10
-		} else {
-			peak = kb << 10
-		}
+		*p = kb << 10
 	}
-	return rss, peak, sc.Err()
+	return m, sc.Err()
 }
 
 func freePort() (int, error) {

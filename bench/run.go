@@ -131,11 +131,11 @@ func runOne(ctx context.Context, o *options, bin, dir string, ds *dataset, fs fi
 	logf("%s: %d connections for %s over %d distinct tokens", sc.name, o.connections, o.duration, distinct)
 	sampler := sampleRSS(srv)
 	res, err := runWrk(ctx, o.wrk, dir, l)
-	rssMax := sampler.stop()
+	top := sampler.stop()
 	if err != nil {
 		return result{}, err
 	}
-	_, hwm, _ := srv.memory()
+	end, _ := srv.memory()
 	srv.stop()
 
 	fload := l
@@ -152,7 +152,8 @@ func runOne(ctx context.Context, o *options, bin, dir string, ds *dataset, fs fi
 		Scenario: sc.name, Backend: backendName(o), Tokens: len(ds.secrets), Distinct: distinct,
 		Connections: o.connections, DurationS: o.duration.Seconds(), Requests: res.Requests,
 		RPS: round1(res.rps()), P50MS: ms(res.P50US), P99MS: ms(res.P99US), Errors: res.errors(sc.expect),
-		RSSMB: mb(rssMax), RSSPeakMB: mb(hwm), FloorRPS: round1(fres.rps()), FloorP99MS: ms(fres.P99US),
+		RSSMB: mb(top.rss), RSSPeakMB: mb(end.peak), RSSAnonMB: mb(top.anon), RSSFileMB: mb(top.file), RSSShmemMB: mb(top.shmem),
+		FloorRPS: round1(fres.rps()), FloorP99MS: ms(fres.P99US),
 		FloorErrors: fres.errors(fload.expect), ExpectedStatus: sc.expect,
 	}
 	if r.FloorRPS > 0 {
@@ -164,11 +165,12 @@ func runOne(ctx context.Context, o *options, bin, dir string, ds *dataset, fs fi
 
 func round1(f float64) float64 { return float64(int64(f*10)) / 10 }
 
-// rssSampler records the server's peak resident set size during a run.
+// rssSampler records the server's memory when its resident set was
+// largest during a run.
 type rssSampler struct {
 	done chan struct{}
 	wg   sync.WaitGroup
-	max  int64
+	max  mem
 }
 
 func sampleRSS(s *server) *rssSampler {
@@ -177,8 +179,8 @@ func sampleRSS(s *server) *rssSampler {
 		tick := time.NewTicker(200 * time.Millisecond)
 		defer tick.Stop()
 		for {
-			if rss, _, err := s.memory(); err == nil && rss > r.max {
-				r.max = rss
+			if m, err := s.memory(); err == nil && m.rss > r.max.rss {
+				r.max = m
 			}
 			select {
 			case <-r.done:
@@ -190,7 +192,7 @@ func sampleRSS(s *server) *rssSampler {
 	return r
 }
 
-func (r *rssSampler) stop() int64 {
+func (r *rssSampler) stop() mem {
 	close(r.done)
 	r.wg.Wait()
 	return r.max

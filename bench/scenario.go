@@ -58,8 +58,11 @@ type result struct {
 	P50MS          float64 `json:"p50_ms"`
 	P99MS          float64 `json:"p99_ms"`
 	Errors         int64   `json:"errors"`
-	RSSMB          float64 `json:"rss_mb"`      // peak VmRSS sampled during the load
-	RSSPeakMB      float64 `json:"rss_peak_mb"` // VmHWM: peak over the server's life
+	RSSMB          float64 `json:"rss_mb"`       // peak VmRSS sampled during the load
+	RSSPeakMB      float64 `json:"rss_peak_mb"`  // VmHWM: peak over the server's life
+	RSSAnonMB      float64 `json:"rss_anon_mb"`  // of rss_mb: Go heap, SQLite caches
+	RSSFileMB      float64 `json:"rss_file_mb"`  // of rss_mb: the binary
+	RSSShmemMB     float64 `json:"rss_shmem_mb"` // of rss_mb: SQLite's WAL index
 	FloorRPS       float64 `json:"floor_requests_per_sec"`
 	FloorP99MS     float64 `json:"floor_p99_ms"`
 	Ratio          float64 `json:"ratio"`

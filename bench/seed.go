@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -8,6 +9,7 @@ import (
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -83,20 +85,32 @@ func seedTokens(ctx context.Context, st store.Store, ds *dataset, n int) error {
 	}
 	ds.secrets = make([]string, n)
 	ds.digests = make(map[token.Digest]struct{}, n)
+	type pending struct {
+		secret string
+		digest token.Digest
+	}
+	all := make([]pending, n)
+	for i := range all {
+		secret, err := token.Generate(token.DefaultPrefix, token.Personal)
+		if err != nil {
+			return err
+		}
+		all[i] = pending{secret, token.Hash(secret)}
+		ds.secrets[i], ds.digests[all[i].digest] = secret, struct{}{}
+	}
+	// Inserting in digest order, with ids and names increasing in the same
+	// order, appends to every index instead of splitting pages at random:
+	// 1M tokens seed in seconds instead of minutes.
+	slices.SortFunc(all, func(a, b pending) int { return bytes.Compare(a.digest[:], b.digest[:]) })
 	const batch = 10_000
 	ts := make([]*store.Token, 0, batch)
 	for start := 0; start < n; start += batch {
 		ts = ts[:0]
 		for i := start; i < min(start+batch, n); i++ {
-			secret, err := token.Generate(token.DefaultPrefix, token.Personal)
-			if err != nil {
-				return err
-			}
-			d := token.Hash(secret)
-			ds.secrets[i], ds.digests[d] = secret, struct{}{}
+			p := &all[i]
 			ts = append(ts, &store.Token{
-				ID: newID(), UserID: users[i%len(users)], Kind: store.TokenPersonal,
-				Name: fmt.Sprintf("seed-%07d", i), Scopes: seedScopes, Digest: d[:], Hint: token.Hint(secret),
+				ID: fmt.Sprintf("00000000-0000-7000-8000-%012x", i), UserID: users[i%len(users)], Kind: store.TokenPersonal,
+				Name: fmt.Sprintf("seed-%07d", i), Scopes: seedScopes, Digest: p.digest[:], Hint: token.Hint(p.secret),
 				CreatedAt: now, UpdatedAt: now, ExpiresAt: &exp,
 			})
 		}

@@ -71,8 +71,9 @@ type usageShard struct {
 	_  [40]byte // keep shards on separate cache lines
 }
 
-// DefaultUsageTokens bounds the distinct tokens tracked between flushes.
-const DefaultUsageTokens = 200_000
+// DefaultUsageTokens bounds the distinct tokens tracked in memory (a few
+// hundred bytes each). Past three quarters of it a flush writes everything.
+const DefaultUsageTokens = 100_000
 
 // flushChunk bounds one RecordTokenUse call, so a large flush does not hold
 // the database's write lock for long.
@@ -227,12 +228,18 @@ func (u *Usage) flush(ctx context.Context, force bool) {
 			u.logger.Error("flush token usage", "tokens", len(part), "err", err)
 		}
 	}
-	if flush > 1 {
-		u.sweep(flush - 1)
+	// Cells not used since the previous flush are forgotten (a cached
+	// entry fetches a fresh one on its next use); under memory pressure,
+	// every cell with nothing left to write is.
+	if force {
+		u.sweep(flush + 1)
+	} else {
+		u.sweep(flush)
 	}
 }
 
-// sweep drops cells that saw no use since flush number f.
+// sweep drops cells with nothing to write whose last written use is from
+// before flush number f.
 func (u *Usage) sweep(f uint64) {
 	for i := range u.shards {
 		sh := &u.shards[i]

@@ -174,7 +174,8 @@ func (c *useCell) take(flush, writeEvery uint64, force bool) (use store.TokenUse
 	return use, true, false
 }
 
-// idleSince reports whether the cell has seen no use since flush number f.
+// idleSince reports whether the cell has nothing to write and its last
+// written use is from before flush number f.
 func (c *useCell) idleSince(f uint64) bool {
 	if c.queued.Load() {
 		return false

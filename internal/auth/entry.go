@@ -37,7 +37,8 @@ type entry struct {
 // prepared is the Principal an entry hands out, for one policy maximum
 // lifetime (the only policy setting verification depends on).
 type prepared struct {
-	p       *Principal
+	p       Principal // one allocation with its expiry, not three
+	expAt   time.Time
 	maxLife time.Duration
 	exp     int64 // Unix nanoseconds; 0 = never
 }
@@ -48,16 +49,16 @@ func (e *entry) principal(maxLife time.Duration) *prepared {
 	if pp := e.prepared.Load(); pp != nil && pp.maxLife == maxLife {
 		return pp
 	}
-	pp := &prepared{maxLife: maxLife, p: &Principal{
+	pp := &prepared{maxLife: maxLife, p: Principal{
 		User: e.owner.user, Token: e.tok, Kind: e.kind, Scopes: e.scopes,
 	}}
-	exp := effectiveExpiry(e.tok, maxLife)
+	exp, ok := effectiveExpiry(e.tok, maxLife)
 	if e.prev {
-		t := time.Unix(0, e.prevUntil)
-		exp = &t
+		exp, ok = time.Unix(0, e.prevUntil), true
 	}
-	if exp != nil {
-		pp.p.ExpiresAt, pp.exp = exp, exp.UnixNano()
+	if ok {
+		pp.expAt, pp.exp = exp, exp.UnixNano()
+		pp.p.ExpiresAt = &pp.expAt
 	}
 	e.prepared.Store(pp)
 	return pp
@@ -65,9 +66,13 @@ func (e *entry) principal(maxLife time.Duration) *prepared {
 
 // effectiveExpiry is service.EffectiveExpiry for a maximum lifetime: a
 // policy maximum also caps tokens issued before it, counted from issuance.
-func effectiveExpiry(t *store.Token, maxLife time.Duration) *time.Time {
+// ok is false for a token that never expires.
+func effectiveExpiry(t *store.Token, maxLife time.Duration) (exp time.Time, ok bool) {
 	if maxLife <= 0 {
-		return t.ExpiresAt
+		if t.ExpiresAt == nil {
+			return time.Time{}, false
+		}
+		return *t.ExpiresAt, true
 	}
 	issued := t.CreatedAt
 	if t.RegeneratedAt != nil {
@@ -75,9 +80,9 @@ func effectiveExpiry(t *store.Token, maxLife time.Duration) *time.Time {
 	}
 	limit := issued.Add(maxLife)
 	if t.ExpiresAt == nil || limit.Before(*t.ExpiresAt) {
-		return &limit
+		return limit, true
 	}
-	return t.ExpiresAt
+	return *t.ExpiresAt, true
 }
 
 // allows reports whether the request's address passes the token's allowlist.

@@ -57,13 +57,17 @@ func (c *Checker) tokenEntry(ctx context.Context, t *store.Token, d token.Digest
 	}
 	e.owner, e.late = owner, ownerRefusal(owner)
 	if e.late == nil {
-		set, err := c.effective(t.Scopes, string(owner.user.Role))
+		m, err := c.effective(t.Scopes, string(owner.user.Role))
 		if err != nil {
 			// A scope removed from the catalog since the token was made grants nothing.
 			e.late = fail("the token's scopes are no longer valid: " + err.Error())
 		}
-		e.scopes = set
+		e.scopes = m.set
+		// Rows of a cache share what they have in common, so an entry
+		// costs little more than the row's own strings.
+		t.Scopes, t.UserID = m.scopes, owner.user.ID
 	}
+	t.Kind = internKind(t.Kind)
 	e.deadline = c.deadline(nowNano, e.owner)
 	return e, nil
 }
@@ -129,28 +133,47 @@ func ownerRefusal(r *ownerRef) error {
 	return nil
 }
 
+// scopeMemo is a parsed, role-capped scope set and the stored scope
+// strings it came from, shared by every token with the same scopes.
+type scopeMemo struct {
+	set    scope.Set
+	scopes []string
+}
+
 // effective returns the token's scopes intersected with what the role may
 // hold, parsed and intersected once per distinct (role, scopes) pair.
-func (c *Checker) effective(scopes []string, role string) (scope.Set, error) {
+func (c *Checker) effective(scopes []string, role string) (scopeMemo, error) {
 	key := role + "\x00" + strings.Join(scopes, " ")
 	c.scopeMu.RLock()
-	set, ok := c.scopeMem[key]
+	m, ok := c.scopeMem[key]
 	c.scopeMu.RUnlock()
 	if ok {
-		return set, nil
+		return m, nil
 	}
 	parsed, err := c.opts.Catalog.ParseSet(scopes)
 	if err != nil {
-		return scope.Set{}, err
+		return scopeMemo{scopes: scopes}, err
 	}
-	set = parsed.Intersect(c.forRole(role))
+	m = scopeMemo{set: parsed.Intersect(c.forRole(role)), scopes: scopes}
 	c.scopeMu.Lock()
 	if len(c.scopeMem) > 10_000 {
 		clear(c.scopeMem)
 	}
-	c.scopeMem[key] = set
+	c.scopeMem[key] = m
 	c.scopeMu.Unlock()
-	return set, nil
+	return m, nil
+}
+
+// internKind returns the constant of a stored kind, so cached rows do not
+// each hold a copy of the same three bytes.
+func internKind(k store.TokenKind) store.TokenKind {
+	switch k {
+	case store.TokenPersonal:
+		return store.TokenPersonal
+	case store.TokenAdmin:
+		return store.TokenAdmin
+	}
+	return k
 }
 
 // forRole is Catalog.ForRole, remembered per role (the catalog is fixed).

@@ -196,10 +196,35 @@ func (u *Usage) flush(ctx context.Context, force bool) {
 	u.queue = nil
 	u.qmu.Unlock()
 
-	batch := make([]store.TokenUse, 0, len(queue))
-	index := make(map[string]int, len(queue))
 	var later []*useCell
-	for _, c := range queue {
+	for start := 0; start < len(queue); start += flushChunk {
+		later = u.write(ctx, queue[start:min(start+flushChunk, len(queue))], flush, force, later)
+	}
+	if len(later) > 0 {
+		u.qmu.Lock()
+		u.queue = append(u.queue, later...)
+		u.qmu.Unlock()
+	}
+	if d := u.dropped.Swap(0); d > 0 {
+		u.logger.Warn("usage tracking dropped uses over its memory bound", "dropped", d, "limit", u.maxTokens)
+	}
+	// Cells not used since the previous flush are forgotten (a cached
+	// entry fetches a fresh one on its next use); under memory pressure,
+	// every cell with nothing left to write is.
+	if force {
+		u.sweep(flush + 1)
+	} else {
+		u.sweep(flush)
+	}
+}
+
+// write takes what is due from cells and writes it in one batch; cells
+// with uses that wait for a later flush are appended to later. Batches are
+// built chunk by chunk so a large flush holds little memory at a time.
+func (u *Usage) write(ctx context.Context, cells []*useCell, flush uint64, force bool, later []*useCell) []*useCell {
+	batch := make([]store.TokenUse, 0, len(cells))
+	index := make(map[string]int, len(cells))
+	for _, c := range cells {
 		use, ok, keep := c.take(flush, u.writeEvery, force)
 		if keep {
 			later = append(later, c)
@@ -214,28 +239,12 @@ func (u *Usage) flush(ctx context.Context, force bool) {
 		index[use.TokenID] = len(batch)
 		batch = append(batch, use)
 	}
-	if len(later) > 0 {
-		u.qmu.Lock()
-		u.queue = append(u.queue, later...)
-		u.qmu.Unlock()
-	}
-	if d := u.dropped.Swap(0); d > 0 {
-		u.logger.Warn("usage tracking dropped uses over its memory bound", "dropped", d, "limit", u.maxTokens)
-	}
-	for start := 0; start < len(batch); start += flushChunk {
-		part := batch[start:min(start+flushChunk, len(batch))]
-		if err := u.w.RecordTokenUse(ctx, part); err != nil {
-			u.logger.Error("flush token usage", "tokens", len(part), "err", err)
+	if len(batch) > 0 {
+		if err := u.w.RecordTokenUse(ctx, batch); err != nil {
+			u.logger.Error("flush token usage", "tokens", len(batch), "err", err)
 		}
 	}
-	// Cells not used since the previous flush are forgotten (a cached
-	// entry fetches a fresh one on its next use); under memory pressure,
-	// every cell with nothing left to write is.
-	if force {
-		u.sweep(flush + 1)
-	} else {
-		u.sweep(flush)
-	}
+	return later
 }
 
 // sweep drops cells with nothing to write whose last written use is from

@@ -75,7 +75,7 @@ type Checker struct {
 	policy atomic.Pointer[policySnapshot]
 
 	scopeMu  sync.RWMutex
-	scopeMem map[string]scope.Set // effective sets, keyed by role and scopes
+	scopeMem map[string]scopeMemo // effective sets, keyed by role and scopes
 	roleMem  map[string]scope.Set // what each role may hold
 
 	refreshing sync.Map // session id → struct{}: one refresh write in flight
@@ -90,7 +90,7 @@ func NewChecker(src Source, opts Options) *Checker {
 	if opts.Catalog == nil {
 		opts.Catalog = scope.DefaultCatalog()
 	}
-	c := &Checker{src: src, opts: opts, scopeMem: map[string]scope.Set{}, roleMem: map[string]scope.Set{}}
+	c := &Checker{src: src, opts: opts, scopeMem: map[string]scopeMemo{}, roleMem: map[string]scope.Set{}}
 	if opts.Now == nil {
 		c.clock = newWallClock()
 	}
@@ -175,7 +175,7 @@ func (c *Checker) checkToken(ctx context.Context, e *entry, nowNano int64, req R
 		return nil, e.late
 	}
 	c.record(e, nowNano, req)
-	return pp.p, nil
+	return &pp.p, nil
 }
 
 // policyEvery is how often verification re-reads the policy: reading it

@@ -26,6 +26,8 @@ var scenarios = []scenario{
 		about: "GET /auth/verify (forward auth), tokens in the verification cache"},
 	{name: "verify-uncached", mode: "verify", expect: 200, cached: false,
 		about: "GET /auth/verify with --cache-size 0: every request reads the database"},
+	{name: "verify-cold", mode: "verify", expect: 200, cached: true,
+		about: "GET /auth/verify with the cache on, requests spread over every token (most miss the cache when tokens far outnumber --cache-size)"},
 	{name: "introspect", mode: "introspect", expect: 200, cached: true, hot: true,
 		about: "POST /oauth2/introspect (RFC 7662): caller and subject verified"},
 	{name: "api-me", mode: "me", expect: 200, cached: true, hot: true,

@@ -73,7 +73,7 @@ type usageShard struct {
 
 // DefaultUsageTokens bounds the distinct tokens tracked in memory (a few
 // hundred bytes each). Past three quarters of it a flush writes everything.
-const DefaultUsageTokens = 100_000
+const DefaultUsageTokens = 50_000
 
 // flushChunk bounds one RecordTokenUse call, so a large flush does not hold
 // the database's write lock for long.

@@ -130,3 +130,27 @@ func TestExpiredTokensAreRefused(t *testing.T) {
 		want401(t, meStatus(t, s, bearer(secret)))
 	})
 }
+
+func TestATokenCannotRegenerateAStrongerTokenToGetItsSecret(t *testing.T) {
+	servertest.ForEachBackend(t, func(t *testing.T, s *servertest.Server) {
+		admin := s.AdminSession(t)
+		strong := s.CreateToken(t, admin, map[string]any{"name": "strong", "scopes": []string{"repo", "admin:org"}})
+		manager := s.CreateToken(t, admin, map[string]any{"name": "manager", "scopes": []string{"tokens"}})
+
+		status, body, _ := s.Do(t, http.MethodPost, "/api/v1/tokens/"+strong.ID()+"/regenerate", manager.Secret, map[string]any{})
+		if status != http.StatusForbidden || !strings.Contains(string(body), "admin:org") {
+			t.Fatalf("regenerate a stronger token with a tokens-only token: %d %s; want 403 naming what it lacks", status, body)
+		}
+		s.JSON(t, http.MethodGet, "/api/v1/me", strong.Secret, nil, http.StatusOK, nil) // untouched
+
+		// A token holding everything the target grants may regenerate it.
+		peer := s.CreateToken(t, admin, map[string]any{"name": "peer", "scopes": []string{"repo"}})
+		var out servertest.CreatedToken
+		s.JSON(t, http.MethodPost, "/api/v1/tokens/"+peer.ID()+"/regenerate", s.CreateToken(t, admin, map[string]any{
+			"name": "holder", "scopes": []string{"tokens", "repo"},
+		}).Secret, map[string]any{}, http.StatusOK, &out)
+		if out.Secret == "" || out.Secret == peer.Secret {
+			t.Fatalf("regenerate by a token holding the scopes gave no new secret: %+v", out)
+		}
+	})
+}

@@ -291,6 +291,9 @@ func (s *Tokens) Regenerate(ctx context.Context, a Actor, id string, in Regenera
 	if err != nil {
 		return nil, err
 	}
+	if err := s.mayHoldSecretOf(a, cur); err != nil {
+		return nil, err
+	}
 	var grace time.Duration
 	if in.GracePeriod != "" {
 		if grace, err = ParseDuration(in.GracePeriod); err != nil {
@@ -339,6 +342,21 @@ func (s *Tokens) Regenerate(ctx context.Context, a Actor, id string, in Regenera
 		"name": t.Name, "expires_at": exp, "grace_period": FormatDuration(grace),
 	})
 	return &IssuedToken{Token: t, Secret: secret}, nil
+}
+
+// mayHoldSecretOf refuses to hand the actor a new secret for t unless the
+// actor's own credential holds every scope t grants: otherwise a token
+// allowed only to manage tokens could regenerate a stronger one and use it.
+func (s *Tokens) mayHoldSecretOf(a Actor, t *store.Token) error {
+	set, err := s.catalog.ParseSet(t.Scopes)
+	if err != nil {
+		// Scopes no longer in the catalog grant nothing at verification.
+		return nil
+	}
+	if missing := a.Scopes.Missing(set); len(missing) > 0 {
+		return forbidden("your credential does not hold %s, which token %q grants, so it cannot regenerate it; use a session or a token that holds it", strings.Join(missing, ", "), t.Name)
+	}
+	return nil
 }
 
 // regeneratedExpiry keeps the token's lifetime length unless a new expiry is

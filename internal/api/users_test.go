@@ -155,3 +155,25 @@ func contains(xs []string, x string) bool {
 	}
 	return false
 }
+
+func TestOnlyASessionMayChangeItsOwnPassword(t *testing.T) {
+	servertest.ForEachBackend(t, func(t *testing.T, s *servertest.Server) {
+		admin := s.AdminSession(t)
+		id := s.CreateUser(t, admin, "pat-owner", "first-password", "member", "person")
+		session := s.Login(t, "pat-owner", "first-password")
+		narrow := s.CreateToken(t, session, map[string]any{"name": "narrow", "scopes": []string{"repo:read", "tokens"}})
+
+		// A narrow token must not take over its owner's account.
+		status, body, _ := s.Do(t, http.MethodPatch, "/api/v1/users/"+id, narrow.Secret, map[string]any{"password": "taken-over-pass"})
+		if status != http.StatusForbidden {
+			t.Fatalf("password change with a narrow token: %d %s; want 403", status, body)
+		}
+		if st, _, _ := s.Do(t, http.MethodPost, "/api/v1/auth/login", "", map[string]string{"username": "pat-owner", "password": "taken-over-pass"}); st != http.StatusUnauthorized {
+			t.Fatalf("login with the password a token tried to set: %d, want 401", st)
+		}
+
+		// The session may.
+		s.JSON(t, http.MethodPatch, "/api/v1/users/"+id, session, map[string]any{"password": "second-password"}, http.StatusOK, nil)
+		s.Login(t, "pat-owner", "second-password")
+	})
+}

@@ -33,7 +33,7 @@ func (p *Principal) CredentialID() string {
 
 // Actor is the principal as the services see it, with the request's origin.
 func (p *Principal) Actor(ip, agent string) service.Actor {
-	return service.Actor{User: p.User, Scopes: p.Scopes, CredentialID: p.CredentialID(), IP: ip, Agent: agent}
+	return service.Actor{User: p.User, Scopes: p.Scopes, CredentialID: p.CredentialID(), Session: p.Session != nil, IP: ip, Agent: agent}
 }
 
 // Allows reports whether the credential may use scope on resource.

@@ -12,6 +12,7 @@ type Actor struct {
 	User         *store.User
 	Scopes       scope.Set
 	CredentialID string // the token or session used
+	Session      bool   // the credential is a login session, not an access token
 	IP           string
 	Agent        string
 }

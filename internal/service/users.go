@@ -246,6 +246,11 @@ func (s *Users) Update(ctx context.Context, a Actor, idOrName string, in UpdateU
 		if !self && !a.IsAdmin() {
 			return nil, forbidden("only admins may set another user's password")
 		}
+		if self && !a.Session && !a.Scopes.IsSuperAdmin() {
+			// Otherwise any narrow token could set a password and log in with
+			// everything its owner has.
+			return nil, forbidden("changing your password needs a login session (or a super-admin token), not an access token with limited scopes")
+		}
 		if !self && target.Role == store.RoleOwner && a.User.Role != store.RoleOwner {
 			// Setting an owner's password would let an admin log in as that owner.
 			return nil, forbidden("only owners may set an owner's password")

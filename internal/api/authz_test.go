@@ -188,6 +188,11 @@ func TestOnBehalfTokensAndAdminAccessTokensForServiceAccounts(t *testing.T) {
 		wantProblem(t, send(t, s, call{Method: http.MethodPost, Path: "/api/v1/tokens", Auth: w.Admin,
 			Body: map[string]any{"name": "for-owner", "user_id": owner}}), http.StatusForbidden)
 		createToken(t, s, w.Owner, map[string]any{"name": "for-ada", "user_id": "ada"})
+		// Nor take an owner's token over by regenerating it.
+		ownersToken := createToken(t, s, w.Owner, map[string]any{"name": "owners-own", "scopes": []string{"repo"}})
+		wantProblem(t, send(t, s, call{Method: http.MethodPost, Path: "/api/v1/tokens/" + ownersToken.Token.ID + "/regenerate", Auth: w.Admin,
+			Body: map[string]any{}}), http.StatusForbidden)
+		me(t, s, bearer(ownersToken.Secret))
 		// Unknown user: 404 that names it.
 		p := wantProblem(t, send(t, s, call{Method: http.MethodPost, Path: "/api/v1/tokens", Auth: w.Admin,
 			Body: map[string]any{"name": "ghost", "user_id": "nobody-here"}}), http.StatusNotFound)

@@ -291,7 +291,7 @@ func (s *Tokens) Regenerate(ctx context.Context, a Actor, id string, in Regenera
 	if err != nil {
 		return nil, err
 	}
-	if err := s.mayHoldSecretOf(a, cur); err != nil {
+	if err := s.mayHoldSecretOf(ctx, a, cur); err != nil {
 		return nil, err
 	}
 	var grace time.Duration
@@ -347,7 +347,19 @@ func (s *Tokens) Regenerate(ctx context.Context, a Actor, id string, in Regenera
 // mayHoldSecretOf refuses to hand the actor a new secret for t unless the
 // actor's own credential holds every scope t grants: otherwise a token
 // allowed only to manage tokens could regenerate a stronger one and use it.
-func (s *Tokens) mayHoldSecretOf(a Actor, t *store.Token) error {
+//
+// Only owners may hold an owner's secret: an admin could otherwise use an
+// owner's regenerated token to do what only owners may.
+func (s *Tokens) mayHoldSecretOf(ctx context.Context, a Actor, t *store.Token) error {
+	if t.UserID != a.User.ID && a.User.Role != store.RoleOwner {
+		owner, err := s.store.GetUser(ctx, t.UserID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("get token owner: %w", err)
+		}
+		if err == nil && owner.Role == store.RoleOwner {
+			return forbidden("only owners may regenerate an owner's token")
+		}
+	}
 	set, err := s.catalog.ParseSet(t.Scopes)
 	if err != nil {
 		// Scopes no longer in the catalog grant nothing at verification.

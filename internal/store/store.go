@@ -39,6 +39,7 @@ const (
 type User struct {
 	ID           string
 	Username     string
+	Email        string // where notices go; "" = none
 	Role         Role
 	Kind         UserKind
 	LoginType    string // "password" today; "oidc" later
@@ -252,6 +253,19 @@ type Store interface {
 	ListSigningKeys(ctx context.Context) ([]*SigningKey, error)
 	UpdateSigningKey(ctx context.Context, id string, fn func(*SigningKey) error) (*SigningKey, error)
 	DeleteSigningKey(ctx context.Context, id string) error
+
+	// ClaimNotification records that the notice kind about the token's
+	// expiry at expiresAt is being sent, and reports whether this caller
+	// claimed it: false when it was claimed before (by this or another
+	// replica). The unique key is (tokenID, kind, expiresAt), so a token
+	// regenerated with a new expiry gets fresh notices.
+	ClaimNotification(ctx context.Context, tokenID, kind string, expiresAt time.Time) (bool, error)
+	// ReleaseNotification drops a claim whose notice could not be sent, so
+	// a later run tries again.
+	ReleaseNotification(ctx context.Context, tokenID, kind string, expiresAt time.Time) error
+	// DeleteNotificationsBefore forgets claims about expiries before the
+	// given time, which no run asks about any more.
+	DeleteNotificationsBefore(ctx context.Context, before time.Time) (int, error)
 
 	// Ping checks the connection (readiness).
 	Ping(ctx context.Context) error

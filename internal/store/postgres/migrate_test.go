@@ -87,7 +87,7 @@ func TestMigrateAppliesEveryMigrationOnceToAnEmptySchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"audit_events", "goose_db_version", "policy", "sessions", "signing_keys", "token_usage", "tokens", "users"}
+	want := []string{"audit_events", "goose_db_version", "notifications", "policy", "sessions", "signing_keys", "token_usage", "tokens", "users"}
 	if !slices.Equal(tables, want) {
 		t.Fatalf("tables in %s = %v, want %v", schema, tables, want)
 	}

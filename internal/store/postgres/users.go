@@ -10,12 +10,12 @@ import (
 	"github.com/latchkey/latchkey/internal/store"
 )
 
-const userColumns = `id, username, role, kind, login_type, password_hash, suspended, created_at, updated_at, deleted_at`
+const userColumns = `id, username, role, kind, login_type, password_hash, suspended, created_at, updated_at, deleted_at, email`
 
 func scanUser(row pgx.Row) (*store.User, error) {
 	var u store.User
 	if err := row.Scan(&u.ID, &u.Username, &u.Role, &u.Kind, &u.LoginType, &u.PasswordHash,
-		&u.Suspended, &u.CreatedAt, &u.UpdatedAt, &u.DeletedAt); err != nil {
+		&u.Suspended, &u.CreatedAt, &u.UpdatedAt, &u.DeletedAt, &u.Email); err != nil {
 		return nil, translate(err)
 	}
 	u.CreatedAt, u.UpdatedAt, u.DeletedAt = utc(u.CreatedAt), utc(u.UpdatedAt), utcPtr(u.DeletedAt)
@@ -26,9 +26,9 @@ func scanUser(row pgx.Row) (*store.User, error) {
 // or the same ID is store.ErrConflict.
 func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
 	u.CreatedAt, u.UpdatedAt, u.DeletedAt = ts(u.CreatedAt), ts(u.UpdatedAt), tsPtr(u.DeletedAt)
-	_, err := s.pool.Exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+	_, err := s.pool.Exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		u.ID, u.Username, string(u.Role), string(u.Kind), u.LoginType, u.PasswordHash, u.Suspended,
-		u.CreatedAt, u.UpdatedAt, u.DeletedAt)
+		u.CreatedAt, u.UpdatedAt, u.DeletedAt, u.Email)
 	if err != nil {
 		return fmt.Errorf("create user: %w", translate(err))
 	}
@@ -101,9 +101,9 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(*store.User) 
 			return err
 		}
 		out, err = scanUser(tx.QueryRow(ctx, `UPDATE users SET username = $1, role = $2, kind = $3,
-			login_type = $4, password_hash = $5, suspended = $6, updated_at = $7
-			WHERE id = $8 RETURNING `+userColumns,
-			u.Username, string(u.Role), string(u.Kind), u.LoginType, u.PasswordHash, u.Suspended, ts(u.UpdatedAt), id))
+			login_type = $4, password_hash = $5, suspended = $6, updated_at = $7, email = $8
+			WHERE id = $9 RETURNING `+userColumns,
+			u.Username, string(u.Role), string(u.Kind), u.LoginType, u.PasswordHash, u.Suspended, ts(u.UpdatedAt), u.Email, id))
 		if err != nil {
 			return fmt.Errorf("update user: %w", err)
 		}

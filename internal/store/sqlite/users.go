@@ -9,7 +9,7 @@ import (
 	"github.com/latchkey/latchkey/internal/store"
 )
 
-const userColumns = `id, username, role, kind, login_type, password_hash, suspended, created_at, updated_at, deleted_at`
+const userColumns = `id, username, role, kind, login_type, password_hash, suspended, created_at, updated_at, deleted_at, email`
 
 func scanUser(sc scanner) (*store.User, error) {
 	var (
@@ -18,7 +18,7 @@ func scanUser(sc scanner) (*store.User, error) {
 		deleted          sql.NullInt64
 	)
 	if err := sc.Scan(&u.ID, &u.Username, &u.Role, &u.Kind, &u.LoginType, &u.PasswordHash,
-		&u.Suspended, &created, &updated, &deleted); err != nil {
+		&u.Suspended, &created, &updated, &deleted, &u.Email); err != nil {
 		return nil, translate(err)
 	}
 	u.CreatedAt, u.UpdatedAt, u.DeletedAt = fromMicros(created), fromMicros(updated), fromNullMicros(deleted)
@@ -34,9 +34,9 @@ func normUser(u *store.User) {
 // or the same ID is store.ErrConflict.
 func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
 	normUser(u)
-	_, err := s.w.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.w.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.ID, u.Username, u.Role, u.Kind, u.LoginType, u.PasswordHash, u.Suspended,
-		micros(u.CreatedAt), micros(u.UpdatedAt), microsPtr(u.DeletedAt))
+		micros(u.CreatedAt), micros(u.UpdatedAt), microsPtr(u.DeletedAt), u.Email)
 	if err != nil {
 		return fmt.Errorf("create user: %w", translate(err))
 	}
@@ -120,9 +120,9 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(*store.User) 
 		}
 		u.UpdatedAt = store.Truncate(u.UpdatedAt)
 		out, err = scanUser(tx.QueryRowContext(ctx, `UPDATE users SET username = ?, role = ?, kind = ?,
-			login_type = ?, password_hash = ?, suspended = ?, updated_at = ?
+			login_type = ?, password_hash = ?, suspended = ?, updated_at = ?, email = ?
 			WHERE id = ? RETURNING `+userColumns,
-			u.Username, u.Role, u.Kind, u.LoginType, u.PasswordHash, u.Suspended, micros(u.UpdatedAt), id))
+			u.Username, u.Role, u.Kind, u.LoginType, u.PasswordHash, u.Suspended, micros(u.UpdatedAt), u.Email, id))
 		if err != nil {
 			return fmt.Errorf("update user: %w", err)
 		}

@@ -237,7 +237,13 @@ func testCancelledContext(t *testing.T, s store.Store) {
 			return err
 		},
 		"DeleteSigningKey": func() error { return s.DeleteSigningKey(ctx, "k") },
-		"Ping":             func() error { return s.Ping(ctx) },
+		"ClaimNotification": func() error {
+			_, err := s.ClaimNotification(ctx, tk.ID, "token.expiring", base)
+			return err
+		},
+		"ReleaseNotification":       func() error { return s.ReleaseNotification(ctx, tk.ID, "token.expiring", base) },
+		"DeleteNotificationsBefore": func() error { _, err := s.DeleteNotificationsBefore(ctx, base); return err },
+		"Ping":                      func() error { return s.Ping(ctx) },
 	}
 	for name, call := range calls {
 		err := call()

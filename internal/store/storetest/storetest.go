@@ -48,6 +48,7 @@ func tests() []test {
 	all = append(all, usageTests()...)
 	all = append(all, sessionTests()...)
 	all = append(all, miscTests()...)
+	all = append(all, notificationTests()...)
 	all = append(all, concurrencyTests()...)
 	return all
 }

@@ -32,6 +32,7 @@ func testUserRoundTrip(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	u := newUser("Alice")
 	u.Role, u.Kind, u.Suspended = store.RoleOwner, store.KindService, true
+	u.Email = "Alice.Example+ops@example.com"
 	u.UpdatedAt = base.Add(time.Hour + 999*time.Nanosecond)
 	want := wantUser(*u)
 	noErr(t, "CreateUser", s.CreateUser(ctx, u))
@@ -94,6 +95,7 @@ func testUpdateUser(t *testing.T, s store.Store) {
 		equal(t, "updater sees the stored user", u, x)
 		x.Username, x.Role, x.Kind, x.LoginType = "Caroline", store.RoleAdmin, store.KindService, "oidc"
 		x.PasswordHash, x.Suspended, x.UpdatedAt = "", true, later
+		x.Email = "caroline@example.org"
 		x.ID, x.CreatedAt = "ignored", base.Add(-time.Hour) // identity is not mutable
 		return nil
 	})
@@ -101,6 +103,7 @@ func testUpdateUser(t *testing.T, s store.Store) {
 	want := wantUser(*u)
 	want.Username, want.Role, want.Kind, want.LoginType = "Caroline", store.RoleAdmin, store.KindService, "oidc"
 	want.PasswordHash, want.Suspended, want.UpdatedAt = "", true, micro(later)
+	want.Email = "caroline@example.org"
 	equal(t, "UpdateUser result", want, got)
 	stored, err := s.GetUser(ctx, u.ID)
 	noErr(t, "GetUser", err)

@@ -123,6 +123,13 @@ func runOne(ctx context.Context, o *options, bin, dir string, ds *dataset, fs fi
 			return result{}, err
 		}
 	}
+	probeSecret := ds.secrets[0]
+	if sc.bad {
+		probeSecret = fs.badSample
+	}
+	if err := probe(ctx, srv.url, sc, probeSecret, fs.callerSecret); err != nil {
+		return result{}, err
+	}
 	l := load{url: srv.url, mode: sc.mode, tokensFile: file, expect: sc.expect,
 		duration: o.duration, connections: o.connections, threads: o.threads}
 	if sc.mode == "introspect" {

@@ -97,8 +97,9 @@ func (r *result) judge() {
 
 // files are the token lists the load tool reads.
 type files struct {
-	hot, all, bad, caller string
-	hotN, allN, badN      int
+	hot, all, bad, caller   string
+	hotN, allN, badN        int
+	badSample, callerSecret string // for the probes
 }
 
 func writeFiles(dir string, ds *dataset, hot int) (files, error) {
@@ -112,7 +113,7 @@ func writeFiles(dir string, ds *dataset, hot int) (files, error) {
 	if err != nil {
 		return f, err
 	}
-	f.badN = len(bad)
+	f.badN, f.badSample, f.callerSecret = len(bad), bad[0], ds.secrets[len(ds.secrets)-1]
 	for path, lines := range map[string][]string{
 		f.hot: ds.secrets[:hot], f.all: ds.secrets, f.bad: bad, f.caller: ds.secrets[len(ds.secrets)-1:],
 	} {

@@ -14,6 +14,10 @@ func (a *App) verificationSource() (auth.Source, error) {
 	c := auth.NewCache(a.Store, auth.CacheConfig{
 		Size: a.Config.CacheSize, TTL: a.Config.CacheTTL, NegativeTTL: a.Config.NegativeTTL,
 	})
-	a.Services.SetInvalidator(c)
+	inv, err := a.replicate(c)
+	if err != nil {
+		return nil, err
+	}
+	a.Services.SetInvalidator(inv)
 	return c, nil
 }

@@ -51,6 +51,14 @@ func StartPostgres(t testing.TB, dsn string, args ...string) *Server {
 	return start(t, "postgres", append([]string{"--database-url", NewPostgresSchema(t, dsn)}, args...))
 }
 
+// StartReplica runs another server on the PostgreSQL schema at
+// dsnWithSchema (from NewPostgresSchema), sharing its data with every other
+// server started there, as replicas do.
+func StartReplica(t testing.TB, dsnWithSchema string, args ...string) *Server {
+	t.Helper()
+	return start(t, "postgres", append([]string{"--database-url", dsnWithSchema}, args...))
+}
+
 // ForEachBackend runs fn as a subtest on SQLite, and on PostgreSQL when
 // LATCHKEY_TEST_POSTGRES_DSN is set (a skipped subtest says why otherwise).
 func ForEachBackend(t *testing.T, fn func(t *testing.T, s *Server), args ...string) {

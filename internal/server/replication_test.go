@@ -1,0 +1,67 @@
+package server_test
+
+import (
+	"net/http"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/servertest"
+)
+
+// TestAChangeOnOneReplicaReachesTheOthersCache runs two replicas on one
+// PostgreSQL schema with a cache TTL far longer than the test: only the
+// invalidation feed can make replica B refuse what replica A revoked.
+func TestAChangeOnOneReplicaReachesTheOthersCache(t *testing.T) {
+	dsn := os.Getenv(servertest.PostgresDSNEnv)
+	if dsn == "" {
+		t.Skip("needs PostgreSQL: set " + servertest.PostgresDSNEnv + " (CI does)")
+	}
+	shared := servertest.NewPostgresSchema(t, dsn)
+	a := servertest.StartReplica(t, shared, "--cache-ttl=1h", "--signing-key-secret=replication-test-secret")
+	b := servertest.StartReplica(t, shared, "--cache-ttl=1h", "--signing-key-secret=replication-test-secret")
+
+	admin := a.AdminSession(t)
+	revoked := a.CreateToken(t, admin, map[string]any{"name": "revoked", "scopes": []string{"repo:read"}})
+	a.CreateUser(t, admin, "suspendee", "suspendee-password", "member", "person")
+	member := a.Login(t, "suspendee", "suspendee-password")
+	suspended := a.CreateToken(t, member, map[string]any{"name": "theirs", "scopes": []string{"repo:read"}})
+	descoped := a.CreateToken(t, admin, map[string]any{"name": "descoped", "scopes": []string{"repo:read", "tokens"}})
+
+	// Replica B verifies (and caches) all three.
+	for _, secret := range []string{revoked.Secret, suspended.Secret, descoped.Secret} {
+		b.JSON(t, http.MethodGet, "/api/v1/me", secret, nil, http.StatusOK, nil)
+	}
+
+	// Changes made on replica A...
+	a.JSON(t, http.MethodDelete, "/api/v1/tokens/"+revoked.ID(), admin, nil, http.StatusNoContent, nil)
+	a.JSON(t, http.MethodPatch, "/api/v1/users/suspendee", admin, map[string]any{"suspended": true}, http.StatusOK, nil)
+	a.JSON(t, http.MethodPatch, "/api/v1/tokens/"+descoped.ID(), admin, map[string]any{"scopes": []string{"repo:read"}}, http.StatusOK, nil)
+
+	// ...are seen by replica B long before its cache entries expire.
+	eventually(t, "revoked token refused on B", func() bool {
+		st, _, _ := b.Do(t, http.MethodGet, "/api/v1/me", revoked.Secret, nil)
+		return st == http.StatusUnauthorized
+	})
+	eventually(t, "suspended owner's token refused on B", func() bool {
+		st, _, _ := b.Do(t, http.MethodGet, "/api/v1/me", suspended.Secret, nil)
+		return st == http.StatusUnauthorized
+	})
+	eventually(t, "descoped token loses tokens on B", func() bool {
+		st, _, _ := b.Do(t, http.MethodGet, "/api/v1/tokens", descoped.Secret, nil)
+		return st == http.StatusForbidden
+	})
+}
+
+// eventually polls cond for up to 10 seconds: far below the 1h cache TTL,
+// so it can only pass through the invalidation feed.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 10s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

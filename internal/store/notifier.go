@@ -1,0 +1,17 @@
+package store
+
+import "context"
+
+// Notifier is implemented by backends that can broadcast a message to every
+// replica sharing the database (PostgreSQL's LISTEN/NOTIFY). The embedded
+// SQLite store is single-node and does not implement it.
+type Notifier interface {
+	// Publish sends payload (at most a few kilobytes) on channel to every
+	// subscriber, this replica's included.
+	Publish(ctx context.Context, channel, payload string) error
+	// Subscribe starts delivering the payloads published on channel to fn,
+	// in order, until ctx ends. It returns once it is listening. After a
+	// lost connection is re-established, fn is called with "": messages may
+	// have been missed in between.
+	Subscribe(ctx context.Context, channel string, fn func(payload string)) error
+}

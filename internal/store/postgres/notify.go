@@ -1,0 +1,96 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/latchkey/latchkey/internal/store"
+)
+
+var _ store.Notifier = (*Store)(nil)
+
+// channelName scopes a channel to the store's schema: NOTIFY is
+// database-wide, and several deployments (or test runs) may share one
+// database in different schemas.
+func (s *Store) channelName(ctx context.Context, channel string) (string, error) {
+	var schema string
+	if err := s.pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		return "", fmt.Errorf("current schema: %w", err)
+	}
+	name := channel + "." + schema
+	if len(name) > 63 {
+		name = name[:63]
+	}
+	return name, nil
+}
+
+// Publish sends payload to every replica listening on channel.
+func (s *Store) Publish(ctx context.Context, channel, payload string) error {
+	name, err := s.channelName(ctx, channel)
+	if err != nil {
+		return err
+	}
+	if _, err := s.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, name, payload); err != nil {
+		return fmt.Errorf("publish on %s: %w", channel, err)
+	}
+	return nil
+}
+
+// Subscribe listens on channel on a connection of its own and calls fn for
+// every notification until ctx ends, reconnecting with backoff when the
+// connection is lost.
+func (s *Store) Subscribe(ctx context.Context, channel string, fn func(payload string)) error {
+	name, err := s.channelName(ctx, channel)
+	if err != nil {
+		return err
+	}
+	conn, err := s.listen(ctx, name)
+	if err != nil {
+		return err
+	}
+	go s.receive(ctx, name, conn, fn)
+	return nil
+}
+
+func (s *Store) listen(ctx context.Context, name string) (*pgxpool.Conn, error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", name, err)
+	}
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{name}.Sanitize()); err != nil {
+		conn.Release()
+		return nil, fmt.Errorf("listen on %s: %w", name, err)
+	}
+	return conn, nil
+}
+
+func (s *Store) receive(ctx context.Context, name string, conn *pgxpool.Conn, fn func(string)) {
+	backoff := 100 * time.Millisecond
+	for {
+		n, err := conn.Conn().WaitForNotification(ctx)
+		if err == nil {
+			fn(n.Payload)
+			backoff = 100 * time.Millisecond
+			continue
+		}
+		// The connection's state is unknown after an error: never reuse it.
+		_ = conn.Conn().Close(context.Background())
+		conn.Release()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, 5*time.Second)
+			if conn, err = s.listen(ctx, name); err == nil {
+				fn("") // messages may have been missed while disconnected
+				break
+			}
+		}
+	}
+}

@@ -58,6 +58,15 @@ type Serve struct {
 	KeyRotationInterval  time.Duration // 0 = rotate only with `latchkey keys rotate`
 	JWTAlgorithm         string        // ES256 or EdDSA
 
+	// Notifications (internal/notify): expiry reminders and leak notices by
+	// email and webhook. Neither set = no notices.
+	SMTPURL           string // smtp:// or smtps://, credentials included
+	SMTPURLFile       string
+	SMTPFrom          string
+	WebhookURL        string
+	WebhookSecret     string // HMAC key of X-Latchkey-Signature
+	WebhookSecretFile string
+
 	File File // the structured sections of the --config file
 
 	// Changed reports whether an option was set by flag, env or file (not
@@ -142,6 +151,12 @@ func (c *Serve) options() []option {
 		{"jwt-lifetime", "lifetime of JWTs issued by token exchange (never past the exchanged token's own expiry)", dur(&c.JWTLifetime, 15*time.Minute)},
 		{"key-rotation-interval", "how often a new JWT signing key takes over (0 = only with `latchkey keys rotate`)", dur(&c.KeyRotationInterval, 720*time.Hour)},
 		{"jwt-algorithm", "signature algorithm of new JWT signing keys: ES256 or EdDSA", str(&c.JWTAlgorithm, "ES256")},
+		{"smtp-url", "mail server for expiry reminders and leak notices: smtp://user:password@host:587 (STARTTLS when offered) or smtps://...:465", str(&c.SMTPURL, "")},
+		{"smtp-url-file", "file holding the --smtp-url (it contains the password)", str(&c.SMTPURLFile, "")},
+		{"smtp-from", "sender address of notification emails, e.g. Latchkey <latchkey@example.com>", str(&c.SMTPFrom, "")},
+		{"webhook-url", "URL that expiry reminders and leak notices are POSTed to as signed JSON", str(&c.WebhookURL, "")},
+		{"webhook-secret", "secret that signs webhook bodies (X-Latchkey-Signature: sha256=HMAC); at least 16 characters", str(&c.WebhookSecret, "")},
+		{"webhook-secret-file", "file holding the webhook secret", str(&c.WebhookSecretFile, "")},
 	}
 }
 
@@ -188,6 +203,9 @@ func (c *Serve) Resolve(fs *pflag.FlagSet) error {
 			return fmt.Errorf("read --signing-key-secret-file: %w", err)
 		}
 		c.SigningKeySecret = strings.TrimSpace(string(b))
+	}
+	if err := c.readNotifySecrets(); err != nil {
+		return err
 	}
 	return c.validate()
 }
@@ -245,6 +263,9 @@ func (c *Serve) validate() error {
 	}
 	if c.UpstreamTimeout < 0 {
 		return fmt.Errorf("--upstream-timeout must not be negative; use 0 for no limit")
+	}
+	if err := c.validateNotify(); err != nil {
+		return err
 	}
 	return c.validateExchange()
 }

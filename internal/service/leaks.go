@@ -63,7 +63,7 @@ func (s *Tokens) reportLeak(ctx context.Context, a Actor, r LeakReport) (bool, e
 	digest := token.Hash(r.Token)
 	details := map[string]any{"url": r.URL, "source": r.Source, "type": r.Type, "hint": token.Hint(r.Token)}
 	if parsed.Kind == token.Session {
-		return s.leakSession(ctx, a, digest[:], details)
+		return s.leakSession(ctx, a, digest[:], details, r)
 	}
 	t, err := s.store.GetTokenByDigest(ctx, digest[:])
 	if errors.Is(err, store.ErrNotFound) {
@@ -80,9 +80,11 @@ func (s *Tokens) reportLeak(ctx context.Context, a Actor, r LeakReport) (bool, e
 	if token.Equal(t.PrevDigest, digest[:]) {
 		// The previous secret of a regenerated token leaked: end its grace now.
 		now := s.now().UTC().Truncate(time.Microsecond)
+		ended := false
 		t, err = s.store.UpdateToken(ctx, t.ID, func(x *store.Token) error {
 			if token.Equal(x.PrevDigest, digest[:]) {
 				x.PrevDigest, x.PrevExpiresAt, x.UpdatedAt = nil, nil, now
+				ended = true
 			}
 			return nil
 		})
@@ -90,15 +92,21 @@ func (s *Tokens) reportLeak(ctx context.Context, a Actor, r LeakReport) (bool, e
 			return true, wrapStore("end grace period", err)
 		}
 		s.inval.TokenChanged(t)
+		if ended {
+			s.postLeakNotice(ctx, t, r, true)
+		}
 		return true, nil
 	}
 	if err := s.revoke(ctx, a, t.ID, "token.revoke", map[string]any{"reason": "leaked", "url": r.URL}); err != nil {
 		return true, err
 	}
+	if t.RevokedAt == nil { // a token revoked before gets no second notice
+		s.postLeakNotice(ctx, t, r, false)
+	}
 	return true, nil
 }
 
-func (s *Tokens) leakSession(ctx context.Context, a Actor, digest []byte, details map[string]any) (bool, error) {
+func (s *Tokens) leakSession(ctx context.Context, a Actor, digest []byte, details map[string]any, r LeakReport) (bool, error) {
 	sess, err := s.store.GetSessionByDigest(ctx, digest)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
@@ -107,9 +115,10 @@ func (s *Tokens) leakSession(ctx context.Context, a Actor, digest []byte, detail
 		return false, fmt.Errorf("look up leaked session: %w", err)
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
+	ended := false
 	if _, err := s.store.UpdateSession(ctx, sess.ID, func(x *store.Session) error {
 		if x.RevokedAt == nil {
-			x.RevokedAt = &now
+			x.RevokedAt, ended = &now, true
 		}
 		return nil
 	}); err != nil {
@@ -118,5 +127,8 @@ func (s *Tokens) leakSession(ctx context.Context, a Actor, digest []byte, detail
 	s.inval.SessionRevoked(sess.Digest)
 	details["owner_id"] = sess.UserID
 	s.audit.record(ctx, a, "session.leak_reported", "session", sess.ID, details)
+	if ended && now.Before(sess.ExpiresAt) { // an ended session gets no notice
+		s.postSessionLeakNotice(ctx, sess, r)
+	}
 	return true, nil
 }

@@ -45,6 +45,7 @@ type Tokens struct {
 	inval    Invalidator
 	prefix   string
 	now      func() time.Time
+	notifier Notifier // expiry reminders and leak notices; nil = none
 }
 
 // CreateTokenInput is a request for a new token.

@@ -28,6 +28,7 @@ type CreateUserInput struct {
 	Password string
 	Role     store.Role
 	Kind     store.UserKind
+	Email    string // where notices about the user's tokens go; "" = none
 }
 
 var usernameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
@@ -73,8 +74,12 @@ func (s *Users) newUser(in CreateUserInput) (*store.User, error) {
 	if err := validRole(in.Role); err != nil {
 		return nil, err
 	}
+	email, err := cleanEmail(in.Email)
+	if err != nil {
+		return nil, err
+	}
 	now := s.now().UTC().Truncate(time.Microsecond)
-	u := &store.User{ID: newID(), Username: in.Username, Role: in.Role, Kind: in.Kind, LoginType: "password", CreatedAt: now, UpdatedAt: now}
+	u := &store.User{ID: newID(), Username: in.Username, Email: email, Role: in.Role, Kind: in.Kind, LoginType: "password", CreatedAt: now, UpdatedAt: now}
 	switch in.Kind {
 	case store.KindPerson:
 		hash, err := hashNewPassword(in.Password)
@@ -223,6 +228,7 @@ type UpdateUserInput struct {
 	Role      *store.Role
 	Suspended *bool
 	Password  *string
+	Email     *string // "" removes the address
 }
 
 // Update changes a user's role, suspension or password. Admins change
@@ -262,6 +268,10 @@ func (s *Users) Update(ctx context.Context, a Actor, idOrName string, in UpdateU
 			return nil, err
 		}
 	}
+	email, err := checkEmailChange(a, target, in.Email)
+	if err != nil {
+		return nil, err
+	}
 	now := s.now().UTC().Truncate(time.Microsecond)
 	details := map[string]any{}
 	u, err := s.store.UpdateUser(ctx, target.ID, func(u *store.User) error {
@@ -275,6 +285,10 @@ func (s *Users) Update(ctx context.Context, a Actor, idOrName string, in UpdateU
 		}
 		if hash != "" {
 			u.PasswordHash, details["password"] = hash, "changed"
+		}
+		if in.Email != nil && email != u.Email {
+			details["email"] = map[string]any{"before": u.Email, "after": email}
+			u.Email = email
 		}
 		u.UpdatedAt = now
 		return nil

@@ -16,6 +16,7 @@ type createUserInput struct {
 		Password string `json:"password,omitempty" maxLength:"256" doc:"At least 8 characters; people only"`
 		Role     string `json:"role,omitempty" enum:"owner,admin,member" default:"member"`
 		Kind     string `json:"kind,omitempty" enum:"person,service" default:"person" doc:"service accounts cannot log in; they hold admin access tokens"`
+		Email    string `json:"email,omitempty" maxLength:"254" example:"alice@example.com" doc:"Where expiry reminders and leak notices about the user's tokens go"`
 	}
 }
 
@@ -44,6 +45,7 @@ type updateUserInput struct {
 		Role      *string `json:"role,omitempty" enum:"owner,admin,member"`
 		Suspended *bool   `json:"suspended,omitempty"`
 		Password  *string `json:"password,omitempty" maxLength:"256"`
+		Email     *string `json:"email,omitempty" maxLength:"254" doc:"Where notices about the user's tokens go; \"\" removes it. Yours (with a session), or anyone's for admins"`
 	}
 }
 
@@ -56,7 +58,7 @@ func (a *API) registerUsers() {
 	huma.Register(a, huma.Operation{OperationID: "get-user", Method: http.MethodGet, Path: "/api/v1/users/{id}", Tags: tags,
 		Summary: "Show a user (yourself, or anyone for admins)", Security: security}, a.getUser)
 	huma.Register(a, huma.Operation{OperationID: "update-user", Method: http.MethodPatch, Path: "/api/v1/users/{id}", Tags: tags,
-		Summary: "Change role or suspension (admins), or a password", Security: security}, a.updateUser)
+		Summary: "Change role or suspension (admins), or a password or email", Security: security}, a.updateUser)
 	huma.Register(a, huma.Operation{OperationID: "delete-user", Method: http.MethodDelete, Path: "/api/v1/users/{id}", Tags: tags,
 		Summary: "Delete a user; all their tokens and sessions stop at once", DefaultStatus: http.StatusNoContent, Security: security}, a.deleteUser)
 }
@@ -68,6 +70,7 @@ func (a *API) createUser(ctx context.Context, in *createUserInput) (*userOutput,
 	}
 	u, err := a.d.Services.Users.Create(ctx, actor, service.CreateUserInput{
 		Username: in.Body.Username, Password: in.Body.Password, Role: store.Role(in.Body.Role), Kind: store.UserKind(in.Body.Kind),
+		Email: in.Body.Email,
 	})
 	if err != nil {
 		return nil, a.problem(ctx, err)
@@ -110,7 +113,7 @@ func (a *API) updateUser(ctx context.Context, in *updateUserInput) (*userOutput,
 	if err != nil {
 		return nil, err
 	}
-	req := service.UpdateUserInput{Suspended: in.Body.Suspended, Password: in.Body.Password}
+	req := service.UpdateUserInput{Suspended: in.Body.Suspended, Password: in.Body.Password, Email: in.Body.Email}
 	if in.Body.Role != nil {
 		r := store.Role(*in.Body.Role)
 		req.Role = &r

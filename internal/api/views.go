@@ -49,6 +49,7 @@ func tokenView(t *store.Token, p store.Policy, now time.Time) Token {
 type User struct {
 	ID        string    `json:"id"`
 	Username  string    `json:"username"`
+	Email     string    `json:"email" doc:"Where notices about the user's tokens go; empty = none"`
 	Role      string    `json:"role" enum:"owner,admin,member"`
 	Kind      string    `json:"kind" enum:"person,service"`
 	Suspended bool      `json:"suspended"`
@@ -58,7 +59,7 @@ type User struct {
 }
 
 func userView(u *store.User) User {
-	return User{ID: u.ID, Username: u.Username, Role: string(u.Role), Kind: string(u.Kind),
+	return User{ID: u.ID, Username: u.Username, Email: u.Email, Role: string(u.Role), Kind: string(u.Kind),
 		Suspended: u.Suspended, LoginType: u.LoginType, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
 }
 

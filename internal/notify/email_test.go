@@ -3,15 +3,13 @@ package notify_test
 import (
 	"context"
 	"errors"
-	"io"
-	"mime"
-	"mime/quotedprintable"
-	"net/mail"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/notify"
+	"github.com/latchkey/latchkey/internal/notify/notifytest"
 )
 
 const publicURL = "https://latchkey.example.com"
@@ -25,48 +23,23 @@ func expiringNotice() notify.Notice {
 	}
 }
 
+// testLogger shows the notifier's log lines with the test's output.
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
 func newNotifier(t *testing.T, cfg notify.Config) *notify.Notifier {
 	t.Helper()
 	if cfg.PublicURL == nil {
 		cfg.PublicURL = func() string { return publicURL + "/" }
 	}
+	cfg.Logger = testLogger(t)
 	n, err := notify.New(cfg)
 	if err != nil {
 		t.Fatalf("notify.New: %v", err)
 	}
 	t.Cleanup(func() { n.Close(context.Background()) })
 	return n
-}
-
-// parsed is an accepted message, read the way a mail client would.
-type parsed struct {
-	header mail.Header
-	body   string
-}
-
-func parse(t *testing.T, m smtpMessage) parsed {
-	t.Helper()
-	msg, err := mail.ReadMessage(strings.NewReader(m.Data))
-	if err != nil {
-		t.Fatalf("the message is not RFC 5322: %v\n%s", err, m.Data)
-	}
-	if got := msg.Header.Get("Content-Transfer-Encoding"); got != "quoted-printable" {
-		t.Fatalf("Content-Transfer-Encoding %q, want quoted-printable", got)
-	}
-	body, err := io.ReadAll(quotedprintable.NewReader(msg.Body))
-	if err != nil {
-		t.Fatalf("body is not quoted-printable: %v", err)
-	}
-	return parsed{header: msg.Header, body: strings.ReplaceAll(string(body), "\r\n", "\n")}
-}
-
-func (p parsed) subject(t *testing.T) string {
-	t.Helper()
-	s, err := new(mime.WordDecoder).DecodeHeader(p.header.Get("Subject"))
-	if err != nil {
-		t.Fatalf("Subject %q: %v", p.header.Get("Subject"), err)
-	}
-	return s
 }
 
 func wantIn(t *testing.T, what, text string, parts ...string) {
@@ -79,62 +52,62 @@ func wantIn(t *testing.T, what, text string, parts ...string) {
 }
 
 func TestExpiryReminderIsMailedOverSTARTTLSAfterAuthenticating(t *testing.T) {
-	srvTLS, cliTLS := testCerts(t)
-	srv := startSMTP(t, withSTARTTLS(srvTLS), withAuth("mailer", "p@ss:word"))
+	srvTLS, cliTLS := notifytest.Certificates(t)
+	srv := notifytest.StartSMTP(t, notifytest.WithSTARTTLS(srvTLS), notifytest.WithAuth("mailer", "p@ss:word"))
 	n := newNotifier(t, notify.Config{SMTP: &notify.SMTPConfig{
-		URL:  "smtp://mailer:p%40ss%3Aword@127.0.0.1:" + srv.port(),
+		URL:  "smtp://mailer:p%40ss%3Aword@127.0.0.1:" + srv.Port(),
 		From: "Latchkey <latchkey@example.com>", TLS: cliTLS,
 	}})
 	nt := expiringNotice()
 	if err := n.Send(t.Context(), nt); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
-	m := srv.next(t)
+	m := srv.Next(t)
 	if !m.TLS || m.AuthUser != "mailer" {
 		t.Fatalf("message accepted with TLS=%v auth=%q; want STARTTLS, then AUTH as mailer", m.TLS, m.AuthUser)
 	}
-	if _, plain := srv.stats(); plain {
+	if _, plain := srv.Stats(); plain {
 		t.Fatal("the password was offered before STARTTLS")
 	}
 	if m.From != "latchkey@example.com" || len(m.To) != 1 || m.To[0] != "alice@example.org" {
 		t.Fatalf("envelope from %q to %v; want latchkey@example.com to alice@example.org", m.From, m.To)
 	}
-	p := parse(t, m)
+	p := m.Read(t)
 	for h, want := range map[string]string{
 		"From": `"Latchkey" <latchkey@example.com>`, "To": `"alice" <alice@example.org>`,
 		"Content-Type": "text/plain; charset=utf-8", "Auto-Submitted": "auto-generated",
 		"X-Latchkey-Event": "token.expiring", "MIME-Version": "1.0",
 	} {
-		if got := p.header.Get(h); got != want {
+		if got := p.Header.Get(h); got != want {
 			t.Errorf("header %s = %q, want %q", h, got, want)
 		}
 	}
-	if _, err := p.header.Date(); err != nil {
+	if _, err := p.Header.Date(); err != nil {
 		t.Errorf("Date header: %v", err)
 	}
-	if id := p.header.Get("Message-ID"); !strings.HasSuffix(id, "@example.com>") {
+	if id := p.Header.Get("Message-ID"); !strings.HasSuffix(id, "@example.com>") {
 		t.Errorf("Message-ID %q is not <id@example.com>", id)
 	}
-	if got := p.subject(t); got != `Your token "deploy" expires in 3 days` {
+	if got := p.Subject; got != `Your token "deploy" expires in 3 days` {
 		t.Errorf("Subject %q", got)
 	}
-	wantIn(t, "body", p.body,
+	wantIn(t, "body", p.Body,
 		"Hello alice,",
 		`Your personal access token "deploy" (ending in x9Qz) expires on `+nt.Token.ExpiresAt.Format("Mon, 2 Jan 2006 at 15:04")+" UTC, in 3 days.",
 		"401 Unauthorized",
 		"regenerate it before it expires",
 		"  "+publicURL+"/tokens/"+nt.Token.ID+"\n",
 	)
-	if strings.Contains(p.body, "p@ss") {
+	if strings.Contains(p.Body, "p@ss") {
 		t.Fatal("the SMTP password is in the message")
 	}
 }
 
 func TestEmailOverImplicitTLS(t *testing.T) {
-	srvTLS, cliTLS := testCerts(t)
-	srv := startSMTP(t, withImplicitTLS(srvTLS))
+	srvTLS, cliTLS := notifytest.Certificates(t)
+	srv := notifytest.StartSMTP(t, notifytest.WithImplicitTLS(srvTLS))
 	n := newNotifier(t, notify.Config{SMTP: &notify.SMTPConfig{
-		URL: "smtps://127.0.0.1:" + srv.port(), From: "latchkey@example.com", TLS: cliTLS,
+		URL: "smtps://127.0.0.1:" + srv.Port(), From: "latchkey@example.com", TLS: cliTLS,
 	}})
 	nt := expiringNotice()
 	nt.Kind = notify.TokenExpired
@@ -142,22 +115,22 @@ func TestEmailOverImplicitTLS(t *testing.T) {
 	if err := n.Send(t.Context(), nt); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
-	m := srv.next(t)
+	m := srv.Next(t)
 	if !m.TLS {
 		t.Fatal("message not sent over TLS")
 	}
-	p := parse(t, m)
-	if got := p.subject(t); got != `Your token "deploy" has expired` {
+	p := m.Read(t)
+	if got := p.Subject; got != `Your token "deploy" has expired` {
 		t.Errorf("Subject %q", got)
 	}
-	wantIn(t, "body", p.body, "expired on "+nt.At.Format("Mon, 2 Jan 2006 at 15:04")+" UTC", "regenerate it", publicURL+"/tokens/"+nt.Token.ID)
+	wantIn(t, "body", p.Body, "expired on "+nt.At.Format("Mon, 2 Jan 2006 at 15:04")+" UTC", "regenerate it", publicURL+"/tokens/"+nt.Token.ID)
 }
 
 func TestEmailToAnUntrustedServerFails(t *testing.T) {
-	srvTLS, _ := testCerts(t)
-	srv := startSMTP(t, withSTARTTLS(srvTLS), withAuth("mailer", "secret"))
+	srvTLS, _ := notifytest.Certificates(t)
+	srv := notifytest.StartSMTP(t, notifytest.WithSTARTTLS(srvTLS), notifytest.WithAuth("mailer", "secret"))
 	n := newNotifier(t, notify.Config{SMTP: &notify.SMTPConfig{
-		URL: "smtp://mailer:secret@127.0.0.1:" + srv.port(), From: "latchkey@example.com",
+		URL: "smtp://mailer:secret@127.0.0.1:" + srv.Port(), From: "latchkey@example.com",
 	}})
 	err := n.Send(t.Context(), expiringNotice())
 	var de *notify.DeliveryError
@@ -167,12 +140,12 @@ func TestEmailToAnUntrustedServerFails(t *testing.T) {
 	if !strings.Contains(err.Error(), "STARTTLS") {
 		t.Errorf("error %q does not say STARTTLS failed", err)
 	}
-	srv.none(t, 100*time.Millisecond)
+	srv.None(t, 100*time.Millisecond)
 }
 
 func TestLeakNoticeSaysWhereAndCannotInjectHeaders(t *testing.T) {
-	srv := startSMTP(t)
-	n := newNotifier(t, notify.Config{SMTP: &notify.SMTPConfig{URL: "smtp://127.0.0.1:" + srv.port(), From: "latchkey@example.com"}})
+	srv := notifytest.StartSMTP(t)
+	n := newNotifier(t, notify.Config{SMTP: &notify.SMTPConfig{URL: "smtp://127.0.0.1:" + srv.Port(), From: "latchkey@example.com"}})
 	nt := expiringNotice()
 	nt.Kind = notify.TokenLeaked
 	long := "https://gist.example.com/a/" + strings.Repeat("0123456789", 30) + "\r\nBcc: evil@example.net"
@@ -180,34 +153,34 @@ func TestLeakNoticeSaysWhereAndCannotInjectHeaders(t *testing.T) {
 	if err := n.Send(t.Context(), nt); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
-	p := parse(t, srv.next(t))
-	if p.header.Get("Bcc") != "" {
+	p := srv.Next(t).Read(t)
+	if p.Header.Get("Bcc") != "" {
 		t.Fatal("a Bcc header was injected")
 	}
-	if got := p.subject(t); got != `Your token "deploy" was exposed and has been revoked` {
+	if got := p.Subject; got != `Your token "deploy" was exposed and has been revoked` {
 		t.Errorf("Subject %q", got)
 	}
-	wantIn(t, "body", p.body, "was reported as exposed in public", "Reported by: github",
+	wantIn(t, "body", p.Body, "was reported as exposed in public", "Reported by: github",
 		"Found at: https://gist.example.com/a/"+strings.Repeat("0123456789", 30)+"  Bcc: evil@example.net",
 		"revoked it at once", "create a new token", publicURL+"/tokens/"+nt.Token.ID)
 }
 
 func TestOwnerWithoutEmailIsSkipped(t *testing.T) {
-	srv := startSMTP(t)
-	n := newNotifier(t, notify.Config{SMTP: &notify.SMTPConfig{URL: "smtp://127.0.0.1:" + srv.port(), From: "latchkey@example.com"}})
+	srv := notifytest.StartSMTP(t)
+	n := newNotifier(t, notify.Config{SMTP: &notify.SMTPConfig{URL: "smtp://127.0.0.1:" + srv.Port(), From: "latchkey@example.com"}})
 	nt := expiringNotice()
 	nt.Owner.Email = ""
 	if err := n.Send(t.Context(), nt); err != nil {
 		t.Fatalf("Send for an owner without email: %v; want nil (nothing to do)", err)
 	}
-	if conns, _ := srv.stats(); conns != 0 {
+	if conns, _ := srv.Stats(); conns != 0 {
 		t.Fatal("the mail server was contacted for an owner without an address")
 	}
 }
 
 func TestRefusedRecipientIsAFailure(t *testing.T) {
-	srv := startSMTP(t, rejecting("alice@example.org"))
-	n := newNotifier(t, notify.Config{SMTP: &notify.SMTPConfig{URL: "smtp://127.0.0.1:" + srv.port(), From: "latchkey@example.com"}})
+	srv := notifytest.StartSMTP(t, notifytest.Rejecting("alice@example.org"))
+	n := newNotifier(t, notify.Config{SMTP: &notify.SMTPConfig{URL: "smtp://127.0.0.1:" + srv.Port(), From: "latchkey@example.com"}})
 	err := n.Send(t.Context(), expiringNotice())
 	if err == nil || !strings.Contains(err.Error(), "RCPT TO") || !strings.Contains(err.Error(), "550") {
 		t.Fatalf("Send to a refused recipient: %v; want an error naming RCPT TO and 550", err)

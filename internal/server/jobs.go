@@ -6,8 +6,9 @@ import (
 )
 
 // Background jobs: revoking tokens unused for longer than the policy allows,
-// and deleting sessions that ended a day ago. Both are idempotent, so
-// running them on every replica is harmless.
+// deleting sessions that ended a day ago, and sending expiry reminders. All
+// are idempotent (each reminder is claimed in the database before it is
+// sent), so running them on every replica is harmless.
 const (
 	jobsEvery      = time.Hour
 	jobsFirstDelay = time.Minute
@@ -27,7 +28,7 @@ func (a *App) startJobs() {
 			case <-ctx.Done():
 				return
 			case <-timer.C:
-				a.runJobs(ctx)
+				a.RunJobs(ctx)
 				timer.Reset(jobsEvery)
 			}
 		}
@@ -35,7 +36,9 @@ func (a *App) startJobs() {
 	a.closers = append(a.closers, func(context.Context) { cancel(); <-done })
 }
 
-func (a *App) runJobs(ctx context.Context) {
+// RunJobs runs every background job once, now; the scheduler calls it
+// hourly, tests call it directly.
+func (a *App) RunJobs(ctx context.Context) {
 	now := time.Now()
 	if n, err := a.Services.Tokens.RevokeUnused(ctx, now); err != nil {
 		a.Logger.Error("revoke unused tokens", "err", err)
@@ -46,5 +49,10 @@ func (a *App) runJobs(ctx context.Context) {
 		a.Logger.Error("delete ended sessions", "err", err)
 	} else if n > 0 {
 		a.Logger.Info("deleted ended sessions", "count", n)
+	}
+	if res, err := a.Services.Tokens.SendReminders(ctx, now); err != nil {
+		a.Logger.Error("send expiry reminders", "sent", res.Sent, "failed", res.Failed, "err", err)
+	} else if res.Sent > 0 {
+		a.Logger.Info("sent expiry reminders", "count", res.Sent)
 	}
 }

@@ -60,6 +60,7 @@ func New(ctx context.Context, cfg config.Serve, logger *slog.Logger, out io.Writ
 	}{
 		{"open store", a.openStore},
 		{"build services", a.buildServices},
+		{"build notifications", a.buildNotifier},
 		{"build verification", a.buildVerification},
 		{"mount HTTP", a.mountHTTP},
 	}

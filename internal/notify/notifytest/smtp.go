@@ -1,4 +1,4 @@
-package notify_test
+package notifytest
 
 import (
 	"crypto/ecdsa"
@@ -17,42 +17,53 @@ import (
 	"time"
 )
 
-// smtpServer is a small SMTP server on loopback, speaking enough of the
+// SMTPServer is a small SMTP server on loopback, speaking enough of the
 // protocol to accept messages: EHLO/HELO, STARTTLS, AUTH PLAIN, MAIL, RCPT,
 // DATA, RSET, NOOP, QUIT.
-type smtpServer struct {
+type SMTPServer struct {
 	ln        net.Listener
 	tls       *tls.Config // offers STARTTLS when set (and not implicit)
 	implicit  bool        // the listener speaks TLS from the first byte
 	user, pw  string      // requires AUTH PLAIN with these when set
 	rejectTo  string      // RCPT of this address is refused with 550
-	messages  chan smtpMessage
+	messages  chan Message
 	mu        sync.Mutex
 	sawPlain  bool // AUTH was attempted before TLS
 	connCount int
+	count     int // messages accepted
 }
 
-// smtpMessage is one accepted message with its envelope.
-type smtpMessage struct {
-	From     string
-	To       []string
-	Data     string
-	TLS      bool
-	AuthUser string
+// Message is one accepted message with its envelope.
+type Message struct {
+	From     string   // MAIL FROM
+	To       []string // RCPT TO
+	Data     string   // the message as sent after DATA, dot-unstuffed
+	TLS      bool     // the connection was encrypted when it was sent
+	AuthUser string   // who authenticated, "" = nobody
 }
 
-type smtpOption func(*smtpServer)
+// SMTPOption configures an SMTPServer.
+type SMTPOption func(*SMTPServer)
 
-func withSTARTTLS(cfg *tls.Config) smtpOption { return func(s *smtpServer) { s.tls = cfg } }
-func withImplicitTLS(cfg *tls.Config) smtpOption {
-	return func(s *smtpServer) { s.tls, s.implicit = cfg, true }
+// WithSTARTTLS makes the server offer STARTTLS with cfg.
+func WithSTARTTLS(cfg *tls.Config) SMTPOption { return func(s *SMTPServer) { s.tls = cfg } }
+
+// WithImplicitTLS makes the server speak TLS from the first byte (smtps).
+func WithImplicitTLS(cfg *tls.Config) SMTPOption {
+	return func(s *SMTPServer) { s.tls, s.implicit = cfg, true }
 }
-func withAuth(user, pw string) smtpOption { return func(s *smtpServer) { s.user, s.pw = user, pw } }
-func rejecting(addr string) smtpOption    { return func(s *smtpServer) { s.rejectTo = addr } }
 
-func startSMTP(t *testing.T, opts ...smtpOption) *smtpServer {
+// WithAuth makes the server offer AUTH PLAIN and require these credentials
+// before MAIL.
+func WithAuth(user, pw string) SMTPOption { return func(s *SMTPServer) { s.user, s.pw = user, pw } }
+
+// Rejecting makes the server refuse RCPT of addr with 550.
+func Rejecting(addr string) SMTPOption { return func(s *SMTPServer) { s.rejectTo = addr } }
+
+// StartSMTP starts a server on 127.0.0.1 that stops when t ends.
+func StartSMTP(t testing.TB, opts ...SMTPOption) *SMTPServer {
 	t.Helper()
-	s := &smtpServer{messages: make(chan smtpMessage, 16)}
+	s := &SMTPServer{messages: make(chan Message, 256)}
 	for _, o := range opts {
 		o(s)
 	}
@@ -81,33 +92,41 @@ func startSMTP(t *testing.T, opts ...smtpOption) *smtpServer {
 	return s
 }
 
-// stats returns how many connections were accepted and whether AUTH was
+// Stats returns how many connections were accepted and whether AUTH was
 // attempted before TLS.
-func (s *smtpServer) stats() (conns int, plainAuth bool) {
+func (s *SMTPServer) Stats() (conns int, plainAuth bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.connCount, s.sawPlain
 }
 
-func (s *smtpServer) port() string {
+// Count is how many messages the server accepted so far.
+func (s *SMTPServer) Count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.count
+}
+
+// Port is the port the server listens on.
+func (s *SMTPServer) Port() string {
 	_, p, _ := net.SplitHostPort(s.ln.Addr().String())
 	return p
 }
 
-// next waits for the next accepted message.
-func (s *smtpServer) next(t *testing.T) smtpMessage {
+// Next waits for the next accepted message.
+func (s *SMTPServer) Next(t testing.TB) Message {
 	t.Helper()
 	select {
 	case m := <-s.messages:
 		return m
 	case <-time.After(10 * time.Second):
 		t.Fatal("no email arrived within 10s")
-		return smtpMessage{}
+		return Message{}
 	}
 }
 
-// none fails if a message arrives within a short while.
-func (s *smtpServer) none(t *testing.T, wait time.Duration) {
+// None fails if a message arrives within a short while.
+func (s *SMTPServer) None(t testing.TB, wait time.Duration) {
 	t.Helper()
 	select {
 	case m := <-s.messages:
@@ -116,13 +135,13 @@ func (s *smtpServer) none(t *testing.T, wait time.Duration) {
 	}
 }
 
-func (s *smtpServer) serve(conn net.Conn) {
+func (s *SMTPServer) serve(conn net.Conn) {
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
 	_, secured := conn.(*tls.Conn)
 	tp := textproto.NewConn(conn)
 	var (
-		msg    smtpMessage
+		msg    Message
 		authed string
 	)
 	reply := func(format string, args ...any) { _ = tp.PrintfLine(format, args...) }
@@ -164,7 +183,7 @@ func (s *smtpServer) serve(conn net.Conn) {
 			}
 			conn, secured = tc, true
 			tp = textproto.NewConn(tc)
-			msg, authed = smtpMessage{}, ""
+			msg, authed = Message{}, ""
 		case "AUTH":
 			mech, initial, _ := strings.Cut(arg, " ")
 			if !strings.EqualFold(mech, "PLAIN") || s.user == "" {
@@ -195,7 +214,7 @@ func (s *smtpServer) serve(conn net.Conn) {
 				reply("530 authentication required")
 				continue
 			}
-			msg = smtpMessage{From: envelopeAddr(arg), TLS: secured, AuthUser: authed}
+			msg = Message{From: envelopeAddr(arg), TLS: secured, AuthUser: authed}
 			reply("250 ok")
 		case "RCPT":
 			to := envelopeAddr(arg)
@@ -216,11 +235,17 @@ func (s *smtpServer) serve(conn net.Conn) {
 				return
 			}
 			msg.Data = string(data)
-			s.messages <- msg
-			msg = smtpMessage{TLS: secured, AuthUser: authed}
+			s.mu.Lock()
+			s.count++
+			s.mu.Unlock()
+			select {
+			case s.messages <- msg:
+			default: // Count still tells
+			}
+			msg = Message{TLS: secured, AuthUser: authed}
 			reply("250 queued")
 		case "RSET":
-			msg = smtpMessage{TLS: secured, AuthUser: authed}
+			msg = Message{TLS: secured, AuthUser: authed}
 			reply("250 ok")
 		case "NOOP":
 			reply("250 ok")
@@ -243,9 +268,9 @@ func envelopeAddr(arg string) string {
 	return strings.TrimPrefix(v, "<")
 }
 
-// testCerts returns a server TLS config with a fresh self-signed
+// Certificates returns a server TLS config with a fresh self-signed
 // certificate for 127.0.0.1, and a client config that trusts only it.
-func testCerts(t *testing.T) (server, client *tls.Config) {
+func Certificates(t testing.TB) (server, client *tls.Config) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

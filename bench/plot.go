@@ -40,7 +40,7 @@ func writeChart(path string, rs []result, o *options) error {
 		}
 	}
 	var sb strings.Builder
-	const w, h = 960, 420
+	const w, h = 960, 470
 	fmt.Fprintf(&sb, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n", w, h, w, h)
 	sb.WriteString(`<rect width="100%" height="100%" fill="white"/>` + "\n")
 	fmt.Fprintf(&sb, `<text x="%d" y="22" text-anchor="middle" font-size="15">Latchkey /auth/verify against tokens in the database (%s, %d connections, %s per point, wrk on the same 2-core machine)</text>`+"\n",

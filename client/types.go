@@ -62,6 +62,7 @@ const (
 type User struct {
 	ID        string    `json:"id"`
 	Username  string    `json:"username"`
+	Email     string    `json:"email"` // where notices about the user's tokens go; "" = none
 	Role      string    `json:"role"`
 	Kind      string    `json:"kind"`
 	Suspended bool      `json:"suspended"`

@@ -15,6 +15,8 @@ type CreateUserRequest struct {
 	Password string `json:"password,omitempty"`
 	Role     string `json:"role,omitempty"`
 	Kind     string `json:"kind,omitempty"`
+	// Email is where expiry reminders and leak notices go; "" = none.
+	Email string `json:"email,omitempty"`
 }
 
 // CreateUser adds a person or a service account.
@@ -71,11 +73,14 @@ func (c *Client) GetUser(ctx context.Context, idOrName string) (*User, error) {
 }
 
 // UpdateUserRequest changes a user; nil fields are left as they are. Role
-// and Suspended are for admins; Password for yourself or admins.
+// and Suspended are for admins; Password and Email for yourself or admins.
 type UpdateUserRequest struct {
 	Role      *string `json:"role,omitempty"`
 	Suspended *bool   `json:"suspended,omitempty"`
 	Password  *string `json:"password,omitempty"`
+	// Email sets where notices go ("" removes it): your own with a
+	// session, anyone's for admins.
+	Email *string `json:"email,omitempty"`
 }
 
 // UpdateUser changes a user's role, suspension or password. Suspending a

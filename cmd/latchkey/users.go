@@ -111,12 +111,13 @@ func (a *app) printUser(u *client.User) error {
 	}
 	return a.fields([][2]string{
 		{"Username", u.Username}, {"ID", u.ID}, {"Role", u.Role}, {"Kind", u.Kind},
-		{"Status", userStatus(*u)}, {"Login", u.LoginType}, {"Created", a.whenStamp(&u.CreatedAt, "")},
+		{"Email", u.Email}, {"Status", userStatus(*u)}, {"Login", u.LoginType}, {"Created", a.whenStamp(&u.CreatedAt, "")},
 	})
 }
 
+
 func newUsersCreateCmd(a *app) *cobra.Command {
-	var role string
+	var role, email string
 	var pwStdin bool
 	cmd := &cobra.Command{
 		Use:   "create USERNAME [flags]",
@@ -124,7 +125,7 @@ func newUsersCreateCmd(a *app) *cobra.Command {
 		Long: `Create an account for a person, who logs in with a password. The password
 is asked for on the terminal (twice, not echoed), or read from standard
 input with --password-stdin.`,
-		Example: `  latchkey users create alice --role admin
+		Example: `  latchkey users create alice --role admin --email alice@example.com
   printf '%s\n' "$PASSWORD" | latchkey users create ci-operator --password-stdin`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -139,7 +140,7 @@ input with --password-stdin.`,
 			if err != nil {
 				return err
 			}
-			u, err := cl.CreateUser(a.ctx(), client.CreateUserRequest{Username: args[0], Password: pw, Role: role, Kind: client.KindPerson})
+			u, err := cl.CreateUser(a.ctx(), client.CreateUserRequest{Username: args[0], Password: pw, Role: role, Kind: client.KindPerson, Email: email})
 			if err != nil {
 				return err
 			}
@@ -152,6 +153,7 @@ input with --password-stdin.`,
 	}
 	cmd.Flags().StringVar(&role, "role", client.RoleMember, "`ROLE`: owner, admin or member")
 	cmd.Flags().BoolVar(&pwStdin, "password-stdin", false, "read the password from standard input")
+	cmd.Flags().StringVar(&email, "email", "", "`ADDRESS` that expiry reminders and leak notices go to")
 	return cmd
 }
 
@@ -190,13 +192,15 @@ func (a *app) newPassword(fromStdin bool) (string, error) {
 }
 
 func newUsersUpdateCmd(a *app) *cobra.Command {
-	var role string
+	var role, email string
 	var pwStdin, password bool
 	cmd := &cobra.Command{
 		Use:   "update USER [flags]",
-		Short: "Change a user's role or password",
+		Short: "Change a user's role, password or email",
 		Example: `  latchkey users update alice --role admin
-  latchkey users update alice --password`,
+  latchkey users update alice --password
+  latchkey users update alice --email alice@example.com
+  latchkey users update alice --email ''`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeUsers(""),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -214,8 +218,11 @@ func newUsersUpdateCmd(a *app) *cobra.Command {
 				}
 				req.Password = &pw
 			}
-			if req.Role == nil && req.Password == nil {
-				return usageError("nothing to change: give --role or --password")
+			if cmd.Flags().Changed("email") {
+				req.Email = &email
+			}
+			if req.Role == nil && req.Password == nil && req.Email == nil {
+				return usageError("nothing to change: give --role, --password or --email")
 			}
 			return a.updateUser(args[0], req, "Updated")
 		},
@@ -223,6 +230,7 @@ func newUsersUpdateCmd(a *app) *cobra.Command {
 	cmd.Flags().StringVar(&role, "role", "", "new `ROLE`: owner, admin or member")
 	cmd.Flags().BoolVar(&password, "password", false, "set a new password, asked for on the terminal")
 	cmd.Flags().BoolVar(&pwStdin, "password-stdin", false, "set a new password, read from standard input")
+	cmd.Flags().StringVar(&email, "email", "", "new `ADDRESS` for expiry reminders and leak notices ('' removes it)")
 	return cmd
 }
 

@@ -11,6 +11,7 @@ import (
 // userRow is an account as the admin pages show it.
 type userRow struct {
 	ID, Username, Role string
+	Email              string
 	Suspended, Self    bool
 	Created            timeText
 	Tokens             []tokenRow // a service account's tokens
@@ -28,9 +29,9 @@ type usersData struct {
 }
 
 // newUserInput is what the create form was sent with, to show it again.
-type newUserInput struct{ Username, Role string }
+type newUserInput struct{ Username, Role, Email string }
 
-var userFields = []string{"username", "password", "role"}
+var userFields = []string{"username", "password", "role", "email"}
 
 func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, v *visit) {
 	h.renderUsers(w, r, v, http.StatusOK, store.KindPerson, newForm(v.csrf, userFields...), newUserInput{Role: string(store.RoleMember)}, "", "")
@@ -51,7 +52,7 @@ func (h *Handler) renderUsers(w http.ResponseWriter, r *http.Request, v *visit, 
 	d := &usersData{Create: f, New: in, Service: kind == store.KindService,
 		Roles: []string{string(store.RoleMember), string(store.RoleAdmin), string(store.RoleOwner)}}
 	for _, u := range us {
-		row := userRow{ID: u.ID, Username: u.Username, Role: string(u.Role), Suspended: u.Suspended,
+		row := userRow{ID: u.ID, Username: u.Username, Email: u.Email, Role: string(u.Role), Suspended: u.Suspended,
 			Self: u.ID == v.p.User.ID, Created: h.timeText(&u.CreatedAt)}
 		if u.ID == rowID {
 			row.Error = rowErr
@@ -79,9 +80,10 @@ func (h *Handler) renderUsers(w http.ResponseWriter, r *http.Request, v *visit, 
 }
 
 func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, v *visit) {
-	in := newUserInput{Username: r.PostFormValue("username"), Role: r.PostFormValue("role")}
+	in := newUserInput{Username: r.PostFormValue("username"), Role: r.PostFormValue("role"), Email: r.PostFormValue("email")}
 	_, err := h.d.Services.Users.Create(r.Context(), v.actor, service.CreateUserInput{
 		Username: in.Username, Password: r.PostFormValue("password"), Role: store.Role(in.Role), Kind: store.KindPerson,
+		Email: in.Email,
 	})
 	if err == nil {
 		seeOther(w, r, "/admin/users?msg=user-created")
@@ -132,6 +134,16 @@ func (h *Handler) changeRole(w http.ResponseWriter, r *http.Request, v *visit) {
 	role := store.Role(r.PostFormValue("role"))
 	h.userAction(w, r, v, "role", func(id string) error {
 		_, err := h.d.Services.Users.Update(r.Context(), v.actor, id, service.UpdateUserInput{Role: &role})
+		return err
+	})
+}
+
+// changeEmail sets (or, when empty, removes) the address the user's
+// notices go to.
+func (h *Handler) changeEmail(w http.ResponseWriter, r *http.Request, v *visit) {
+	email := r.PostFormValue("email")
+	h.userAction(w, r, v, "email", func(id string) error {
+		_, err := h.d.Services.Users.Update(r.Context(), v.actor, id, service.UpdateUserInput{Email: &email})
 		return err
 	})
 }

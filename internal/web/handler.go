@@ -121,6 +121,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	admin("GET /admin/users", h.listUsers)
 	admin("POST /admin/users", h.createUser)
 	admin("POST /admin/users/{id}/role", h.changeRole)
+	admin("POST /admin/users/{id}/email", h.changeEmail)
 	admin("POST /admin/users/{id}/suspend", h.suspendUser)
 	admin("POST /admin/users/{id}/delete", h.deleteUser)
 	admin("GET /admin/service-accounts", h.listServiceAccounts)

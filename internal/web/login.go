@@ -25,6 +25,7 @@ var notices = map[string]string{
 	"updated":      "The token was updated.",
 	"user-created": "The user was created.",
 	"role":         "The role was changed.",
+	"email":        "The email address was saved.",
 	"suspended":    "The user was suspended: their tokens and sessions stopped working.",
 	"unsuspended":  "The user was restored.",
 	"deleted":      "The account was deleted and its tokens revoked.",

@@ -115,7 +115,6 @@ func (a *app) printUser(u *client.User) error {
 	})
 }
 
-
 func newUsersCreateCmd(a *app) *cobra.Command {
 	var role, email string
 	var pwStdin bool

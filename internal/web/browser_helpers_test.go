@@ -64,7 +64,7 @@ func openChromium(t *testing.T, base string, vp viewport) *tab {
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(actx)
-	ctx, cancelTime := context.WithTimeout(ctx, 2*time.Minute)
+	ctx, cancelTime := context.WithTimeout(ctx, 5*time.Minute) // generous: CI runs other packages beside Chromium
 	t.Cleanup(func() {
 		cancelTime()
 		cancelTab()

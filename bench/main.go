@@ -22,6 +22,7 @@ type options struct {
 	tokens      int
 	hot         int
 	duration    time.Duration
+	slice       time.Duration
 	connections int
 	threads     int
 	databaseURL string
@@ -44,6 +45,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.tokens, "tokens", 100_000, "tokens to seed")
 	fs.IntVar(&o.hot, "hot", 10_000, "distinct tokens the cached scenarios cycle over (at most -tokens)")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "load duration of each run (the floor runs as long)")
+	fs.DurationVar(&o.slice, "slice", 5*time.Second, "alternate server and floor in slices this long (0: one run each), so both see the same moments of a busy machine")
 	fs.IntVar(&o.connections, "connections", 64, "concurrent connections")
 	fs.IntVar(&o.threads, "threads", 2, "wrk threads")
 	fs.StringVar(&o.databaseURL, "database-url", "", "PostgreSQL URL: seed and serve from a fresh schema there instead of SQLite")
@@ -83,6 +85,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("-duration must be between 1s and 10m; got %s", o.duration)
 	case o.connections < 1 || o.connections > 10_000:
 		return nil, fmt.Errorf("-connections must be between 1 and 10000; got %d", o.connections)
+	case o.slice != 0 && o.slice < time.Second:
+		return nil, fmt.Errorf("-slice must be 0 or at least 1s; got %s", o.slice)
 	case o.threads < 1:
 		return nil, fmt.Errorf("-threads must be at least 1; got %d", o.threads)
 	}

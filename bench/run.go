@@ -135,39 +135,37 @@ func runOne(ctx context.Context, o *options, bin, dir string, ds *dataset, fs fi
 	if sc.mode == "introspect" {
 		l.callerFile = fs.caller
 	}
-	logf("%s: %d connections for %s over %d distinct tokens", sc.name, o.connections, o.duration, distinct)
-	sampler := sampleRSS(srv)
-	res, err := runWrk(ctx, o.wrk, dir, l)
-	top := sampler.stop()
-	if err != nil {
-		return result{}, err
-	}
-	end, _ := srv.memory()
-	srv.stop()
-
+	logf("%s: %d connections for %s over %d distinct tokens, alternating with the floor server", sc.name, o.connections, o.duration, distinct)
 	fload := l
 	fload.url, fload.mode, fload.callerFile, fload.expect = fl.url, "floor", "", 200
 	if sc.bad {
 		fload.expect = 401
 	}
-	logf("%s: floor server under the same load", sc.name)
-	fres, err := runWrk(ctx, o.wrk, dir, fload)
+	m, err := measure(ctx, o, dir, srv, l, fload)
 	if err != nil {
-		return result{}, fmt.Errorf("floor: %w", err)
+		return result{}, err
 	}
+	srv.stop()
+	return newResult(o, sc, len(ds.secrets), distinct, m, fload.expect), nil
+}
+
+// newResult is the JSON line of a measured scenario, judged against its
+// target.
+func newResult(o *options, sc scenario, tokens, distinct int, m measurement, floorExpect int) result {
+	res, fres, top, end := m.server, m.floor, m.top, m.end
 	r := result{
-		Scenario: sc.name, Backend: backendName(o), Tokens: len(ds.secrets), Distinct: distinct,
+		Scenario: sc.name, Backend: backendName(o), Tokens: tokens, Distinct: distinct,
 		Connections: o.connections, DurationS: o.duration.Seconds(), Requests: res.Requests,
 		RPS: round1(res.rps()), P50MS: ms(res.P50US), P99MS: ms(res.P99US), Errors: res.errors(sc.expect),
 		RSSMB: mb(top.rss), RSSPeakMB: mb(end.peak), RSSAnonMB: mb(top.anon), RSSFileMB: mb(top.file), RSSShmemMB: mb(top.shmem),
 		FloorRPS: round1(fres.rps()), FloorP99MS: ms(fres.P99US),
-		FloorErrors: fres.errors(fload.expect), ExpectedStatus: sc.expect,
+		FloorErrors: fres.errors(floorExpect), ExpectedStatus: sc.expect, Slices: m.slices,
 	}
 	if r.FloorRPS > 0 {
 		r.Ratio = float64(int(r.RPS/r.FloorRPS*1000)) / 1000
 	}
 	r.judge()
-	return r, nil
+	return r
 }
 
 func round1(f float64) float64 { return float64(int64(f*10)) / 10 }

@@ -77,6 +77,7 @@ type result struct {
 	FloorErrors    int64   `json:"floor_errors"`
 	SeedSeconds    float64 `json:"seed_seconds,omitempty"`
 	ExpectedStatus int     `json:"expected_status"`
+	Slices         int     `json:"slices"` // alternating server/floor slices the duration was cut into
 }
 
 // judge fills in the DESIGN.md §5 target the scenario is measured against.

@@ -1,6 +1,6 @@
 -- wrk script of the Latchkey load harness (go run ./bench).
 --
--- wrk -s load.lua URL -- MODE TOKENS_FILE EXPECT [CALLER_FILE]
+-- wrk -s load.lua URL -- MODE TOKENS_FILE EXPECT SALT [CALLER_FILE]
 --
 -- Each request carries the next token of TOKENS_FILE (one per line, already
 -- shuffled); each thread starts at its own offset, so requests spread over
@@ -8,7 +8,8 @@
 --   verify      GET /auth/verify with X-Original-Method/-URI (forward auth)
 --   me          GET /api/v1/me
 --   introspect  POST /oauth2/introspect, token=<t>, as the caller token
---   create      POST /api/v1/tokens with a unique name, as the token
+--   create      POST /api/v1/tokens with a unique name (SALT keeps names of
+--               successive runs apart), as the token
 --   floor       GET with the bearer token only
 -- EXPECT is the status every answer must have. Answers with another status
 -- are counted per thread and reported by done() as one JSON line.
@@ -34,7 +35,8 @@ function init(args)
   mode = args[1]
   tokens = read_lines(args[2])
   expect = tonumber(args[3])
-  if args[4] then caller = read_lines(args[4])[1] end
+  salt = args[4]
+  if args[5] then caller = read_lines(args[5])[1] end
   n = #tokens
   -- id is set by setup(); threads start spread over the list.
   pos = ((id - 1) * 7919) % n
@@ -71,7 +73,7 @@ function request()
     }, "token=" .. t)
   elseif mode == "create" then
     created = created + 1
-    local body = string.format('{"name":"load-%d-%d","scopes":["repo"],"expires_in":"720h"}', id, created)
+    local body = string.format('{"name":"load-%s-%d-%d","scopes":["repo"],"expires_in":"720h"}', salt, id, created)
     return wrk.format("POST", "/api/v1/tokens", {
       ["Authorization"] = "Bearer " .. t,
       ["Content-Type"] = "application/json",

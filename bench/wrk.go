@@ -75,6 +75,7 @@ func runWrk(ctx context.Context, wrk, dir string, l load) (wrkResult, error) {
 		"-t", strconv.Itoa(threads), "-c", strconv.Itoa(l.connections),
 		"-d", strconv.Itoa(max(1, int(l.duration.Round(time.Second).Seconds()))) + "s",
 		"--timeout", "10s", "-s", script, l.url, "--", l.mode, l.tokensFile, strconv.Itoa(l.expect),
+		strconv.FormatInt(time.Now().UnixNano(), 36),
 	}
 	if l.callerFile != "" {
 		args = append(args, l.callerFile)

@@ -64,7 +64,7 @@ func writeProblem(w http.ResponseWriter, status int, detail string) {
 // location names where a faulty input was: a query parameter or a body field.
 func location(field string) string {
 	switch field {
-	case "cursor", "limit", "state", "kind", "scope", "user_id_filter", "since", "until", "days":
+	case "cursor", "limit", "state", "kind", "scope", "since", "until", "days":
 		return "query." + field
 	}
 	return "body." + field

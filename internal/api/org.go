@@ -14,7 +14,7 @@ type policyOutput struct{ Body Policy }
 
 type putPolicyInput struct {
 	Body struct {
-		DefaultLifetime *string `json:"default_lifetime,omitempty" maxLength:"32" doc:"e.g. 180d; empty = 180d"`
+		DefaultLifetime *string `json:"default_lifetime,omitempty" maxLength:"32" doc:"Lifetime of tokens created without an expiration, e.g. 180d. Empty: such tokens never expire when allow_no_expiry is true and there is no max_lifetime, else 180d (capped by max_lifetime)"`
 		MaxLifetime     *string `json:"max_lifetime,omitempty" maxLength:"32" doc:"e.g. 90d; empty = no maximum"`
 		AllowNoExpiry   *bool   `json:"allow_no_expiry,omitempty"`
 		Creation        *string `json:"creation,omitempty" enum:"everyone,admins"`

@@ -19,10 +19,11 @@ type series struct {
 // writeChart draws verify throughput (left) and p99 latency (right)
 // against the number of tokens in the database, log-scaled, as SVG.
 func writeChart(path string, rs []result, o *options) error {
-	var rps, p99 []series
+	var rps, p99, ratio []series
 	for _, sc := range []struct{ name, color string }{{"verify-cached", "#1f77b4"}, {"verify-uncached", "#d62728"}} {
 		a := series{name: sc.name, color: sc.color}
 		b := series{name: sc.name, color: sc.color}
+		q := series{name: sc.name, color: sc.color}
 		f := series{name: "floor (SHA-256 + map)", color: "#7f7f7f", dashed: true}
 		fp := f
 		for _, r := range rs {
@@ -31,22 +32,24 @@ func writeChart(path string, rs []result, o *options) error {
 			}
 			a.points = append(a.points, [2]float64{float64(r.Tokens), r.RPS})
 			b.points = append(b.points, [2]float64{float64(r.Tokens), r.P99MS})
+			q.points = append(q.points, [2]float64{float64(r.Tokens), r.Ratio})
 			f.points = append(f.points, [2]float64{float64(r.Tokens), r.FloorRPS})
 			fp.points = append(fp.points, [2]float64{float64(r.Tokens), r.FloorP99MS})
 		}
-		rps, p99 = append(rps, a), append(p99, b)
+		rps, p99, ratio = append(rps, a), append(p99, b), append(ratio, q)
 		if sc.name == "verify-cached" {
 			rps, p99 = append(rps, f), append(p99, fp)
 		}
 	}
 	var sb strings.Builder
-	const w, h = 960, 470
+	const w, h = 1200, 470
 	fmt.Fprintf(&sb, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n", w, h, w, h)
 	sb.WriteString(`<rect width="100%" height="100%" fill="white"/>` + "\n")
 	fmt.Fprintf(&sb, `<text x="%d" y="22" text-anchor="middle" font-size="15">Latchkey /auth/verify against tokens in the database (%s, %d connections, %s per point, wrk on the same 2-core machine)</text>`+"\n",
 		w/2, backendName(o), o.connections, o.duration)
-	panel(&sb, 60, 50, 380, 300, "requests/s", rps)
-	panel(&sb, 540, 50, 380, 300, "p99 latency (ms)", p99)
+	panel(&sb, 70, 50, 300, 300, "requests/s", rps)
+	panel(&sb, 470, 50, 300, 300, "p99 latency (ms)", p99)
+	panel(&sb, 870, 50, 300, 300, "requests/s ÷ floor's, same slices", ratio)
 	sb.WriteString("</svg>\n")
 	return os.WriteFile(path, []byte(sb.String()), 0o644)
 }

@@ -2,15 +2,20 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 )
 
 // run builds Latchkey and runs the chosen scenarios, or the -plot sweep.
 func run(ctx context.Context, o *options) ([]result, error) {
+	if o.plot != "" && o.from != "" {
+		return nil, replot(o)
+	}
 	dir, err := os.MkdirTemp("", "latchkey-bench-")
 	if err != nil {
 		return nil, err
@@ -87,6 +92,31 @@ func runScenarios(ctx context.Context, o *options, bin, dir string, n int, list 
 		results = append(results, r)
 	}
 	return results, nil
+}
+
+// replot draws the chart from earlier results.
+func replot(o *options) error {
+	data, err := os.ReadFile(o.from)
+	if err != nil {
+		return err
+	}
+	var rs []result
+	for i, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var r result
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			return fmt.Errorf("%s line %d: %w", o.from, i+1, err)
+		}
+		rs = append(rs, r)
+		o.connections, o.duration = r.Connections, time.Duration(r.DurationS*float64(time.Second))
+		if r.Backend == "postgres" {
+			o.databaseURL = "postgres"
+		}
+	}
+	if err := writeChart(o.plot, rs, o); err != nil {
+		return err
+	}
+	logf("wrote %s from %s", o.plot, o.from)
+	return nil
 }
 
 func backendName(o *options) string {

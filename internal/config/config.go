@@ -149,7 +149,7 @@ func (c *Serve) options() []option {
 		{"signing-key-secret", "secret that encrypts the JWT signing keys at rest (default with SQLite: generated into the data directory; required for token exchange with PostgreSQL, the same on every replica)", str(&c.SigningKeySecret, "")},
 		{"signing-key-secret-file", "file holding the signing-key secret", str(&c.SigningKeySecretFile, "")},
 		{"jwt-lifetime", "lifetime of JWTs issued by token exchange (never past the exchanged token's own expiry)", dur(&c.JWTLifetime, 15*time.Minute)},
-		{"key-rotation-interval", "how often a new JWT signing key takes over (0 = only with "latchkey keys rotate")", dur(&c.KeyRotationInterval, 720*time.Hour)},
+		{"key-rotation-interval", "how often a new JWT signing key takes over (0 = only with 'latchkey keys rotate')", dur(&c.KeyRotationInterval, 720*time.Hour)},
 		{"jwt-algorithm", "signature algorithm of new JWT signing keys: ES256 or EdDSA", str(&c.JWTAlgorithm, "ES256")},
 		{"smtp-url", "mail server for expiry reminders and leak notices: smtp://user:password@host:587 (STARTTLS when offered) or smtps://...:465", str(&c.SMTPURL, "")},
 		{"smtp-url-file", "file holding the --smtp-url (it contains the password)", str(&c.SMTPURLFile, "")},

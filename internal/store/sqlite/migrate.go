@@ -6,7 +6,6 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
-	"path"
 
 	"github.com/pressly/goose/v3"
 
@@ -44,12 +43,8 @@ func withProvider(ctx context.Context, dbPath string, fn func(p *goose.Provider)
 func Migrate(ctx context.Context, dbPath string) (applied []string, err error) {
 	applied = []string{}
 	err = withProvider(ctx, dbPath, func(p *goose.Provider) error {
-		res, err := p.Up(ctx)
-		for _, r := range res {
-			if r.Error == nil {
-				applied = append(applied, path.Base(r.Source.Path))
-			}
-		}
+		var err error
+		applied, err = store.ApplyMigrations(ctx, p)
 		if err != nil {
 			return fmt.Errorf("migrate sqlite: %w", err)
 		}
@@ -63,21 +58,9 @@ func Migrate(ctx context.Context, dbPath string) (applied []string, err error) {
 func Status(ctx context.Context, dbPath string) ([]store.MigrationStatus, error) {
 	var out []store.MigrationStatus
 	err := withProvider(ctx, dbPath, func(p *goose.Provider) error {
-		st, err := p.Status(ctx)
-		if err != nil {
+		var err error
+		if out, err = store.MigrationStatuses(ctx, p); err != nil {
 			return fmt.Errorf("migration status: %w", err)
-		}
-		out = make([]store.MigrationStatus, 0, len(st))
-		for _, m := range st {
-			ms := store.MigrationStatus{
-				Version: m.Source.Version,
-				Name:    path.Base(m.Source.Path),
-				Applied: m.State == goose.StateApplied,
-			}
-			if ms.Applied {
-				ms.AppliedAt = m.AppliedAt.UTC()
-			}
-			out = append(out, ms)
 		}
 		return nil
 	})

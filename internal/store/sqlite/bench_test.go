@@ -1,87 +1,27 @@
 package sqlite_test
 
 import (
-	"crypto/rand"
-	"fmt"
 	"path/filepath"
 	"testing"
-	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/sqlite"
+	"github.com/latchkey/latchkey/internal/store/storetest"
 )
 
-func benchStore(b *testing.B) (*sqlite.Store, *store.User) {
+func openBench(b *testing.B) store.Store {
 	b.Helper()
 	s, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "bench.db"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { s.Close() })
-	now := time.Now()
-	u := &store.User{ID: uuid.Must(uuid.NewV7()).String(), Username: "bench", Role: store.RoleMember,
-		Kind: store.KindPerson, CreatedAt: now, UpdatedAt: now}
-	if err := s.CreateUser(b.Context(), u); err != nil {
-		b.Fatal(err)
-	}
-	return s, u
+	return s
 }
 
-func benchTokens(userID string, n, from int) []*store.Token {
-	now := time.Now()
-	exp := now.Add(90 * 24 * time.Hour)
-	ts := make([]*store.Token, n)
-	for i := range ts {
-		d := make([]byte, 32)
-		_, _ = rand.Read(d)
-		ts[i] = &store.Token{
-			ID: uuid.Must(uuid.NewV7()).String(), UserID: userID, Kind: store.TokenPersonal,
-			Name: fmt.Sprintf("token-%09d", from+i), Scopes: []string{"repo", "repo:read=acme/*"},
-			Digest: d, Hint: "abcd", CreatedAt: now, UpdatedAt: now, ExpiresAt: &exp,
-		}
-	}
-	return ts
-}
+// BenchmarkCreateTokens seeds with batched multi-row INSERTs; -benchtime=100x
+// seeds 1,000,000 tokens.
+func BenchmarkCreateTokens(b *testing.B) { storetest.BenchmarkCreateTokens(b, openBench) }
 
-// BenchmarkCreateTokens seeds tokens with CreateTokens in batches of 10,000
-// (one transaction each) and reports tokens/s. Run with -benchtime=100x to
-// seed 1,000,000 tokens.
-func BenchmarkCreateTokens(b *testing.B) {
-	const batch = 10_000
-	s, u := benchStore(b)
-	var elapsed time.Duration
-	for i := 0; b.Loop(); i++ {
-		ts := benchTokens(u.ID, batch, i*batch)
-		start := time.Now()
-		if err := s.CreateTokens(b.Context(), ts); err != nil {
-			b.Fatal(err)
-		}
-		elapsed += time.Since(start)
-	}
-	b.ReportMetric(float64(b.N*batch)/elapsed.Seconds(), "tokens/s")
-}
-
-// BenchmarkGetTokenByDigest measures the uncached verification lookup on a
-// store of 100,000 tokens, from parallel readers.
-func BenchmarkGetTokenByDigest(b *testing.B) {
-	s, u := benchStore(b)
-	const n = 100_000
-	ts := benchTokens(u.ID, n, 0)
-	if err := s.CreateTokens(b.Context(), ts); err != nil {
-		b.Fatal(err)
-	}
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		i := 0
-		for pb.Next() {
-			if _, err := s.GetTokenByDigest(b.Context(), ts[i%n].Digest); err != nil {
-				b.Error(err)
-				return
-			}
-			i += 7919
-		}
-	})
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lookups/s")
-}
+// BenchmarkGetTokenByDigest is the uncached verification lookup.
+func BenchmarkGetTokenByDigest(b *testing.B) { storetest.BenchmarkGetTokenByDigest(b, openBench) }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"text/tabwriter"
@@ -39,6 +41,11 @@ ahead of a rollout.`,
 			}
 			ctx := cmd.Context()
 			path := filepath.Join(dataDir, "latchkey.db")
+			if dbURL == "" {
+				if err := prepareDataDir(action, dataDir, path); err != nil {
+					return err
+				}
+			}
 			out := cmd.OutOrStdout()
 			switch action {
 			case "up":
@@ -95,4 +102,19 @@ func lookupEnv(cmd *cobra.Command, flag string) (string, bool) {
 		return "", false
 	}
 	return os.LookupEnv(config.EnvName(flag))
+}
+
+// prepareDataDir creates the data directory for "up", as serve does, and
+// makes "status" of a database that does not exist yet say so plainly.
+func prepareDataDir(action, dataDir, path string) error {
+	if action == "up" {
+		if err := os.MkdirAll(dataDir, 0o700); err != nil {
+			return &exitError{code: exitConfig, err: fmt.Errorf("create data directory: %w", err)}
+		}
+		return nil
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return &exitError{code: exitNotFound, err: fmt.Errorf("no database at %s yet: `latchkey migrate --data-dir %s` (or `latchkey serve`) creates it", path, dataDir)}
+	}
+	return nil
 }

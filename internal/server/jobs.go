@@ -3,16 +3,20 @@ package server
 import (
 	"context"
 	"time"
+
+	"github.com/latchkey/latchkey/internal/store"
 )
 
 // Background jobs: revoking tokens unused for longer than the policy allows,
-// deleting sessions that ended a day ago, and sending expiry reminders. All
-// are idempotent (each reminder is claimed in the database before it is
-// sent), so running them on every replica is harmless.
+// deleting sessions that ended a day ago, and sending expiry reminders. On a
+// shared database one replica at a time runs them, under an advisory lock;
+// they are idempotent besides (each reminder is claimed in the database
+// before it is sent), so a lost lock costs only duplicate work.
 const (
 	jobsEvery      = time.Hour
 	jobsFirstDelay = time.Minute
 	sessionsKept   = 24 * time.Hour
+	jobsLock       = "latchkey_jobs"
 )
 
 // startJobs runs the background jobs until the App closes.
@@ -36,9 +40,22 @@ func (a *App) startJobs() {
 	a.closers = append(a.closers, func(context.Context) { cancel(); <-done })
 }
 
-// RunJobs runs every background job once, now; the scheduler calls it
-// hourly, tests call it directly.
-func (a *App) RunJobs(ctx context.Context) {
+// RunJobs runs every background job once, now, and reports true; when
+// another replica of the same database is running them, it does nothing and
+// reports false. The scheduler calls it hourly, tests call it directly.
+func (a *App) RunJobs(ctx context.Context) bool {
+	if l, ok := a.Store.(store.Locker); ok {
+		release, got, err := l.TryLock(ctx, jobsLock)
+		if err != nil {
+			a.Logger.Error("take the background jobs lock", "err", err)
+			return false
+		}
+		if !got {
+			a.Logger.Debug("background jobs are running on another replica")
+			return false
+		}
+		defer release()
+	}
 	now := time.Now()
 	if n, err := a.Services.Tokens.RevokeUnused(ctx, now); err != nil {
 		a.Logger.Error("revoke unused tokens", "err", err)
@@ -55,4 +72,5 @@ func (a *App) RunJobs(ctx context.Context) {
 	} else if res.Sent > 0 {
 		a.Logger.Info("sent expiry reminders", "count", res.Sent)
 	}
+	return true
 }

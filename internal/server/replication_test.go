@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/servertest"
+	"github.com/latchkey/latchkey/internal/store"
 )
 
 // TestAChangeOnOneReplicaReachesTheOthersCache runs two replicas on one
@@ -63,5 +64,34 @@ func eventually(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("%s: not within 10s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestBackgroundJobsRunOnOneReplicaAtATime(t *testing.T) {
+	dsn := os.Getenv(servertest.PostgresDSNEnv)
+	if dsn == "" {
+		t.Skip("needs PostgreSQL: set " + servertest.PostgresDSNEnv + " (CI does)")
+	}
+	shared := servertest.NewPostgresSchema(t, dsn)
+	a := servertest.StartReplica(t, shared)
+	b := servertest.StartReplica(t, shared)
+	ctx := t.Context()
+
+	// While replica A holds the jobs lock, replica B skips its run...
+	release, ok, err := a.App.Store.(store.Locker).TryLock(ctx, "latchkey_jobs")
+	if err != nil || !ok {
+		t.Fatalf("take the jobs lock on A: ok=%v err=%v", ok, err)
+	}
+	if b.App.RunJobs(ctx) {
+		t.Fatal("replica B ran the background jobs while A held the lock")
+	}
+	// ...and runs once A lets go.
+	release()
+	if !b.App.RunJobs(ctx) {
+		t.Fatal("replica B did not run the background jobs after A released the lock")
+	}
+	// A run gives the lock back when it ends.
+	if !a.App.RunJobs(ctx) {
+		t.Fatal("replica A could not run the jobs after B's run ended")
 	}
 }

@@ -15,3 +15,12 @@ type Notifier interface {
 	// have been missed in between.
 	Subscribe(ctx context.Context, channel string, fn func(payload string)) error
 }
+
+// Locker is implemented by backends that several replicas share: it lets
+// exactly one of them at a time run a background job (PostgreSQL advisory
+// locks). The embedded SQLite store has one replica and does not need it.
+type Locker interface {
+	// TryLock takes the named lock when no other replica holds it, without
+	// waiting; ok is false when another one does. release gives it back.
+	TryLock(ctx context.Context, name string) (release func(), ok bool, err error)
+}

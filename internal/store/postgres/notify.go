@@ -13,9 +13,9 @@ import (
 
 var _ store.Notifier = (*Store)(nil)
 
-// channelName scopes a channel to the store's schema: NOTIFY is
-// database-wide, and several deployments (or test runs) may share one
-// database in different schemas.
+// channelName scopes a channel (or lock) name to the store's schema:
+// NOTIFY and advisory locks are database-wide, and several deployments (or
+// test runs) may share one database in different schemas.
 func (s *Store) channelName(ctx context.Context, channel string) (string, error) {
 	var schema string
 	if err := s.pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/servertest"
+	"github.com/latchkey/latchkey/internal/testenv"
 )
 
 // exchange trades a PAT for a JWT with audience "inventory", as a client
@@ -89,7 +90,7 @@ func TestServiceAcceptsExchangedJWTs(t *testing.T) {
 func TestBuiltServiceWorksAsTheREADMESays(t *testing.T) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		t.Skip("the go command is not on PATH")
+		testenv.Missing(t, "the go command is not on PATH")
 	}
 	bin := filepath.Join(t.TempDir(), "protected-service")
 	if out, err := exec.Command(goBin, "build", "-o", bin, ".").CombinedOutput(); err != nil {

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/latchkey/latchkey/internal/servertest"
+	"github.com/latchkey/latchkey/internal/testenv"
 )
 
 // gitClient runs the real git client in an isolated home, taking the
@@ -117,11 +118,11 @@ func gitHTTPBackendPath(t *testing.T) string {
 	t.Helper()
 	out, err := exec.Command("git", "--exec-path").Output()
 	if err != nil {
-		t.Skipf("git --exec-path: %v", err)
+		testenv.Missing(t, "git --exec-path: %v (install the Debian package git)", err)
 	}
 	p := filepath.Join(strings.TrimSpace(string(out)), "git-http-backend")
 	if _, err := os.Stat(p); err != nil {
-		t.Skipf("git-http-backend not found at %s: install the Debian package git", p)
+		testenv.Missing(t, "git-http-backend not found at %s: install the Debian package git", p)
 	}
 	return p
 }

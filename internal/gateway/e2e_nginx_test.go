@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/latchkey/latchkey/internal/testenv"
 )
 
 // deployDir holds the deployment examples the end-to-end tests run.
@@ -20,17 +22,7 @@ const deployDir = "../../deploy"
 // nginx and fcgiwrap in, or skips the test saying what to install.
 func lookTool(t *testing.T, name, pkg string) string {
 	t.Helper()
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	for _, dir := range []string{"/usr/sbin", "/usr/local/sbin", "/sbin"} {
-		p := filepath.Join(dir, name)
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	t.Skipf("%s not found: install the Debian package %s (.ci/run does) to run this end-to-end test", name, pkg)
-	return ""
+	return testenv.LookPath(t, name, "the Debian package "+pkg)
 }
 
 // renderTemplate reads a deploy/ file and makes each replacement, failing

@@ -2,22 +2,19 @@ package server_test
 
 import (
 	"net/http"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/servertest"
 	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/testenv"
 )
 
 // TestAChangeOnOneReplicaReachesTheOthersCache runs two replicas on one
 // PostgreSQL schema with a cache TTL far longer than the test: only the
 // invalidation feed can make replica B refuse what replica A revoked.
 func TestAChangeOnOneReplicaReachesTheOthersCache(t *testing.T) {
-	dsn := os.Getenv(servertest.PostgresDSNEnv)
-	if dsn == "" {
-		t.Skip("needs PostgreSQL: set " + servertest.PostgresDSNEnv + " (CI does)")
-	}
+	dsn := testenv.PostgresDSN(t)
 	shared := servertest.NewPostgresSchema(t, dsn)
 	a := servertest.StartReplica(t, shared, "--cache-ttl=1h", "--signing-key-secret=replication-test-secret")
 	b := servertest.StartReplica(t, shared, "--cache-ttl=1h", "--signing-key-secret=replication-test-secret")
@@ -68,10 +65,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 }
 
 func TestBackgroundJobsRunOnOneReplicaAtATime(t *testing.T) {
-	dsn := os.Getenv(servertest.PostgresDSNEnv)
-	if dsn == "" {
-		t.Skip("needs PostgreSQL: set " + servertest.PostgresDSNEnv + " (CI does)")
-	}
+	dsn := testenv.PostgresDSN(t)
 	shared := servertest.NewPostgresSchema(t, dsn)
 	a := servertest.StartReplica(t, shared)
 	b := servertest.StartReplica(t, shared)

@@ -11,7 +11,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"testing"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/server"
+	"github.com/latchkey/latchkey/internal/testenv"
 )
 
 // Admin credentials of the first owner of every test server.
@@ -64,11 +64,7 @@ func StartReplica(t testing.TB, dsnWithSchema string, args ...string) *Server {
 func ForEachBackend(t *testing.T, fn func(t *testing.T, s *Server), args ...string) {
 	t.Run("sqlite", func(t *testing.T) { fn(t, Start(t, args...)) })
 	t.Run("postgres", func(t *testing.T) {
-		dsn := os.Getenv(PostgresDSNEnv)
-		if dsn == "" {
-			t.Skip("PostgreSQL run skipped: set " + PostgresDSNEnv + " (CI does)")
-		}
-		fn(t, StartPostgres(t, dsn, args...))
+		fn(t, StartPostgres(t, testenv.PostgresDSN(t), args...))
 	})
 }
 

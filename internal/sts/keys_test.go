@@ -18,6 +18,7 @@ import (
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/sqlite"
 	"github.com/latchkey/latchkey/internal/sts"
+	"github.com/latchkey/latchkey/internal/testenv"
 )
 
 func TestRotationKeepsOldJWTsVerifiableUntilTheKeyLeavesTheJWKS(t *testing.T) {
@@ -261,10 +262,7 @@ func TestServerGeneratesTheSecretAndKeepsItsKeyAcrossRestarts(t *testing.T) {
 }
 
 func TestOnPostgreSQLWithoutASecretExchangeIsOffAndSaysHowToTurnItOn(t *testing.T) {
-	dsn := os.Getenv(servertest.PostgresDSNEnv)
-	if dsn == "" {
-		t.Skip("PostgreSQL run skipped: set " + servertest.PostgresDSNEnv)
-	}
+	dsn := testenv.PostgresDSN(t)
 	s := servertest.StartPostgres(t, dsn)
 	status, out := post(t, s, sts.TokenPath, exchangeForm("lk_pat_x"), "")
 	desc, _ := out["error_description"].(string)

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/latchkey/latchkey/internal/testenv"
 )
 
 // Browser tests drive Debian's Chromium. LATCHKEY_CHROMIUM names another
@@ -48,7 +50,7 @@ func openChromium(t *testing.T, base string, vp viewport) *tab {
 		path = defaultChromium
 	}
 	if _, err := os.Stat(path); err != nil {
-		t.Skipf("browser test skipped: no Chromium at %s (install it with `apt-get install -y chromium`, or set LATCHKEY_CHROMIUM)", path)
+		testenv.Missing(t, "browser test skipped: no Chromium at %s (install it with `apt-get install -y chromium`, or set LATCHKEY_CHROMIUM)", path)
 	}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),

@@ -1,21 +1,19 @@
 package postgres
 
 import (
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/latchkey/latchkey/internal/testenv"
 )
 
 // TestHotPathQueriesHaveIndexPaths pins that every verification-path
 // lookup can be answered from an index (with sequential scans disabled,
 // the plan must not need one), so lookups stay flat as tables grow.
 func TestHotPathQueriesHaveIndexPaths(t *testing.T) {
-	dsn := os.Getenv(TestDSNEnv)
-	if dsn == "" {
-		t.Skipf("PostgreSQL tests skipped: set %s to run them", TestDSNEnv)
-	}
+	dsn := testenv.PostgresDSN(t)
 	ctx := t.Context()
 	s, err := Open(ctx, NewTestSchema(t, dsn))
 	if err != nil {

@@ -1,23 +1,19 @@
 package postgres_test
 
 import (
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/postgres"
 	"github.com/latchkey/latchkey/internal/store/storetest"
+	"github.com/latchkey/latchkey/internal/testenv"
 )
 
 // testDSN returns the server DSN from the environment or skips the test.
 func testDSN(t *testing.T) string {
 	t.Helper()
-	dsn := os.Getenv(postgres.TestDSNEnv)
-	if dsn == "" {
-		t.Skipf("PostgreSQL tests skipped: set %s (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to run them", postgres.TestDSNEnv)
-	}
-	return dsn
+	return testenv.PostgresDSN(t)
 }
 
 func TestConformance(t *testing.T) {

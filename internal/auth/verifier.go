@@ -27,6 +27,10 @@ type Verifier interface {
 type Request struct {
 	IP    string // client address, without port
 	Agent string // User-Agent
+	// Inspect is set when the token is verified for someone else
+	// (introspection): its IP allowlist is then reported, not applied,
+	// since IP is not the address of the token's user.
+	Inspect bool
 }
 
 // Source loads what verification needs. The store satisfies it; a Cache
@@ -168,7 +172,7 @@ func (c *Checker) checkToken(ctx context.Context, e *entry, nowNano int64, req R
 	if pp.exp != 0 && nowNano >= pp.exp {
 		return nil, errExpired
 	}
-	if !e.allows(req.IP) {
+	if !req.Inspect && !e.allows(req.IP) {
 		return nil, errIPNotAllowed
 	}
 	if e.late != nil {

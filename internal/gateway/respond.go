@@ -58,6 +58,12 @@ func (a *Authorizer) writeDenial(w http.ResponseWriter, r *http.Request, o Outco
 	if o.Status == http.StatusUnauthorized {
 		h.Set("WWW-Authenticate", `Basic realm="`+a.realm()+`", charset="UTF-8"`)
 	}
+	if o.RetryAfter != "" {
+		h.Set("Retry-After", o.RetryAfter)
+	}
+	// A proxy that drops the body of its auth subrequest (nginx) passes
+	// the reason on from this header.
+	h.Set(auth.HeaderReason, headerSafe(o.Reason))
 	if strings.Contains(r.Header.Get("Accept"), "json") {
 		h.Set("Content-Type", "application/problem+json")
 		w.WriteHeader(o.Status)
@@ -78,4 +84,15 @@ func (a *Authorizer) realm() string {
 		return "latchkey"
 	}
 	return a.Realm
+}
+
+// headerSafe keeps s printable ASCII, as header values must be.
+func headerSafe(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c < 0x20 || c > 0x7e {
+			b[i] = '?'
+		}
+	}
+	return string(b)
 }

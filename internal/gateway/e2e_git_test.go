@@ -227,7 +227,7 @@ func TestGitOverNginxWithForwardAuth(t *testing.T) {
 	sock := startFcgiwrap(t)
 	root := t.TempDir()
 	newGitClient(t).makeRepos(root)
-	s := servertest.Start(t, "--config", filepath.Join(deployDir, "nginx/latchkey.yaml"))
+	s := servertest.Start(t, trustLoopback, "--config", filepath.Join(deployDir, "nginx/latchkey.yaml"))
 	port := freePort(t)
 	startNginx(t, port, map[string]string{"git.conf": renderTemplate(t, "nginx/git.conf", [][2]string{
 		{"listen 8000;", fmt.Sprintf("listen 127.0.0.1:%d;", port)},

@@ -89,3 +89,7 @@ func basic(user, password string) string {
 }
 
 func bearer(secret string) string { return "Bearer " + secret }
+
+// trustLoopback makes the test server believe forwarding headers from
+// loopback, where the tests (and the proxies they run) connect from.
+const trustLoopback = "--trusted-proxies=127.0.0.1/32"

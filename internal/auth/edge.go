@@ -18,8 +18,9 @@ import (
 // on every request and puts a *Client in the context (request id, client
 // address after --trusted-proxies, user agent); its Verify is the Verifier
 // every surface authenticates callers with, which refuses an address that
-// used up its budget of failed authentications (*RateLimited) and counts
-// the failures; Inspect verifies a token on behalf of a resource server
+// used up its budget of failed authentications (*RateLimited), unless the
+// credential's verification is cached (no database read), and counts the
+// failures; Inspect verifies a token on behalf of a resource server
 // (introspection), which neither counts failures nor applies the token's IP
 // allowlist to the caller's address.
 type Edge struct {
@@ -50,7 +51,12 @@ func (e *Edge) Proxies() *Proxies { return e.proxies }
 // req.IP is blocked; a refusal (ErrUnauthenticated) counts against req.IP.
 func (e *Edge) Verify(ctx context.Context, raw string, req Request) (*Principal, error) {
 	if err := e.limiter.Err(req.IP); err != nil {
-		return nil, err
+		// Blocked: only a credential whose verification is cached (no
+		// database read) is still checked, so a valid token or session
+		// keeps working from an address shared with an attacker.
+		if k, ok := e.v.(known); !ok || !k.Known(raw) {
+			return nil, err
+		}
 	}
 	p, err := e.v.Verify(ctx, raw, req)
 	if err != nil && errors.Is(err, ErrUnauthenticated) {
@@ -58,6 +64,9 @@ func (e *Edge) Verify(ctx context.Context, raw string, req Request) (*Principal,
 	}
 	return p, err
 }
+
+// known is a Verifier that can tell a cached credential (*Checker).
+type known interface{ Known(raw string) bool }
 
 // Inspect verifies a token presented to someone else (RFC 7662
 // introspection): the token's own rules apply except its IP allowlist,

@@ -231,3 +231,14 @@ func (c *Checker) record(e *entry, nowNano int64, req Request) {
 	}
 	cell.hit(u, nowNano, req.IP, req.Agent)
 }
+
+// Known reports whether raw's verification is in the cache, so verifying
+// it costs no database read. The edge lets such credentials through even
+// from an address that used up its failures: a valid, recently used token
+// or session is never locked out by a flood from the same address.
+func (c *Checker) Known(raw string) bool {
+	if c.cache == nil {
+		return false
+	}
+	return c.cache.lookup(token.Hash(raw), c.nowNano()) != nil
+}

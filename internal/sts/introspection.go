@@ -70,18 +70,17 @@ func (in *Introspector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, &oauthError{http.StatusMethodNotAllowed, "invalid_request", "use POST with a form-encoded body"})
 		return
 	}
-	if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
-		writeOAuthError(w, invalidRequest("send the body as application/x-www-form-urlencoded with a token parameter"))
-		return
-	}
 	if q := r.URL.Query(); q.Has("token") || q.Has("client_secret") {
 		writeOAuthError(w, invalidRequest("send the token in the form body, never in the URL, where logs and proxies keep it"))
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
-		writeOAuthError(w, invalidRequest("the form body could not be read ("+err.Error()+"); send token=<token> form-encoded, at most 64 KiB"))
-		return
+	form := strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded")
+	if form {
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		if err := r.ParseForm(); err != nil {
+			writeOAuthError(w, invalidRequest("the form body could not be read ("+err.Error()+"); send token=<token> form-encoded, at most 64 KiB"))
+			return
+		}
 	}
 	caller, err := in.caller(r)
 	var rl *auth.RateLimited
@@ -102,6 +101,10 @@ func (in *Introspector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"the caller's credential lacks the introspect scope; call with a token that holds introspect"})
 		return
 	}
+	if !form {
+		writeOAuthError(w, invalidRequest("send the body as application/x-www-form-urlencoded with a token parameter"))
+		return
+	}
 	raw := r.PostForm.Get("token")
 	if raw == "" {
 		writeOAuthError(w, invalidRequest("the token parameter is required: send token=<token> in the form body"))
@@ -113,7 +116,7 @@ func (in *Introspector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // caller authenticates the resource server.
 func (in *Introspector) caller(r *http.Request) (*auth.Principal, error) {
 	secret, _, ok := auth.ClientCredential(r.Header)
-	if !ok && r.Header.Get("Authorization") == "" {
+	if !ok && r.Header.Get("Authorization") == "" && r.PostForm != nil {
 		secret, ok = r.PostForm.Get("client_secret"), r.PostForm.Get("client_secret") != ""
 	}
 	if !ok {

@@ -51,6 +51,9 @@ type Serve struct {
 	// (client address; for forward-auth the original method and URI) are
 	// believed. Empty: none, every request is judged by its direct peer.
 	TrustedProxies []string
+	// ConsoleHost is the host the web console is served on in
+	// reverse-proxy mode, apart from every upstream's origin.
+	ConsoleHost string
 	// CacheSize and CacheTTL bound the verification cache; size 0 disables it.
 	CacheSize   int
 	CacheTTL    time.Duration
@@ -148,6 +151,7 @@ func (c *Serve) options() []option {
 		{"log-level", "debug, info, warn or error", str(&c.LogLevel, "info")},
 		{"usage-flush-interval", "how often aggregated last-used data is written", dur(&c.UsageFlushInterval, 5*time.Second)},
 		{"upstream", "reverse-proxy mode: forward authenticated requests to this URL", str(&c.Upstream, "")},
+		{"console-host", "reverse-proxy mode: the host name the web console is served on (e.g. latchkey.example.com); never on an upstream's origin", str(&c.ConsoleHost, "")},
 		{"upstream-timeout", "reverse-proxy mode: how long to wait for an upstream's response headers (0 = no limit)", dur(&c.UpstreamTimeout, time.Minute)},
 		{"gateway-realm", "realm of the Basic challenge sent by /auth/verify and reverse-proxy mode", str(&c.GatewayRealm, "latchkey")},
 		{"trusted-proxies", "comma-separated CIDRs of the proxies in front of Latchkey (e.g. 127.0.0.1/32,10.0.0.0/8): only they may set X-Forwarded-For, Forwarded, X-Real-IP and the forward-auth original method and URI (default: none, trust no header)", list(&c.TrustedProxies)},

@@ -42,6 +42,10 @@ func newProxy(u *upstream, authz *Authorizer, tr http.RoundTripper, wait time.Du
 
 // ServeHTTP authorizes r by the upstream's rules and forwards it.
 func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if reason := refusedUpgrade(r.Header); reason != "" {
+		auth.WriteBadRequest(w, r, reason)
+		return
+	}
 	uri := p.u.upstreamPath(r.URL)
 	if r.URL.RawQuery != "" {
 		uri += "?" + r.URL.RawQuery
@@ -77,9 +81,11 @@ func (p *proxy) rewrite(pr *httputil.ProxyRequest) {
 	pr.SetURL(p.u.target)
 	pr.SetXForwarded()
 	h := pr.Out.Header
-	h.Del("Authorization")
+	// The client's address as the edge determined it (after trusted
+	// proxies), not the chain the client sent.
+	h.Set("X-Forwarded-For", auth.ClientOf(pr.In).IP)
 	stripSessionCookie(h)
-	removeIdentity(h)
+	removeIdentity(h) // and Authorization, under every spelling
 	if principal, ok := auth.FromContext(pr.In.Context()); ok {
 		setIdentity(h, principal)
 	}

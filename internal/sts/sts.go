@@ -44,7 +44,7 @@ type Deps struct {
 	Policy   auth.PolicySource
 	// Issuer returns the public base URL, the iss of every JWT. It is a
 	// function because the URL may only be known once the server listens.
-	Issuer  func() string
+	Issuer func() string
 	// Verifier (above) is the edge's: it refuses blocked addresses and
 	// counts failed subject and client credentials. Limiter is the same
 	// limiter, checked before the form is read.

@@ -190,8 +190,11 @@ func serverError() *oauthError {
 
 func writeOAuthError(w http.ResponseWriter, e *oauthError) {
 	if e.code == "invalid_client" {
-		// RFC 6749 §5.2: name the schemes the client may authenticate with.
-		w.Header().Add("WWW-Authenticate", `Basic realm="`+Realm+`"`)
+		// RFC 6749 §5.2: a challenge for the schemes the client may
+		// authenticate with. It repeats the error, so a client that stops at
+		// the challenge (openid-client) can show why.
+		desc := strings.ReplaceAll(strings.ReplaceAll(e.description, `\`, `\\`), `"`, `\"`)
+		w.Header().Add("WWW-Authenticate", `Basic realm="`+Realm+`", error="invalid_client", error_description="`+desc+`"`)
 		w.Header().Add("WWW-Authenticate", `Bearer realm="`+Realm+`", error="invalid_token"`)
 	}
 	writeJSON(w, e.status, map[string]string{"error": e.code, "error_description": e.description})

@@ -47,7 +47,7 @@ type Deps struct {
 	Issuer func() string
 	// Verifier (above) is the edge's: it refuses blocked addresses and
 	// counts failed subject and client credentials. Limiter is the same
-	// limiter, checked before the form is read.
+	// limiter, read for the Retry-After of a refusal.
 	Limiter *auth.FailureLimiter
 	Logger  *slog.Logger
 }
@@ -91,10 +91,6 @@ func (s *Service) serveToken(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		writeOAuthError(w, &oauthError{http.StatusMethodNotAllowed, "invalid_request", "use POST with a form-encoded body"})
-		return
-	}
-	if rl := s.d.Limiter.Err(auth.ClientOf(r).IP); rl != nil {
-		auth.WriteRateLimited(w, r, rl.(*auth.RateLimited))
 		return
 	}
 	req, oerr := parseExchange(w, r)

@@ -165,4 +165,3 @@ func TestAuditLogRecordsTheClientAddressOnlyFromTrustedProxies(t *testing.T) {
 		})
 	}
 }
-

@@ -89,8 +89,7 @@ func (a *App) middleware(next http.Handler) http.Handler {
 			route = "unmatched"
 		}
 		elapsed := time.Since(start)
-		a.requests.WithLabelValues(route, statusText(rec.status)).Inc()
-		a.latency.WithLabelValues(route).Observe(elapsed.Seconds())
+		a.observe(route, rec.status, elapsed)
 		if a.Logger.Enabled(r.Context(), slog.LevelDebug) || rec.status >= 500 {
 			a.Logger.LogAttrs(r.Context(), levelFor(rec.status), "request",
 				slog.String("method", r.Method), slog.String("path", r.URL.Path),
@@ -113,4 +112,31 @@ func statusText(code int) string {
 		return "other"
 	}
 	return string([]byte{digits[code/100], digits[code/10%10], digits[code%10]})
+}
+
+// routeCode keys the metric children of one route and status.
+type routeCode struct {
+	route string
+	code  int
+}
+
+type routeMetrics struct {
+	count   prometheus.Counter
+	latency prometheus.Observer
+}
+
+// observe counts one request. The children of the metric vectors are
+// looked up once per route and status and kept, so a request costs one
+// lock-free map read instead of hashing its labels into two vectors.
+func (a *App) observe(route string, code int, d time.Duration) {
+	k := routeCode{route, code}
+	v, ok := a.routeMetrics.Load(k)
+	if !ok {
+		v, _ = a.routeMetrics.LoadOrStore(k, &routeMetrics{
+			count: a.requests.WithLabelValues(route, statusText(code)), latency: a.latency.WithLabelValues(route),
+		})
+	}
+	m := v.(*routeMetrics)
+	m.count.Inc()
+	m.latency.Observe(d.Seconds())
 }

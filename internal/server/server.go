@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -48,9 +49,11 @@ type App struct {
 	failures *auth.FailureLimiter
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
-	listener net.Listener
-	url      string
-	closers  []func(context.Context)
+	// routeMetrics caches the children of requests and latency.
+	routeMetrics sync.Map
+	listener     net.Listener
+	url          string
+	closers      []func(context.Context)
 	// firstPassword is set when this start created the first owner.
 	firstPassword string
 }

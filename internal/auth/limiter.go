@@ -19,7 +19,11 @@ var ErrRateLimited = errors.New("rate limited")
 type RateLimited struct{ RetryAfter time.Duration }
 
 func (e *RateLimited) Error() string {
-	return "too many failed authentications from your address; wait " + e.Seconds() + " seconds and try again"
+	unit := " seconds"
+	if e.Seconds() == "1" {
+		unit = " second"
+	}
+	return "too many failed authentications from your address; wait " + e.Seconds() + unit + " and try again"
 }
 
 // Is makes errors.Is(err, ErrRateLimited) true.

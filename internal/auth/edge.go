@@ -2,6 +2,8 @@ package auth
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -9,9 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-
-	"crypto/rand"
-	"encoding/hex"
 )
 
 // Edge is the one request edge every surface uses. Its Handler runs first

@@ -179,7 +179,7 @@ func checkCommon(t *testing.T, r rendered) {
 	if len(c.Args) == 0 || c.Args[0] != "serve" {
 		t.Fatalf("args %v do not start with serve", c.Args)
 	}
-	checkServeFlags(t, c)
+	checkServeAccepts(t, r, c)
 
 	var port *corev1.ContainerPort
 	for i := range c.Ports {
@@ -236,7 +236,6 @@ func checkCommon(t *testing.T, r rendered) {
 	if v := volume(r, "config"); v == nil || v.ConfigMap == nil || v.ConfigMap.Name != r.configMap.Name {
 		t.Errorf("config volume %+v does not use ConfigMap %s", v, r.configMap.Name)
 	}
-	checkConfigFile(t, r)
 
 	labels := pod.Labels
 	matches := func(sel map[string]string) bool {
@@ -258,10 +257,46 @@ func checkCommon(t *testing.T, r rendered) {
 	}
 }
 
-// checkServeFlags parses the container's arguments with the real serve
-// flags and checks every LATCHKEY_* variable names a real option.
-func checkServeFlags(t *testing.T, c corev1.Container) {
+// checkServeAccepts hands the container's arguments and environment to the
+// real `latchkey serve` configuration loader, as the pod would at start:
+// the rendered config file and secret files are written to a temporary
+// directory that stands for /etc/latchkey, with the chart-created Secret's
+// values, or placeholders for existing Secrets.
+func checkServeAccepts(t *testing.T, r rendered, c corev1.Container) {
 	t.Helper()
+	dir := t.TempDir()
+	write := func(rel, content string) {
+		p := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, ok := r.configMap.Data["latchkey.yaml"]
+	if !ok {
+		t.Fatalf("ConfigMap has no latchkey.yaml: %v", r.configMap.Data)
+	}
+	write("config/latchkey.yaml", data)
+	secretValue := func(name, key, placeholder string) string {
+		if r.secret != nil && r.secret.Name == name {
+			v, ok := r.secret.StringData[key]
+			if !ok {
+				t.Errorf("the pod reads key %s of Secret %s, which the chart does not set", key, name)
+			}
+			return v
+		}
+		return placeholder
+	}
+	if v := volume(r, "secrets"); v != nil {
+		for _, src := range v.Projected.Sources {
+			for _, it := range src.Secret.Items {
+				write("secrets/"+it.Path, secretValue(src.Secret.Name, it.Key, "placeholder-secret-0123456789abcdef"))
+			}
+		}
+	}
+
 	var cfg config.Serve
 	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
 	cfg.Bind(fs)
@@ -271,41 +306,36 @@ func checkServeFlags(t *testing.T, c corev1.Container) {
 		fs.String("trusted-proxies", "", "pending")
 		t.Log("serve has no --trusted-proxies yet on this branch; accepted as pending")
 	}
-	if err := fs.Parse(c.Args[1:]); err != nil {
-		t.Errorf("latchkey serve would refuse the chart's arguments %v: %v", c.Args, err)
+	envs := map[string]bool{}
+	fs.VisitAll(func(f *pflag.Flag) { envs[config.EnvName(f.Name)] = true })
+	for _, e := range c.Env {
+		if !strings.HasPrefix(e.Name, "LATCHKEY_") {
+			continue
+		}
+		if !envs[e.Name] {
+			t.Errorf("env %s is no latchkey serve option", e.Name)
+			continue
+		}
+		v := e.Value
+		if ref := e.ValueFrom; ref != nil && ref.SecretKeyRef != nil {
+			v = secretValue(ref.SecretKeyRef.Name, ref.SecretKeyRef.Key, "postgres://latchkey@db.example/latchkey")
+		}
+		t.Setenv(e.Name, v)
+	}
+	args := make([]string, 0, len(c.Args))
+	for _, a := range c.Args[1:] {
+		a = strings.ReplaceAll(a, "=/etc/latchkey/", "="+dir+"/")
+		a = strings.ReplaceAll(a, "--data-dir=/data", "--data-dir="+filepath.Join(dir, "data"))
+		args = append(args, a)
+	}
+	if err := fs.Parse(args); err != nil {
+		t.Fatalf("latchkey serve would refuse the chart's arguments %v: %v", c.Args, err)
 	}
 	if fs.NArg() != 0 {
 		t.Errorf("stray arguments %v", fs.Args())
 	}
-	envs := map[string]bool{}
-	fs.VisitAll(func(f *pflag.Flag) { envs[config.EnvName(f.Name)] = true })
-	for _, e := range c.Env {
-		if strings.HasPrefix(e.Name, "LATCHKEY_") && !envs[e.Name] {
-			t.Errorf("env %s is no latchkey serve option", e.Name)
-		}
-	}
-}
-
-// checkConfigFile loads the rendered latchkey.yaml with the real config
-// loader, as the server would at start.
-func checkConfigFile(t *testing.T, r rendered) {
-	t.Helper()
-	data, ok := r.configMap.Data["latchkey.yaml"]
-	if !ok {
-		t.Fatalf("ConfigMap has no latchkey.yaml: %v", r.configMap.Data)
-	}
-	path := filepath.Join(t.TempDir(), "latchkey.yaml")
-	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	var cfg config.Serve
-	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
-	cfg.Bind(fs)
-	if err := fs.Parse([]string{"--config", path, "--data-dir", t.TempDir()}); err != nil {
-		t.Fatal(err)
-	}
 	if err := cfg.Resolve(fs); err != nil {
-		t.Errorf("latchkey serve would refuse the chart's config file: %v\n%s", err, data)
+		t.Errorf("latchkey serve would refuse the chart's configuration: %v\nargs %q\nconfig file:\n%s", err, c.Args, data)
 	}
 }
 

@@ -115,9 +115,11 @@ func TestContainerfileIsStaticNonRootFromScratch(t *testing.T) {
 	}
 }
 
-// imageConfig is the part of `podman image inspect` this test reads.
+// imageConfig is the part of `podman image inspect` this test reads
+// (podman puts the health check beside Config, not in it).
 type imageConfig struct {
-	Config containerConfig
+	Config      containerConfig
+	Healthcheck *struct{ Test []string }
 }
 
 type containerConfig struct {
@@ -128,7 +130,7 @@ type containerConfig struct {
 	Volumes      map[string]struct{}
 	ExposedPorts map[string]struct{}
 	Labels       map[string]string
-	Healthcheck  *struct{ Test []string }
+	Healthcheck  *struct{ Test []string } `json:"-"`
 }
 
 // TestContainerImageBuildsAndServes builds the image with podman through
@@ -156,6 +158,7 @@ func TestContainerImageBuildsAndServes(t *testing.T) {
 		t.Fatalf("podman image inspect: %v: %s", err, out)
 	}
 	cfg := imgs[0].Config
+	cfg.Healthcheck = imgs[0].Healthcheck
 	if cfg.User != "65532:65532" {
 		t.Errorf("image user %q", cfg.User)
 	}
@@ -248,6 +251,9 @@ func runChrooted(t *testing.T, root string, cfg containerConfig) {
 	})
 	waitHealthy(t, "http://127.0.0.1:"+port)
 
+	if cfg.Healthcheck == nil || len(cfg.Healthcheck.Test) < 2 || cfg.Healthcheck.Test[0] != "CMD" {
+		t.Fatalf("the image has no exec-form health check to run: %+v", cfg.Healthcheck)
+	}
 	hc := cfg.Healthcheck.Test[1:] // ["CMD", argv...]
 	if out, err := chroot(hc...).CombinedOutput(); err != nil {
 		t.Errorf("the image's HEALTHCHECK %v failed against a running server: %v\n%s", hc, err, out)

@@ -569,3 +569,18 @@ func mapsEqual(a, b map[string]string) bool {
 	}
 	return true
 }
+
+// TestHelmChartSQLiteVolumeChoices: an existing claim is used as is, and
+// without persistence the data lives in an emptyDir (and no claim is made).
+func TestHelmChartSQLiteVolumeChoices(t *testing.T) {
+	r := render(t, map[string]any{"persistence": map[string]any{"existingClaim": "latchkey-old"}})
+	checkCommon(t, r)
+	if v := volume(r, "data"); r.pvc != nil || v == nil || v.PersistentVolumeClaim == nil || v.PersistentVolumeClaim.ClaimName != "latchkey-old" {
+		t.Errorf("existingClaim: rendered claim %v, data volume %+v; want the existing claim and no new one", r.pvc, v)
+	}
+	r = render(t, map[string]any{"persistence": map[string]any{"enabled": false}})
+	checkCommon(t, r)
+	if v := volume(r, "data"); r.pvc != nil || v == nil || v.EmptyDir == nil {
+		t.Errorf("persistence off: rendered claim %v, data volume %+v; want an emptyDir", r.pvc, v)
+	}
+}

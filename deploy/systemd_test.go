@@ -93,7 +93,7 @@ func TestSystemdUnitIsHardened(t *testing.T) {
 			t.Errorf("%s: %s=%v, want %s=%s", unitFile, k, got, k, want)
 		}
 	}
-	if exec := set["ExecStart"]; len(exec) != 1 || !strings.Contains(exec[0], "--data-dir=${STATE_DIRECTORY}") {
+	if exec := set["ExecStart"]; len(exec) != 1 || !strings.Contains(exec[0], "--data-dir=%S/latchkey") {
 		t.Errorf("ExecStart %v does not keep the database in the StateDirectory", exec)
 	}
 

@@ -293,7 +293,7 @@ func exportImage(t *testing.T, podman, tag string) string {
 		t.Fatalf("podman create: %v", err)
 	}
 	id := strings.TrimSpace(string(out))
-	defer exec.Command(podman, "rm", "-f", id).Run()
+	defer exec.Command(podman, "rm", "-f", "-v", id).Run() // -v: and its anonymous /data volume
 	exp := exec.Command(podman, "export", id)
 	pipe, err := exp.StdoutPipe()
 	if err != nil {

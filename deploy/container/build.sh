@@ -42,7 +42,7 @@ cp "$repo/deploy/Containerfile" "$ctx/Containerfile"
 
 set -- --build-arg "VERSION=$version" --build-arg "REVISION=$revision" -t "$tag" -f "$ctx/Containerfile"
 case "$builder" in
-  podman|buildah) "$builder" build --format docker "$@" "$ctx" ;;  # docker format keeps HEALTHCHECK
+  podman|buildah) "$builder" build --format docker --layers=false "$@" "$ctx" ;;  # docker format keeps HEALTHCHECK
   docker) docker build "$@" "$ctx" ;;
   *) echo "build.sh: BUILDER must be podman, buildah or docker, not $builder" >&2; exit 1 ;;
 esac

@@ -140,6 +140,10 @@ type TokenUse struct {
 	IPs     []string // distinct IPs seen in this batch, most recent first
 	// Counts holds requests per UTC day ("2006-01-02") in this batch.
 	Counts map[string]int64
+	// Audit holds events to append in the same transaction as the use (a
+	// first use from a new address), so they are written, retried and
+	// lost together with it. They are appended even when the token is gone.
+	Audit []*AuditEvent
 }
 
 // UsageDay is the request count of one token on one UTC day.
@@ -228,6 +232,10 @@ type Store interface {
 	GetToken(ctx context.Context, id string) (*Token, error)
 	// GetTokenByDigest finds the token whose current or previous digest matches.
 	GetTokenByDigest(ctx context.Context, digest []byte) (*Token, error)
+	// GetTokenAndOwnerByDigest is GetTokenByDigest and GetUser of its owner
+	// in one indexed read (verification without a cache). The user is nil
+	// when the owner is deleted.
+	GetTokenAndOwnerByDigest(ctx context.Context, digest []byte) (*Token, *User, error)
 	ListTokens(ctx context.Context, f TokenFilter) ([]*Token, error)
 	UpdateToken(ctx context.Context, id string, fn func(*Token) error) (*Token, error)
 	// RecordTokenUse applies a batch of aggregated uses in one transaction.

@@ -13,10 +13,11 @@ import (
 
 // tokenUseState is what RecordTokenUse reads of a token before merging.
 type tokenUseState struct {
-	lastUsed  *time.Time
-	ip, agent string
-	recent    []string
-	queued    bool // in the list of tokens to write
+	lastUsed     *time.Time
+	ip, agent    string
+	name, userID string
+	recent       []string
+	queued       bool // in the list of tokens to write
 }
 
 // recordUseChunk bounds the uses one set of statements carries.
@@ -25,8 +26,9 @@ const recordUseChunk = 1_000
 // RecordTokenUse applies a batch of aggregated uses in one transaction: per
 // use, last_used_at becomes the later of the stored time and u.At (with IP
 // and agent only when u.At is later), u's IPs are merged into recent_ips,
-// u.Counts are added to token_usage and u.Audit is appended. Uses of
-// unknown tokens are skipped (their audit events are still appended).
+// u.Counts are added to token_usage, and an audit event is appended for
+// each of u.NewAddresses the token was not used from before (see
+// store.TokenUse). Uses of unknown tokens are skipped.
 //
 // The work is set-based: per chunk, one SELECT ... FOR UPDATE (rows locked
 // in ID order, so concurrent flushes from several replicas serialise
@@ -48,13 +50,6 @@ func (s *Store) RecordTokenUse(ctx context.Context, uses []store.TokenUse) error
 		for start := 0; start < len(uses); start += recordUseChunk {
 			if err := recordUses(ctx, tx, uses[start:min(start+recordUseChunk, len(uses))]); err != nil {
 				return fmt.Errorf("record token use: %w", err)
-			}
-		}
-		for _, u := range uses {
-			for _, e := range u.Audit {
-				if err := appendAudit(ctx, tx, e); err != nil {
-					return fmt.Errorf("record token use: %w", err)
-				}
 			}
 		}
 		return nil
@@ -81,7 +76,7 @@ func recordUses(ctx context.Context, tx pgx.Tx, uses []store.TokenUse) error {
 	for _, u := range uses {
 		ids = append(ids, u.TokenID)
 	}
-	rows, err := tx.Query(ctx, `SELECT id, last_used_at, last_used_ip, last_used_agent, recent_ips
+	rows, err := tx.Query(ctx, `SELECT id, last_used_at, last_used_ip, last_used_agent, recent_ips, name, user_id
 		FROM tokens WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
 	if err != nil {
 		return err
@@ -92,7 +87,7 @@ func recordUses(ctx context.Context, tx pgx.Tx, uses []store.TokenUse) error {
 			id string
 			st tokenUseState
 		)
-		if err := rows.Scan(&id, &st.lastUsed, &st.ip, &st.agent, &st.recent); err != nil {
+		if err := rows.Scan(&id, &st.lastUsed, &st.ip, &st.agent, &st.recent, &st.name, &st.userID); err != nil {
 			rows.Close()
 			return err
 		}
@@ -104,6 +99,7 @@ func recordUses(ctx context.Context, tx pgx.Tx, uses []store.TokenUse) error {
 	var (
 		set    []usedRow
 		counts []countRow
+		events []*store.AuditEvent
 	)
 	order := make([]string, 0, len(state))
 	for _, u := range uses {
@@ -115,6 +111,9 @@ func recordUses(ctx context.Context, tx pgx.Tx, uses []store.TokenUse) error {
 			st.queued = true
 			order = append(order, u.TokenID)
 		}
+		for _, a := range store.NewAddresses(st.lastUsed != nil, st.recent, u) {
+			events = append(events, store.NewAddressEvent(u.TokenID, st.name, st.userID, a))
+		}
 		at := ts(u.At)
 		newer := st.lastUsed == nil || at.After(*st.lastUsed)
 		st.recent = store.MergeRecentIPs(st.recent, u, newer)
@@ -123,6 +122,11 @@ func recordUses(ctx context.Context, tx pgx.Tx, uses []store.TokenUse) error {
 		}
 		for day, n := range u.Counts {
 			counts = append(counts, countRow{ID: u.TokenID, Day: day, N: n})
+		}
+	}
+	for _, e := range events {
+		if err := appendAudit(ctx, tx, e); err != nil {
+			return err
 		}
 	}
 	if len(order) == 0 {

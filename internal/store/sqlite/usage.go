@@ -16,8 +16,9 @@ const recordUseChunk = 1_000
 // RecordTokenUse applies a batch of aggregated uses in one transaction: per
 // use, last_used_at becomes the later of the stored time and u.At (with IP
 // and agent only when u.At is later), u's IPs are merged into recent_ips,
-// u.Counts are added to token_usage, and u.Audit is appended. Uses of
-// unknown tokens are skipped (their audit events are still appended).
+// u.Counts are added to token_usage, and an audit event is appended for
+// each of u.NewAddresses the token was not used from before (see
+// store.TokenUse). Uses of unknown tokens are skipped.
 //
 // The work is set-based: per chunk of uses, one SELECT reads the tokens'
 // last use, one UPDATE ... FROM json_each writes them and one INSERT ...
@@ -41,23 +42,17 @@ func (s *Store) RecordTokenUse(ctx context.Context, uses []store.TokenUse) error
 				return fmt.Errorf("record token use: %w", err)
 			}
 		}
-		for _, u := range uses {
-			for _, e := range u.Audit {
-				if err := appendAudit(ctx, tx, e); err != nil {
-					return fmt.Errorf("record token use: %w", err)
-				}
-			}
-		}
 		return nil
 	})
 }
 
 // lastUse is a token's stored last use, as RecordTokenUse merges it.
 type lastUse struct {
-	at        sql.NullInt64
-	ip, agent string
-	recent    []string
-	queued    bool // in the list of tokens to write
+	at           sql.NullInt64
+	ip, agent    string
+	name, userID string
+	recent       []string
+	queued       bool // in the list of tokens to write
 }
 
 func recordUses(ctx context.Context, tx *sql.Tx, uses []store.TokenUse) error {
@@ -65,7 +60,7 @@ func recordUses(ctx context.Context, tx *sql.Tx, uses []store.TokenUse) error {
 	for _, u := range uses {
 		ids = append(ids, u.TokenID)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT id, last_used_at, last_used_ip, last_used_agent, recent_ips
+	rows, err := tx.QueryContext(ctx, `SELECT id, last_used_at, last_used_ip, last_used_agent, recent_ips, name, user_id
 		FROM tokens WHERE id IN (SELECT value FROM json_each(?))`, jsonText(ids))
 	if err != nil {
 		return err
@@ -76,7 +71,7 @@ func recordUses(ctx context.Context, tx *sql.Tx, uses []store.TokenUse) error {
 			id, recent string
 			st         lastUse
 		)
-		if err := rows.Scan(&id, &st.at, &st.ip, &st.agent, &recent); err != nil {
+		if err := rows.Scan(&id, &st.at, &st.ip, &st.agent, &recent, &st.name, &st.userID); err != nil {
 			rows.Close()
 			return err
 		}
@@ -90,7 +85,10 @@ func recordUses(ctx context.Context, tx *sql.Tx, uses []store.TokenUse) error {
 		return err
 	}
 	order := make([]string, 0, len(state)) // tokens to write, in batch order
-	var counts [][3]any
+	var (
+		counts [][3]any
+		events []*store.AuditEvent
+	)
 	for _, u := range uses {
 		st, ok := state[u.TokenID]
 		if !ok {
@@ -99,6 +97,9 @@ func recordUses(ctx context.Context, tx *sql.Tx, uses []store.TokenUse) error {
 		if !st.queued {
 			st.queued = true
 			order = append(order, u.TokenID)
+		}
+		for _, a := range store.NewAddresses(st.at.Valid, st.recent, u) {
+			events = append(events, store.NewAddressEvent(u.TokenID, st.name, st.userID, a))
 		}
 		at := micros(u.At)
 		newer := !st.at.Valid || at > st.at.Int64
@@ -109,6 +110,11 @@ func recordUses(ctx context.Context, tx *sql.Tx, uses []store.TokenUse) error {
 		}
 		for day, n := range u.Counts {
 			counts = append(counts, [3]any{u.TokenID, day, n})
+		}
+	}
+	for _, e := range events {
+		if err := appendAudit(ctx, tx, e); err != nil {
+			return err
 		}
 	}
 	if len(order) == 0 {

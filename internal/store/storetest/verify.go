@@ -12,7 +12,7 @@ import (
 func verifyTests() []test {
 	return []test{
 		{"GetTokenAndOwnerByDigestIsOneReadOfBoth", testGetTokenAndOwner},
-		{"RecordTokenUseAppendsItsAuditEventsInTheSameTransaction", testRecordTokenUseAudit},
+		{"RecordTokenUseAuditsFirstUseFromANewAddress", testRecordTokenUseAudit},
 		{"RecordTokenUseOfManyTokensAtOnce", testRecordTokenUseMany},
 	}
 }
@@ -53,29 +53,45 @@ func testRecordTokenUseAudit(t *testing.T, s store.Store) {
 	u := mustUser(t, s, "alice")
 	tk := mustToken(t, s, u.ID, "ci")
 	at := base.Add(time.Hour)
-	ev := &store.AuditEvent{At: at, Action: "token.new_ip", TargetType: "token", TargetID: tk.ID,
-		IP: "192.0.2.7", Agent: "curl/8", Details: map[string]any{"ip": "192.0.2.7", "name": "ci"}}
-	noErr(t, "RecordTokenUse", s.RecordTokenUse(ctx, []store.TokenUse{
-		{TokenID: tk.ID, At: at, IP: "192.0.2.7", Counts: map[string]int64{"2031-03-04": 2}, Audit: []*store.AuditEvent{ev}},
+	addr := func(ip string, at time.Time) store.AddressUse {
+		return store.AddressUse{IP: ip, Agent: "curl/8", At: at}
+	}
+	events := func() []*store.AuditEvent {
+		t.Helper()
+		ev, err := s.ListAudit(ctx, store.AuditFilter{TargetID: tk.ID})
+		noErr(t, "ListAudit", err)
+		return ev
+	}
+	// The very first use is not "from a new address".
+	noErr(t, "RecordTokenUse first", s.RecordTokenUse(ctx, []store.TokenUse{
+		{TokenID: tk.ID, At: at, IP: "192.0.2.7", Counts: map[string]int64{"2031-03-04": 1},
+			NewAddresses: []store.AddressUse{addr("192.0.2.7", at)}},
 	}))
-	events, err := s.ListAudit(ctx, store.AuditFilter{TargetID: tk.ID})
-	noErr(t, "ListAudit", err)
-	if len(events) != 1 || events[0].Action != "token.new_ip" || events[0].IP != "192.0.2.7" ||
-		events[0].Agent != "curl/8" || events[0].Details["ip"] != "192.0.2.7" || !events[0].At.Equal(micro(at)) {
-		t.Fatalf("audit events after RecordTokenUse: %+v", events)
+	if ev := events(); len(ev) != 0 {
+		t.Fatalf("the first use of a token was audited as a new address: %+v", ev)
+	}
+	// A known address is not new; a new one is, once, even when two uses
+	// of the batch name it.
+	at2 := at.Add(time.Minute)
+	noErr(t, "RecordTokenUse again", s.RecordTokenUse(ctx, []store.TokenUse{
+		{TokenID: tk.ID, At: at2, IP: "198.51.100.1", Counts: map[string]int64{"2031-03-04": 2},
+			NewAddresses: []store.AddressUse{addr("192.0.2.7", at2), addr("198.51.100.1", at2)}},
+		{TokenID: tk.ID, At: at2, IP: "198.51.100.1", NewAddresses: []store.AddressUse{addr("198.51.100.1", at2)}},
+	}))
+	ev := events()
+	if len(ev) != 1 || ev[0].Action != store.NewAddressAction || ev[0].IP != "198.51.100.1" || ev[0].Agent != "curl/8" ||
+		ev[0].TargetType != "token" || !ev[0].At.Equal(micro(at2)) || ev[0].Details["ip"] != "198.51.100.1" ||
+		ev[0].Details["name"] != "ci" || ev[0].Details["user_id"] != u.ID {
+		t.Fatalf("audit events after a use from a new address: %+v", ev)
 	}
 	// A batch that fails (a malformed day) writes none of its events.
-	bad := *ev
-	bad.ID = 0
 	if err := s.RecordTokenUse(ctx, []store.TokenUse{
-		{TokenID: tk.ID, At: at, Counts: map[string]int64{"someday": 1}, Audit: []*store.AuditEvent{&bad}},
+		{TokenID: tk.ID, At: at2, Counts: map[string]int64{"someday": 1}, NewAddresses: []store.AddressUse{addr("203.0.113.9", at2)}},
 	}); err == nil {
 		t.Fatal("RecordTokenUse with a malformed day: got no error")
 	}
-	events, err = s.ListAudit(ctx, store.AuditFilter{TargetID: tk.ID})
-	noErr(t, "ListAudit", err)
-	if len(events) != 1 {
-		t.Fatalf("a failed batch appended audit events: %d events", len(events))
+	if ev := events(); len(ev) != 1 {
+		t.Fatalf("a failed batch appended audit events: %d events", len(ev))
 	}
 }
 

@@ -49,28 +49,28 @@ func scenarioByName(name string) (scenario, bool) {
 
 // result is the JSON line printed per scenario.
 type result struct {
-	Scenario       string  `json:"scenario"`
-	Backend        string  `json:"backend"`
-	Tokens         int     `json:"tokens"`
-	Distinct       int     `json:"distinct_tokens"`
-	Connections    int     `json:"connections"`
-	DurationS      float64 `json:"duration_s"`
-	Requests       int64   `json:"requests"`
-	RPS            float64 `json:"requests_per_sec"`
-	P50MS          float64 `json:"p50_ms"`
-	P99MS          float64 `json:"p99_ms"`
-	Errors         int64   `json:"errors"`
-	RSSMB          float64 `json:"rss_mb"`       // peak VmRSS sampled during the load
-	RSSPeakMB      float64 `json:"rss_peak_mb"`  // VmHWM: peak over the server's life
-	RSSAnonMB      float64 `json:"rss_anon_mb"`  // of rss_mb: Go heap, SQLite caches
-	RSSFileMB      float64 `json:"rss_file_mb"`  // of rss_mb: the binary
-	RSSShmemMB     float64 `json:"rss_shmem_mb"` // of rss_mb: SQLite's WAL index
+	Scenario    string  `json:"scenario"`
+	Backend     string  `json:"backend"`
+	Tokens      int     `json:"tokens"`
+	Distinct    int     `json:"distinct_tokens"`
+	Connections int     `json:"connections"`
+	DurationS   float64 `json:"duration_s"`
+	Requests    int64   `json:"requests"`
+	RPS         float64 `json:"requests_per_sec"`
+	P50MS       float64 `json:"p50_ms"`
+	P99MS       float64 `json:"p99_ms"`
+	Errors      int64   `json:"errors"`
+	RSSMB       float64 `json:"rss_mb"`       // peak VmRSS sampled during the load
+	RSSPeakMB   float64 `json:"rss_peak_mb"`  // VmHWM: peak over the server's life
+	RSSAnonMB   float64 `json:"rss_anon_mb"`  // of rss_mb: Go heap, SQLite caches
+	RSSFileMB   float64 `json:"rss_file_mb"`  // of rss_mb: the binary
+	RSSShmemMB  float64 `json:"rss_shmem_mb"` // of rss_mb: SQLite's WAL index
 	// RSSSamplesMB is VmRSS every 10 s of wall time during the load (the
 	// server is paused while the floor runs), to show memory is flat over
 	// a soak.
 	RSSSamplesMB []float64 `json:"rss_samples_mb,omitempty"`
 	// DBPool is the server's PostgreSQL connection pool size.
-	DBPool int `json:"db_pool,omitempty"`
+	DBPool         int     `json:"db_pool,omitempty"`
 	FloorRPS       float64 `json:"floor_requests_per_sec"`
 	FloorP99MS     float64 `json:"floor_p99_ms"`
 	Ratio          float64 `json:"ratio"`

@@ -12,6 +12,7 @@ import (
 type measurement struct {
 	server, floor wrkResult
 	top, end      mem // the server's memory at its largest, and at the end
+	samples       []float64
 	slices        int
 }
 
@@ -49,7 +50,7 @@ func measure(ctx context.Context, o *options, dir string, srv *server, l, fl loa
 		m.floor = m.floor.add(fres)
 		time.Sleep(50 * time.Millisecond) // let the resumed server settle
 	}
-	m.top = sampler.stop()
+	m.top, m.samples = sampler.stop()
 	m.end, _ = srv.memory()
 	return m, nil
 }

@@ -20,33 +20,59 @@ type series struct {
 // against the number of tokens in the database, log-scaled, as SVG.
 func writeChart(path string, rs []result, o *options) error {
 	var rps, p99, ratio []series
-	for _, sc := range []struct{ name, color string }{{"verify-cached", "#1f77b4"}, {"verify-uncached", "#d62728"}} {
-		a := series{name: sc.name, color: sc.color}
-		b := series{name: sc.name, color: sc.color}
-		q := series{name: sc.name, color: sc.color}
-		f := series{name: "floor (SHA-256 + map)", color: "#7f7f7f", dashed: true}
-		fp := f
-		for _, r := range rs {
-			if r.Scenario != sc.name {
-				continue
-			}
-			a.points = append(a.points, [2]float64{float64(r.Tokens), r.RPS})
-			b.points = append(b.points, [2]float64{float64(r.Tokens), r.P99MS})
-			q.points = append(q.points, [2]float64{float64(r.Tokens), r.Ratio})
-			f.points = append(f.points, [2]float64{float64(r.Tokens), r.FloorRPS})
-			fp.points = append(fp.points, [2]float64{float64(r.Tokens), r.FloorP99MS})
-		}
-		rps, p99, ratio = append(rps, a), append(p99, b), append(ratio, q)
-		if sc.name == "verify-cached" {
-			rps, p99 = append(rps, f), append(p99, fp)
+	backends := []string{}
+	for _, r := range rs {
+		if !slices.Contains(backends, r.Backend) {
+			backends = append(backends, r.Backend)
 		}
 	}
+	floorDone := false
+	for bi, backend := range backends {
+		for _, sc := range []struct{ name, color, alt string }{
+			{"verify-cached", "#1f77b4", "#17becf"}, {"verify-uncached", "#d62728", "#ff7f0e"},
+		} {
+			name, color := sc.name, sc.color
+			if len(backends) > 1 {
+				name = backend + " " + strings.TrimPrefix(sc.name, "verify-")
+			}
+			if bi > 0 {
+				color = sc.alt
+			}
+			a := series{name: name, color: color, dashed: bi > 0}
+			b, q := a, a
+			f := series{name: "floor (SHA-256 + map)", color: "#7f7f7f", dashed: true}
+			fp := f
+			for _, r := range rs {
+				if r.Scenario != sc.name || r.Backend != backend {
+					continue
+				}
+				a.points = append(a.points, [2]float64{float64(r.Tokens), r.RPS})
+				b.points = append(b.points, [2]float64{float64(r.Tokens), r.P99MS})
+				q.points = append(q.points, [2]float64{float64(r.Tokens), r.Ratio})
+				f.points = append(f.points, [2]float64{float64(r.Tokens), r.FloorRPS})
+				fp.points = append(fp.points, [2]float64{float64(r.Tokens), r.FloorP99MS})
+			}
+			if len(a.points) == 0 {
+				continue
+			}
+			rps, p99, ratio = append(rps, a), append(p99, b), append(ratio, q)
+			if sc.name == "verify-cached" && !floorDone {
+				rps, p99 = append(rps, f), append(p99, fp)
+				floorDone = true
+			}
+		}
+	}
+	what := strings.Join(backends, " and ")
+	if what == "" {
+		what = backendName(o)
+	}
 	var sb strings.Builder
-	const w, h = 1200, 470
+	h := 470 + 16*max(0, len(rps)-3)
+	const w = 1200
 	fmt.Fprintf(&sb, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n", w, h, w, h)
 	sb.WriteString(`<rect width="100%" height="100%" fill="white"/>` + "\n")
 	fmt.Fprintf(&sb, `<text x="%d" y="22" text-anchor="middle" font-size="15">Latchkey /auth/verify against tokens in the database (%s, %d connections, %s per point, wrk on the same 2-core machine)</text>`+"\n",
-		w/2, backendName(o), o.connections, o.duration)
+		w/2, what, o.connections, o.duration)
 	panel(&sb, 70, 50, 300, 300, "requests/s", rps)
 	panel(&sb, 470, 50, 300, 300, "p99 latency (ms)", p99)
 	panel(&sb, 870, 50, 300, 300, "requests/s ÷ floor's, same slices", ratio)

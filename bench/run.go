@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // run builds Latchkey and runs the chosen scenarios, or the -plot sweep.
@@ -119,6 +121,19 @@ func replot(o *options) error {
 	return nil
 }
 
+// dbPool is the connection pool the server opens on PostgreSQL (pgxpool's:
+// pool_max_conns in the URL, else max(4, CPUs)); 0 on SQLite.
+func (o *options) dbPool() int {
+	if o.databaseURL == "" {
+		return 0
+	}
+	cfg, err := pgxpool.ParseConfig(o.databaseURL)
+	if err != nil {
+		return 0
+	}
+	return int(cfg.MaxConns)
+}
+
 func backendName(o *options) string {
 	if o.databaseURL != "" {
 		return "postgres"
@@ -187,7 +202,7 @@ func newResult(o *options, sc scenario, tokens, distinct int, m measurement, flo
 		Scenario: sc.name, Backend: backendName(o), Tokens: tokens, Distinct: distinct,
 		Connections: o.connections, DurationS: o.duration.Seconds(), Requests: res.Requests,
 		RPS: round1(res.rps()), P50MS: ms(res.P50US), P99MS: ms(res.P99US), Errors: res.errors(sc.expect),
-		RSSMB: mb(top.rss), RSSPeakMB: mb(end.peak), RSSAnonMB: mb(top.anon), RSSFileMB: mb(top.file), RSSShmemMB: mb(top.shmem),
+		RSSMB: mb(top.rss), RSSSamplesMB: m.samples, DBPool: o.dbPool(), RSSPeakMB: mb(end.peak), RSSAnonMB: mb(top.anon), RSSFileMB: mb(top.file), RSSShmemMB: mb(top.shmem),
 		FloorRPS: round1(fres.rps()), FloorP99MS: ms(fres.P99US),
 		FloorErrors: fres.errors(floorExpect), ExpectedStatus: sc.expect, Slices: m.slices,
 	}
@@ -201,21 +216,32 @@ func newResult(o *options, sc scenario, tokens, distinct int, m measurement, flo
 func round1(f float64) float64 { return float64(int64(f*10)) / 10 }
 
 // rssSampler records the server's memory when its resident set was
-// largest during a run.
+// largest during a run, and every rssEvery.
 type rssSampler struct {
-	done chan struct{}
-	wg   sync.WaitGroup
-	max  mem
+	done    chan struct{}
+	wg      sync.WaitGroup
+	max     mem
+	samples []float64 // MB, every rssEvery
 }
+
+// rssEvery is how often the JSON line's rss_samples_mb samples the server.
+const rssEvery = 10 * time.Second
 
 func sampleRSS(s *server) *rssSampler {
 	r := &rssSampler{done: make(chan struct{})}
 	r.wg.Go(func() {
 		tick := time.NewTicker(200 * time.Millisecond)
 		defer tick.Stop()
+		next := time.Now().Add(rssEvery)
 		for {
 			if m, err := s.memory(); err == nil && m.rss > r.max.rss {
 				r.max = m
+			}
+			if now := time.Now(); !now.Before(next) {
+				if m, err := s.memory(); err == nil {
+					r.samples = append(r.samples, mb(m.rss))
+				}
+				next = next.Add(rssEvery)
 			}
 			select {
 			case <-r.done:
@@ -227,8 +253,8 @@ func sampleRSS(s *server) *rssSampler {
 	return r
 }
 
-func (r *rssSampler) stop() mem {
+func (r *rssSampler) stop() (mem, []float64) {
 	close(r.done)
 	r.wg.Wait()
-	return r.max
+	return r.max, r.samples
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	mrand "math/rand/v2"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -138,7 +139,7 @@ func freshSchema(ctx context.Context, dsn string) (string, func(), error) {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	schema := "lk_bench_" + hex.EncodeToString(b[:])
-	conn, err := pgx.Connect(ctx, dsn)
+	conn, err := pgx.Connect(ctx, withoutPoolParams(dsn))
 	if err != nil {
 		return "", nil, fmt.Errorf("connect to %s: %w", redactDSN(dsn), err)
 	}
@@ -149,7 +150,7 @@ func freshSchema(ctx context.Context, dsn string) (string, func(), error) {
 	drop := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if conn, err := pgx.Connect(ctx, dsn); err == nil {
+		if conn, err := pgx.Connect(ctx, withoutPoolParams(dsn)); err == nil {
 			_, _ = conn.Exec(ctx, `DROP SCHEMA `+pgx.Identifier{schema}.Sanitize()+` CASCADE`)
 			conn.Close(ctx)
 		}
@@ -162,6 +163,24 @@ func freshSchema(ctx context.Context, dsn string) (string, func(), error) {
 		return dsn + " search_path=" + schema, drop, nil
 	}
 	return dsn + sep + "search_path=" + schema, drop, nil
+}
+
+// withoutPoolParams drops pgxpool's own parameters (pool_max_conns, ...)
+// from a URL-form DSN, which a single connection would send to the server
+// as unknown settings.
+func withoutPoolParams(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.RawQuery == "" {
+		return dsn
+	}
+	q := u.Query()
+	for k := range q {
+		if strings.HasPrefix(k, "pool_") {
+			q.Del(k)
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // redactDSN drops a password from a URL-form DSN for messages.

@@ -158,7 +158,7 @@ func benchChecker(src auth.Source, st *sqlite.Store, tracking bool) (*auth.Check
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var u *auth.Usage
 	if tracking {
-		u = auth.NewUsage(st, nil, time.Hour, logger)
+		u = auth.NewUsage(st, time.Hour, logger)
 	}
 	return auth.NewChecker(src, auth.Options{
 		Prefix: "lk", Catalog: scope.DefaultCatalog(), Policy: fixedPolicy{store.Policy{AllowNoExpiry: true}},

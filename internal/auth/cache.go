@@ -70,6 +70,11 @@ func NewCache(src Source, cfg CacheConfig) *Cache {
 	return c
 }
 
+// GetTokenAndOwnerByDigest reads through to the store.
+func (c *Cache) GetTokenAndOwnerByDigest(ctx context.Context, digest []byte) (*store.Token, *store.User, error) {
+	return c.src.GetTokenAndOwnerByDigest(ctx, digest)
+}
+
 // GetTokenByDigest reads through to the store.
 func (c *Cache) GetTokenByDigest(ctx context.Context, digest []byte) (*store.Token, error) {
 	return c.src.GetTokenByDigest(ctx, digest)

@@ -51,7 +51,7 @@
 // before any lookup; the SHA-256 digest is looked up in the Cache, and on a
 // miss the token or session row and its owner are read from the store and
 // prepared once: effective scopes computed, IP allowlist parsed, Principal
-// built. Then revocation, expiry against the clock (including the policy's
+// built (one indexed read of the token joined with its owner). Then revocation, expiry against the clock (including the policy's
 // maximum lifetime and a regeneration's grace period), the IP allowlist and
 // the owner's suspension or deletion are checked on every request.
 //
@@ -70,7 +70,12 @@
 //
 // Last-used time, address, agent and per-day counts are aggregated in
 // memory by Usage (usage.go, usagecell.go) in per-token cells of atomic
-// counters, and flushed in batched writes: a token's first use by the next
-// flush, a busy token's about once a minute, everything on Close. Memory is
+// counters, and flushed in batched, set-based writes: a token's first use
+// (and its first use after a regeneration) by the next flush, a busy
+// token's about once a minute, everything on Close. Addresses a token is
+// seen from for the first time ride with its next write, and the store
+// audits those that are new for the token in the same transaction: no
+// audit row, and no write at all, happens during verification. A flush
+// that fails is kept (bounded, merged per token) and retried. Memory is
 // bounded; verification never waits on a write.
 package auth

@@ -56,6 +56,16 @@ func (s *countingSource) GetTokenByDigest(ctx context.Context, d []byte) (*store
 	return t, err
 }
 
+func (s *countingSource) GetTokenAndOwnerByDigest(ctx context.Context, d []byte) (*store.Token, *store.User, error) {
+	s.reads.Add(1)
+	t, u, err := s.Store.GetTokenAndOwnerByDigest(ctx, d)
+	if f := s.afterTokenRead; f != nil {
+		s.afterTokenRead = nil
+		f()
+	}
+	return t, u, err
+}
+
 func (s *countingSource) GetSessionByDigest(ctx context.Context, d []byte) (*store.Session, error) {
 	s.reads.Add(1)
 	return s.Store.GetSessionByDigest(ctx, d)
@@ -118,7 +128,7 @@ func newFixture(t *testing.T, cached bool) *fixture {
 		f.svc.SetInvalidator(f.cache)
 		src = f.cache
 	}
-	f.usage = auth.NewUsage(st, f.svc.Audit, time.Hour, logger)
+	f.usage = auth.NewUsage(st, time.Hour, logger)
 	f.v = auth.NewChecker(src, auth.Options{
 		Prefix: "lk", Catalog: f.cat, Policy: f.svc.Policies, Sessions: st,
 		SessionDuration: 24 * time.Hour, SessionRefresh: true, Usage: f.usage, Now: f.clock.Now, Logger: logger,

@@ -27,17 +27,21 @@ func (c *Checker) load(ctx context.Context, d token.Digest, kind token.Kind, now
 		}
 		return c.sessionEntry(ctx, s, nowNano, gen)
 	}
-	t, err := c.src.GetTokenByDigest(ctx, d[:])
+	// One indexed read brings the token and its owner, so a verification
+	// without the cache is one query.
+	t, u, err := c.src.GetTokenAndOwnerByDigest(ctx, d[:])
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errUnknown
 	}
 	if err != nil {
 		return nil, fmt.Errorf("look up token: %w", err)
 	}
-	return c.tokenEntry(ctx, t, d, nowNano, gen)
+	return c.tokenEntry(ctx, t, u, d, nowNano, gen)
 }
 
-func (c *Checker) tokenEntry(ctx context.Context, t *store.Token, d token.Digest, nowNano int64, gen uint64) (*entry, error) {
+// tokenEntry prepares the verification of token t, whose owner u (nil when
+// deleted) was read with it.
+func (c *Checker) tokenEntry(ctx context.Context, t *store.Token, u *store.User, d token.Digest, nowNano int64, gen uint64) (*entry, error) {
 	e := &entry{kind: token.Kind(t.Kind), tok: t, owner: noOwner, allow: parseAllowlist(t.IPAllowlist)}
 	if !token.Equal(t.Digest, d[:]) {
 		// Only the previous secret during a grace period gets here.
@@ -51,10 +55,7 @@ func (c *Checker) tokenEntry(ctx context.Context, t *store.Token, d token.Digest
 		e.deadline = c.deadline(nowNano, e.owner)
 		return e, nil
 	}
-	owner, err := c.owner(ctx, t.UserID, nowNano, gen)
-	if err != nil {
-		return nil, err
-	}
+	owner := c.readOwner(t.UserID, u, nowNano, gen)
 	e.owner, e.late = owner, ownerRefusal(owner)
 	if e.late == nil {
 		m, err := c.effective(t.Scopes, string(owner.user.Role))
@@ -121,6 +122,19 @@ func (c *Checker) owner(ctx context.Context, id string, nowNano int64, gen uint6
 	}
 	r.deadline = nowNano + int64(c.cache.cfg.TTL)
 	return c.cache.storeOwner(id, r, nowNano, gen), nil
+}
+
+// readOwner is owner for a user already read with the token (nil:
+// deleted): the cache's shared snapshot when live, else u.
+func (c *Checker) readOwner(id string, u *store.User, nowNano int64, gen uint64) *ownerRef {
+	if c.cache == nil {
+		return &ownerRef{user: u, deadline: math.MaxInt64}
+	}
+	if r := c.cache.owners.get(id, nowNano); r != nil {
+		return r
+	}
+	r := &ownerRef{user: u, deadline: nowNano + int64(c.cache.cfg.TTL)}
+	return c.cache.storeOwner(id, r, nowNano, gen)
 }
 
 func ownerRefusal(r *ownerRef) error {

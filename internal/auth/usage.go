@@ -9,11 +9,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/latchkey/latchkey/internal/service"
 	"github.com/latchkey/latchkey/internal/store"
 )
 
-// UsageWriter stores a batch of aggregated token uses.
+// UsageWriter stores a batch of aggregated token uses, with the audit
+// events they carry, in one transaction.
 type UsageWriter interface {
 	RecordTokenUse(ctx context.Context, uses []store.TokenUse) error
 }
@@ -27,10 +27,21 @@ type UsageWriter interface {
 // map. Cells that saw a use are queued once for the next flush; cells idle
 // for two intervals are dropped from the index. Memory is bounded: past
 // maxTokens cells, uses of further tokens are dropped (and counted in a
-// warning) until idle cells make room.
+// warning) until idle cells make room; from three quarters of it a flush
+// starts at once instead of waiting for the interval.
+//
+// Addresses a cell sees for the first time ride with the token's next
+// TokenUse; the store, which knows the addresses already stored, appends a
+// "token.new_ip" audit event for those the token was not used from before,
+// in the flush's transaction: verification itself never writes.
+//
+// A batch that fails to write (database down, disk full) is kept, merged
+// per token with what was kept before, and written again before anything
+// else by the next flushes; nothing is lost while the process lives unless
+// more than maxTokens distinct tokens wait (then the excess is dropped and
+// logged as an error). Close retries until its context ends.
 type Usage struct {
 	w         UsageWriter
-	audit     *service.Audit
 	logger    *slog.Logger
 	interval  time.Duration
 	maxTokens int64
@@ -49,11 +60,12 @@ type Usage struct {
 	dropped atomic.Int64
 
 	flushMu sync.Mutex // one flush at a time
-
-	amu sync.Mutex
-	// announced remembers token/IP pairs already reported as new, so a burst
-	// of requests from a new address yields one audit event.
-	announced map[string]struct{}
+	// failed holds uses whose write failed, merged per token, oldest
+	// first, for the next flush to write before anything else. Guarded
+	// by flushMu.
+	failed      []store.TokenUse
+	failedIndex map[string]int
+	kick        chan struct{} // asks the loop for an early flush
 
 	stop    chan struct{}
 	done    chan struct{}
@@ -80,7 +92,7 @@ const DefaultUsageTokens = 50_000
 const flushChunk = 2_000
 
 // NewUsage returns a recorder; call Run to start flushing.
-func NewUsage(w UsageWriter, audit *service.Audit, interval time.Duration, logger *slog.Logger) *Usage {
+func NewUsage(w UsageWriter, interval time.Duration, logger *slog.Logger) *Usage {
 	if interval <= 0 {
 		interval = 5 * time.Second
 	}
@@ -88,10 +100,11 @@ func NewUsage(w UsageWriter, audit *service.Audit, interval time.Duration, logge
 		logger = slog.Default()
 	}
 	u := &Usage{
-		w: w, audit: audit, logger: logger, interval: interval, maxTokens: DefaultUsageTokens,
+		w: w, logger: logger, interval: interval, maxTokens: DefaultUsageTokens,
 		writeEvery: uint64(min(12, max(1, int64(time.Minute/interval)))),
-		seed:       maphash.MakeSeed(), announced: map[string]struct{}{},
-		stop: make(chan struct{}), done: make(chan struct{}),
+		seed:       maphash.MakeSeed(),
+		stop:       make(chan struct{}), done: make(chan struct{}), kick: make(chan struct{}, 1),
+		failedIndex: map[string]int{},
 	}
 	for i := range u.shards {
 		u.shards[i].m = map[string]*useCell{}
@@ -129,7 +142,12 @@ func (u *Usage) cell(t *store.Token) *useCell {
 	c := &useCell{id: t.ID, usedFlush: u.flushes.Load()}
 	c.update(t)
 	sh.m[t.ID] = c
-	u.cells.Add(1)
+	if n := u.cells.Add(1); n == u.maxTokens*3/4 {
+		select { // memory is running short: flush now
+		case u.kick <- struct{}{}:
+		default:
+		}
+	}
 	return c
 }
 
@@ -137,23 +155,6 @@ func (u *Usage) enqueue(c *useCell) {
 	u.qmu.Lock()
 	u.queue = append(u.queue, c)
 	u.qmu.Unlock()
-}
-
-func (u *Usage) announce(tokenID, name, userID, ip, agent string) {
-	key := tokenID + "|" + ip
-	u.amu.Lock()
-	_, seen := u.announced[key]
-	if !seen {
-		if len(u.announced) > 100_000 {
-			clear(u.announced)
-		}
-		u.announced[key] = struct{}{}
-	}
-	u.amu.Unlock()
-	if !seen && u.audit != nil {
-		u.audit.Record(context.Background(), service.Actor{IP: ip, Agent: agent}, "token.new_ip", "token", tokenID,
-			map[string]any{"name": name, "ip": ip, "user_id": userID})
-	}
 }
 
 // Run flushes every interval until Close.
@@ -171,6 +172,8 @@ func (u *Usage) loop() {
 	for {
 		select {
 		case <-tick.C:
+			u.Flush(context.Background())
+		case <-u.kick:
 			u.Flush(context.Background())
 		case <-u.stop:
 			return
@@ -196,9 +199,12 @@ func (u *Usage) flush(ctx context.Context, force bool) {
 	u.queue = nil
 	u.qmu.Unlock()
 
+	// What failed before goes first; after a failure in this flush the
+	// rest is kept without trying (the database is likely still down).
+	ok := u.retry(ctx)
 	var later []*useCell
 	for start := 0; start < len(queue); start += flushChunk {
-		later = u.write(ctx, queue[start:min(start+flushChunk, len(queue))], flush, force, later)
+		later, ok = u.write(ctx, queue[start:min(start+flushChunk, len(queue))], flush, force, later, ok)
 	}
 	if len(later) > 0 {
 		u.qmu.Lock()
@@ -218,10 +224,12 @@ func (u *Usage) flush(ctx context.Context, force bool) {
 	}
 }
 
-// write takes what is due from cells and writes it in one batch; cells
-// with uses that wait for a later flush are appended to later. Batches are
-// built chunk by chunk so a large flush holds little memory at a time.
-func (u *Usage) write(ctx context.Context, cells []*useCell, flush uint64, force bool, later []*useCell) []*useCell {
+// write takes what is due from cells and writes it in one batch (or keeps
+// it for a retry when try is false or the write fails); cells with uses
+// that wait for a later flush are appended to later. Batches are built
+// chunk by chunk so a large flush holds little memory at a time. It
+// returns whether writing still works.
+func (u *Usage) write(ctx context.Context, cells []*useCell, flush uint64, force bool, later []*useCell, try bool) ([]*useCell, bool) {
 	batch := make([]store.TokenUse, 0, len(cells))
 	index := make(map[string]int, len(cells))
 	for _, c := range cells {
@@ -239,12 +247,71 @@ func (u *Usage) write(ctx context.Context, cells []*useCell, flush uint64, force
 		index[use.TokenID] = len(batch)
 		batch = append(batch, use)
 	}
-	if len(batch) > 0 {
-		if err := u.w.RecordTokenUse(ctx, batch); err != nil {
-			u.logger.Error("flush token usage", "tokens", len(batch), "err", err)
+	if len(batch) == 0 {
+		return later, try
+	}
+	if !try {
+		u.keep(batch)
+		return later, false
+	}
+	if err := u.w.RecordTokenUse(ctx, batch); err != nil {
+		u.logger.Error("flush token usage: kept for a retry", "tokens", len(batch), "err", err)
+		u.keep(batch)
+		return later, false
+	}
+	return later, true
+}
+
+// keep merges a batch that could not be written into what waits for a
+// retry. Past maxTokens waiting tokens the excess is dropped, and said.
+func (u *Usage) keep(batch []store.TokenUse) {
+	lost := 0
+	for _, use := range batch {
+		if i, ok := u.failedIndex[use.TokenID]; ok {
+			mergeUse(&u.failed[i], use)
+			continue
+		}
+		if int64(len(u.failed)) >= u.maxTokens {
+			lost++
+			continue
+		}
+		u.failedIndex[use.TokenID] = len(u.failed)
+		u.failed = append(u.failed, use)
+	}
+	if lost > 0 {
+		u.logger.Error("token usage lost: too many tokens wait for a retry", "tokens", lost, "waiting", len(u.failed))
+	}
+}
+
+// retry writes what failed before, oldest first, and reports whether
+// writing works; what fails again stays.
+func (u *Usage) retry(ctx context.Context) bool {
+	if len(u.failed) == 0 {
+		return true
+	}
+	for len(u.failed) > 0 {
+		chunk := u.failed[:min(flushChunk, len(u.failed))]
+		if err := u.w.RecordTokenUse(ctx, chunk); err != nil {
+			u.logger.Error("flush token usage: retry failed", "waiting", len(u.failed), "err", err)
+			return false
+		}
+		for _, use := range chunk {
+			delete(u.failedIndex, use.TokenID)
+		}
+		u.failed = u.failed[len(chunk):]
+		for id, i := range u.failedIndex {
+			u.failedIndex[id] = i - len(chunk)
 		}
 	}
-	return later
+	u.failed = nil
+	return true
+}
+
+// Waiting is how many tokens' uses wait for a retry after a failed write.
+func (u *Usage) Waiting() int {
+	u.flushMu.Lock()
+	defer u.flushMu.Unlock()
+	return len(u.failed)
 }
 
 // sweep drops cells with nothing to write whose last written use is from
@@ -276,9 +343,19 @@ func mergeUse(dst *store.TokenUse, src store.TokenUse) {
 			dst.IPs = append(dst.IPs, ip)
 		}
 	}
+	for _, a := range src.NewAddresses {
+		if !slices.ContainsFunc(dst.NewAddresses, func(d store.AddressUse) bool { return d.IP == a.IP }) {
+			dst.NewAddresses = append(dst.NewAddresses, a)
+		}
+	}
 }
 
-// Close stops the flusher and writes what is left.
+// closeRetry is how long Close waits between attempts to write what is
+// left while the database refuses.
+const closeRetry = 250 * time.Millisecond
+
+// Close stops the flusher and writes what is left, retrying a failed write
+// until ctx ends; what could not be written by then is logged as lost.
 func (u *Usage) Close(ctx context.Context) {
 	u.stopped.Do(func() {
 		close(u.stop)
@@ -287,6 +364,17 @@ func (u *Usage) Close(ctx context.Context) {
 		}
 	})
 	u.flush(ctx, true)
+	for u.Waiting() > 0 {
+		select {
+		case <-ctx.Done():
+			u.logger.Error("token usage lost at shutdown: the last flush could not be written", "tokens", u.Waiting(), "err", ctx.Err())
+			return
+		case <-time.After(closeRetry):
+		}
+		u.flushMu.Lock()
+		u.retry(ctx)
+		u.flushMu.Unlock()
+	}
 }
 
 // Tracked is how many tokens currently have a usage cell in memory.

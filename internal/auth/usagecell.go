@@ -43,19 +43,33 @@ type useCell struct {
 	// known are the last few distinct IPs this cell has seen, kept across
 	// flushes: recent may come from a cached row read before those uses
 	// were written, so it alone would call a second address the first.
-	known        []string
+	known []string
+	// addrs are addresses first seen by this cell, for the next write:
+	// the store audits those the token was not used from before.
+	addrs []store.AddressUse
+	// regenerated is the token's last regeneration seen (Unix nanoseconds,
+	// 0 = never): uses after a new secret are written by the next flush,
+	// like a first use, not up to a minute later like a busy token's.
+	regenerated  int64
 	usedFlush    uint64 // number of the last flush that found uses
 	writtenFlush uint64 // number of the last flush that wrote the cell; 0 = never
 }
 
 // update takes the token's latest row: its recent addresses decide what a
-// new address is.
+// new address is, and a regeneration makes the next uses due at once.
 func (c *useCell) update(t *store.Token) {
+	var regen int64
+	if t.RegeneratedAt != nil {
+		regen = t.RegeneratedAt.UnixNano()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.name, c.userID = t.Name, t.UserID
 	if !slices.Equal(c.recent, t.RecentIPs) {
 		c.recent = t.RecentIPs
+	}
+	if regen != c.regenerated {
+		c.regenerated, c.writtenFlush = regen, 0
 	}
 }
 
@@ -77,7 +91,7 @@ func (c *useCell) hit(u *Usage, nowNano int64, ip, agent string) {
 		c.last.Store(nowNano)
 	}
 	if m := c.meta.Load(); m == nil || m.ip != ip || m.agent != agent {
-		c.setMeta(u, ip, agent)
+		c.setMeta(u, nowNano, ip, agent)
 	}
 	if !c.queued.Load() && c.queued.CompareAndSwap(false, true) {
 		u.enqueue(c)
@@ -104,7 +118,7 @@ func (c *useCell) rollDay(day int64) {
 
 // setMeta records a new address or agent, and reports a first use from an
 // address the token has not been used from before.
-func (c *useCell) setMeta(u *Usage, ip, agent string) {
+func (c *useCell) setMeta(u *Usage, nowNano int64, ip, agent string) {
 	c.meta.Store(&useMeta{ip: ip, agent: agent})
 	if ip == "" {
 		return
@@ -117,7 +131,6 @@ func (c *useCell) setMeta(u *Usage, ip, agent string) {
 	if len(c.ips) < store.RecentIPsKept {
 		c.ips = append([]string{ip}, c.ips...)
 	}
-	usedBefore := len(c.recent) > 0 || len(c.known) > 0
 	isNew := !slices.Contains(c.recent, ip) && !slices.Contains(c.known, ip)
 	if !slices.Contains(c.known, ip) {
 		c.known = append([]string{ip}, c.known...)
@@ -125,11 +138,13 @@ func (c *useCell) setMeta(u *Usage, ip, agent string) {
 			c.known = c.known[:store.RecentIPsKept]
 		}
 	}
-	name, userID := c.name, c.userID
-	c.mu.Unlock()
-	if usedBefore && isNew {
-		u.announce(c.id, name, userID, ip, agent)
+	// Whether the address is new for the token is decided by the store,
+	// against the stored addresses, in the transaction that writes the
+	// use: the row this cell saw may be older than the last flush.
+	if isNew && len(c.addrs) < store.RecentIPsKept {
+		c.addrs = append(c.addrs, store.AddressUse{IP: ip, Agent: agent, At: unixNanoUTC(nowNano)})
 	}
+	c.mu.Unlock()
 }
 
 // take empties the cell into a TokenUse when it is due for a write at
@@ -139,7 +154,7 @@ func (c *useCell) setMeta(u *Usage, ip, agent string) {
 // token costs one row write a minute, not one per flush.
 func (c *useCell) take(flush, writeEvery uint64, force bool) (use store.TokenUse, ok, keep bool) {
 	c.mu.Lock()
-	due := force || c.writtenFlush == 0 || flush-c.writtenFlush >= writeEvery || len(c.spill) > 0
+	due := force || c.writtenFlush == 0 || flush-c.writtenFlush >= writeEvery || len(c.spill) > 0 || len(c.addrs) > 0
 	if !due {
 		c.mu.Unlock()
 		return store.TokenUse{}, false, true
@@ -149,16 +164,16 @@ func (c *useCell) take(flush, writeEvery uint64, force bool) (use store.TokenUse
 	c.queued.Store(false)
 	n := c.n.Swap(0)
 	day := c.day.Load()
-	spill, ips := c.spill, c.ips
-	c.spill, c.ips = nil, nil
+	spill, ips, addrs := c.spill, c.ips, c.addrs
+	c.spill, c.ips, c.addrs = nil, nil, nil
 	if n > 0 || len(spill) > 0 {
 		c.usedFlush, c.writtenFlush = flush, flush
 	}
 	c.mu.Unlock()
-	if n == 0 && len(spill) == 0 {
+	if n == 0 && len(spill) == 0 && len(addrs) == 0 {
 		return store.TokenUse{}, false, false
 	}
-	use = store.TokenUse{TokenID: c.id, Counts: make(map[string]int64, 1+len(spill)), IPs: ips}
+	use = store.TokenUse{TokenID: c.id, Counts: make(map[string]int64, 1+len(spill)), IPs: ips, NewAddresses: addrs}
 	if last := c.last.Load(); last > 0 {
 		use.At = unixNanoUTC(last)
 	}

@@ -36,6 +36,9 @@ type Request struct {
 // Source loads what verification needs. The store satisfies it; a Cache
 // wraps it.
 type Source interface {
+	// GetTokenAndOwnerByDigest reads a token and its live owner (nil when
+	// deleted) in one indexed read: the whole of an uncached verification.
+	GetTokenAndOwnerByDigest(ctx context.Context, digest []byte) (*store.Token, *store.User, error)
 	GetTokenByDigest(ctx context.Context, digest []byte) (*store.Token, error)
 	GetSessionByDigest(ctx context.Context, digest []byte) (*store.Session, error)
 	GetUser(ctx context.Context, id string) (*store.User, error)

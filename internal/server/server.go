@@ -152,7 +152,7 @@ func (a *App) policyOverrides(p *store.Policy) {
 }
 
 func (a *App) buildVerification(ctx context.Context) error {
-	a.Usage = auth.NewUsage(a.Store, a.Services.Audit, a.Config.UsageFlushInterval, a.Logger)
+	a.Usage = auth.NewUsage(a.Store, a.Config.UsageFlushInterval, a.Logger)
 	go a.Usage.Run()
 	a.closers = append(a.closers, a.Usage.Close)
 	src, err := a.verificationSource()

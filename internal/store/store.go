@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -140,6 +141,50 @@ type TokenUse struct {
 	IPs     []string // distinct IPs seen in this batch, most recent first
 	// Counts holds requests per UTC day ("2006-01-02") in this batch.
 	Counts map[string]int64
+	// NewAddresses are the addresses this batch may have been the first
+	// use from. For each one that the token was not used from before (its
+	// stored RecentIPs, read in the same transaction, lack it, and it has a
+	// last use), the store appends a NewAddressAction audit event in the
+	// same transaction as the use: written, retried and lost together.
+	NewAddresses []AddressUse
+}
+
+// AddressUse is the first use of a token from an address in a batch.
+type AddressUse struct {
+	IP    string
+	Agent string
+	At    time.Time
+}
+
+// NewAddressAction is the audit action of a token's first use from a new
+// address. Its event names the token (target), the address and agent, and
+// has details {"name", "ip", "user_id"}.
+const NewAddressAction = "token.new_ip"
+
+// NewAddressEvent is the audit event RecordTokenUse appends for a first use
+// of the token id (named name, owned by userID) from a.IP.
+func NewAddressEvent(id, name, userID string, a AddressUse) *AuditEvent {
+	return &AuditEvent{
+		At: a.At, Action: NewAddressAction, TargetType: "token", TargetID: id, IP: a.IP, Agent: a.Agent,
+		Details: map[string]any{"name": name, "ip": a.IP, "user_id": userID},
+	}
+}
+
+// NewAddresses returns the addresses of u that are new for a token whose
+// stored last use is used (false: never used) and recent IPs are stored.
+// Backends call it inside RecordTokenUse, before merging u, so they agree.
+func NewAddresses(used bool, stored []string, u TokenUse) []AddressUse {
+	if !used {
+		return nil
+	}
+	var out []AddressUse
+	for _, a := range u.NewAddresses {
+		if a.IP == "" || slices.Contains(stored, a.IP) || slices.ContainsFunc(out, func(o AddressUse) bool { return o.IP == a.IP }) {
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 // UsageDay is the request count of one token on one UTC day.
@@ -228,6 +273,10 @@ type Store interface {
 	GetToken(ctx context.Context, id string) (*Token, error)
 	// GetTokenByDigest finds the token whose current or previous digest matches.
 	GetTokenByDigest(ctx context.Context, digest []byte) (*Token, error)
+	// GetTokenAndOwnerByDigest is GetTokenByDigest and GetUser of its owner
+	// in one indexed read (verification without a cache). The user is nil
+	// when the owner is deleted.
+	GetTokenAndOwnerByDigest(ctx context.Context, digest []byte) (*Token, *User, error)
 	ListTokens(ctx context.Context, f TokenFilter) ([]*Token, error)
 	UpdateToken(ctx context.Context, id string, fn func(*Token) error) (*Token, error)
 	// RecordTokenUse applies a batch of aggregated uses in one transaction.

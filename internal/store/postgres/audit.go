@@ -14,6 +14,16 @@ import (
 // AppendAudit appends e to the audit log and sets e.ID to the ID the store
 // assigned. Details are stored as jsonb; nil or empty details store NULL.
 func (s *Store) AppendAudit(ctx context.Context, e *store.AuditEvent) error {
+	return appendAudit(ctx, s.pool, e)
+}
+
+// rowQuerier is the pool or a transaction.
+type rowQuerier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// appendAudit appends e through q (the pool, or a transaction).
+func appendAudit(ctx context.Context, q rowQuerier, e *store.AuditEvent) error {
 	var details []byte
 	if len(e.Details) > 0 {
 		var err error
@@ -22,7 +32,7 @@ func (s *Store) AppendAudit(ctx context.Context, e *store.AuditEvent) error {
 		}
 	}
 	e.At = ts(e.At)
-	err := s.pool.QueryRow(ctx, `INSERT INTO audit_events (at, actor_id, actor_name, action, target_type,
+	err := q.QueryRow(ctx, `INSERT INTO audit_events (at, actor_id, actor_name, action, target_type,
 		target_id, ip, agent, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb) RETURNING id`,
 		e.At, e.ActorID, e.ActorName, e.Action, e.TargetType, e.TargetID, e.IP, e.Agent, nullText(details)).
 		Scan(&e.ID)

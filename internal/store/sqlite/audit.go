@@ -13,6 +13,11 @@ import (
 // AppendAudit appends e to the audit log and sets e.ID to the ID the store
 // assigned. Details are stored as JSON; nil or empty details store nothing.
 func (s *Store) AppendAudit(ctx context.Context, e *store.AuditEvent) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error { return appendAudit(ctx, tx, e) })
+}
+
+// appendAudit appends e inside tx.
+func appendAudit(ctx context.Context, tx *sql.Tx, e *store.AuditEvent) error {
 	var details any
 	if len(e.Details) > 0 {
 		b, err := json.Marshal(e.Details)
@@ -22,7 +27,7 @@ func (s *Store) AppendAudit(ctx context.Context, e *store.AuditEvent) error {
 		details = string(b)
 	}
 	e.At = store.Truncate(e.At)
-	err := s.w.QueryRowContext(ctx, `INSERT INTO audit_events (at, actor_id, actor_name, action, target_type,
+	err := tx.QueryRowContext(ctx, `INSERT INTO audit_events (at, actor_id, actor_name, action, target_type,
 		target_id, ip, agent, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		micros(e.At), e.ActorID, e.ActorName, e.Action, e.TargetType, e.TargetID, e.IP, e.Agent, details).
 		Scan(&e.ID)

@@ -9,9 +9,43 @@
 // process. Reads go through a separate pool of query-only connections; in WAL
 // mode they never wait for the writer. Every connection gets the same
 // pragmas from the DSN (busy_timeout 5s, foreign_keys on, synchronous
-// NORMAL), so they hold for every pooled connection, not just the first.
-// The hot-path reads (GetTokenByDigest, GetSessionByDigest, GetUser,
-// GetToken) are prepared once at Open and hit unique indexes.
+// FULL), so they hold for every pooled connection, not just the first.
+// The hot-path reads (GetTokenAndOwnerByDigest, GetTokenByDigest,
+// GetSessionByDigest, GetUser, GetToken) are prepared once at Open and hit
+// unique indexes; the first is the token joined with its live owner, the
+// whole of an uncached verification in one read.
+//
+// # Durable writes and group commit
+//
+// A write the store returns from is on disk: in WAL mode, synchronous=FULL
+// makes each COMMIT wait for an fsync of the WAL, so a revocation answered
+// with 204 or a token answered with 201 survives a power cut or an OS crash
+// (NORMAL, the previous setting, could roll the last commits back).
+//
+// An fsync per write would cap writes at the disk's flush rate, so every
+// write transaction of the store (each Update method, each insert, the
+// usage flush) is handed to one writer goroutine (writer.go) that owns the
+// write connection. It takes the next job, gathers the jobs queued behind
+// it (up to 256), and runs them in ONE transaction, each inside its own
+// SAVEPOINT, then commits once: one fsync for all of them. Each caller
+// waits for that commit and gets its own result:
+//
+//   - a caller whose work fails (its updater's error, a unique or foreign
+//     key violation) gets ROLLBACK TO its savepoint and its error; the
+//     others commit;
+//   - a failure that ends the whole transaction (the disk is full, the
+//     savepoint cannot be rolled back, COMMIT fails) makes the writer
+//     abandon it and run each caller that had not failed on its own again,
+//     alone in its own transaction, so nobody fails for a neighbour;
+//   - a panic in a caller's updater becomes that caller's error; the
+//     writer goes on.
+//
+// A lone write is one transaction as before, so an idle server pays no
+// extra latency; under load the batches grow with the queue. A caller
+// always waits for its answer, even when its context ends meanwhile
+// (its updater may be running), and a context already ended before its turn
+// is answered without running. BenchmarkDurableCreate measures NORMAL, FULL
+// and FULL with group commit.
 //
 // # Data
 //
@@ -31,8 +65,13 @@
 // # Updates
 //
 // Update methods run read, updater, write in one IMMEDIATE transaction on the
-// write connection. The updater must not call the store: the write
-// connection is held until it returns.
+// write connection (a savepoint of a group commit). The updater must not
+// call the store: the writer waits until it returns.
+//
+// RecordTokenUse is set-based: per chunk of up to 1,000 uses, one SELECT
+// reads the tokens' last use, one UPDATE ... FROM json_each(?) writes them
+// and one INSERT ... SELECT upserts the day counts, and the audit events of
+// first uses from new addresses are appended in the same transaction.
 //
 // # Migrations
 //

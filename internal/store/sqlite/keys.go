@@ -26,7 +26,7 @@ func scanKey(sc scanner) (*store.SigningKey, error) {
 // CreateSigningKey inserts k; a duplicate ID is store.ErrConflict.
 func (s *Store) CreateSigningKey(ctx context.Context, k *store.SigningKey) error {
 	k.CreatedAt, k.RetiredAt = store.Truncate(k.CreatedAt), store.TruncatePtr(k.RetiredAt)
-	_, err := s.w.ExecContext(ctx, `INSERT INTO signing_keys (`+keyColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
+	_, err := s.exec(ctx, `INSERT INTO signing_keys (`+keyColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
 		k.ID, k.Algorithm, k.PublicJWK, k.PrivateEnc, micros(k.CreatedAt), microsPtr(k.RetiredAt))
 	if err != nil {
 		return fmt.Errorf("create signing key: %w", translate(err))
@@ -81,7 +81,7 @@ func (s *Store) UpdateSigningKey(ctx context.Context, id string, fn func(*store.
 // DeleteSigningKey deletes the key with id; a missing key is
 // store.ErrNotFound.
 func (s *Store) DeleteSigningKey(ctx context.Context, id string) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM signing_keys WHERE id = ?`, id)
+	res, err := s.exec(ctx, `DELETE FROM signing_keys WHERE id = ?`, id)
 	if err != nil {
 		return fmt.Errorf("delete signing key: %w", translate(err))
 	}

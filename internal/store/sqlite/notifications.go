@@ -10,7 +10,7 @@ import (
 // whether this call inserted it; a claim that exists already is false. A
 // token that does not exist is store.ErrNotFound.
 func (s *Store) ClaimNotification(ctx context.Context, tokenID, kind string, expiresAt time.Time) (bool, error) {
-	res, err := s.w.ExecContext(ctx, `INSERT INTO notifications (token_id, kind, expires_at, sent_at)
+	res, err := s.exec(ctx, `INSERT INTO notifications (token_id, kind, expires_at, sent_at)
 		VALUES (?, ?, ?, ?) ON CONFLICT (token_id, kind, expires_at) DO NOTHING`,
 		tokenID, kind, micros(expiresAt), micros(time.Now()))
 	if err != nil {
@@ -25,7 +25,7 @@ func (s *Store) ClaimNotification(ctx context.Context, tokenID, kind string, exp
 
 // ReleaseNotification deletes the claim (tokenID, kind, expiresAt), if any.
 func (s *Store) ReleaseNotification(ctx context.Context, tokenID, kind string, expiresAt time.Time) error {
-	_, err := s.w.ExecContext(ctx, `DELETE FROM notifications WHERE token_id = ? AND kind = ? AND expires_at = ?`,
+	_, err := s.exec(ctx, `DELETE FROM notifications WHERE token_id = ? AND kind = ? AND expires_at = ?`,
 		tokenID, kind, micros(expiresAt))
 	if err != nil {
 		return fmt.Errorf("release notification: %w", translate(err))
@@ -36,7 +36,7 @@ func (s *Store) ReleaseNotification(ctx context.Context, tokenID, kind string, e
 // DeleteNotificationsBefore deletes claims about expiries before before and
 // returns how many it deleted.
 func (s *Store) DeleteNotificationsBefore(ctx context.Context, before time.Time) (int, error) {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM notifications WHERE expires_at < ?`, microsCeil(before))
+	res, err := s.exec(ctx, `DELETE FROM notifications WHERE expires_at < ?`, microsCeil(before))
 	if err != nil {
 		return 0, fmt.Errorf("delete notifications: %w", translate(err))
 	}

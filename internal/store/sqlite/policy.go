@@ -29,7 +29,7 @@ func (s *Store) GetPolicy(ctx context.Context) (*store.Policy, error) {
 // PutPolicy stores p, replacing any previous policy.
 func (s *Store) PutPolicy(ctx context.Context, p *store.Policy) error {
 	p.UpdatedAt = store.Truncate(p.UpdatedAt)
-	_, err := s.w.ExecContext(ctx, `INSERT INTO policy (id, default_lifetime, max_lifetime, allow_no_expiry,
+	_, err := s.exec(ctx, `INSERT INTO policy (id, default_lifetime, max_lifetime, allow_no_expiry,
 		creation, revoke_unused_for, updated_at) VALUES (1, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET default_lifetime = excluded.default_lifetime,
 		max_lifetime = excluded.max_lifetime, allow_no_expiry = excluded.allow_no_expiry,

@@ -25,7 +25,7 @@ func TestPragmasHoldOnEveryPooledConnection(t *testing.T) {
 		for i, c := range conns {
 			for pragma, want := range map[string]string{
 				"journal_mode": "wal", "busy_timeout": "5000", "foreign_keys": "1",
-				"synchronous": "1", "query_only": queryOnly,
+				"synchronous": "2", "query_only": queryOnly, // FULL: durable commits
 			} {
 				var got string
 				if err := c.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got); err != nil {

@@ -30,7 +30,7 @@ func scanSession(sc scanner) (*store.Session, error) {
 func (s *Store) CreateSession(ctx context.Context, ss *store.Session) error {
 	ss.CreatedAt, ss.ExpiresAt, ss.LastSeenAt = store.Truncate(ss.CreatedAt), store.Truncate(ss.ExpiresAt), store.Truncate(ss.LastSeenAt)
 	ss.RevokedAt = store.TruncatePtr(ss.RevokedAt)
-	_, err := s.w.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.exec(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		ss.ID, ss.UserID, ss.Digest, micros(ss.CreatedAt), micros(ss.ExpiresAt), micros(ss.LastSeenAt),
 		ss.IP, ss.Agent, microsPtr(ss.RevokedAt))
 	if err != nil {
@@ -76,7 +76,7 @@ func (s *Store) UpdateSession(ctx context.Context, id string, fn func(*store.Ses
 // strictly before before, and returns how many.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, before time.Time) (int, error) {
 	b := microsCeil(before)
-	res, err := s.w.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at < ? OR revoked_at < ?`, b, b)
+	res, err := s.exec(ctx, `DELETE FROM sessions WHERE expires_at < ? OR revoked_at < ?`, b, b)
 	if err != nil {
 		return 0, fmt.Errorf("delete expired sessions: %w", translate(err))
 	}

@@ -79,7 +79,7 @@ func normToken(t *store.Token) {
 // store.ErrNotFound.
 func (s *Store) CreateToken(ctx context.Context, t *store.Token) error {
 	normToken(t)
-	_, err := s.w.ExecContext(ctx, insertTokenSQL, tokenArgs(t)...)
+	_, err := s.exec(ctx, insertTokenSQL, tokenArgs(t)...)
 	if err != nil {
 		return fmt.Errorf("create token: %w", translate(err))
 	}

@@ -3,17 +3,27 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/store"
 )
 
+// recordUseChunk bounds the uses one set of statements carries.
+const recordUseChunk = 1_000
+
 // RecordTokenUse applies a batch of aggregated uses in one transaction: per
 // use, last_used_at becomes the later of the stored time and u.At (with IP
 // and agent only when u.At is later), u's IPs are merged into recent_ips,
-// and u.Counts are added to token_usage. Uses of unknown tokens are skipped.
+// u.Counts are added to token_usage, and an audit event is appended for
+// each of u.NewAddresses the token was not used from before (see
+// store.TokenUse). Uses of unknown tokens are skipped.
+//
+// The work is set-based: per chunk of uses, one SELECT reads the tokens'
+// last use, one UPDATE ... FROM json_each writes them and one INSERT ...
+// SELECT upserts the day counts, whatever the number of tokens, so a flush
+// of many first uses costs a few statements, not three per token.
 func (s *Store) RecordTokenUse(ctx context.Context, uses []store.TokenUse) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("record token use: %w", err)
@@ -27,62 +37,121 @@ func (s *Store) RecordTokenUse(ctx context.Context, uses []store.TokenUse) error
 		}
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		sel, err := tx.PrepareContext(ctx, `SELECT last_used_at, recent_ips FROM tokens WHERE id = ?`)
-		if err != nil {
-			return fmt.Errorf("record token use: %w", err)
-		}
-		defer sel.Close()
-		upd, err := tx.PrepareContext(ctx, `UPDATE tokens SET last_used_at = ?, last_used_ip = ?, last_used_agent = ?, recent_ips = ? WHERE id = ?`)
-		if err != nil {
-			return fmt.Errorf("record token use: %w", err)
-		}
-		defer upd.Close()
-		ips, err := tx.PrepareContext(ctx, `UPDATE tokens SET recent_ips = ? WHERE id = ?`)
-		if err != nil {
-			return fmt.Errorf("record token use: %w", err)
-		}
-		defer ips.Close()
-		cnt, err := tx.PrepareContext(ctx, `INSERT INTO token_usage (token_id, day, count) VALUES (?, ?, ?)
-			ON CONFLICT (token_id, day) DO UPDATE SET count = count + excluded.count`)
-		if err != nil {
-			return fmt.Errorf("record token use: %w", err)
-		}
-		defer cnt.Close()
-		for _, u := range uses {
-			var (
-				last   sql.NullInt64
-				recent string
-			)
-			err := sel.QueryRowContext(ctx, u.TokenID).Scan(&last, &recent)
-			if errors.Is(err, sql.ErrNoRows) {
-				continue
-			}
-			if err != nil {
+		for start := 0; start < len(uses); start += recordUseChunk {
+			if err := recordUses(ctx, tx, uses[start:min(start+recordUseChunk, len(uses))]); err != nil {
 				return fmt.Errorf("record token use: %w", err)
-			}
-			stored, err := decodeList(recent)
-			if err != nil {
-				return fmt.Errorf("record token use: token %s recent ips: %w", u.TokenID, err)
-			}
-			at := micros(u.At)
-			newer := !last.Valid || at > last.Int64
-			merged := encodeList(store.MergeRecentIPs(stored, u, newer))
-			if newer {
-				_, err = upd.ExecContext(ctx, at, u.IP, u.Agent, merged, u.TokenID)
-			} else {
-				_, err = ips.ExecContext(ctx, merged, u.TokenID)
-			}
-			if err != nil {
-				return fmt.Errorf("record token use: %w", translate(err))
-			}
-			for day, n := range u.Counts {
-				if _, err := cnt.ExecContext(ctx, u.TokenID, day, n); err != nil {
-					return fmt.Errorf("record token use: count: %w", translate(err))
-				}
 			}
 		}
 		return nil
 	})
+}
+
+// lastUse is a token's stored last use, as RecordTokenUse merges it.
+type lastUse struct {
+	at           sql.NullInt64
+	ip, agent    string
+	name, userID string
+	recent       []string
+	queued       bool // in the list of tokens to write
+}
+
+func recordUses(ctx context.Context, tx *sql.Tx, uses []store.TokenUse) error {
+	ids := make([]string, 0, len(uses))
+	for _, u := range uses {
+		ids = append(ids, u.TokenID)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, last_used_at, last_used_ip, last_used_agent, recent_ips, name, user_id
+		FROM tokens WHERE id IN (SELECT value FROM json_each(?))`, jsonText(ids))
+	if err != nil {
+		return err
+	}
+	state := make(map[string]*lastUse, len(uses))
+	for rows.Next() {
+		var (
+			id, recent string
+			st         lastUse
+		)
+		if err := rows.Scan(&id, &st.at, &st.ip, &st.agent, &recent, &st.name, &st.userID); err != nil {
+			rows.Close()
+			return err
+		}
+		if st.recent, err = decodeList(recent); err != nil {
+			rows.Close()
+			return fmt.Errorf("token %s recent ips: %w", id, err)
+		}
+		state[id] = &st
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	order := make([]string, 0, len(state)) // tokens to write, in batch order
+	var (
+		counts [][3]any
+		events []*store.AuditEvent
+	)
+	for _, u := range uses {
+		st, ok := state[u.TokenID]
+		if !ok {
+			continue // deleted since it was used
+		}
+		if !st.queued {
+			st.queued = true
+			order = append(order, u.TokenID)
+		}
+		for _, a := range store.NewAddresses(st.at.Valid, st.recent, u) {
+			events = append(events, store.NewAddressEvent(u.TokenID, st.name, st.userID, a))
+		}
+		at := micros(u.At)
+		newer := !st.at.Valid || at > st.at.Int64
+		st.recent = store.MergeRecentIPs(st.recent, u, newer)
+		if newer {
+			st.at = sql.NullInt64{Int64: at, Valid: true}
+			st.ip, st.agent = u.IP, u.Agent
+		}
+		for day, n := range u.Counts {
+			counts = append(counts, [3]any{u.TokenID, day, n})
+		}
+	}
+	for _, e := range events {
+		if err := appendAudit(ctx, tx, e); err != nil {
+			return err
+		}
+	}
+	if len(order) == 0 {
+		return nil
+	}
+	set := make([][5]any, 0, len(order))
+	for _, id := range order {
+		st := state[id]
+		set = append(set, [5]any{id, st.at.Int64, st.ip, st.agent, encodeList(st.recent)})
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE tokens SET last_used_at = u.at, last_used_ip = u.ip,
+		last_used_agent = u.agent, recent_ips = u.recent
+		FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS at,
+			json_extract(value, '$[2]') AS ip, json_extract(value, '$[3]') AS agent,
+			json_extract(value, '$[4]') AS recent FROM json_each(?)) AS u
+		WHERE tokens.id = u.id`, jsonText(set)); err != nil {
+		return translate(err)
+	}
+	if len(counts) == 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO token_usage (token_id, day, count)
+		SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]')
+		FROM json_each(?) WHERE true
+		ON CONFLICT (token_id, day) DO UPDATE SET count = count + excluded.count`, jsonText(counts)); err != nil {
+		return fmt.Errorf("count: %w", translate(err))
+	}
+	return nil
+}
+
+// jsonText encodes v as a JSON text parameter for json_each.
+func jsonText(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil { // cannot happen for strings and numbers
+		panic(err)
+	}
+	return string(b)
 }
 
 // validDays checks that every key of counts is a "2006-01-02" date.

@@ -34,7 +34,7 @@ func normUser(u *store.User) {
 // or the same ID is store.ErrConflict.
 func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
 	normUser(u)
-	_, err := s.w.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.ID, u.Username, u.Role, u.Kind, u.LoginType, u.PasswordHash, u.Suspended,
 		micros(u.CreatedAt), micros(u.UpdatedAt), microsPtr(u.DeletedAt), u.Email)
 	if err != nil {

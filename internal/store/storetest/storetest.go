@@ -46,6 +46,7 @@ func tests() []test {
 	all = append(all, tokenTests()...)
 	all = append(all, listTokenTests()...)
 	all = append(all, usageTests()...)
+	all = append(all, verifyTests()...)
 	all = append(all, sessionTests()...)
 	all = append(all, miscTests()...)
 	all = append(all, notificationTests()...)

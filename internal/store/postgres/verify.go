@@ -1,0 +1,79 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/latchkey/latchkey/internal/store"
+)
+
+// getTokenAndOwnerByDigestSQL is the uncached verification read: the token
+// by either digest (two unique indexes) and its live owner by primary key,
+// in one round trip.
+const getTokenAndOwnerByDigestSQL = `SELECT t.id, t.user_id, t.kind, t.name, t.description, t.scopes, t.digest,
+	t.hint, t.prev_digest, t.prev_expires_at, t.ip_allowlist, t.created_at, t.updated_at, t.expires_at,
+	t.revoked_at, t.regenerated_at, t.last_used_at, t.last_used_ip, t.last_used_agent, t.recent_ips,
+	u.id, u.username, u.role, u.kind, u.login_type, u.password_hash, u.suspended, u.created_at,
+	u.updated_at, u.email
+	FROM (SELECT ` + tokenColumns + ` FROM tokens WHERE digest = $1 OR prev_digest = $1 LIMIT 1) AS t
+	LEFT JOIN users AS u ON u.id = t.user_id AND u.deleted_at IS NULL`
+
+// GetTokenAndOwnerByDigest returns the token whose current or previous
+// digest equals digest and its owner (nil when deleted), in one read.
+func (s *Store) GetTokenAndOwnerByDigest(ctx context.Context, digest []byte) (*store.Token, *store.User, error) {
+	var o ownerRow
+	t, err := scanToken(joinedRow{row: s.pool.QueryRow(ctx, getTokenAndOwnerByDigestSQL, digest), extra: o.dest()})
+	if err != nil {
+		return nil, nil, fmt.Errorf("get token and owner by digest: %w", err)
+	}
+	return t, o.user(), nil
+}
+
+// joinedRow appends extra destinations to the token's, so scanToken can
+// read a joined row.
+type joinedRow struct {
+	row   pgx.Row
+	extra []any
+}
+
+func (r joinedRow) Scan(dest ...any) error { return r.row.Scan(append(dest, r.extra...)...) }
+
+// ownerRow is a user's columns from a LEFT JOIN: all NULL when no live
+// user matched.
+type ownerRow struct {
+	id, username, role, kind, loginType, hash, email *string
+	suspended                                        *bool
+	created, updated                                 *time.Time
+}
+
+func (o *ownerRow) dest() []any {
+	return []any{&o.id, &o.username, &o.role, &o.kind, &o.loginType, &o.hash, &o.suspended,
+		&o.created, &o.updated, &o.email}
+}
+
+func (o *ownerRow) user() *store.User {
+	if o.id == nil {
+		return nil
+	}
+	str := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	u := &store.User{
+		ID: *o.id, Username: str(o.username), Role: store.Role(str(o.role)), Kind: store.UserKind(str(o.kind)),
+		LoginType: str(o.loginType), PasswordHash: str(o.hash), Suspended: o.suspended != nil && *o.suspended,
+		Email: str(o.email),
+	}
+	if o.created != nil {
+		u.CreatedAt = utc(*o.created)
+	}
+	if o.updated != nil {
+		u.UpdatedAt = utc(*o.updated)
+	}
+	return u
+}

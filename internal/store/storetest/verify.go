@@ -1,0 +1,123 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/store"
+)
+
+// verifyTests cover the reads and writes of verification without a cache:
+// the joined token-and-owner read, set-based usage and its audit events.
+func verifyTests() []test {
+	return []test{
+		{"GetTokenAndOwnerByDigestIsOneReadOfBoth", testGetTokenAndOwner},
+		{"RecordTokenUseAuditsFirstUseFromANewAddress", testRecordTokenUseAudit},
+		{"RecordTokenUseOfManyTokensAtOnce", testRecordTokenUseMany},
+	}
+}
+
+func testGetTokenAndOwner(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := mustUser(t, s, "alice")
+	tk := mustToken(t, s, u.ID, "ci", func(t *store.Token) { t.PrevDigest, t.PrevExpiresAt = digest(), ptr(base.Add(time.Hour)) })
+	for what, d := range map[string][]byte{"current digest": tk.Digest, "previous digest": tk.PrevDigest} {
+		got, owner, err := s.GetTokenAndOwnerByDigest(ctx, d)
+		noErr(t, "GetTokenAndOwnerByDigest by "+what, err)
+		equal(t, "token by "+what, tk, got)
+		want, err := s.GetUser(ctx, u.ID)
+		noErr(t, "GetUser", err)
+		equal(t, "owner by "+what, want, owner)
+	}
+	_, _, err := s.GetTokenAndOwnerByDigest(ctx, digest())
+	wantErr(t, "GetTokenAndOwnerByDigest of an unknown digest", err, store.ErrNotFound)
+
+	// A suspended owner comes back suspended; a deleted one as nil.
+	_, err = s.UpdateUser(ctx, u.ID, func(u *store.User) error { u.Suspended = true; return nil })
+	noErr(t, "UpdateUser", err)
+	_, owner, err := s.GetTokenAndOwnerByDigest(ctx, tk.Digest)
+	noErr(t, "GetTokenAndOwnerByDigest, owner suspended", err)
+	if owner == nil || !owner.Suspended {
+		t.Fatalf("owner of a suspended user = %+v, want suspended", owner)
+	}
+	noErr(t, "DeleteUser", s.DeleteUser(ctx, u.ID, base.Add(time.Minute)))
+	got, owner, err := s.GetTokenAndOwnerByDigest(ctx, tk.Digest)
+	noErr(t, "GetTokenAndOwnerByDigest, owner deleted", err)
+	if owner != nil || got.RevokedAt == nil {
+		t.Fatalf("after deleting the owner: owner %+v, token revoked_at %v; want nil owner and a revoked token", owner, got.RevokedAt)
+	}
+}
+
+func testRecordTokenUseAudit(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := mustUser(t, s, "alice")
+	tk := mustToken(t, s, u.ID, "ci")
+	at := base.Add(time.Hour)
+	addr := func(ip string, at time.Time) store.AddressUse {
+		return store.AddressUse{IP: ip, Agent: "curl/8", At: at}
+	}
+	events := func() []*store.AuditEvent {
+		t.Helper()
+		ev, err := s.ListAudit(ctx, store.AuditFilter{TargetID: tk.ID})
+		noErr(t, "ListAudit", err)
+		return ev
+	}
+	// The very first use is not "from a new address".
+	noErr(t, "RecordTokenUse first", s.RecordTokenUse(ctx, []store.TokenUse{
+		{TokenID: tk.ID, At: at, IP: "192.0.2.7", Counts: map[string]int64{"2031-03-04": 1},
+			NewAddresses: []store.AddressUse{addr("192.0.2.7", at)}},
+	}))
+	if ev := events(); len(ev) != 0 {
+		t.Fatalf("the first use of a token was audited as a new address: %+v", ev)
+	}
+	// A known address is not new; a new one is, once, even when two uses
+	// of the batch name it.
+	at2 := at.Add(time.Minute)
+	noErr(t, "RecordTokenUse again", s.RecordTokenUse(ctx, []store.TokenUse{
+		{TokenID: tk.ID, At: at2, IP: "198.51.100.1", Counts: map[string]int64{"2031-03-04": 2},
+			NewAddresses: []store.AddressUse{addr("192.0.2.7", at2), addr("198.51.100.1", at2)}},
+		{TokenID: tk.ID, At: at2, IP: "198.51.100.1", NewAddresses: []store.AddressUse{addr("198.51.100.1", at2)}},
+	}))
+	ev := events()
+	if len(ev) != 1 || ev[0].Action != store.NewAddressAction || ev[0].IP != "198.51.100.1" || ev[0].Agent != "curl/8" ||
+		ev[0].TargetType != "token" || !ev[0].At.Equal(micro(at2)) || ev[0].Details["ip"] != "198.51.100.1" ||
+		ev[0].Details["name"] != "ci" || ev[0].Details["user_id"] != u.ID {
+		t.Fatalf("audit events after a use from a new address: %+v", ev)
+	}
+	// A batch that fails (a malformed day) writes none of its events.
+	if err := s.RecordTokenUse(ctx, []store.TokenUse{
+		{TokenID: tk.ID, At: at2, Counts: map[string]int64{"someday": 1}, NewAddresses: []store.AddressUse{addr("203.0.113.9", at2)}},
+	}); err == nil {
+		t.Fatal("RecordTokenUse with a malformed day: got no error")
+	}
+	if ev := events(); len(ev) != 1 {
+		t.Fatalf("a failed batch appended audit events: %d events", len(ev))
+	}
+}
+
+func testRecordTokenUseMany(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := mustUser(t, s, "alice")
+	const n = 2_500 // more than one statement's chunk
+	ts := make([]*store.Token, n)
+	uses := make([]store.TokenUse, 0, n+1)
+	at := base.Add(2 * time.Hour)
+	for i := range ts {
+		ts[i] = newToken(u.ID, "t"+time.Duration(i).String())
+		uses = append(uses, store.TokenUse{TokenID: ts[i].ID, At: at, IP: "10.1.0.1", Agent: "a",
+			Counts: map[string]int64{"2031-03-04": int64(i + 1), "2031-03-05": 1}})
+	}
+	noErr(t, "CreateTokens", s.CreateTokens(ctx, ts))
+	uses = append(uses, store.TokenUse{TokenID: newID(), At: at, Counts: map[string]int64{"2031-03-04": 1}})
+	noErr(t, "RecordTokenUse", s.RecordTokenUse(ctx, uses))
+	noErr(t, "RecordTokenUse again", s.RecordTokenUse(ctx, uses))
+	for _, i := range []int{0, 1, n / 2, n - 1} {
+		got, err := s.GetToken(ctx, ts[i].ID)
+		noErr(t, "GetToken", err)
+		equal(t, "LastUsedAt", ptr(micro(at)), got.LastUsedAt)
+		equal(t, "RecentIPs", []string{"10.1.0.1"}, got.RecentIPs)
+		days, err := s.TokenUsage(ctx, ts[i].ID, base.Add(-48*time.Hour))
+		noErr(t, "TokenUsage", err)
+		equal(t, "usage days", []store.UsageDay{{Day: "2031-03-04", Count: 2 * int64(i+1)}, {Day: "2031-03-05", Count: 2}}, days)
+	}
+}

@@ -42,17 +42,17 @@ type sessionIDInput struct {
 func (a *API) registerSessions() {
 	huma.Register(a, huma.Operation{
 		OperationID: "list-sessions", Method: http.MethodGet, Path: "/api/v1/sessions", Tags: []string{"Sessions"},
-		Summary:     "List live login sessions, newest first: your own, or (admins) another user's with ?user_id=",
-		Security:    security,
+		Summary:  "List live login sessions, newest first: your own, or (admins) another user's with ?user_id=",
+		Security: security,
 	}, a.listSessions)
 	huma.Register(a, huma.Operation{
 		OperationID: "revoke-session", Method: http.MethodDelete, Path: "/api/v1/sessions/{id}", Tags: []string{"Sessions"},
-		Summary:     "End one session, and the sessions it minted at /cli-auth",
+		Summary:       "End one session, and the sessions it minted at /cli-auth",
 		DefaultStatus: http.StatusNoContent, Security: security,
 	}, a.revokeSession)
 	huma.Register(a, huma.Operation{
 		OperationID: "revoke-other-sessions", Method: http.MethodDelete, Path: "/api/v1/sessions", Tags: []string{"Sessions"},
-		Summary:     "Log out everywhere else: end all your sessions but the one this request uses",
+		Summary:       "Log out everywhere else: end all your sessions but the one this request uses",
 		DefaultStatus: http.StatusNoContent, Security: security,
 	}, a.revokeOtherSessions)
 }

@@ -37,10 +37,10 @@ type entry struct {
 // prepared is the Principal an entry hands out, for one set of policy
 // lifetime caps (the only policy settings verification depends on).
 type prepared struct {
-	p       Principal // one allocation with its expiry, not three
-	expAt   time.Time
-	caps    lifeCaps
-	exp     int64 // Unix nanoseconds; 0 = never
+	p     Principal // one allocation with its expiry, not three
+	expAt time.Time
+	caps  lifeCaps
+	exp   int64 // Unix nanoseconds; 0 = never
 }
 
 // principal returns the entry's Principal under the policy's lifetime caps,

@@ -85,7 +85,7 @@ func TestLeakedPreviousSecretStopsAtOnceOnEveryPath(t *testing.T) {
 		for _, a := range []string{bearer(old), basic("x", old), "token " + old} {
 			me(t, s, a)
 		}
-		if r := send(t, s, call{Method: http.MethodGet, Path: "/auth/verify/x", Auth: bearer(old)}); r.Status != http.StatusOK {
+		if r := send(t, s, call{Method: http.MethodGet, Path: "/auth/verify/acme/web.git/info/refs?service=git-upload-pack", Auth: bearer(old)}); r.Status != http.StatusOK {
 			t.Fatalf("verify during grace: %s", r)
 		}
 		if r := introspect(t, s, bearer(caller.Secret), old); !strings.Contains(string(r.Body), `"active":true`) {
@@ -96,7 +96,7 @@ func TestLeakedPreviousSecretStopsAtOnceOnEveryPath(t *testing.T) {
 		for _, a := range []string{bearer(old), basic("x", old), "token " + old} {
 			want401(t, meStatus(t, s, a))
 		}
-		if r := send(t, s, call{Method: http.MethodGet, Path: "/auth/verify/x", Auth: bearer(old)}); r.Status != http.StatusUnauthorized {
+		if r := send(t, s, call{Method: http.MethodGet, Path: "/auth/verify/acme/web.git/info/refs?service=git-upload-pack", Auth: bearer(old)}); r.Status != http.StatusUnauthorized {
 			t.Errorf("verify after leak report: %s", r)
 		}
 		if r := introspect(t, s, bearer(caller.Secret), old); !strings.Contains(string(r.Body), `"active":false`) {
@@ -283,6 +283,7 @@ func TestLeakReportsAreBoundedThrottledAndAuditedOnce(t *testing.T) {
 		}
 		// A report within the bound writes one audit event, however many copies.
 		live := createToken(t, s, w.Member, map[string]any{"name": "live"})
+		before = len(auditAll(t, s, w.Owner, ""))
 		batch := []map[string]string{}
 		for range 50 {
 			batch = append(batch, map[string]string{"token": tk.Secret}, map[string]string{"token": live.Secret, "url": "https://e.com/x"})

@@ -104,15 +104,28 @@ func (s *Service) parent(ctx context.Context, c *Claims, now time.Time) (*store.
 	return t, u, nil
 }
 
-// regeneratedSince reports whether the parent's secret was replaced after
-// the JWT was issued and the old secret's grace period is over: a JWT
-// minted from a replaced (perhaps leaked) secret dies with it.
+// regeneratedSince reports whether the parent's secret that minted the JWT
+// was replaced and its grace period is over: a JWT minted from a replaced
+// (perhaps leaked) secret dies with it. JWTs name their secret, so this is
+// exact; for JWTs minted before they did, the issue time is compared with
+// the regeneration time at the JWT's one-second precision, and a JWT
+// issued in the same second as a regeneration counts as older.
 func regeneratedSince(t *store.Token, c *Claims, now time.Time) bool {
+	inGrace := t.PrevExpiresAt != nil && now.Before(*t.PrevExpiresAt)
+	if c.SecretFP != "" {
+		switch c.SecretFP {
+		case secretFingerprint(t.Digest):
+			return false
+		case secretFingerprint(t.PrevDigest):
+			return !inGrace
+		}
+		return true
+	}
 	if t.RegeneratedAt == nil || c.IssuedAt == nil {
 		return false
 	}
-	if !c.IssuedAt.Time().Before(t.RegeneratedAt.Truncate(time.Second)) {
+	if c.IssuedAt.Time().After(t.RegeneratedAt.Truncate(time.Second)) {
 		return false
 	}
-	return t.PrevExpiresAt == nil || !now.Before(*t.PrevExpiresAt)
+	return !inGrace
 }

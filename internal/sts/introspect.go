@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/api"
@@ -49,17 +48,12 @@ func (s *Service) introspect(ctx context.Context, raw string) (*api.Introspectio
 	if err != nil {
 		return nil, err
 	}
-	claimed, err := s.d.Catalog.ParseSet(strings.Fields(c.Scope))
+	effective, err := s.effectiveScope(c.Scope, t.Scopes, string(u.Role))
 	if err != nil {
-		return nil, errors.New("the JWT's scopes are no longer in the catalog")
+		return nil, err
 	}
-	held, err := s.d.Catalog.ParseSet(t.Scopes)
-	if err != nil {
-		return nil, errors.New("the parent token's scopes are no longer in the catalog")
-	}
-	effective := claimed.Intersect(held.Intersect(s.d.Catalog.ForRole(string(u.Role))))
 	ans := &api.Introspection{
-		Active: true, Scope: strings.Join(effective.Strings(), " "), ClientID: c.ClientID, Username: u.Username,
+		Active: true, Scope: effective, ClientID: c.ClientID, Username: u.Username,
 		TokenType: "Bearer", Exp: c.Expiry.Time().Unix(), Sub: c.Subject, Iss: c.Issuer, Jti: c.ID,
 		TokenID: c.TokenID, Kind: "jwt", Role: string(u.Role),
 	}

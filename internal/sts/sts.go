@@ -62,6 +62,7 @@ type Options struct {
 type Service struct {
 	d    Deps
 	opts Options
+	memo effectiveMemo
 }
 
 // New returns the service. d.Keys must have been Ensured.

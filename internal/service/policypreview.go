@@ -31,6 +31,19 @@ func (p *Policies) Preview(ctx context.Context, a Actor, in PolicyPatch) (Policy
 	return p.impact(ctx, p.Current(ctx), next)
 }
 
+// PreviewInput computes the effect of a full policy (as Set takes it)
+// without saving it (admins only).
+func (p *Policies) PreviewInput(ctx context.Context, a Actor, in PolicyInput) (PolicyImpact, error) {
+	if err := a.requireAdmin(); err != nil {
+		return PolicyImpact{}, err
+	}
+	next, err := resolvePolicy(in)
+	if err != nil {
+		return PolicyImpact{}, err
+	}
+	return p.impact(ctx, p.Current(ctx), next)
+}
+
 // impact walks every live token once, a page at a time.
 func (p *Policies) impact(ctx context.Context, cur, next store.Policy) (PolicyImpact, error) {
 	out := PolicyImpact{Policy: next}

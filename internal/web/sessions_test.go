@@ -110,3 +110,37 @@ func TestCLIAuthSessionEndsWithItsParent(t *testing.T) {
 		}
 	})
 }
+
+// Issue 11, finding 9: the policy page says how many tokens a change
+// affects before it is saved.
+func TestPolicyPageSaysHowManyTokensAChangeAffectsBeforeSaving(t *testing.T) {
+	servertest.ForEachBackend(t, func(t *testing.T, s *servertest.Server) {
+		admin := s.AdminSession(t)
+		s.CreateToken(t, admin, map[string]any{"name": "forever", "no_expiry": true})
+		s.CreateToken(t, admin, map[string]any{"name": "long", "expires_in": "300d"})
+		s.CreateToken(t, admin, map[string]any{"name": "short", "expires_in": "10d"})
+		b := newBrowser(t, s)
+		b.login(t, servertest.AdminUser, servertest.AdminPassword)
+		p := b.get(t, "/admin/policy")
+		form := url.Values{"csrf_token": {csrfOf(t, p)}, "default_lifetime": {"90d"}, "creation": {"everyone"}}
+		p = b.post(t, "/admin/policy", form)
+		mustContain(t, p, "This change affects 1 existing token")
+		if status, _, _ := s.Do(t, http.MethodGet, "/api/v1/policy", admin, nil); status != http.StatusOK {
+			t.Fatal("policy unreadable")
+		}
+		var pol struct {
+			AllowNoExpiry bool `json:"allow_no_expiry"`
+		}
+		s.JSON(t, http.MethodGet, "/api/v1/policy", admin, nil, http.StatusOK, &pol)
+		if !pol.AllowNoExpiry {
+			t.Fatal("the policy was saved before the admin confirmed")
+		}
+		form.Set("default_lifetime", "30d")
+		form.Set("max_lifetime", "60d")
+		p = b.post(t, "/admin/policy", form)
+		mustContain(t, p, "This change affects 2 existing tokens")
+		form.Set("confirm", "yes")
+		p = b.post(t, "/admin/policy", form)
+		mustContain(t, p, "The token policy was saved.")
+	})
+}

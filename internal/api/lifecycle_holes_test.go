@@ -108,7 +108,7 @@ func TestLeakedPreviousSecretStopsAtOnceOnEveryPath(t *testing.T) {
 			t.Errorf("exchange of the leaked secret succeeded: %s", r)
 		}
 		me(t, s, bearer(regen.Secret))
-	})
+	}, "--signing-key-secret", "test-signing-key-secret-0123456789")
 }
 
 type sessionJSON struct {
@@ -366,7 +366,7 @@ func TestJWTMintedBeforeANoGraceRegenerateInTheSameSecondIsInactive(t *testing.T
 			}
 			return
 		}
-	})
+	}, "--signing-key-secret", "test-signing-key-secret-0123456789")
 }
 
 // Finding 9: expired tokens are not regenerated; "no expiration" turned off

@@ -25,9 +25,19 @@ type LeakVerdict struct {
 // ReportLeaks reports leaked secrets (POST /api/v1/leaks). No credential is
 // needed: the server revokes every live token among them.
 func (c *Client) ReportLeaks(ctx context.Context, reports []LeakReport) ([]LeakVerdict, error) {
-	var out []LeakVerdict
-	if err := c.send(ctx, http.MethodPost, "/api/v1/leaks", reports, &out); err != nil {
-		return nil, err
+	out := make([]LeakVerdict, 0, len(reports))
+	// The server takes at most MaxLeakReports secrets per report.
+	for start := 0; start < len(reports); start += MaxLeakReports {
+		batch := reports[start:min(start+MaxLeakReports, len(reports))]
+		var got []LeakVerdict
+		if err := c.send(ctx, http.MethodPost, "/api/v1/leaks", batch, &got); err != nil {
+			return nil, err
+		}
+		out = append(out, got...)
 	}
 	return out, nil
 }
+
+// MaxLeakReports is the most secrets the server takes in one report;
+// ReportLeaks splits longer lists.
+const MaxLeakReports = 100

@@ -71,11 +71,16 @@ type User struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-// Session is a login session.
+// Session is a login session. The fields after ExpiresAt are filled in
+// listings (ListSessions), not in WhoAmI.
 type Session struct {
-	ID        string    `json:"id"`
-	CreatedAt time.Time `json:"created_at"`
-	ExpiresAt time.Time `json:"expires_at"`
+	ID         string     `json:"id"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  time.Time  `json:"expires_at"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+	IP         string     `json:"ip,omitempty"`
+	UserAgent  string     `json:"user_agent,omitempty"`
+	Current    bool       `json:"current,omitempty"` // the session this client is using
 }
 
 // LoginResult is the answer to a password login.

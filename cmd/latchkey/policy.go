@@ -72,7 +72,7 @@ func orText(s, none string) string {
 
 type policyFlags struct {
 	def, max, creation, unused string
-	noExpiry                   bool
+	noExpiry, dryRun           bool
 }
 
 func newPolicySetCmd(a *app) *cobra.Command {
@@ -83,11 +83,15 @@ func newPolicySetCmd(a *app) *cobra.Command {
 		Long: `Change some settings of the token policy; the others keep their value.
 Durations are Go durations or days (720h, 90d); "none" clears a maximum and
 "never" turns off revoking unused tokens. Lowering the maximum lifetime also
-caps existing tokens, counted from their creation.`,
+caps existing tokens, counted from their creation; so does turning off
+--allow-no-expiry (never-expiring tokens are then capped by the maximum
+lifetime, or else the default lifetime). Before saving, the command says
+how many existing tokens the change shortens; --dry-run only says it.`,
 		Example: `  latchkey policy set --max-lifetime 90d --default-lifetime 30d
   latchkey policy set --max-lifetime none
   latchkey policy set --allow-no-expiry=false
-  latchkey policy set --creation admins --revoke-unused-for 90d`,
+  latchkey policy set --creation admins --revoke-unused-for 90d
+  latchkey policy set --max-lifetime 30d --dry-run`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.setPolicy(cmd.Flags(), f) },
 	}
@@ -97,6 +101,7 @@ caps existing tokens, counted from their creation.`,
 	fl.BoolVar(&f.noExpiry, "allow-no-expiry", false, "allow tokens that never expire (--allow-no-expiry=false to forbid)")
 	fl.StringVar(&f.creation, "creation", "", "`WHO` may create tokens: everyone or admins")
 	fl.StringVar(&f.unused, "revoke-unused-for", "", "revoke tokens unused for this `DURATION`, e.g. 90d; \"never\" to turn off")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "say how many tokens the change affects, and save nothing")
 	return cmd
 }
 
@@ -130,6 +135,17 @@ func (a *app) setPolicy(fl *pflag.FlagSet, f policyFlags) error {
 	if fl.Changed("revoke-unused-for") {
 		p.RevokeUnusedFor = clearWord(f.unused, "never")
 	}
+	prev, err := cl.PreviewPolicy(a.ctx(), p)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(a.stderr, impactLine(prev, f.dryRun))
+	if f.dryRun {
+		if ok, err := a.structured(prev); ok {
+			return err
+		}
+		return nil
+	}
 	np, err := cl.SetPolicy(a.ctx(), p)
 	if err != nil {
 		return err
@@ -145,4 +161,19 @@ func clearWord(v, word string) string {
 		return ""
 	}
 	return v
+}
+
+// impactLine says what a policy change does to existing tokens.
+func impactLine(p *client.PolicyPreview, dryRun bool) string {
+	verb := "This change shortens"
+	if dryRun {
+		verb = "Dry run, nothing saved: this change would shorten"
+	}
+	switch {
+	case p.TokensAffected == 0:
+		return verb + " no existing token's lifetime."
+	case p.TokensExpiring > 0:
+		return fmt.Sprintf("%s the lifetime of %d existing token(s); %d of them stop working at once.", verb, p.TokensAffected, p.TokensExpiring)
+	}
+	return fmt.Sprintf("%s the lifetime of %d existing token(s).", verb, p.TokensAffected)
 }

@@ -47,7 +47,7 @@ Exit codes are documented in "latchkey help exit-codes".`,
 	root.AddCommand(
 		newServeCmd(), newVersionCmd(),
 		newLoginCmd(a), newLogoutCmd(a), newWhoamiCmd(a), newContextCmd(a),
-		newTokensCmd(a), newUsersCmd(a), newServiceAccountsCmd(a), newPolicyCmd(a), newAuditCmd(a),
+		newTokensCmd(a), newSessionsCmd(a), newUsersCmd(a), newServiceAccountsCmd(a), newPolicyCmd(a), newAuditCmd(a),
 		newGitCredentialCmd(a), newScanCmd(a), newExitCodesTopic(),
 	)
 	root.AddCommand(newKeysCmd())

@@ -60,6 +60,8 @@ func New(mux *http.ServeMux, d Deps) *API {
 	a.registerTokens()
 	a.registerUsers()
 	a.registerOrg()
+	a.registerPolicyPreview()
+	a.registerSessions()
 	a.registerLeaks()
 	a.registerAuditExport()
 	a.documentOtherEndpoints()

@@ -27,7 +27,7 @@ type LeakVerdict struct {
 }
 
 type leaksInput struct {
-	Body []LeakReport `maxItems:"1000"`
+	Body []LeakReport
 }
 
 type leaksOutput struct {
@@ -40,7 +40,10 @@ func (a *API) registerLeaks() {
 		Summary: "Report leaked secrets; live Latchkey tokens among them are revoked at once",
 		Description: "Accepts the JSON array secret scanners send ([{\"token\",\"type\",\"url\",\"source\"}]). " +
 			"No credential is needed: holding a secret is proof enough to kill it, and the answer only says " +
-			"whether each reported secret was a Latchkey credential. Owners see the report in the audit log.",
+			"whether each reported secret was a Latchkey credential. At most 100 secrets per report (422 beyond; " +
+			"send several reports). A report that ends no live credential counts as a failed attempt for the " +
+			"caller's address, like a failed login, and is throttled the same way (429). Each report that ends " +
+			"something writes one audit event summarising what it ended.",
 	}, a.reportLeaks)
 }
 
@@ -53,21 +56,19 @@ func (a *API) reportLeaks(ctx context.Context, in *leaksInput) (*leaksOutput, er
 	for _, r := range in.Body {
 		reports = append(reports, service.LeakReport{Token: r.Token, Type: r.Type, URL: r.URL, Source: r.Source})
 	}
-	verdicts, err := a.d.Services.Tokens.ReportLeaks(ctx, service.Actor{IP: c.IP, Agent: c.Agent}, reports)
+	res, err := a.d.Services.Tokens.ReportLeaks(ctx, service.Actor{IP: c.IP, Agent: c.Agent}, reports)
 	if err != nil {
+		a.d.LoginLimiter.Fail(c.IP)
 		return nil, a.problem(ctx, err)
 	}
-	out := &leaksOutput{Body: make([]LeakVerdict, 0, len(verdicts))}
-	falsePositives := 0
-	for _, v := range verdicts {
-		if v.Label == "false_positive" {
-			falsePositives++
-		}
+	out := &leaksOutput{Body: make([]LeakVerdict, 0, len(res.Verdicts))}
+	for _, v := range res.Verdicts {
 		out.Body = append(out.Body, LeakVerdict{TokenRaw: v.TokenRaw, TokenType: v.TokenType, Label: v.Label})
 	}
-	// Reports full of non-secrets count as failures: they throttle a client
-	// fishing for valid tokens the same way failed logins do.
-	if falsePositives == len(verdicts) {
+	// Reports that end nothing (non-secrets, or secrets already dead) count
+	// as failures: they throttle a client fishing for valid tokens, or
+	// filling the audit log, the same way failed logins do.
+	if res.Ended == 0 {
 		a.d.LoginLimiter.Fail(c.IP)
 	}
 	return out, nil

@@ -34,24 +34,28 @@ type entry struct {
 	cell        atomic.Pointer[useCell]
 }
 
-// prepared is the Principal an entry hands out, for one policy maximum
-// lifetime (the only policy setting verification depends on).
+// prepared is the Principal an entry hands out, for one set of policy
+// lifetime caps (the only policy settings verification depends on).
 type prepared struct {
-	p       Principal // one allocation with its expiry, not three
-	expAt   time.Time
-	maxLife time.Duration
-	exp     int64 // Unix nanoseconds; 0 = never
+	p     Principal // one allocation with its expiry, not three
+	expAt time.Time
+	caps  lifeCaps
+	exp   int64 // Unix nanoseconds; 0 = never
 }
 
-// principal returns the entry's Principal under policy maximum lifetime
-// maxLife, rebuilding it when the policy changed.
-func (e *entry) principal(maxLife time.Duration) *prepared {
-	if pp := e.prepared.Load(); pp != nil && pp.maxLife == maxLife {
+// principal returns the entry's Principal under the policy's lifetime caps,
+// rebuilding it when the policy changed.
+func (e *entry) principal(caps lifeCaps) *prepared {
+	if pp := e.prepared.Load(); pp != nil && pp.caps == caps {
 		return pp
 	}
-	pp := &prepared{maxLife: maxLife, p: Principal{
+	pp := &prepared{caps: caps, p: Principal{
 		User: e.owner.user, Token: e.tok, Kind: e.kind, Scopes: e.scopes,
 	}}
+	maxLife := caps.expiring
+	if e.tok.ExpiresAt == nil {
+		maxLife = caps.forever
+	}
 	exp, ok := effectiveExpiry(e.tok, maxLife)
 	if e.prev {
 		exp, ok = time.Unix(0, e.prevUntil), true

@@ -126,7 +126,7 @@ func (c *Checker) Verify(ctx context.Context, raw string, req Request) (*Princip
 		return nil, errUnknown
 	}
 	if e.sess != nil {
-		return c.checkSession(e, time.Unix(0, nowNano))
+		return c.checkSession(e, time.Unix(0, nowNano), req)
 	}
 	return c.checkToken(ctx, e, nowNano, req)
 }
@@ -189,22 +189,47 @@ func (c *Checker) checkToken(ctx context.Context, e *entry, nowNano int64, req R
 // takes a lock and a clock read, too much for every request.
 const policyEvery = int64(100 * time.Millisecond)
 
-// maxLifetime is the policy's maximum token lifetime, re-read from the
+// lifetimes are the policy's caps on token lifetimes, re-read from the
 // policy source at most every policyEvery.
-func (c *Checker) maxLifetime(ctx context.Context, nowNano int64) time.Duration {
+func (c *Checker) maxLifetime(ctx context.Context, nowNano int64) lifeCaps {
 	if c.opts.Policy == nil {
-		return 0
+		return lifeCaps{}
 	}
 	var version uint64
 	if v, ok := c.opts.Policy.(policyVersion); ok {
 		version = v.Version()
 	}
 	if s := c.policy.Load(); s != nil && s.version == version && nowNano >= s.at && nowNano < s.at+policyEvery {
-		return s.maxLife
+		return s.caps
 	}
-	s := &policySnapshot{at: nowNano, version: version, maxLife: c.opts.Policy.Current(ctx).MaxLifetime}
+	s := &policySnapshot{at: nowNano, version: version, caps: capsOf(c.opts.Policy.Current(ctx))}
 	c.policy.Store(s)
-	return s.maxLife
+	return s.caps
+}
+
+// lifeCaps are the policy settings verification depends on: the longest
+// a token may live, counted from its issuance (0 = no cap), for tokens
+// issued with an expiry and for tokens issued without one.
+type lifeCaps struct {
+	expiring, forever time.Duration
+}
+
+// defaultLifetime is the lifetime the policy falls back to when it names
+// none (service.DefaultLifetime).
+const defaultLifetime = 180 * 24 * time.Hour
+
+// capsOf is service.LifetimeCap for both kinds of token: a policy that
+// forbids "no expiration" caps tokens issued without one by the maximum
+// lifetime or, if none, the default lifetime.
+func capsOf(p store.Policy) lifeCaps {
+	c := lifeCaps{expiring: p.MaxLifetime, forever: p.MaxLifetime}
+	if c.forever <= 0 && !p.AllowNoExpiry {
+		c.forever = p.DefaultLifetime
+		if c.forever <= 0 {
+			c.forever = defaultLifetime
+		}
+	}
+	return c
 }
 
 // policyVersion is a PolicySource that counts the changes made through this
@@ -215,7 +240,7 @@ type policyVersion interface{ Version() uint64 }
 type policySnapshot struct {
 	at      int64
 	version uint64
-	maxLife time.Duration
+	caps    lifeCaps
 }
 
 // record counts the use in the entry's usage cell, fetching the cell from

@@ -1,6 +1,8 @@
 package scope_test
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/latchkey/latchkey/internal/scope"
@@ -45,5 +47,33 @@ func BenchmarkRouterDecide(b *testing.B) {
 				r.Decide(c.method, c.uri)
 			}
 		})
+	}
+}
+
+// BenchmarkIntersectLargestAllowed parses and intersects the largest
+// grant the caps allow with a narrower one and with itself, for growing
+// pattern counts: the cost grows linearly with the number of patterns.
+func BenchmarkIntersectLargestAllowed(b *testing.B) {
+	for _, kind := range []string{"names", "globs"} {
+		for _, n := range []int{10, 25, scope.MaxPatternsPerGrant} {
+			pats := make([]string, n)
+			for i := range pats {
+				pats[i] = fmt.Sprintf("acme/r%02d-service", i)
+				if kind == "globs" {
+					pats[i] = fmt.Sprintf("acme/*%02d*-service", i)
+				}
+			}
+			full := "repo=" + strings.Join(pats, ",")
+			half := "repo:read=" + strings.Join(pats[:n/2], ",")
+			b.Run(fmt.Sprintf("%s-%d", kind, n), func(b *testing.B) {
+				cat := scope.DefaultCatalog()
+				for b.Loop() {
+					a, _ := cat.ParseSet([]string{full, half})
+					c, _ := cat.ParseSet([]string{half})
+					a.Intersect(c)
+					a.Intersect(a)
+				}
+			})
+		}
 	}
 }

@@ -10,8 +10,17 @@ import (
 	"unicode/utf8"
 )
 
-// MaxPatternLen is the longest resource pattern accepted, in bytes.
-const MaxPatternLen = 200
+// Bounds on resource patterns. They keep one token from tying up a core:
+// checking and intersecting patterns costs time in their number and size.
+const (
+	// MaxPatternLen is the longest resource pattern accepted, in bytes.
+	MaxPatternLen = 200
+	// MaxPatternsPerGrant is the most resource patterns one grant may list.
+	MaxPatternsPerGrant = 50
+	// MaxPatternBytes is the most bytes of resource patterns one set of
+	// scopes (one token) may hold in all.
+	MaxPatternBytes = 4096
+)
 
 // anyResource is the pattern that stands for every resource, slashes
 // included; it is stored as a grant with no patterns.
@@ -67,6 +76,10 @@ func (c *Catalog) parseGrant(s string) (Grant, string) {
 			" (narrowable scopes: " + c.narrowable() + ")"
 	}
 	var pats []string
+	if n := strings.Count(list, ",") + 1; n > MaxPatternsPerGrant {
+		return Grant{}, "it lists " + strconv.Itoa(n) + " resource patterns; at most " + strconv.Itoa(MaxPatternsPerGrant) +
+			" patterns per scope are allowed: use wider patterns such as \"acme/*\", or several tokens"
+	}
 	for p := range strings.SplitSeq(list, ",") {
 		p = strings.TrimSpace(p)
 		if msg := checkPattern(p); msg != "" {

@@ -3,6 +3,7 @@ package scope
 import (
 	"path"
 	"slices"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -137,7 +138,8 @@ func withinStep(ta, tb []patternToken, bi, ai int, sub func(bi, ai int) bool) bo
 }
 
 // covers reports whether h allows every resource the patterns name; no
-// patterns means any resource.
+// patterns means any resource. The patterns of h are indexed once, so the
+// check is linear in the input for the usual cases (see patternIndex).
 func (h holding) covers(pats []string) bool {
 	if h.any {
 		return true
@@ -145,8 +147,9 @@ func (h holding) covers(pats []string) bool {
 	if len(pats) == 0 {
 		return false
 	}
+	idx := newPatternIndex(h.patterns)
 	for _, p := range pats {
-		if !h.coversPattern(p) {
+		if !idx.contains(p) {
 			return false
 		}
 	}
@@ -167,6 +170,11 @@ func (h holding) coversPattern(p string) bool {
 
 // intersect returns what both a and b allow, or false if nothing: a
 // pattern of one side is kept when the other side contains it.
+//
+// It runs in time linear in the input for the usual cases (equal sides,
+// literal resource names, globs with distinct literal prefixes): each
+// pattern is compared only with the globs of the other side that could
+// contain it (see patternIndex), never with every pattern.
 func intersect(a, b holding) (holding, bool) {
 	switch {
 	case a.any:
@@ -174,15 +182,21 @@ func intersect(a, b holding) (holding, bool) {
 	case b.any:
 		return a, true
 	}
+	if slices.Equal(a.patterns, b.patterns) {
+		// The usual case, a JWT's claims against its parent token: the
+		// same patterns (sorted and deduplicated) allow the same resources.
+		return a, len(a.patterns) > 0
+	}
+	ia, ib := newPatternIndex(a.patterns), newPatternIndex(b.patterns)
 	var out []string
 	for _, p := range a.patterns {
-		for _, q := range b.patterns {
-			switch {
-			case within(p, q):
-				out = append(out, p)
-			case within(q, p):
-				out = append(out, q)
-			}
+		if ib.contains(p) {
+			out = append(out, p)
+		}
+	}
+	for _, q := range b.patterns {
+		if ia.contains(q) {
+			out = append(out, q)
 		}
 	}
 	out = minimize(out)
@@ -193,12 +207,165 @@ func intersect(a, b holding) (holding, bool) {
 // equivalent patterns the smallest string is kept.
 func minimize(pats []string) []string {
 	pats = sortedPatterns(pats)
+	idx := newPatternIndex(pats)
 	return slices.DeleteFunc(slices.Clone(pats), func(p string) bool {
-		for _, q := range pats {
-			if q != p && within(p, q) && (!within(q, p) || q < p) {
-				return true
+		return idx.containsOther(p, func(q string) bool { return !within(q, p) || q < p })
+	})
+}
+
+// patternIndex finds, for a pattern p, the patterns of a set that may
+// contain it without trying them all. A pattern q contains p only if q's
+// literal prefix (before its first metacharacter) is a prefix of p and its
+// literal suffix (after its last one) a suffix of p, so globs are indexed
+// in a trie of their literal prefixes and filtered by suffix; literal
+// patterns contain only themselves and sit in a map.
+type patternIndex struct {
+	all   map[string]bool // every pattern, for exact matches
+	globs *trieNode
+}
+
+type trieNode struct {
+	next  map[byte]*trieNode
+	globs []globEntry // globs whose literal prefix ends here
+}
+
+// globEntry is an indexed glob with what a pattern it contains must show:
+// its literal suffix at the end, and its inner literal runs in order.
+type globEntry struct {
+	pattern, suffix string
+	runs            []string // nil when the glob has escapes (no filter)
+}
+
+// literalRuns returns the runs of literal characters of glob q, outside
+// classes, in order; every one must occur, in order, in a pattern that q
+// contains, since only a literal matches a literal. ok is false when q
+// has escapes, whose runs are not plain substrings.
+func literalRuns(q string) (runs []string, ok bool) {
+	if strings.IndexByte(q, '\\') >= 0 {
+		return nil, false
+	}
+	start := 0
+	for i := 0; i < len(q); i++ {
+		switch q[i] {
+		case '*', '?', '[':
+			if i > start {
+				runs = append(runs, q[start:i])
+			}
+			if q[i] == '[' {
+				j := i + 1
+				if j < len(q) && q[j] == '^' {
+					j++
+				}
+				if j < len(q) && q[j] == ']' {
+					j++
+				}
+				for j < len(q) && q[j] != ']' {
+					j++
+				}
+				i = j
+			}
+			start = i + 1
+		}
+	}
+	if start < len(q) {
+		runs = append(runs, q[start:])
+	}
+	return runs, true
+}
+
+// mayContain is the quick necessary test before within: p must show the
+// glob's literal runs in order.
+func (g globEntry) mayContain(p string) bool {
+	if !strings.HasSuffix(p, g.suffix) {
+		return false
+	}
+	if g.runs == nil {
+		return true
+	}
+	rest := p
+	for _, r := range g.runs {
+		i := strings.Index(rest, r)
+		if i < 0 {
+			return false
+		}
+		rest = rest[i+len(r):]
+	}
+	return true
+}
+
+const metaChars = `*?[\`
+
+func newPatternIndex(pats []string) patternIndex {
+	idx := patternIndex{all: make(map[string]bool, len(pats)), globs: &trieNode{}}
+	for _, q := range pats {
+		idx.all[q] = true
+		i := strings.IndexAny(q, metaChars)
+		if i < 0 {
+			continue
+		}
+		n := idx.globs
+		for j := 0; j < i; j++ {
+			if n.next == nil {
+				n.next = map[byte]*trieNode{}
+			}
+			c, ok := n.next[q[j]]
+			if !ok {
+				c = &trieNode{}
+				n.next[q[j]] = c
+			}
+			n = c
+		}
+		suffix := q[strings.LastIndexAny(q, metaChars+"]")+1:]
+		runs, _ := literalRuns(q)
+		n.globs = append(n.globs, globEntry{pattern: q, suffix: suffix, runs: runs})
+	}
+	return idx
+}
+
+// contains reports whether some pattern of the index contains p.
+func (x patternIndex) contains(p string) bool {
+	if x.all[p] {
+		return true
+	}
+	found := false
+	x.candidates(p, func(q string) bool {
+		if within(p, q) {
+			found = true
+			return false
+		}
+		return true
+	})
+	return found
+}
+
+// containsOther reports whether a pattern q of the index other than p
+// contains p and passes also (minimize uses it to keep one of equivalent
+// patterns). Only globs can: a literal contains nothing but itself.
+func (x patternIndex) containsOther(p string, also func(q string) bool) bool {
+	found := false
+	x.candidates(p, func(q string) bool {
+		if q != p && within(p, q) && also(q) {
+			found = true
+			return false
+		}
+		return true
+	})
+	return found
+}
+
+// candidates calls fn with every glob whose literal prefix is a prefix of
+// p and whose literal suffix is a suffix of p, until fn returns false.
+func (x patternIndex) candidates(p string, fn func(q string) bool) {
+	n := x.globs
+	for i := 0; n != nil; i++ {
+		for _, g := range n.globs {
+			if g.mayContain(p) && !fn(g.pattern) {
+				return
 			}
 		}
-		return false
-	})
+		if i >= len(p) || n.next == nil {
+			return
+		}
+		n = n.next[p[i]]
+	}
 }

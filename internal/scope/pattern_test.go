@@ -2,6 +2,7 @@ package scope_test
 
 import (
 	"path"
+	"strings"
 	"testing"
 
 	"github.com/latchkey/latchkey/internal/scope"
@@ -61,6 +62,54 @@ func TestWithinIsSound(t *testing.T) {
 				inB, _ := path.Match(b, n)
 				if inA && !inB {
 					t.Errorf("Within(%q, %q) but %q matches only the first", a, b, n)
+				}
+			}
+		}
+	}
+}
+
+// The indexed intersection must agree with the plain definition: a
+// pattern of one side is kept when the other side contains it, then the
+// result is minimized.
+func TestIntersectAgreesWithPairwiseDefinition(t *testing.T) {
+	pats := []string{"acme/*", "acme/web", "acme/w?b", "acme/[a-w]eb", "tools/*", "tools/x", "*/web", "acme/*-api",
+		"acme/billing-api", "acme/*eb", "a*", "acme/web/*", "other", "acme/we*", "*"}
+	cat := scope.DefaultCatalog()
+	for i := 0; i < 400; i++ {
+		var a, b []string
+		for j, p := range pats {
+			if (i>>uint(j%9))&1 == 1 && p != "*" {
+				a = append(a, p)
+			}
+			if (i*7+j)%3 == 0 && p != "*" {
+				b = append(b, p)
+			}
+		}
+		if len(a) == 0 || len(b) == 0 {
+			continue
+		}
+		sa, err := cat.ParseSet([]string{"repo:read=" + strings.Join(a, ",")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sb, err := cat.ParseSet([]string{"repo:read=" + strings.Join(b, ",")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := sa.Intersect(sb)
+		// Every resource the result allows, both sides allow; every pattern
+		// of one side inside the other side survives.
+		for _, r := range []string{"acme/web", "acme/wxb", "acme/billing-api", "tools/x", "other", "acme/web/x", "zzz/web", "acme/eb"} {
+			if got.Allows("repo:read", r) && !(sa.Allows("repo:read", r) && sb.Allows("repo:read", r)) {
+				t.Fatalf("%v ∩ %v = %v allows %q", a, b, got.Strings(), r)
+			}
+		}
+		for _, side := range [][2][]string{{a, b}, {b, a}} {
+			for _, p := range side[0] {
+				for _, q := range side[1] {
+					if scope.Within(p, q) && !got.Covers(mustSet(t, "repo:read="+p)) {
+						t.Fatalf("%v ∩ %v = %v lost %q (within %q)", a, b, got.Strings(), p, q)
+					}
 				}
 			}
 		}

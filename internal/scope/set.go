@@ -30,10 +30,17 @@ type holding struct {
 // hierarchy. The error names the first offending entry.
 func (c *Catalog) ParseSet(ss []string) (Set, error) {
 	byScope := make(map[string]Grant, len(ss))
+	size := 0
 	for i, s := range ss {
 		g, err := c.ParseGrant(s)
 		if err != nil {
 			return Set{}, fmt.Errorf("scope %d of %d: %w", i+1, len(ss), err)
+		}
+		for _, p := range g.Resources {
+			size += len(p)
+		}
+		if size > MaxPatternBytes {
+			return Set{}, invalidf("the scopes' resource patterns add up to more than %d bytes (at scope %d of %d); use fewer or wider patterns such as \"acme/*\"", MaxPatternBytes, i+1, len(ss))
 		}
 		if prev, ok := byScope[g.Scope]; ok {
 			g = mergeGrants(prev, g)

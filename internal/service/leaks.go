@@ -26,62 +26,112 @@ type LeakVerdict struct {
 	Label     string // "true_positive" or "false_positive"
 }
 
-// maxLeakReports bounds one report batch.
-const maxLeakReports = 1000
+// MaxLeakReports bounds one report batch: a scanner with more sends
+// several reports.
+const MaxLeakReports = 100
+
+// LeakOutcome is what a report did: the verdicts, in the order of the
+// report, and whether it ended any live credential (a report that ended
+// nothing counts as a failed attempt for the caller's address).
+type LeakOutcome struct {
+	Verdicts []LeakVerdict
+	Ended    int
+}
+
+// leakEffect is what one distinct reported secret did.
+type leakEffect struct {
+	ours    bool
+	ended   bool           // a live token, session or grace period ended now
+	summary map[string]any // for the report's audit event, when ended
+}
 
 // ReportLeaks revokes every reported secret that is a live Latchkey token or
-// session and records who found it where. Possession of a secret is the
-// proof here: anyone holding a leaked token may kill it, and nobody learns
-// anything about tokens they do not hold.
-func (s *Tokens) ReportLeaks(ctx context.Context, a Actor, reports []LeakReport) ([]LeakVerdict, error) {
+// session, ends the grace period of a reported previous secret, and records
+// one audit event summarising what the report ended. Possession of a secret
+// is the proof here: anyone holding a leaked token may kill it, and nobody
+// learns anything about tokens they do not hold.
+func (s *Tokens) ReportLeaks(ctx context.Context, a Actor, reports []LeakReport) (*LeakOutcome, error) {
 	if len(reports) == 0 {
 		return nil, invalid("body", "the report is empty: send a JSON array of {\"token\",\"type\",\"url\",\"source\"}")
 	}
-	if len(reports) > maxLeakReports {
-		return nil, invalid("body", "at most %d secrets per report; got %d", maxLeakReports, len(reports))
+	if len(reports) > MaxLeakReports {
+		return nil, invalid("body", "at most %d secrets per report; got %d: split the report into several", MaxLeakReports, len(reports))
 	}
-	out := make([]LeakVerdict, 0, len(reports))
+	seen := make(map[string]leakEffect, len(reports))
+	out := &LeakOutcome{Verdicts: make([]LeakVerdict, 0, len(reports))}
+	var ended []map[string]any
 	for _, r := range reports {
-		ours, err := s.reportLeak(ctx, a, r)
-		if err != nil {
-			return nil, err
+		eff, dup := seen[r.Token]
+		if !dup {
+			var err error
+			if eff, err = s.reportLeak(ctx, r); err != nil {
+				return nil, err
+			}
+			seen[r.Token] = eff
+			if eff.ended {
+				ended = append(ended, eff.summary)
+			}
 		}
 		label := "false_positive"
-		if ours {
+		if eff.ours {
 			label = "true_positive"
 		}
-		out = append(out, LeakVerdict{TokenRaw: r.Token, TokenType: r.Type, Label: label})
+		out.Verdicts = append(out.Verdicts, LeakVerdict{TokenRaw: r.Token, TokenType: r.Type, Label: label})
+	}
+	out.Ended = len(ended)
+	if len(ended) > 0 {
+		s.auditLeakReport(ctx, a, len(reports), len(seen), ended)
 	}
 	return out, nil
 }
 
-func (s *Tokens) reportLeak(ctx context.Context, a Actor, r LeakReport) (bool, error) {
+// auditLeakReport writes the one event of a report. With one credential
+// ended, the event targets it (its owner finds it by target); otherwise it
+// targets the report and lists them.
+func (s *Tokens) auditLeakReport(ctx context.Context, a Actor, submitted, distinct int, ended []map[string]any) {
+	details := map[string]any{"submitted": submitted, "distinct": distinct, "ended": ended}
+	targetType, targetID := "leak_report", ""
+	if len(ended) == 1 {
+		e := ended[0]
+		targetType, _ = e["type"].(string)
+		targetID, _ = e["id"].(string)
+		for _, k := range []string{"url", "source", "name", "owner_id", "hint"} {
+			if v, ok := e[k]; ok {
+				details[k] = v
+			}
+		}
+	}
+	s.audit.record(ctx, a, "token.leak_reported", targetType, targetID, details)
+}
+
+func (s *Tokens) reportLeak(ctx context.Context, r LeakReport) (leakEffect, error) {
 	parsed, err := token.Parse(r.Token, s.prefix)
 	if err != nil {
-		return false, nil
+		return leakEffect{}, nil
 	}
 	digest := token.Hash(r.Token)
-	details := map[string]any{"url": r.URL, "source": r.Source, "type": r.Type, "hint": token.Hint(r.Token)}
+	summary := map[string]any{"url": r.URL, "source": r.Source, "hint": token.Hint(r.Token)}
 	if parsed.Kind == token.Session {
-		return s.leakSession(ctx, a, digest[:], details, r)
+		return s.leakSession(ctx, digest[:], summary, r)
 	}
 	t, err := s.store.GetTokenByDigest(ctx, digest[:])
 	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
+		return leakEffect{}, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("look up leaked token: %w", err)
+		return leakEffect{}, fmt.Errorf("look up leaked token: %w", err)
 	}
 	if !token.Equal(t.Digest, digest[:]) && !token.Equal(t.PrevDigest, digest[:]) {
-		return false, nil
+		return leakEffect{}, nil
 	}
-	details["name"], details["owner_id"] = t.Name, t.UserID
-	s.audit.record(ctx, a, "token.leak_reported", "token", t.ID, details)
+	summary["type"], summary["id"], summary["name"], summary["owner_id"] = "token", t.ID, t.Name, t.UserID
 	if token.Equal(t.PrevDigest, digest[:]) {
 		// The previous secret of a regenerated token leaked: end its grace now.
 		now := s.now().UTC().Truncate(time.Microsecond)
 		ended := false
+		var before store.Token
 		t, err = s.store.UpdateToken(ctx, t.ID, func(x *store.Token) error {
+			before = *x
 			if token.Equal(x.PrevDigest, digest[:]) {
 				x.PrevDigest, x.PrevExpiresAt, x.UpdatedAt = nil, nil, now
 				ended = true
@@ -89,46 +139,74 @@ func (s *Tokens) reportLeak(ctx context.Context, a Actor, r LeakReport) (bool, e
 			return nil
 		})
 		if err != nil {
-			return true, wrapStore("end grace period", err)
+			return leakEffect{ours: true}, wrapStore("end grace period", err)
 		}
+		// The row no longer names the leaked secret: invalidate by the
+		// snapshot that does, so every node drops it now.
+		s.inval.TokenChanged(&before)
 		s.inval.TokenChanged(t)
+		ended = ended && (before.PrevExpiresAt == nil || now.Before(*before.PrevExpiresAt))
 		if ended {
+			summary["previous_secret"] = true
 			s.postLeakNotice(ctx, t, r, true)
 		}
-		return true, nil
+		return leakEffect{ours: true, ended: ended, summary: summary}, nil
 	}
-	if err := s.revoke(ctx, a, t.ID, "token.revoke", map[string]any{"reason": "leaked", "url": r.URL}); err != nil {
-		return true, err
+	ended, err := s.revokeQuietly(ctx, t.ID)
+	if err != nil {
+		return leakEffect{ours: true}, err
 	}
-	if t.RevokedAt == nil { // a token revoked before gets no second notice
+	if ended { // a token revoked before gets no second notice
 		s.postLeakNotice(ctx, t, r, false)
 	}
-	return true, nil
+	return leakEffect{ours: true, ended: ended, summary: summary}, nil
 }
 
-func (s *Tokens) leakSession(ctx context.Context, a Actor, digest []byte, details map[string]any, r LeakReport) (bool, error) {
+// revokeQuietly revokes a token without an audit event of its own (the
+// leak report's event covers it) and reports whether it was live.
+func (s *Tokens) revokeQuietly(ctx context.Context, id string) (bool, error) {
+	now := s.now().UTC().Truncate(time.Microsecond)
+	live := false
+	var before store.Token
+	t, err := s.store.UpdateToken(ctx, id, func(t *store.Token) error {
+		before = *t
+		if t.RevokedAt != nil {
+			return nil
+		}
+		live = true
+		t.RevokedAt, t.UpdatedAt = &now, now
+		t.PrevDigest, t.PrevExpiresAt = nil, nil
+		return nil
+	})
+	if err != nil {
+		return false, wrapStore("revoke leaked token", err)
+	}
+	s.inval.TokenChanged(&before)
+	s.inval.TokenChanged(t)
+	return live, nil
+}
+
+func (s *Tokens) leakSession(ctx context.Context, digest []byte, summary map[string]any, r LeakReport) (leakEffect, error) {
 	sess, err := s.store.GetSessionByDigest(ctx, digest)
 	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
+		return leakEffect{}, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("look up leaked session: %w", err)
+		return leakEffect{}, fmt.Errorf("look up leaked session: %w", err)
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
-	ended := false
-	if _, err := s.store.UpdateSession(ctx, sess.ID, func(x *store.Session) error {
-		if x.RevokedAt == nil {
-			x.RevokedAt, ended = &now, true
-		}
-		return nil
-	}); err != nil {
-		return true, wrapStore("revoke leaked session", err)
+	live := sess.RevokedAt == nil && now.Before(sess.ExpiresAt)
+	ended, err := s.store.RevokeSession(ctx, sess.ID, now)
+	if err != nil {
+		return leakEffect{ours: true}, wrapStore("revoke leaked session", err)
 	}
 	s.inval.SessionRevoked(sess.Digest)
-	details["owner_id"] = sess.UserID
-	s.audit.record(ctx, a, "session.leak_reported", "session", sess.ID, details)
-	if ended && now.Before(sess.ExpiresAt) { // an ended session gets no notice
+	for _, x := range ended {
+		s.inval.SessionRevoked(x.Digest)
+	}
+	summary["type"], summary["id"], summary["owner_id"] = "session", sess.ID, sess.UserID
+	if live && len(ended) > 0 { // an ended session gets no notice
 		s.postSessionLeakNotice(ctx, sess, r)
 	}
-	return true, nil
+	return leakEffect{ours: true, ended: live && len(ended) > 0, summary: summary}, nil
 }

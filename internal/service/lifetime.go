@@ -141,18 +141,42 @@ func maxHint(p store.Policy) string {
 
 // EffectiveExpiry is when a token stops working: its own expiry, capped by
 // the policy's current maximum lifetime counted from when its secret was
-// issued (lowering the maximum later also caps existing tokens).
+// issued (lowering the maximum later also caps existing tokens). When the
+// policy does not allow tokens without expiration, a token issued without
+// one is capped the same way by the maximum lifetime or, if there is none,
+// by the default lifetime: a policy change reaches existing tokens at use
+// time, never only new ones.
 func EffectiveExpiry(t *store.Token, p store.Policy) *time.Time {
-	if p.MaxLifetime <= 0 {
+	life := LifetimeCap(t.ExpiresAt == nil, p)
+	if life <= 0 {
 		return t.ExpiresAt
 	}
 	issued := t.CreatedAt
 	if t.RegeneratedAt != nil {
 		issued = *t.RegeneratedAt
 	}
-	cap := issued.Add(p.MaxLifetime)
+	cap := issued.Add(life)
 	if t.ExpiresAt == nil || cap.Before(*t.ExpiresAt) {
 		return &cap
 	}
 	return t.ExpiresAt
+}
+
+// DefaultLifetime is the lifetime of a token when the policy names none.
+const DefaultLifetime = 180 * 24 * time.Hour
+
+// LifetimeCap is the longest a token may live under p, counted from its
+// issuance; 0 means no cap. neverExpires tells a token issued without an
+// expiry, which a policy forbidding that caps too.
+func LifetimeCap(neverExpires bool, p store.Policy) time.Duration {
+	if p.MaxLifetime > 0 {
+		return p.MaxLifetime
+	}
+	if neverExpires && !p.AllowNoExpiry {
+		if p.DefaultLifetime > 0 {
+			return p.DefaultLifetime
+		}
+		return DefaultLifetime
+	}
+	return 0
 }

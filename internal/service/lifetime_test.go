@@ -72,7 +72,7 @@ func TestEffectiveExpiryCapsFromIssuance(t *testing.T) {
 		{"counted from regeneration", store.Token{CreatedAt: created, RegeneratedAt: &regenerated}, 30 * day, at(regenerated.Add(30 * day)), store.StateActive},
 		{"revoked wins", store.Token{CreatedAt: created, RevokedAt: &regenerated}, 30 * day, at(created.Add(30 * day)), store.StateRevoked},
 	} {
-		p := store.Policy{MaxLifetime: c.max}
+		p := store.Policy{MaxLifetime: c.max, AllowNoExpiry: true} // forbidding it caps never-expiring tokens too (TestExpiredTokensAreNotRegenerated...)
 		got := service.EffectiveExpiry(&c.tok, p)
 		if (got == nil) != (c.want == nil) || (got != nil && !got.Equal(*c.want)) {
 			t.Errorf("%s: EffectiveExpiry = %v, want %v", c.name, got, c.want)

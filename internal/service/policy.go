@@ -111,6 +111,27 @@ func (p *Policies) Set(ctx context.Context, a Actor, in PolicyInput) (store.Poli
 	if err := a.requireAdmin(); err != nil {
 		return store.Policy{}, err
 	}
+	next, err := resolvePolicy(in)
+	if err != nil {
+		return store.Policy{}, err
+	}
+	next.UpdatedAt = p.now().UTC()
+	if err := p.store.PutPolicy(ctx, &next); err != nil {
+		return store.Policy{}, fmt.Errorf("store policy: %w", err)
+	}
+	p.mu.Lock()
+	prev := p.cur
+	p.cur, p.loaded = next, p.now()
+	p.mu.Unlock()
+	p.version.Add(1)
+	p.audit.record(ctx, a, "policy.update", "policy", "", map[string]any{
+		"before": PolicyView(prev), "after": PolicyView(next),
+	})
+	return next, nil
+}
+
+// resolvePolicy parses and validates a full policy.
+func resolvePolicy(in PolicyInput) (store.Policy, error) {
 	next := store.Policy{AllowNoExpiry: in.AllowNoExpiry, Creation: in.Creation}
 	var err error
 	if next.DefaultLifetime, err = optionalDuration("default_lifetime", in.DefaultLifetime); err != nil {
@@ -128,18 +149,6 @@ func (p *Policies) Set(ctx context.Context, a Actor, in PolicyInput) (store.Poli
 	if err := validatePolicy(next); err != nil {
 		return store.Policy{}, err
 	}
-	next.UpdatedAt = p.now().UTC()
-	if err := p.store.PutPolicy(ctx, &next); err != nil {
-		return store.Policy{}, fmt.Errorf("store policy: %w", err)
-	}
-	p.mu.Lock()
-	prev := p.cur
-	p.cur, p.loaded = next, p.now()
-	p.mu.Unlock()
-	p.version.Add(1)
-	p.audit.record(ctx, a, "policy.update", "policy", "", map[string]any{
-		"before": PolicyView(prev), "after": PolicyView(next),
-	})
 	return next, nil
 }
 
@@ -160,6 +169,11 @@ func (p *Policies) Update(ctx context.Context, a Actor, in PolicyPatch) (store.P
 	if err := a.requireAdmin(); err != nil {
 		return store.Policy{}, err
 	}
+	return p.Set(ctx, a, p.patched(ctx, in))
+}
+
+// patched is the full policy input a patch makes of the policy in force.
+func (p *Policies) patched(ctx context.Context, in PolicyPatch) PolicyInput {
 	cur := p.Current(ctx)
 	next := PolicyInput{
 		DefaultLifetime: FormatDuration(cur.DefaultLifetime), MaxLifetime: FormatDuration(cur.MaxLifetime),
@@ -177,7 +191,7 @@ func (p *Policies) Update(ctx context.Context, a Actor, in PolicyPatch) (store.P
 	setIf(&next.AllowNoExpiry, in.AllowNoExpiry)
 	setIf(&next.Creation, in.Creation)
 	setIf(&next.RevokeUnusedFor, in.RevokeUnusedFor)
-	return p.Set(ctx, a, next)
+	return next
 }
 
 func setIf[T any](dst *T, v *T) {

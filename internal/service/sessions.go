@@ -45,7 +45,9 @@ func (s *Sessions) Login(ctx context.Context, username, password, ip, agent stri
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		CheckPassword(dummyHash, password)
-		s.audit.record(ctx, Actor{IP: ip, Agent: agent}, "auth.login_failed", "user", "", map[string]any{"username": printable(username, 64)})
+		// What was typed is not a user name, and may well be a password
+		// typed into the wrong field: it is never stored.
+		s.audit.record(ctx, Actor{IP: ip, Agent: agent}, "auth.login_failed", "user", "", map[string]any{"reason": "unknown user name"})
 		return nil, fail
 	}
 	if err != nil {
@@ -60,10 +62,12 @@ func (s *Sessions) Login(ctx context.Context, username, password, ip, agent stri
 		return nil, fail
 	}
 	if u.Suspended {
+		// The same answer as a wrong password: a guesser must not learn
+		// that the password was right.
 		s.audit.record(ctx, actor, "auth.login_failed", "user", u.ID, map[string]any{"reason": "suspended"})
-		return nil, forbidden("account %s is suspended; ask an admin to restore it", u.Username)
+		return nil, fail
 	}
-	secret, sess, err := s.open(ctx, u, ip, agent)
+	secret, sess, err := s.open(ctx, u, ip, agent, "")
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +81,12 @@ func (s *Sessions) Issue(ctx context.Context, a Actor) (string, *store.Session, 
 	if a.User == nil {
 		return "", nil, &Error{Kind: ErrUnauthenticated, Msg: "authentication required"}
 	}
-	secret, sess, err := s.open(ctx, a.User, a.IP, a.Agent)
+	parent := ""
+	if a.Session {
+		// The new session ends with the one that minted it.
+		parent = a.CredentialID
+	}
+	secret, sess, err := s.open(ctx, a.User, a.IP, a.Agent, parent)
 	if err != nil {
 		return "", nil, err
 	}
@@ -85,14 +94,14 @@ func (s *Sessions) Issue(ctx context.Context, a Actor) (string, *store.Session, 
 	return secret, sess, nil
 }
 
-func (s *Sessions) open(ctx context.Context, u *store.User, ip, agent string) (string, *store.Session, error) {
+func (s *Sessions) open(ctx context.Context, u *store.User, ip, agent, parent string) (string, *store.Session, error) {
 	secret, err := token.Generate(s.prefix, token.Session)
 	if err != nil {
 		return "", nil, fmt.Errorf("generate session token: %w", err)
 	}
 	digest := token.Hash(secret)
 	now := s.now().UTC().Truncate(time.Microsecond)
-	sess := &store.Session{ID: newID(), UserID: u.ID, Digest: digest[:], CreatedAt: now, ExpiresAt: now.Add(s.duration), LastSeenAt: now, IP: ip, Agent: agent}
+	sess := &store.Session{ID: newID(), UserID: u.ID, Digest: digest[:], CreatedAt: now, ExpiresAt: now.Add(s.duration), LastSeenAt: now, IP: ip, Agent: agent, ParentID: parent}
 	if err := s.store.CreateSession(ctx, sess); err != nil {
 		return "", nil, fmt.Errorf("create session: %w", err)
 	}
@@ -108,16 +117,12 @@ func (s *Sessions) Logout(ctx context.Context, a Actor, sessionID string) error 
 		return invalid("token", "logout ends a session; this request was made with an access token, which you revoke with DELETE /api/v1/tokens/{id}")
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
-	sess, err := s.store.UpdateSession(ctx, sessionID, func(x *store.Session) error {
-		if x.RevokedAt == nil {
-			x.RevokedAt = &now
-		}
-		return nil
-	})
+	// Ends the sessions minted from this one at /cli-auth too.
+	ended, err := s.store.RevokeSession(ctx, sessionID, now)
 	if err != nil {
 		return wrapStore("logout", err)
 	}
-	s.inval.SessionRevoked(sess.Digest)
-	s.audit.record(ctx, a, "auth.logout", "session", sess.ID, nil)
+	s.forget(ended)
+	s.audit.record(ctx, a, "auth.logout", "session", sessionID, nil)
 	return nil
 }

@@ -43,7 +43,7 @@ func (s *Tokens) List(ctx context.Context, a Actor, q TokenQuery) ([]*store.Toke
 		f.Cursor = id
 	}
 	var ts []*store.Token
-	if p := s.policies.Current(ctx); p.MaxLifetime > 0 && f.State != "" && f.State != store.StateRevoked {
+	if p := s.policies.Current(ctx); LifetimeCap(true, p) > 0 && f.State != "" && f.State != store.StateRevoked {
 		ts, err = s.listCapped(ctx, f, limit+1, p)
 	} else {
 		f.Limit = limit + 1

@@ -81,7 +81,9 @@ func (s *Tokens) Create(ctx context.Context, a Actor, in CreateTokenInput) (*Iss
 	}
 	p := s.policies.Current(ctx)
 	if p.Creation == CreationAdmins && !a.IsAdmin() {
-		return nil, forbidden("the token policy lets only admins create tokens; ask an admin to create one for you")
+		// Refused before the owner is looked up: the answer is the same
+		// whoever the token would be for.
+		return nil, AuthorizeTokenWrite(TokenWrite{Op: OpCreate, Actor: a, Owner: a.User, Policy: p})
 	}
 	owner, err := s.owner(ctx, a, in.UserID)
 	if err != nil {
@@ -101,6 +103,9 @@ func (s *Tokens) Create(ctx context.Context, a Actor, in CreateTokenInput) (*Iss
 	}
 	allow, err := cleanAllowlist(in.IPAllowlist)
 	if err != nil {
+		return nil, err
+	}
+	if err := AuthorizeTokenWrite(TokenWrite{Op: OpCreate, Actor: a, Owner: owner, Policy: p, After: &set, AllowAfter: &allow}); err != nil {
 		return nil, err
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
@@ -150,9 +155,6 @@ func (s *Tokens) owner(ctx context.Context, a Actor, userID string) (*store.User
 	}
 	if u.Suspended {
 		return nil, conflict("user_id", "user %s is suspended; unsuspend them before creating tokens for them", u.Username)
-	}
-	if u.Role == store.RoleOwner && a.User.Role != store.RoleOwner {
-		return nil, forbidden("only owners may create tokens on behalf of an owner")
 	}
 	return u, nil
 }
@@ -234,12 +236,13 @@ func (s *Tokens) Update(ctx context.Context, a Actor, id string, in UpdateTokenI
 		}
 	}
 	var scopes []string
+	var after *scope.Set
 	if in.Scopes != nil {
 		set, err := s.grantable(a, owner, *in.Scopes)
 		if err != nil {
 			return nil, err
 		}
-		scopes = set.Strings()
+		scopes, after = set.Strings(), &set
 	}
 	var allow []string
 	if in.IPAllowlist != nil {
@@ -247,11 +250,23 @@ func (s *Tokens) Update(ctx context.Context, a Actor, id string, in UpdateTokenI
 			return nil, err
 		}
 	}
+	var allowAfter *[]string
+	if in.IPAllowlist != nil {
+		allowAfter = &allow
+	}
+	p := s.policies.Current(ctx)
 	now := s.now().UTC().Truncate(time.Microsecond)
 	changed := map[string]any{}
 	t, err := s.store.UpdateToken(ctx, id, func(t *store.Token) error {
 		if t.RevokedAt != nil {
 			return conflict("", "token %q is revoked and can no longer be changed", t.Name)
+		}
+		// Decided on the row as it is inside the transaction, so a write
+		// racing this one cannot turn a narrowing into a widening.
+		before := s.parsedScopes(t)
+		if err := AuthorizeTokenWrite(TokenWrite{Op: OpUpdate, Actor: a, Owner: owner, Policy: p,
+			Before: &before, After: after, AllowBefore: t.IPAllowlist, AllowAfter: allowAfter}); err != nil {
+			return err
 		}
 		if in.Description != nil && desc != t.Description {
 			t.Description, changed["description"] = desc, desc
@@ -292,7 +307,12 @@ func (s *Tokens) Regenerate(ctx context.Context, a Actor, id string, in Regenera
 	if err != nil {
 		return nil, err
 	}
-	if err := s.mayHoldSecretOf(ctx, a, cur); err != nil {
+	p := s.policies.Current(ctx)
+	now := s.now().UTC().Truncate(time.Microsecond)
+	if EffectiveState(cur, p, now) == store.StateExpired {
+		return nil, expiredRefusal(cur, p)
+	}
+	if err := s.mayHoldSecretOf(ctx, a, cur, p); err != nil {
 		return nil, err
 	}
 	var grace time.Duration
@@ -304,8 +324,6 @@ func (s *Tokens) Regenerate(ctx context.Context, a Actor, id string, in Regenera
 			return nil, invalid("grace_period", "grace_period must be between 0s and 7d; got %q", in.GracePeriod)
 		}
 	}
-	now := s.now().UTC().Truncate(time.Microsecond)
-	p := s.policies.Current(ctx)
 	exp, err := regeneratedExpiry(cur, in.Expiry, now, p)
 	if err != nil {
 		return nil, err
@@ -320,10 +338,13 @@ func (s *Tokens) Regenerate(ctx context.Context, a Actor, id string, in Regenera
 		if t.RevokedAt != nil {
 			return conflict("", "token %q is revoked; create a new token instead", t.Name)
 		}
+		if EffectiveState(t, p, now) == store.StateExpired {
+			return expiredRefusal(t, p)
+		}
 		snapshot := *t
 		old = &snapshot
 		t.PrevDigest, t.PrevExpiresAt = nil, nil
-		if grace > 0 && t.State(now) != store.StateExpired {
+		if grace > 0 {
 			until := now.Add(grace)
 			if e := EffectiveExpiry(t, p); e != nil && e.Before(until) {
 				until = *e
@@ -351,15 +372,20 @@ func (s *Tokens) Regenerate(ctx context.Context, a Actor, id string, in Regenera
 //
 // Only owners may hold an owner's secret: an admin could otherwise use an
 // owner's regenerated token to do what only owners may.
-func (s *Tokens) mayHoldSecretOf(ctx context.Context, a Actor, t *store.Token) error {
-	if t.UserID != a.User.ID && a.User.Role != store.RoleOwner {
-		owner, err := s.store.GetUser(ctx, t.UserID)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
+func (s *Tokens) mayHoldSecretOf(ctx context.Context, a Actor, t *store.Token, p store.Policy) error {
+	owner := a.User
+	if t.UserID != a.User.ID {
+		var err error
+		owner, err = s.store.GetUser(ctx, t.UserID)
+		if errors.Is(err, store.ErrNotFound) {
+			return conflict("", "token %q belongs to a deleted user and can no longer be regenerated", t.Name)
+		}
+		if err != nil {
 			return fmt.Errorf("get token owner: %w", err)
 		}
-		if err == nil && owner.Role == store.RoleOwner {
-			return forbidden("only owners may regenerate an owner's token")
-		}
+	}
+	if err := AuthorizeTokenWrite(TokenWrite{Op: OpRegenerate, Actor: a, Owner: owner, Policy: p}); err != nil {
+		return err
 	}
 	set, err := s.catalog.ParseSet(t.Scopes)
 	if err != nil {
@@ -401,7 +427,16 @@ func (s *Tokens) Revoke(ctx context.Context, a Actor, id string) error {
 	if err := a.requireTokens(); err != nil {
 		return err
 	}
-	if _, err := s.visible(ctx, a, id); err != nil {
+	cur, err := s.visible(ctx, a, id)
+	if err != nil {
+		return err
+	}
+	owner := a.User
+	if cur.UserID != a.User.ID {
+		// Tokens of deleted users may still be revoked by admins.
+		owner = &store.User{ID: cur.UserID}
+	}
+	if err := AuthorizeTokenWrite(TokenWrite{Op: OpRevoke, Actor: a, Owner: owner, Policy: s.policies.Current(ctx)}); err != nil {
 		return err
 	}
 	return s.revoke(ctx, a, id, "token.revoke", nil)
@@ -437,6 +472,25 @@ func (s *Tokens) revoke(ctx context.Context, a Actor, id, action string, details
 		s.audit.record(ctx, a, action, "token", t.ID, details)
 	}
 	return nil
+}
+
+// parsedScopes is what t's stored scopes grant; scopes no longer in the
+// catalog grant nothing.
+func (s *Tokens) parsedScopes(t *store.Token) scope.Set {
+	set, err := s.catalog.ParseSet(t.Scopes)
+	if err != nil {
+		return scope.Set{}
+	}
+	return set
+}
+
+// expiredRefusal explains that an expired token cannot be brought back.
+func expiredRefusal(t *store.Token, p store.Policy) error {
+	when := ""
+	if e := EffectiveExpiry(t, p); e != nil {
+		when = " on " + e.UTC().Format(time.RFC3339)
+	}
+	return conflict("", "token %q expired%s; an expired token cannot be restored: create a new token instead", t.Name, when)
 }
 
 // Usage returns a token's requests per day over the last days days.

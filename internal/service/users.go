@@ -297,6 +297,9 @@ func (s *Users) Update(ctx context.Context, a Actor, idOrName string, in UpdateU
 		return nil, wrapStore("update user", err)
 	}
 	s.inval.UserChanged(u.ID)
+	if err := s.endSessionsAfter(ctx, a, u, self, hash != "", details["suspended"] == true); err != nil {
+		return nil, err
+	}
 	action := "user.update"
 	if v, ok := details["suspended"]; ok && len(details) == 1 {
 		action = "user.unsuspend"
@@ -308,6 +311,23 @@ func (s *Users) Update(ctx context.Context, a Actor, idOrName string, in UpdateU
 		s.audit.record(ctx, a, action, "user", u.ID, details)
 	}
 	return u, nil
+}
+
+// endSessionsAfter ends the user's sessions after a password change (all
+// but the one in use for one's own change; all for a reset by an admin) or
+// a suspension, so a restored account does not bring them back.
+func (s *Users) endSessionsAfter(ctx context.Context, a Actor, u *store.User, self, password, suspended bool) error {
+	if !password && !suspended {
+		return nil
+	}
+	keep := ""
+	if password && !suspended && self && a.Session {
+		keep = a.CredentialID
+	}
+	if _, err := endSessions(ctx, s.store, s.inval, u.ID, keep, s.now()); err != nil {
+		return err
+	}
+	return nil
 }
 
 func (s *Users) checkAdminChange(ctx context.Context, a Actor, target *store.User, in UpdateUserInput) error {

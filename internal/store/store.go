@@ -204,6 +204,18 @@ type Session struct {
 	IP         string
 	Agent      string
 	RevokedAt  *time.Time
+	// ParentID is the session that minted this one at /cli-auth; "" = none.
+	// Ending a session ends the sessions it minted.
+	ParentID string
+}
+
+// SessionFilter narrows ListSessions, which lists live sessions (neither
+// revoked nor expired at Now), newest first.
+type SessionFilter struct {
+	UserID string
+	Now    time.Time
+	Cursor string // the ID of the last session of the previous page
+	Limit  int
 }
 
 // Policy is the organisation's token policy. Zero durations mean "none".
@@ -287,6 +299,17 @@ type Store interface {
 	CreateSession(ctx context.Context, s *Session) error
 	GetSessionByDigest(ctx context.Context, digest []byte) (*Session, error)
 	UpdateSession(ctx context.Context, id string, fn func(*Session) error) (*Session, error)
+	// GetSession returns the session with id, even when revoked or expired.
+	GetSession(ctx context.Context, id string) (*Session, error)
+	// ListSessions returns a user's live sessions, newest first.
+	ListSessions(ctx context.Context, f SessionFilter) ([]*Session, error)
+	// RevokeSession ends the session id and, transitively, every session
+	// it minted, in one statement; it returns the sessions it ended (none
+	// when all were ended before).
+	RevokeSession(ctx context.Context, id string, at time.Time) ([]*Session, error)
+	// RevokeUserSessions ends every live session of the user but keep (""
+	// = none) and returns the sessions it ended.
+	RevokeUserSessions(ctx context.Context, userID, keep string, at time.Time) ([]*Session, error)
 	// DeleteExpiredSessions removes sessions that expired or were revoked before.
 	DeleteExpiredSessions(ctx context.Context, before time.Time) (int, error)
 

@@ -3,7 +3,6 @@ package sts
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/service"
@@ -45,17 +44,12 @@ func (s *Service) introspect(ctx context.Context, raw string) (*Introspection, e
 	if err != nil {
 		return nil, err
 	}
-	claimed, err := s.d.Catalog.ParseSet(strings.Fields(c.Scope))
+	effective, err := s.effectiveScope(c.Scope, t.Scopes, string(u.Role))
 	if err != nil {
-		return nil, errors.New("the JWT's scopes are no longer in the catalog")
+		return nil, err
 	}
-	held, err := s.d.Catalog.ParseSet(t.Scopes)
-	if err != nil {
-		return nil, errors.New("the parent token's scopes are no longer in the catalog")
-	}
-	effective := claimed.Intersect(held.Intersect(s.d.Catalog.ForRole(string(u.Role))))
 	ans := &Introspection{
-		Active: true, Scope: strings.Join(effective.Strings(), " "), ClientID: c.ClientID, Username: u.Username,
+		Active: true, Scope: effective, ClientID: c.ClientID, Username: u.Username,
 		TokenType: "Bearer", Exp: c.Expiry.Time().Unix(), Sub: c.Subject, Iss: c.Issuer, Jti: c.ID,
 		TokenID: c.TokenID, Kind: "jwt", Role: string(u.Role), Aud: []string(c.Audience),
 	}
@@ -106,15 +100,28 @@ func (s *Service) parent(ctx context.Context, c *Claims, now time.Time) (*store.
 	return t, u, nil
 }
 
-// regeneratedSince reports whether the parent's secret was replaced after
-// the JWT was issued and the old secret's grace period is over: a JWT
-// minted from a replaced (perhaps leaked) secret dies with it.
+// regeneratedSince reports whether the parent's secret that minted the JWT
+// was replaced and its grace period is over: a JWT minted from a replaced
+// (perhaps leaked) secret dies with it. JWTs name their secret, so this is
+// exact; for JWTs minted before they did, the issue time is compared with
+// the regeneration time at the JWT's one-second precision, and a JWT
+// issued in the same second as a regeneration counts as older.
 func regeneratedSince(t *store.Token, c *Claims, now time.Time) bool {
+	inGrace := t.PrevExpiresAt != nil && now.Before(*t.PrevExpiresAt)
+	if c.SecretFP != "" {
+		switch c.SecretFP {
+		case secretFingerprint(t.Digest):
+			return false
+		case secretFingerprint(t.PrevDigest):
+			return !inGrace
+		}
+		return true
+	}
 	if t.RegeneratedAt == nil || c.IssuedAt == nil {
 		return false
 	}
-	if !c.IssuedAt.Time().Before(t.RegeneratedAt.Truncate(time.Second)) {
+	if c.IssuedAt.Time().After(t.RegeneratedAt.Truncate(time.Second)) {
 		return false
 	}
-	return t.PrevExpiresAt == nil || !now.Before(*t.PrevExpiresAt)
+	return !inGrace
 }

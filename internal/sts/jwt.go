@@ -3,7 +3,9 @@ package sts
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -31,6 +33,20 @@ type Claims struct {
 	TokenID   string           `json:"token_id"`        // the exchanged (parent) token's id
 	Username  string           `json:"username"`
 	Kind      string           `json:"kind"` // the parent token's kind: pat or adm
+	// SecretFP names which secret of the parent token minted the JWT (a
+	// fingerprint of its digest, which reveals nothing about the secret),
+	// so that regenerating the parent kills exactly the JWTs minted from
+	// the replaced secret, whatever the clock says.
+	SecretFP string `json:"secret_fp,omitempty"`
+}
+
+// secretFingerprint is the SecretFP of a stored token digest.
+func secretFingerprint(digest []byte) string {
+	if len(digest) == 0 {
+		return ""
+	}
+	sum := sha256.Sum256(append([]byte("latchkey jwt parent\x00"), digest...))
+	return hex.EncodeToString(sum[:12])
 }
 
 // algorithms are the only signature algorithms accepted when reading a JWT.

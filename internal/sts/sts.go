@@ -12,6 +12,7 @@ import (
 	"github.com/latchkey/latchkey/internal/scope"
 	"github.com/latchkey/latchkey/internal/service"
 	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/token"
 )
 
 // Routes served by the token-exchange service.
@@ -63,6 +64,7 @@ type Options struct {
 type Service struct {
 	d    Deps
 	opts Options
+	memo effectiveMemo
 }
 
 // New returns the service. d.Keys must have been Ensured.
@@ -153,6 +155,8 @@ func (s *Service) exchange(r *http.Request, req *exchangeRequest) (*tokenRespons
 		Scope: strings.Join(granted.Strings(), " "), ClientID: p.Token.ID, TokenID: p.Token.ID,
 		Username: p.User.Username, Kind: string(p.Token.Kind),
 	}
+	d := token.Hash(req.subject)
+	c.SecretFP = secretFingerprint(d[:])
 	raw, err := s.d.Keys.sign(r.Context(), c)
 	if err != nil {
 		s.d.Logger.ErrorContext(r.Context(), "sign exchanged JWT", "err", err)

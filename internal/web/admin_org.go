@@ -74,6 +74,9 @@ type policyData struct {
 	Creation        string
 	RevokeUnusedFor string
 	Updated         timeText
+	// Impact is set when the submitted change would make existing tokens
+	// expire sooner: the page says how many and asks to save again.
+	Impact *service.PolicyImpact
 }
 
 var policyFields = []string{"default_lifetime", "max_lifetime", "allow_no_expiry", "creation", "revoke_unused_for"}
@@ -99,13 +102,23 @@ func (h *Handler) setPolicy(w http.ResponseWriter, r *http.Request, v *visit) {
 		Creation:        r.PostFormValue("creation"),
 		RevokeUnusedFor: strings.TrimSpace(r.PostFormValue("revoke_unused_for")),
 	}
-	_, err := h.d.Services.Policies.Set(r.Context(), v.actor, in)
+	d := &policyData{Form: newForm(v.csrf, policyFields...), DefaultLifetime: in.DefaultLifetime, MaxLifetime: in.MaxLifetime,
+		AllowNoExpiry: in.AllowNoExpiry, Creation: in.Creation, RevokeUnusedFor: in.RevokeUnusedFor}
+	// A change that shortens existing tokens is shown with its count first
+	// and saved only when sent again with confirm=yes.
+	imp, err := h.d.Services.Policies.PreviewInput(r.Context(), v.actor, in)
+	if err == nil && imp.Affected > 0 && r.PostFormValue("confirm") != "yes" {
+		d.Impact = &imp
+		h.render(w, r, v, http.StatusOK, "admin_policy", "Token policy", d)
+		return
+	}
+	if err == nil {
+		_, err = h.d.Services.Policies.Set(r.Context(), v.actor, in)
+	}
 	if err == nil {
 		seeOther(w, r, "/admin/policy?msg=policy")
 		return
 	}
-	d := &policyData{Form: newForm(v.csrf, policyFields...), DefaultLifetime: in.DefaultLifetime, MaxLifetime: in.MaxLifetime,
-		AllowNoExpiry: in.AllowNoExpiry, Creation: in.Creation, RevokeUnusedFor: in.RevokeUnusedFor}
 	if h.formError(w, r, &d.Form, err) {
 		h.render(w, r, v, statusOf(err), "admin_policy", "Token policy", d)
 	}

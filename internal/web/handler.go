@@ -116,6 +116,9 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	page("GET /tokens/{id}/revoke", h.revokeForm)
 	page("POST /tokens/{id}/revoke", h.revokeToken)
 	page("GET /cli-auth", h.cliAuth)
+	page("GET /sessions", h.listSessions)
+	page("POST /sessions/revoke-others", h.revokeOtherSessions)
+	page("POST /sessions/{id}/revoke", h.revokeSession)
 
 	admin("GET /admin/{$}", func(w http.ResponseWriter, r *http.Request, _ *visit) {
 		seeOther(w, r, "/admin/users")
@@ -136,7 +139,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.Handle("GET /static/{file...}", h.static())
 	// Unknown paths under the console's own prefixes get the console's 404
 	// page; everything else stays with the mux's default.
-	for _, prefix := range []string{"/tokens/", "/admin/", "/login/", "/cli-auth/"} {
+	for _, prefix := range []string{"/tokens/", "/admin/", "/login/", "/cli-auth/", "/sessions/"} {
 		public(prefix, h.notFound)
 	}
 }

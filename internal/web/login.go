@@ -20,18 +20,20 @@ type loginData struct {
 // notices are the fixed messages a redirect may ask a page to show; the
 // query names one, so no text from a URL reaches the page.
 var notices = map[string]string{
-	"logged-out":   "You are logged out.",
-	"ended":        "Your session has ended. Log in again to continue.",
-	"revoked":      "The token was revoked. Every request that uses it is now refused.",
-	"updated":      "The token was updated.",
-	"user-created": "The user was created.",
-	"role":         "The role was changed.",
-	"email":        "The email address was saved.",
-	"suspended":    "The user was suspended: their tokens and sessions stopped working.",
-	"unsuspended":  "The user was restored.",
-	"deleted":      "The account was deleted and its tokens revoked.",
-	"sa-created":   "The service account was created. Create an admin access token for it below.",
-	"policy":       "The token policy was saved.",
+	"logged-out":     "You are logged out.",
+	"session-ended":  "The session was ended: it no longer works anywhere.",
+	"sessions-ended": "You were logged out everywhere else.",
+	"ended":          "Your session has ended. Log in again to continue.",
+	"revoked":        "The token was revoked. Every request that uses it is now refused.",
+	"updated":        "The token was updated.",
+	"user-created":   "The user was created.",
+	"role":           "The role was changed.",
+	"email":          "The email address was saved.",
+	"suspended":      "The user was suspended: their tokens and sessions stopped working.",
+	"unsuspended":    "The user was restored.",
+	"deleted":        "The account was deleted and its tokens revoked.",
+	"sa-created":     "The service account was created. Create an admin access token for it below.",
+	"policy":         "The token policy was saved.",
 }
 
 func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {

@@ -53,7 +53,7 @@ type page struct {
 	User     *store.User
 	Admin    bool
 	CSRF     string
-	Expiring []bannerToken
+	Expiring *banner
 	Notice   string
 	Data     any
 }
@@ -65,6 +65,8 @@ func (p *page) Section() string {
 		return p.Name
 	case p.Name == "cli_auth":
 		return "cli"
+	case p.Name == "sessions":
+		return "sessions"
 	}
 	return "tokens"
 }
@@ -101,19 +103,32 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, v *visit, statu
 	_, _ = buf.WriteTo(w)
 }
 
-// expiring lists the visitor's tokens that expire within a week, for the
-// banner on every page.
-func (h *Handler) expiring(ctx context.Context, v *visit) []bannerToken {
-	ts, _, err := h.d.Services.Tokens.List(ctx, v.actor, service.TokenQuery{State: string(store.StateExpiring), Limit: 10})
+// expiring is the banner on every page: how many of the visitor's tokens
+// expire within a week, naming the soonest first.
+func (h *Handler) expiring(ctx context.Context, v *visit) *banner {
+	sum, err := h.d.Services.Tokens.Expiring(ctx, v.actor, bannerShown)
 	if err != nil {
 		h.d.Logger.WarnContext(ctx, "list expiring tokens for banner", "err", err)
 		return nil
 	}
-	out := make([]bannerToken, 0, len(ts))
-	for _, t := range ts {
-		out = append(out, bannerToken{ID: t.ID, Name: t.Name, Expires: h.timeText(h.effectiveExpiry(ctx, t))})
+	if sum.Count == 0 {
+		return nil
 	}
-	return out
+	b := &banner{Count: sum.Count, More: sum.Count - len(sum.Soonest)}
+	for _, t := range sum.Soonest {
+		b.Tokens = append(b.Tokens, bannerToken{ID: t.ID, Name: t.Name, Expires: h.timeText(h.effectiveExpiry(ctx, t))})
+	}
+	return b
+}
+
+// bannerShown is how many expiring tokens the banner names.
+const bannerShown = 5
+
+// banner counts every expiring token of the visitor and names the soonest.
+type banner struct {
+	Count  int
+	Tokens []bannerToken // soonest first
+	More   int           // expiring tokens not named
 }
 
 // errorData is the 403, 404 and 500 pages.

@@ -12,6 +12,9 @@ func sessionTests() []test {
 	return []test{
 		{"SessionRoundTripsAndUpdates", testSessions},
 		{"DeleteExpiredSessionsRemovesExpiredAndRevoked", testDeleteExpiredSessions},
+		{"ListSessionsShowsLiveSessionsNewestFirst", testListSessions},
+		{"RevokeSessionEndsTheSessionsItMinted", testRevokeSessionTree},
+		{"RevokeUserSessionsKeepsOne", testRevokeUserSessions},
 	}
 }
 
@@ -121,5 +124,109 @@ func testDeleteExpiredSessions(t *testing.T, s store.Store) {
 	noErr(t, "DeleteExpiredSessions a nanosecond later", err)
 	if n != 1 {
 		t.Fatalf("DeleteExpiredSessions a nanosecond later = %d, want 1", n)
+	}
+}
+
+func testListSessions(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := mustUser(t, s, "alice")
+	other := mustUser(t, s, "bob")
+	var ids []string
+	for range 3 {
+		ss := newSession(u.ID, base.Add(24*time.Hour))
+		noErr(t, "CreateSession", s.CreateSession(ctx, ss))
+		ids = append(ids, ss.ID)
+	}
+	expired := newSession(u.ID, base.Add(time.Minute))
+	noErr(t, "CreateSession", s.CreateSession(ctx, expired))
+	revoked := newSession(u.ID, base.Add(24*time.Hour))
+	revoked.RevokedAt = ptr(base)
+	noErr(t, "CreateSession", s.CreateSession(ctx, revoked))
+	noErr(t, "CreateSession", s.CreateSession(ctx, newSession(other.ID, base.Add(24*time.Hour))))
+	got, err := s.ListSessions(ctx, store.SessionFilter{UserID: u.ID, Now: base.Add(time.Hour)})
+	noErr(t, "ListSessions", err)
+	if len(got) != 3 || got[0].ID != ids[2] || got[2].ID != ids[0] {
+		t.Fatalf("ListSessions = %d sessions, want the 3 live ones newest first", len(got))
+	}
+	page, err := s.ListSessions(ctx, store.SessionFilter{UserID: u.ID, Now: base.Add(time.Hour), Cursor: ids[2], Limit: 1})
+	noErr(t, "ListSessions page", err)
+	if len(page) != 1 || page[0].ID != ids[1] {
+		t.Fatalf("second page = %+v, want the middle session", page)
+	}
+	one, err := s.GetSession(ctx, revoked.ID)
+	noErr(t, "GetSession", err)
+	equal(t, "GetSession of a revoked session", wantSession(*revoked), one)
+	_, err = s.GetSession(ctx, newID())
+	wantErr(t, "GetSession unknown", err, store.ErrNotFound)
+}
+
+func testRevokeSessionTree(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := mustUser(t, s, "alice")
+	root := newSession(u.ID, base.Add(24*time.Hour))
+	child := newSession(u.ID, base.Add(24*time.Hour))
+	child.ParentID = root.ID
+	grandchild := newSession(u.ID, base.Add(24*time.Hour))
+	grandchild.ParentID = child.ID
+	sibling := newSession(u.ID, base.Add(24*time.Hour))
+	for _, ss := range []*store.Session{root, child, grandchild, sibling} {
+		noErr(t, "CreateSession", s.CreateSession(ctx, ss))
+	}
+	got, err := s.GetSessionByDigest(ctx, child.Digest)
+	noErr(t, "GetSessionByDigest", err)
+	if got.ParentID != root.ID {
+		t.Fatalf("ParentID = %q, want %q", got.ParentID, root.ID)
+	}
+	at := base.Add(time.Hour + 7)
+	ended, err := s.RevokeSession(ctx, root.ID, at)
+	noErr(t, "RevokeSession", err)
+	if len(ended) != 3 {
+		t.Fatalf("RevokeSession ended %d sessions, want the root and its 2 descendants", len(ended))
+	}
+	for _, ss := range ended {
+		if ss.RevokedAt == nil || !ss.RevokedAt.Equal(micro(at)) || len(ss.Digest) == 0 {
+			t.Fatalf("ended session %+v lacks its revocation time or digest", ss)
+		}
+	}
+	again, err := s.RevokeSession(ctx, root.ID, at.Add(time.Hour))
+	noErr(t, "RevokeSession again", err)
+	if len(again) != 0 {
+		t.Fatalf("revoking again ended %d sessions", len(again))
+	}
+	left, err := s.ListSessions(ctx, store.SessionFilter{UserID: u.ID, Now: at})
+	noErr(t, "ListSessions", err)
+	if len(left) != 1 || left[0].ID != sibling.ID {
+		t.Fatalf("after revoking the tree %d sessions are live, want only the sibling", len(left))
+	}
+}
+
+func testRevokeUserSessions(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := mustUser(t, s, "alice")
+	other := mustUser(t, s, "bob")
+	keep := newSession(u.ID, base.Add(24*time.Hour))
+	noErr(t, "CreateSession", s.CreateSession(ctx, keep))
+	for range 2 {
+		noErr(t, "CreateSession", s.CreateSession(ctx, newSession(u.ID, base.Add(24*time.Hour))))
+	}
+	bobs := newSession(other.ID, base.Add(24*time.Hour))
+	noErr(t, "CreateSession", s.CreateSession(ctx, bobs))
+	ended, err := s.RevokeUserSessions(ctx, u.ID, keep.ID, base.Add(time.Hour))
+	noErr(t, "RevokeUserSessions", err)
+	if len(ended) != 2 {
+		t.Fatalf("RevokeUserSessions ended %d, want 2", len(ended))
+	}
+	live, err := s.ListSessions(ctx, store.SessionFilter{UserID: u.ID, Now: base.Add(time.Hour)})
+	noErr(t, "ListSessions", err)
+	if len(live) != 1 || live[0].ID != keep.ID {
+		t.Fatalf("kept sessions: %d", len(live))
+	}
+	ended, err = s.RevokeUserSessions(ctx, u.ID, "", base.Add(time.Hour))
+	noErr(t, "RevokeUserSessions all", err)
+	if len(ended) != 1 || ended[0].ID != keep.ID {
+		t.Fatalf("RevokeUserSessions without keep ended %d", len(ended))
+	}
+	if got, _ := s.GetSession(ctx, bobs.ID); got.RevokedAt != nil {
+		t.Fatal("another user's session was revoked")
 	}
 }

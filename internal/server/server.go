@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -108,11 +109,6 @@ func (a *App) buildServices(ctx context.Context) error {
 	if err := a.Services.Policies.Init(ctx, a.initialPolicy(), a.policyOverrides); err != nil {
 		return fmt.Errorf("initial policy: %w", err)
 	}
-	pw, err := a.Services.Users.Bootstrap(ctx, a.Config.AdminUsername, a.Config.AdminPassword)
-	if err != nil {
-		return fmt.Errorf("create first owner: %w", err)
-	}
-	a.firstPassword = pw
 	return nil
 }
 
@@ -208,16 +204,43 @@ func listenURL(addr string, tls bool) string {
 	return scheme + "://" + net.JoinHostPort(host, port)
 }
 
-// Listen opens the listening socket, so the URL is known (port 0 picks one).
+// Listen opens the listening socket, so the URL is known (port 0 picks one),
+// and then, on a first start, creates the first owner: it is the last step
+// that can fail, so a start that fails (a busy port, a bad certificate, a
+// bad route rule in New) leaves no owner behind whose password nobody saw.
+// Serve prints the password right after.
 func (a *App) Listen() error {
+	if a.Config.TLSCert != "" {
+		if _, err := tls.LoadX509KeyPair(a.Config.TLSCert, a.Config.TLSKey); err != nil {
+			return fmt.Errorf("load TLS certificate: %w", err)
+		}
+	}
 	ln, err := net.Listen("tcp", a.Config.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", a.Config.Listen, err)
+	}
+	if err := a.bootstrap(context.Background()); err != nil {
+		_ = ln.Close()
+		return err
 	}
 	a.listener = ln
 	a.url = listenURL(ln.Addr().String(), a.Config.TLSCert != "")
 	// The issuer named in introspection answers is the URL now known.
 	a.Introspector.Issuer = a.PublicURL()
+	return nil
+}
+
+// bootstrap creates the first owner when the database has no user yet.
+func (a *App) bootstrap(ctx context.Context) error {
+	pw, err := a.Services.Users.Bootstrap(ctx, a.Config.AdminUsername, a.Config.AdminPassword)
+	if err != nil {
+		return fmt.Errorf("create first owner: %w", err)
+	}
+	a.firstPassword = pw
+	if pw == "" && a.Config.AdminPassword != "" {
+		a.Logger.Warn("an admin password was given but an owner already exists; it is ignored. To set a password, run `latchkey admin reset-password USER`",
+			"admin_username", a.Config.AdminUsername)
+	}
 	return nil
 }
 

@@ -107,6 +107,9 @@ func (a *App) middleware(next http.Handler) http.Handler {
 }
 
 func levelFor(status int) slog.Level {
+	if status == http.StatusServiceUnavailable {
+		return slog.LevelWarn // the storage is down; said once per request by the handler
+	}
 	if status >= 500 {
 		return slog.LevelError
 	}

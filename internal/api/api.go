@@ -24,6 +24,9 @@ type Deps struct {
 	Version  string
 	// LoginLimiter throttles failed password logins per client address.
 	LoginLimiter *FailureLimiter
+	// Outage, when set, is told about every storage failure answered 503
+	// (readiness reports a full disk from it).
+	Outage func(error)
 }
 
 // API is the mounted REST API.

@@ -53,6 +53,9 @@ func (a *API) problem(ctx context.Context, err error) error {
 	}
 	if msg, retry, ok := store.Outage(err); ok {
 		a.d.Logger.WarnContext(ctx, "storage unavailable", "err", err)
+		if a.d.Outage != nil {
+			a.d.Outage(err)
+		}
 		return huma.ErrorWithHeaders(huma.NewError(http.StatusServiceUnavailable, msg),
 			http.Header{"Retry-After": {strconv.Itoa(retry)}})
 	}

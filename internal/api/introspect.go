@@ -3,10 +3,12 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/auth"
+	"github.com/latchkey/latchkey/internal/store"
 )
 
 // ScopeIntrospect is the scope a caller of the introspection endpoint needs.
@@ -58,6 +60,9 @@ func (in *Introspector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	caller, err := in.Verifier.Verify(r.Context(), secret, auth.Request{IP: ip, Agent: agent})
 	if err != nil {
+		if OAuthOutage(w, err) {
+			return
+		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="`+Realm+`", error="invalid_token"`)
 		oauthError(w, http.StatusUnauthorized, "invalid_client", "the caller's credential was refused: "+err.Error())
 		return
@@ -87,18 +92,27 @@ func (in *Introspector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "the token parameter is required: send token=<token> in the form body")
 		return
 	}
-	writeJSON(w, http.StatusOK, in.answer(r, raw, ip, agent))
+	ans, err := in.answer(r, raw, ip, agent)
+	if err != nil && OAuthOutage(w, err) {
+		return
+	}
+	writeJSON(w, http.StatusOK, ans)
 }
 
-func (in *Introspector) answer(r *http.Request, raw, ip, agent string) *Introspection {
+// answer introspects raw. err is set only when the answer could not be
+// known (the storage is down): an unknown token is not "inactive".
+func (in *Introspector) answer(r *http.Request, raw, ip, agent string) (*Introspection, error) {
 	if in.Extension != nil {
 		if ans, ok := in.Extension(r, raw); ok {
-			return ans
+			return ans, nil
 		}
 	}
 	p, err := in.Verifier.Verify(r.Context(), raw, auth.Request{IP: ip, Agent: agent})
 	if err != nil {
-		return &Introspection{Active: false}
+		if _, _, outage := store.Outage(err); outage {
+			return nil, err
+		}
+		return &Introspection{Active: false}, nil
 	}
 	ans := &Introspection{
 		Active: true, Scope: strings.Join(p.Scopes.Strings(), " "), Username: p.User.Username,
@@ -116,7 +130,21 @@ func (in *Introspector) answer(r *http.Request, raw, ip, agent string) *Introspe
 	} else if p.Session != nil {
 		ans.Iat = p.Session.CreatedAt.Unix()
 	}
-	return ans
+	return ans, nil
+}
+
+// OAuthOutage answers a storage failure on an OAuth endpoint: 503 with
+// Retry-After and the RFC 6749 §5.2 members (error
+// "temporarily_unavailable"), and reports true; any other error it leaves
+// to the caller.
+func OAuthOutage(w http.ResponseWriter, err error) bool {
+	msg, retry, ok := store.Outage(err)
+	if !ok {
+		return false
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(retry))
+	oauthError(w, http.StatusServiceUnavailable, "temporarily_unavailable", msg)
+	return true
 }
 
 // oauthError answers with an RFC 9457 problem that also carries the OAuth

@@ -4,14 +4,18 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/latchkey/latchkey/internal/store"
 )
 
 // mountOperations adds /healthz, /readyz and /metrics.
@@ -24,10 +28,15 @@ func (a *App) mountOperations() {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if err := a.Store.Ping(ctx); err != nil {
+		if err := a.ready(ctx); err != nil {
+			msg, retry, ok := store.Outage(err)
+			if !ok {
+				msg, retry, _ = store.Outage(fmt.Errorf("%w: %w", store.ErrUnavailable, err))
+			}
 			a.Logger.Warn("readiness check failed", "err", err)
+			w.Header().Set("Retry-After", strconv.Itoa(retry))
 			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write([]byte("database unavailable\n"))
+			_, _ = w.Write([]byte(msg + "\n"))
 			return
 		}
 		_, _ = w.Write([]byte("ready\n"))

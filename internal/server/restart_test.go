@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -89,6 +90,12 @@ func TestRevocationsAroundADatabaseRestartReachEveryReplica(t *testing.T) {
 	for _, s := range append(others, a) {
 		if st, body, _ := s.Do(t, http.MethodGet, "/api/v1/me", kept.Secret, nil); st != http.StatusOK {
 			t.Errorf("cached token on a replica while the database is down: %d %s; want 200", st, body)
+		}
+	}
+	for _, s := range others {
+		if st, body, h := s.Do(t, http.MethodGet, "/readyz", "", nil); st != http.StatusServiceUnavailable ||
+			!strings.Contains(string(body), "the database is unreachable") || h.Get("Retry-After") == "" {
+			t.Errorf("/readyz while the database is down: %d %q; want 503 saying the database is unreachable", st, body)
 		}
 	}
 	time.Sleep(time.Second)

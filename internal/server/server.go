@@ -49,6 +49,7 @@ type App struct {
 	closers  []func(context.Context)
 	// firstPassword is set when this start created the first owner.
 	firstPassword string
+	outages       outages
 }
 
 // New assembles an App: open the store, build services and verification,
@@ -161,7 +162,7 @@ func (a *App) mountHTTP(ctx context.Context) error {
 	a.failures = api.NewFailureLimiter(20, 3*time.Second)
 	api.New(a.Mux, api.Deps{
 		Services: a.Services, Verifier: a.Verifier, Logger: a.Logger, Version: a.Version,
-		LoginLimiter: a.failures,
+		LoginLimiter: a.failures, Outage: a.outages.record,
 	})
 	a.Introspector = &api.Introspector{Verifier: a.Verifier, Issuer: a.PublicURL()}
 	a.Mux.Handle("/oauth2/introspect", a.Introspector)

@@ -181,7 +181,19 @@ func serverError() *oauthError {
 	return &oauthError{http.StatusInternalServerError, "server_error", "the token could not be issued; the server log has the details"}
 }
 
+// serverErrorFor is serverError, or 503 temporarily_unavailable when the
+// storage is down or full, saying which.
+func serverErrorFor(err error) *oauthError {
+	if msg, _, ok := store.Outage(err); ok {
+		return &oauthError{http.StatusServiceUnavailable, "temporarily_unavailable", msg}
+	}
+	return serverError()
+}
+
 func writeOAuthError(w http.ResponseWriter, e *oauthError) {
+	if e.status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "5")
+	}
 	if e.code == "invalid_client" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="`+api.Realm+`", error="invalid_token"`)
 	}

@@ -48,7 +48,7 @@ Exit codes are documented in "latchkey help exit-codes".`,
 		newServeCmd(), newVersionCmd(),
 		newLoginCmd(a), newLogoutCmd(a), newWhoamiCmd(a), newContextCmd(a),
 		newTokensCmd(a), newUsersCmd(a), newServiceAccountsCmd(a), newPolicyCmd(a), newAuditCmd(a),
-		newGitCredentialCmd(a), newScanCmd(a), newExitCodesTopic(),
+		newGitCredentialCmd(a), newScanCmd(a), newExitCodesTopic(), newJobsCmd(a),
 	)
 	root.AddCommand(newKeysCmd())
 	root.AddCommand(newMigrateCmd())

@@ -64,6 +64,7 @@ func New(mux *http.ServeMux, d Deps) *API {
 	a.registerOrg()
 	a.registerLeaks()
 	a.registerAuditExport()
+	a.registerJobs()
 	a.documentOtherEndpoints()
 	mux.HandleFunc("/api/", a.notFound)
 	return a

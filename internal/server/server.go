@@ -110,6 +110,7 @@ func (a *App) buildServices(ctx context.Context) error {
 	if err := a.Services.Policies.Init(ctx, a.initialPolicy(), a.policyOverrides); err != nil {
 		return fmt.Errorf("initial policy: %w", err)
 	}
+	a.registerJobs()
 	return nil
 }
 

@@ -50,7 +50,7 @@ func New(mux *http.ServeMux, d Deps) *API {
 	cfg := huma.DefaultConfig("Latchkey API", d.Version)
 	cfg.Info.Description = "Personal access tokens done right: create, list, update, regenerate and revoke scoped, expiring tokens; manage users, policy and the audit log."
 	cfg.OpenAPIPath = OpenAPIPath
-	cfg.DocsPath = "/api/v1/docs"
+	cfg.DocsPath = "" // served from the binary by mountDocs
 	cfg.SchemasPath = "/api/v1/schemas"
 	cfg.Transformers = append(cfg.Transformers, explain)
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
@@ -66,6 +66,7 @@ func New(mux *http.ServeMux, d Deps) *API {
 	a.registerAuditExport()
 	a.registerJobs()
 	a.documentOtherEndpoints()
+	mountDocs(mux)
 	mux.HandleFunc("/api/", a.notFound)
 	return a
 }

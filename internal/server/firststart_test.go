@@ -123,3 +123,38 @@ func serveConfig(args ...string) (config.Serve, error) {
 	}
 	return cfg, cfg.Resolve(fs)
 }
+
+// TestAnAdminPasswordMeetingAnExistingOwnerIsWarnedAbout starts twice on
+// one data directory with an admin password: the first start creates the
+// owner with it and prints it; the second ignores it, prints no password
+// and says so in the log.
+func TestAnAdminPasswordMeetingAnExistingOwnerIsWarnedAbout(t *testing.T) {
+	dir := t.TempDir()
+	for i, wantWarning := range []bool{false, true} {
+		cfg, err := serveConfig("--data-dir", dir, "--listen", "127.0.0.1:0", "--admin-password", "first-owner-password")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var logs, out lockedBuffer
+		app, err := server.New(context.Background(), cfg, slog.New(slog.NewTextHandler(&logs, nil)), &out, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := app.Listen(); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- app.Serve(ctx) }()
+		for !strings.Contains(out.String(), "Latchkey is running") {
+			time.Sleep(10 * time.Millisecond)
+		}
+		cancel()
+		<-done
+		warned := strings.Contains(logs.String(), "an admin password was given but an owner already exists")
+		printed := strings.Contains(out.String(), "password: first-owner-password")
+		if warned != wantWarning || printed == wantWarning {
+			t.Errorf("start %d: warned %v, printed the password %v; want warned %v, printed %v\nlog: %s", i+1, warned, printed, wantWarning, !wantWarning, logs.String())
+		}
+	}
+}

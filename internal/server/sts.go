@@ -38,7 +38,7 @@ func (a *App) mountSTS(ctx context.Context) error {
 		Limiter: a.failures, Logger: a.Logger,
 	}, sts.Options{Lifetime: a.Config.JWTLifetime})
 	svc.Mount(a.Mux)
-	a.Introspector.Extension = svc.IntrospectExtension()
+	a.Introspector.JWT = svc.IntrospectJWT
 
 	a.Services.Jobs.Register("rotate-keys", func(ctx context.Context) (map[string]any, error) {
 		sk, err := keys.Rotate(ctx)

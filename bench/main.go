@@ -35,6 +35,7 @@ type options struct {
 	profile     string
 	serveFlags  []string
 	from        string
+	restartDB   bool // replicas: stop and restart the (private) database mid-run
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -52,6 +53,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.databaseURL, "database-url", "", "PostgreSQL URL: seed and serve from a fresh schema there instead of SQLite")
 	fs.BoolVar(&o.jsonOut, "json", false, "print one JSON line per scenario and nothing else on stdout")
 	fs.StringVar(&o.plot, "plot", "", "write an SVG chart of verify throughput and p99 against token count to this file (runs verify-cached and verify-uncached at each -plot-tokens)")
+	fs.BoolVar(&o.restartDB, "restart-db", false, "replicas scenario: run on a private PostgreSQL cluster and stop and restart it a third of the way through")
 	fs.StringVar(&o.from, "from", "", "with -plot: draw the chart from these JSON lines (earlier -json output) instead of running the sweep")
 	fs.StringVar(&plotTokens, "plot-tokens", "1000,10000,100000,1000000", "token counts of the -plot sweep")
 	fs.StringVar(&o.wrk, "wrk", "wrk", "the wrk load tool (Debian package wrk)")

@@ -43,7 +43,11 @@ func run(ctx context.Context, o *options) ([]result, error) {
 		}
 	}
 	if o.plot == "" {
-		return runScenarios(ctx, o, bin, dir, o.tokens, o.scenarios)
+		list, err := runReplicas(ctx, o, bin, dir) // replicas.go
+		if err != nil || len(list) == 0 {
+			return nil, err
+		}
+		return runScenarios(ctx, o, bin, dir, o.tokens, list)
 	}
 	var all []result
 	sweep := []scenario{scenarios[0], scenarios[1]} // verify-cached, verify-uncached

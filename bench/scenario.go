@@ -36,6 +36,8 @@ var scenarios = []scenario{
 		about: "POST /api/v1/tokens: one token created per request"},
 	{name: "invalid-flood", mode: "verify", expect: 401, cached: true, bad: true,
 		about: "GET /auth/verify with unknown (well-formed) and mistyped tokens only"},
+	{name: "replicas",
+		about: "three replicas on one PostgreSQL (a private cluster unless -database-url): revocations on one, the others polled; propagation p50/p99/max (-restart-db: across a database restart); see replicas.go"},
 }
 
 func scenarioByName(name string) (scenario, bool) {

@@ -48,10 +48,11 @@ Exit codes are documented in "latchkey help exit-codes".`,
 		newServeCmd(), newVersionCmd(),
 		newLoginCmd(a), newLogoutCmd(a), newWhoamiCmd(a), newContextCmd(a),
 		newTokensCmd(a), newSessionsCmd(a), newUsersCmd(a), newServiceAccountsCmd(a), newPolicyCmd(a), newAuditCmd(a),
-		newGitCredentialCmd(a), newScanCmd(a), newExitCodesTopic(),
+		newGitCredentialCmd(a), newScanCmd(a), newExitCodesTopic(), newJobsCmd(a),
 	)
 	root.AddCommand(newKeysCmd())
 	root.AddCommand(newMigrateCmd())
+	root.AddCommand(newAdminCmd())
 	root.AddCommand(newHealthcheckCmd())
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()

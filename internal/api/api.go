@@ -25,6 +25,9 @@ type Deps struct {
 	// client address; the same limiter (through the Verifier, an
 	// *auth.Edge) throttles failed token authentications.
 	LoginLimiter *auth.FailureLimiter
+	// Outage, when set, is told about every storage failure answered 503
+	// (readiness reports a full disk from it).
+	Outage func(error)
 }
 
 // API is the mounted REST API.
@@ -48,7 +51,7 @@ func New(mux *http.ServeMux, d Deps) *API {
 	cfg := huma.DefaultConfig("Latchkey API", d.Version)
 	cfg.Info.Description = "Personal access tokens done right: create, list, update, regenerate and revoke scoped, expiring tokens; manage users, policy and the audit log."
 	cfg.OpenAPIPath = OpenAPIPath
-	cfg.DocsPath = "/api/v1/docs"
+	cfg.DocsPath = "" // served from the binary by mountDocs
 	cfg.SchemasPath = "/api/v1/schemas"
 	cfg.Transformers = append(cfg.Transformers, explain)
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
@@ -64,7 +67,9 @@ func New(mux *http.ServeMux, d Deps) *API {
 	a.registerSessions()
 	a.registerLeaks()
 	a.registerAuditExport()
+	a.registerJobs()
 	a.documentOtherEndpoints()
+	mountDocs(mux)
 	mux.HandleFunc("/api/", a.notFound)
 	return a
 }

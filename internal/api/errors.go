@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/latchkey/latchkey/internal/auth"
 	"github.com/latchkey/latchkey/internal/service"
+	"github.com/latchkey/latchkey/internal/store"
 )
 
 // Realm is the realm named in WWW-Authenticate challenges.
@@ -53,6 +55,14 @@ func (a *API) problem(ctx context.Context, err error) error {
 			http.Header{"Retry-After": {retry}})
 	case errors.Is(err, context.Canceled):
 		return huma.NewError(499, "request cancelled")
+	}
+	if msg, retry, ok := store.Outage(err); ok {
+		a.d.Logger.WarnContext(ctx, "storage unavailable", "err", err)
+		if a.d.Outage != nil {
+			a.d.Outage(err)
+		}
+		return huma.ErrorWithHeaders(huma.NewError(http.StatusServiceUnavailable, msg),
+			http.Header{"Retry-After": {strconv.Itoa(retry)}})
 	}
 	a.d.Logger.ErrorContext(ctx, "internal error", "err", err)
 	return huma.NewError(http.StatusInternalServerError, "internal error; the server log has the details")

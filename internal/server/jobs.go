@@ -2,8 +2,10 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/service"
 	"github.com/latchkey/latchkey/internal/store"
 )
 
@@ -40,37 +42,92 @@ func (a *App) startJobs() {
 	a.closers = append(a.closers, func(context.Context) { cancel(); <-done })
 }
 
-// RunJobs runs every background job once, now, and reports true; when
-// another replica of the same database is running them, it does nothing and
-// reports false. The scheduler calls it hourly, tests call it directly.
+// RunJobs runs every scheduled background job once, now, and reports
+// true; when another replica of the same database is running them, it does
+// nothing and reports false. The scheduler calls it hourly, tests call it
+// directly.
 func (a *App) RunJobs(ctx context.Context) bool {
-	if l, ok := a.Store.(store.Locker); ok {
-		release, got, err := l.TryLock(ctx, jobsLock)
+	release, got := a.jobsLock(ctx)
+	if !got {
+		return false
+	}
+	defer release()
+	for _, job := range []struct {
+		name string
+		run  service.JobFunc
+	}{{"cleanup", a.cleanup}, {"reminders", a.reminders}} {
+		res, err := job.run(ctx)
 		if err != nil {
-			a.Logger.Error("take the background jobs lock", "err", err)
-			return false
+			a.Logger.Error("background job failed", "job", job.name, "err", err)
+			continue
 		}
-		if !got {
-			a.Logger.Debug("background jobs are running on another replica")
-			return false
-		}
-		defer release()
-	}
-	now := time.Now()
-	if n, err := a.Services.Tokens.RevokeUnused(ctx, now); err != nil {
-		a.Logger.Error("revoke unused tokens", "err", err)
-	} else if n > 0 {
-		a.Logger.Info("revoked unused tokens", "count", n)
-	}
-	if n, err := a.Store.DeleteExpiredSessions(ctx, now.Add(-sessionsKept)); err != nil {
-		a.Logger.Error("delete ended sessions", "err", err)
-	} else if n > 0 {
-		a.Logger.Info("deleted ended sessions", "count", n)
-	}
-	if res, err := a.Services.Tokens.SendReminders(ctx, now); err != nil {
-		a.Logger.Error("send expiry reminders", "sent", res.Sent, "failed", res.Failed, "err", err)
-	} else if res.Sent > 0 {
-		a.Logger.Info("sent expiry reminders", "count", res.Sent)
+		a.Logger.Debug("background job ran", "job", job.name, "result", res)
 	}
 	return true
+}
+
+// jobsLock takes the lock that keeps the jobs on one replica at a time.
+func (a *App) jobsLock(ctx context.Context) (release func(), ok bool) {
+	l, isShared := a.Store.(store.Locker)
+	if !isShared {
+		return func() {}, true
+	}
+	release, got, err := l.TryLock(ctx, jobsLock)
+	if err != nil {
+		a.Logger.Error("take the background jobs lock", "err", err)
+		return nil, false
+	}
+	if !got {
+		a.Logger.Debug("background jobs are running on another replica")
+		return nil, false
+	}
+	return release, true
+}
+
+// registerJobs makes the jobs runnable on demand (POST /api/v1/jobs/{name}/run).
+// rotate-keys is registered by mountSTS, which holds the keyring.
+func (a *App) registerJobs() {
+	for name, fn := range map[string]service.JobFunc{"cleanup": a.cleanup, "reminders": a.reminders} {
+		a.Services.Jobs.Register(name, func(ctx context.Context) (map[string]any, error) {
+			release, got := a.jobsLock(ctx)
+			if !got {
+				return nil, service.ErrJobBusy
+			}
+			defer release()
+			return fn(ctx)
+		})
+	}
+}
+
+// cleanup revokes tokens unused for longer than the policy allows and
+// deletes sessions that ended a day ago.
+func (a *App) cleanup(ctx context.Context) (map[string]any, error) {
+	now := time.Now()
+	revoked, err := a.Services.Tokens.RevokeUnused(ctx, now)
+	if err != nil {
+		return nil, fmt.Errorf("revoke unused tokens: %w", err)
+	}
+	if revoked > 0 {
+		a.Logger.Info("revoked unused tokens", "count", revoked)
+	}
+	deleted, err := a.Store.DeleteExpiredSessions(ctx, now.Add(-sessionsKept))
+	if err != nil {
+		return nil, fmt.Errorf("delete ended sessions: %w", err)
+	}
+	if deleted > 0 {
+		a.Logger.Info("deleted ended sessions", "count", deleted)
+	}
+	return map[string]any{"revoked_unused_tokens": revoked, "deleted_sessions": deleted}, nil
+}
+
+// reminders sends the expiry reminders that are due.
+func (a *App) reminders(ctx context.Context) (map[string]any, error) {
+	res, err := a.Services.Tokens.SendReminders(ctx, time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("send expiry reminders (sent %d, failed %d): %w", res.Sent, res.Failed, err)
+	}
+	if res.Sent > 0 {
+		a.Logger.Info("sent expiry reminders", "count", res.Sent)
+	}
+	return map[string]any{"sent": res.Sent, "failed": res.Failed}, nil
 }

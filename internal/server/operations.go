@@ -2,8 +2,10 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/latchkey/latchkey/internal/auth"
+	"github.com/latchkey/latchkey/internal/store"
 )
 
 // mountOperations adds /healthz, /readyz and /metrics.
@@ -24,10 +27,15 @@ func (a *App) mountOperations() {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if err := a.Store.Ping(ctx); err != nil {
+		if err := a.ready(ctx); err != nil {
+			msg, retry, ok := store.Outage(err)
+			if !ok {
+				msg, retry, _ = store.Outage(fmt.Errorf("%w: %w", store.ErrUnavailable, err))
+			}
 			a.Logger.Warn("readiness check failed", "err", err)
+			w.Header().Set("Retry-After", strconv.Itoa(retry))
 			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write([]byte("database unavailable\n"))
+			_, _ = w.Write([]byte(msg + "\n"))
 			return
 		}
 		_, _ = w.Write([]byte("ready\n"))
@@ -100,6 +108,9 @@ func (a *App) middleware(next http.Handler) http.Handler {
 }
 
 func levelFor(status int) slog.Level {
+	if status == http.StatusServiceUnavailable {
+		return slog.LevelWarn // the storage is down; said once per request by the handler
+	}
 	if status >= 500 {
 		return slog.LevelError
 	}

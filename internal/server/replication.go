@@ -26,14 +26,24 @@ type invalidation struct {
 
 // replicator applies every invalidation to this node's cache at once and
 // publishes it, so the other replicas on the same PostgreSQL drop their
-// cached state within a notification's round trip. A lost notification is
-// bounded by the cache TTL.
+// cached state within a notification's round trip. Policy changes travel
+// the same way. When this replica's feed was down (a database restart, a
+// network cut), anything may have been missed: on reconnect it drops its
+// whole verification cache and re-reads the policy, so a revocation made
+// meanwhile is refused as soon as the feed is back, not after the TTL. A
+// publish that fails is retried for a while.
 type replicator struct {
-	local  service.Invalidator
-	pub    store.Notifier
-	node   string
-	logger *slog.Logger
+	local    service.Invalidator
+	purge    func() // drops the whole verification cache
+	policies *service.Policies
+	pub      store.Notifier
+	node     string
+	logger   *slog.Logger
+	ctx      context.Context // ends when the App closes (stops retries)
 }
+
+// publishRetryFor bounds how long a failed publish is retried.
+const publishRetryFor = 30 * time.Second
 
 // replicate returns the invalidator the services should use for cache c:
 // c itself on a single node, or c plus broadcasting when the store can
@@ -45,13 +55,18 @@ func (a *App) replicate(c service.Invalidator) (service.Invalidator, error) {
 	}
 	var id [8]byte
 	_, _ = rand.Read(id[:])
-	r := &replicator{local: c, pub: n, node: hex.EncodeToString(id[:]), logger: a.Logger}
 	ctx, cancel := context.WithCancel(context.Background())
+	r := &replicator{local: c, purge: func() {}, policies: a.Services.Policies, pub: n,
+		node: hex.EncodeToString(id[:]), logger: a.Logger, ctx: ctx}
+	if p, ok := c.(interface{ Purge() }); ok {
+		r.purge = p.Purge
+	}
 	if err := n.Subscribe(ctx, invalidationChannel, r.apply); err != nil {
 		cancel()
 		return nil, err
 	}
 	a.closers = append(a.closers, func(context.Context) { cancel() })
+	r.policies.OnChange(func() { r.publish(invalidation{Kind: "policy"}) })
 	return r, nil
 }
 
@@ -85,17 +100,44 @@ func (r *replicator) publish(msg invalidation) {
 	if err != nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := r.pub.Publish(ctx, invalidationChannel, string(b)); err != nil {
-		r.logger.Warn("publish cache invalidation; other replicas see the change within the cache TTL", "kind", msg.Kind, "err", err)
+	err = r.send(string(b))
+	if err == nil {
+		return
 	}
+	r.logger.Warn("publish cache invalidation failed; retrying (other replicas also drop their caches when their own feed reconnects)", "kind", msg.Kind, "err", err)
+	go r.retry(string(b), msg.Kind)
+}
+
+func (r *replicator) send(payload string) error {
+	ctx, cancel := context.WithTimeout(r.ctx, 2*time.Second)
+	defer cancel()
+	return r.pub.Publish(ctx, invalidationChannel, payload)
+}
+
+// retry publishes payload until it goes through, the App closes or
+// publishRetryFor passes.
+func (r *replicator) retry(payload, kind string) {
+	deadline := time.Now().Add(publishRetryFor)
+	for wait := 100 * time.Millisecond; time.Now().Before(deadline); wait = min(2*wait, 2*time.Second) {
+		select {
+		case <-r.ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		if r.send(payload) == nil {
+			r.logger.Info("published cache invalidation after a retry", "kind", kind)
+			return
+		}
+	}
+	r.logger.Error("gave up publishing a cache invalidation; other replicas see the change within the cache TTL", "kind", kind)
 }
 
 // apply handles a message from the channel: another replica's change.
 func (r *replicator) apply(payload string) {
 	if payload == "" {
-		r.logger.Warn("cache invalidation feed reconnected; changes made meanwhile on other replicas are seen within the cache TTL")
+		r.purge()
+		r.policies.Reload()
+		r.logger.Warn("cache invalidation feed reconnected; dropped the verification cache, since changes made meanwhile on other replicas may have gone unannounced")
 		return
 	}
 	var msg invalidation
@@ -119,6 +161,8 @@ func (r *replicator) apply(payload string) {
 		r.local.TokenChanged(t)
 	case "user":
 		r.local.UserChanged(msg.UserID)
+	case "policy":
+		r.policies.Reload()
 	case "session":
 		if len(msg.Digests) == 1 {
 			if b, err := hex.DecodeString(msg.Digests[0]); err == nil {

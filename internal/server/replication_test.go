@@ -89,3 +89,23 @@ func TestBackgroundJobsRunOnOneReplicaAtATime(t *testing.T) {
 		t.Fatal("replica A could not run the jobs after B's run ended")
 	}
 }
+
+// TestAPolicyChangeIsAnnouncedToTheOtherReplicas changes the policy on
+// replica A: replica B is told over the invalidation feed (its policy
+// version moves, which makes verification re-read the policy on the next
+// request) rather than finding out when its copy ages out, and B then
+// enforces the new maximum lifetime.
+func TestAPolicyChangeIsAnnouncedToTheOtherReplicas(t *testing.T) {
+	dsn := testenv.PostgresDSN(t)
+	shared := servertest.NewPostgresSchema(t, dsn)
+	a := servertest.StartReplica(t, shared, "--signing-key-secret=replication-test-secret")
+	b := servertest.StartReplica(t, shared, "--signing-key-secret=replication-test-secret")
+	admin := a.AdminSession(t)
+	before := b.App.Services.Policies.Version()
+	a.JSON(t, http.MethodPut, "/api/v1/policy", admin, map[string]any{"max_lifetime": "720h"}, http.StatusOK, nil)
+	eventually(t, "B hears of the policy change", func() bool { return b.App.Services.Policies.Version() > before })
+	st, body, _ := b.Do(t, http.MethodPost, "/api/v1/tokens", admin, map[string]any{"name": "too-long", "expires_in": "2000h"})
+	if st != http.StatusUnprocessableEntity {
+		t.Errorf("B created a token beyond the new maximum: %d %s", st, body)
+	}
+}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -56,6 +57,7 @@ type App struct {
 	closers      []func(context.Context)
 	// firstPassword is set when this start created the first owner.
 	firstPassword string
+	outages       outages
 }
 
 // New assembles an App: open the store, build services and verification,
@@ -118,11 +120,7 @@ func (a *App) buildServices(ctx context.Context) error {
 	if err := a.Services.Policies.Init(ctx, a.initialPolicy(), a.policyOverrides); err != nil {
 		return fmt.Errorf("initial policy: %w", err)
 	}
-	pw, err := a.Services.Users.Bootstrap(ctx, a.Config.AdminUsername, a.Config.AdminPassword)
-	if err != nil {
-		return fmt.Errorf("create first owner: %w", err)
-	}
-	a.firstPassword = pw
+	a.registerJobs()
 	return nil
 }
 
@@ -181,7 +179,7 @@ func (a *App) mountHTTP(ctx context.Context) error {
 	a.Mux = http.NewServeMux()
 	api.New(a.Mux, api.Deps{
 		Services: a.Services, Verifier: a.Verifier, Logger: a.Logger, Version: a.Version,
-		LoginLimiter: a.failures,
+		LoginLimiter: a.failures, Outage: a.outages.record,
 	})
 	a.Introspector = &sts.Introspector{Verifier: a.Edge, Issuer: a.PublicURL}
 	a.Mux.Handle(sts.IntrospectPath, a.Introspector)
@@ -224,14 +222,41 @@ func listenURL(addr string, tls bool) string {
 	return scheme + "://" + net.JoinHostPort(host, port)
 }
 
-// Listen opens the listening socket, so the URL is known (port 0 picks one).
+// Listen opens the listening socket, so the URL is known (port 0 picks one),
+// and then, on a first start, creates the first owner: it is the last step
+// that can fail, so a start that fails (a busy port, a bad certificate, a
+// bad route rule in New) leaves no owner behind whose password nobody saw.
+// Serve prints the password right after.
 func (a *App) Listen() error {
+	if a.Config.TLSCert != "" {
+		if _, err := tls.LoadX509KeyPair(a.Config.TLSCert, a.Config.TLSKey); err != nil {
+			return fmt.Errorf("load TLS certificate: %w", err)
+		}
+	}
 	ln, err := net.Listen("tcp", a.Config.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", a.Config.Listen, err)
 	}
+	if err := a.bootstrap(context.Background()); err != nil {
+		_ = ln.Close()
+		return err
+	}
 	a.listener = ln
 	a.url = listenURL(ln.Addr().String(), a.Config.TLSCert != "")
+	return nil
+}
+
+// bootstrap creates the first owner when the database has no user yet.
+func (a *App) bootstrap(ctx context.Context) error {
+	pw, err := a.Services.Users.Bootstrap(ctx, a.Config.AdminUsername, a.Config.AdminPassword)
+	if err != nil {
+		return fmt.Errorf("create first owner: %w", err)
+	}
+	a.firstPassword = pw
+	if pw == "" && a.Config.AdminPassword != "" {
+		a.Logger.Warn("an admin password was given but an owner already exists; it is ignored. To set a password, run `latchkey admin reset-password USER`",
+			"admin_username", a.Config.AdminUsername)
+	}
 	return nil
 }
 

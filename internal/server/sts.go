@@ -3,7 +3,9 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 
+	"github.com/latchkey/latchkey/internal/service"
 	"github.com/latchkey/latchkey/internal/sts"
 )
 
@@ -19,6 +21,9 @@ func (a *App) mountSTS(ctx context.Context) error {
 	if errors.Is(err, sts.ErrNoSecret) {
 		a.Logger.Warn("token exchange is disabled: set --signing-key-secret-file or LATCHKEY_SIGNING_KEY_SECRET, the same on every replica, to enable it")
 		sts.MountDisabled(a.Mux, sts.ErrNoSecret.Error())
+		a.Services.Jobs.Register("rotate-keys", func(context.Context) (map[string]any, error) {
+			return nil, &service.Error{Kind: service.ErrConflict, Msg: "token exchange is disabled, so there are no signing keys to rotate: " + sts.ErrNoSecret.Error()}
+		})
 		return nil
 	}
 	if err != nil {
@@ -34,6 +39,19 @@ func (a *App) mountSTS(ctx context.Context) error {
 	}, sts.Options{Lifetime: a.Config.JWTLifetime})
 	svc.Mount(a.Mux)
 	a.Introspector.JWT = svc.IntrospectJWT
+
+	a.Services.Jobs.Register("rotate-keys", func(ctx context.Context) (map[string]any, error) {
+		sk, err := keys.Rotate(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("rotate signing key: %w", err)
+		}
+		gone, err := keys.Prune(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("prune retired signing keys: %w", err)
+		}
+		a.Logger.Info("rotated JWT signing key", "kid", sk.ID, "algorithm", sk.Algorithm, "on", "request")
+		return map[string]any{"new_key_id": sk.ID, "algorithm": sk.Algorithm, "removed_key_ids": append([]string{}, gone...)}, nil
+	})
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

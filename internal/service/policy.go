@@ -26,6 +26,8 @@ type Policies struct {
 	// version counts changes made through this node, so that readers who
 	// keep a snapshot (verification) see a change on the very next request.
 	version atomic.Uint64
+	// changed is told about every change made here (other replicas).
+	changed func()
 }
 
 // Version counts the policy changes made through this node. It is one
@@ -124,6 +126,7 @@ func (p *Policies) Set(ctx context.Context, a Actor, in PolicyInput) (store.Poli
 	p.cur, p.loaded = next, p.now()
 	p.mu.Unlock()
 	p.version.Add(1)
+	p.announce()
 	p.audit.record(ctx, a, "policy.update", "policy", "", map[string]any{
 		"before": PolicyView(prev), "after": PolicyView(next),
 	})

@@ -21,6 +21,7 @@ type Services struct {
 	Sessions *Sessions
 	Policies *Policies
 	Audit    *Audit
+	Jobs     *Jobs
 	Catalog  *scope.Catalog
 }
 
@@ -45,6 +46,7 @@ func New(st store.Store, cat *scope.Catalog, cfg Config, inval Invalidator, now 
 		Sessions: &Sessions{store: st, audit: audit, inval: inv, prefix: cfg.TokenPrefix, duration: cfg.SessionDuration, now: now},
 		Policies: pol,
 		Audit:    audit,
+		Jobs:     &Jobs{audit: audit, now: now},
 		Catalog:  cat,
 	}
 }

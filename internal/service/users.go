@@ -118,7 +118,8 @@ func validRole(r store.Role) error {
 
 // Bootstrap creates the first owner when there are no users at all. It
 // returns the password it used (generated when password is empty), or ""
-// when users already exist.
+// when users already exist, including when another replica starting at the
+// same moment created the owner first.
 func (s *Users) Bootstrap(ctx context.Context, username, password string) (string, error) {
 	n, err := s.store.CountUsers(ctx)
 	if err != nil {
@@ -140,6 +141,12 @@ func (s *Users) Bootstrap(ctx context.Context, username, password string) (strin
 		return "", err
 	}
 	if err := s.store.CreateUser(ctx, u); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			// Replicas starting together on an empty database all count
+			// zero users; the unique index on user names lets exactly one
+			// insert win. The others find the owner made and carry on.
+			return "", nil
+		}
 		return "", fmt.Errorf("create first owner: %w", err)
 	}
 	s.audit.record(ctx, Actor{}, "user.create", "user", u.ID, map[string]any{"username": u.Username, "role": "owner", "bootstrap": true})

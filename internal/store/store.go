@@ -14,6 +14,12 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrConflict means a uniqueness rule in the schema refused the write.
 	ErrConflict = errors.New("conflict")
+	// ErrUnavailable means the database could not be reached or is not
+	// accepting work (down, restarting, out of connections): the same
+	// request may succeed a moment later.
+	ErrUnavailable = errors.New("the database is unreachable")
+	// ErrDiskFull means the database refused a write for lack of space.
+	ErrDiskFull = errors.New("the disk is full")
 )
 
 // Role is a user's role in the organisation.

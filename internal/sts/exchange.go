@@ -141,7 +141,7 @@ func (s *Service) subject(r *http.Request, raw string) (*auth.Principal, *oauthE
 	}
 	if err != nil {
 		s.d.Logger.ErrorContext(r.Context(), "verify subject token", "err", err)
-		return nil, serverError()
+		return nil, serverErrorFor(err)
 	}
 	if p.Kind == token.Session || p.Token == nil {
 		return nil, &oauthError{http.StatusBadRequest, "invalid_grant",
@@ -172,7 +172,7 @@ func (s *Service) client(r *http.Request, subject *auth.Principal) *oauthError {
 			return &oauthError{http.StatusUnauthorized, "invalid_client", "the Authorization credential was refused: " + err.Error()}
 		}
 		s.d.Logger.ErrorContext(r.Context(), "verify client credential", "err", err)
-		return serverError()
+		return serverErrorFor(err)
 	}
 	if c.User.ID != subject.User.ID {
 		return &oauthError{http.StatusUnauthorized, "invalid_client",

@@ -130,6 +130,9 @@ func (in *Introspector) caller(r *http.Request) (*auth.Principal, error) {
 	case errors.Is(err, auth.ErrUnauthenticated):
 		return nil, &oauthError{http.StatusUnauthorized, "invalid_client", "the caller's credential was refused: " + err.Error()}
 	case err != nil:
+		if o := serverErrorFor(err); o.status == http.StatusServiceUnavailable {
+			return nil, o // says whether the database is unreachable or the disk full
+		}
 		return nil, &oauthError{http.StatusServiceUnavailable, "temporarily_unavailable", "token verification is unavailable; try again shortly"}
 	}
 	return p, nil

@@ -188,7 +188,19 @@ func serverError() *oauthError {
 	return &oauthError{http.StatusInternalServerError, "server_error", "the token could not be issued; the server log has the details"}
 }
 
+// serverErrorFor is serverError, or 503 temporarily_unavailable when the
+// storage is down or full, saying which.
+func serverErrorFor(err error) *oauthError {
+	if msg, _, ok := store.Outage(err); ok {
+		return &oauthError{http.StatusServiceUnavailable, "temporarily_unavailable", msg}
+	}
+	return serverError()
+}
+
 func writeOAuthError(w http.ResponseWriter, e *oauthError) {
+	if e.status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "5")
+	}
 	if e.code == "invalid_client" {
 		// RFC 6749 §5.2: a challenge for the schemes the client may
 		// authenticate with. It repeats the error, so a client that stops at

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 
 	"github.com/latchkey/latchkey/internal/service"
@@ -160,6 +161,12 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, v *visit, err err
 	case errors.As(err, &se):
 		h.renderError(w, r, v, statusOf(err), "That did not work", se.Msg)
 	default:
+		if msg, retry, ok := store.Outage(err); ok {
+			h.d.Logger.WarnContext(r.Context(), "console request failed: storage unavailable", "path", r.URL.Path, "err", err)
+			w.Header().Set("Retry-After", strconv.Itoa(retry))
+			h.renderError(w, r, v, http.StatusServiceUnavailable, "Temporarily unavailable", strings.ToUpper(msg[:1])+msg[1:]+".")
+			return
+		}
 		h.serverError(w, r, v, err)
 	}
 }

@@ -28,7 +28,7 @@ func appendAudit(ctx context.Context, q rowQuerier, e *store.AuditEvent) error {
 	if len(e.Details) > 0 {
 		var err error
 		if details, err = json.Marshal(e.Details); err != nil {
-			return fmt.Errorf("append audit: details: %w", err)
+			return fmt.Errorf("append audit: details: %w", translate(err))
 		}
 	}
 	e.At = ts(e.At)
@@ -99,11 +99,11 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]*store.Au
 		details::text FROM audit_events`, `ORDER BY id DESC`, store.PageLimit(f.Limit))
 	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list audit: %w", err)
+		return nil, fmt.Errorf("list audit: %w", translate(err))
 	}
 	out, err := collect(rows, scanAudit)
 	if err != nil {
-		return nil, fmt.Errorf("list audit: %w", err)
+		return nil, fmt.Errorf("list audit: %w", translate(err))
 	}
 	return out, nil
 }

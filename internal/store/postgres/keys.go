@@ -35,11 +35,11 @@ func (s *Store) CreateSigningKey(ctx context.Context, k *store.SigningKey) error
 func (s *Store) ListSigningKeys(ctx context.Context) ([]*store.SigningKey, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+keyColumns+` FROM signing_keys ORDER BY created_at DESC, id DESC`)
 	if err != nil {
-		return nil, fmt.Errorf("list signing keys: %w", err)
+		return nil, fmt.Errorf("list signing keys: %w", translate(err))
 	}
 	out, err := collect(rows, scanKey)
 	if err != nil {
-		return nil, fmt.Errorf("list signing keys: %w", err)
+		return nil, fmt.Errorf("list signing keys: %w", translate(err))
 	}
 	return out, nil
 }
@@ -51,7 +51,7 @@ func (s *Store) UpdateSigningKey(ctx context.Context, id string, fn func(*store.
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		k, err := scanKey(tx.QueryRow(ctx, `SELECT `+keyColumns+` FROM signing_keys WHERE id = $1 FOR UPDATE`, id))
 		if err != nil {
-			return fmt.Errorf("update signing key: %w", err)
+			return fmt.Errorf("update signing key: %w", translate(err))
 		}
 		if err := fn(k); err != nil {
 			return err
@@ -60,7 +60,7 @@ func (s *Store) UpdateSigningKey(ctx context.Context, id string, fn func(*store.
 			private_enc = $3, retired_at = $4 WHERE id = $5 RETURNING `+keyColumns,
 			k.Algorithm, k.PublicJWK, k.PrivateEnc, tsPtr(k.RetiredAt), id))
 		if err != nil {
-			return fmt.Errorf("update signing key: %w", err)
+			return fmt.Errorf("update signing key: %w", translate(err))
 		}
 		return nil
 	})

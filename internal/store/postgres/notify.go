@@ -57,6 +57,10 @@ func (s *Store) Subscribe(ctx context.Context, channel string, fn func(payload s
 }
 
 func (s *Store) listen(ctx context.Context, name string) (*pgxpool.Conn, error) {
+	// A database that does not answer must not hold the listener up for
+	// longer than a retry is worth.
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", name, err)
@@ -68,13 +72,18 @@ func (s *Store) listen(ctx context.Context, name string) (*pgxpool.Conn, error) 
 	return conn, nil
 }
 
+// maxListenBackoff bounds the wait between reconnection attempts. It is
+// short on purpose: until the listener is back, this replica cannot hear
+// about revocations, and it drops its cache only once it is (the "" call).
+const maxListenBackoff = 250 * time.Millisecond
+
 func (s *Store) receive(ctx context.Context, name string, conn *pgxpool.Conn, fn func(string)) {
-	backoff := 100 * time.Millisecond
+	backoff := 50 * time.Millisecond
 	for {
 		n, err := conn.Conn().WaitForNotification(ctx)
 		if err == nil {
 			fn(n.Payload)
-			backoff = 100 * time.Millisecond
+			backoff = 50 * time.Millisecond
 			continue
 		}
 		// The connection's state is unknown after an error: never reuse it.
@@ -86,7 +95,7 @@ func (s *Store) receive(ctx context.Context, name string, conn *pgxpool.Conn, fn
 				return
 			case <-time.After(backoff):
 			}
-			backoff = min(2*backoff, 5*time.Second)
+			backoff = min(2*backoff, maxListenBackoff)
 			if conn, err = s.listen(ctx, name); err == nil {
 				fn("") // messages may have been missed while disconnected
 				break

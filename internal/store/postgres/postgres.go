@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -57,7 +60,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.pool.Ping(ctx); err != nil {
-		return fmt.Errorf("ping postgres: %w", err)
+		return fmt.Errorf("ping postgres: %w", translate(err))
 	}
 	return nil
 }
@@ -74,7 +77,7 @@ func (s *Store) Close() error {
 func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return fmt.Errorf("begin: %w", translate(err))
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	if err := fn(tx); err != nil {
@@ -95,16 +98,51 @@ func translate(err error) error {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.ErrNotFound
 	}
+	if translated(err) {
+		return err
+	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
-		switch pe.Code {
-		case "23505": // unique_violation
+		switch {
+		case pe.Code == "23505": // unique_violation
 			return fmt.Errorf("%w: %w", store.ErrConflict, err)
-		case "23503": // foreign_key_violation
+		case pe.Code == "23503": // foreign_key_violation
 			return fmt.Errorf("referenced row: %w: %w", store.ErrNotFound, err)
+		case pe.Code == "53100": // disk_full
+			return fmt.Errorf("%w: %w", store.ErrDiskFull, err)
+		case strings.HasPrefix(pe.Code, "08"), // connection exception
+			strings.HasPrefix(pe.Code, "57P"), // shutting down, cannot connect now
+			strings.HasPrefix(pe.Code, "53"),  // out of connections or memory
+			pe.Code == "25006":                // read-only transaction: a standby
+			return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
 		}
+		return err
+	}
+	if unreachable(err) {
+		return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
 	}
 	return err
+}
+
+// translated reports whether err already carries a sentinel.
+func translated(err error) bool {
+	for _, s := range []error{store.ErrNotFound, store.ErrConflict, store.ErrUnavailable, store.ErrDiskFull} {
+		if errors.Is(err, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// unreachable reports whether err means the server could not be talked to:
+// no connection, a connection lost mid-query, or a timeout reaching it.
+func unreachable(err error) bool {
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.As(err, &ce) || errors.As(err, &ne) || pgconn.Timeout(err) || pgconn.SafeToRetry(err) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		strings.Contains(err.Error(), "conn closed")
 }
 
 // ts is how a time is written: truncated to microseconds. pgx would

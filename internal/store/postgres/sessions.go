@@ -43,7 +43,7 @@ func (s *Store) CreateSession(ctx context.Context, ss *store.Session) error {
 func (s *Store) GetSessionByDigest(ctx context.Context, digest []byte) (*store.Session, error) {
 	ss, err := scanSession(s.pool.QueryRow(ctx, getSessionByDigestSQL, digest))
 	if err != nil {
-		return nil, fmt.Errorf("get session by digest: %w", err)
+		return nil, fmt.Errorf("get session by digest: %w", translate(err))
 	}
 	return ss, nil
 }
@@ -56,7 +56,7 @@ func (s *Store) UpdateSession(ctx context.Context, id string, fn func(*store.Ses
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		ss, err := scanSession(tx.QueryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = $1 FOR UPDATE`, id))
 		if err != nil {
-			return fmt.Errorf("update session: %w", err)
+			return fmt.Errorf("update session: %w", translate(err))
 		}
 		if err := fn(ss); err != nil {
 			return err
@@ -65,7 +65,7 @@ func (s *Store) UpdateSession(ctx context.Context, id string, fn func(*store.Ses
 			last_seen_at = $3, ip = $4, agent = $5, revoked_at = $6 WHERE id = $7 RETURNING `+sessionColumns,
 			ss.Digest, ts(ss.ExpiresAt), ts(ss.LastSeenAt), ss.IP, ss.Agent, tsPtr(ss.RevokedAt), id))
 		if err != nil {
-			return fmt.Errorf("update session: %w", err)
+			return fmt.Errorf("update session: %w", translate(err))
 		}
 		return nil
 	})

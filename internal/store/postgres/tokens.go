@@ -72,7 +72,7 @@ func (s *Store) CreateToken(ctx context.Context, t *store.Token) error {
 // path (faster than multi-row INSERTs); any failure inserts none of them.
 func (s *Store) CreateTokens(ctx context.Context, ts []*store.Token) error {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("create tokens: %w", err)
+		return fmt.Errorf("create tokens: %w", translate(err))
 	}
 	if len(ts) == 0 {
 		return nil
@@ -94,7 +94,7 @@ func (s *Store) CreateTokens(ctx context.Context, ts []*store.Token) error {
 func (s *Store) GetToken(ctx context.Context, id string) (*store.Token, error) {
 	t, err := scanToken(s.pool.QueryRow(ctx, getTokenSQL, id))
 	if err != nil {
-		return nil, fmt.Errorf("get token: %w", err)
+		return nil, fmt.Errorf("get token: %w", translate(err))
 	}
 	return t, nil
 }
@@ -105,7 +105,7 @@ func (s *Store) GetToken(ctx context.Context, id string) (*store.Token, error) {
 func (s *Store) GetTokenByDigest(ctx context.Context, digest []byte) (*store.Token, error) {
 	t, err := scanToken(s.pool.QueryRow(ctx, getTokenByDigestSQL, digest))
 	if err != nil {
-		return nil, fmt.Errorf("get token by digest: %w", err)
+		return nil, fmt.Errorf("get token by digest: %w", translate(err))
 	}
 	return t, nil
 }
@@ -150,11 +150,11 @@ func (s *Store) ListTokens(ctx context.Context, f store.TokenFilter) ([]*store.T
 	q, args := w.query(`SELECT `+tokenColumns+` FROM tokens`, `ORDER BY id DESC`, store.PageLimit(f.Limit))
 	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list tokens: %w", err)
+		return nil, fmt.Errorf("list tokens: %w", translate(err))
 	}
 	out, err := collect(rows, scanToken)
 	if err != nil {
-		return nil, fmt.Errorf("list tokens: %w", err)
+		return nil, fmt.Errorf("list tokens: %w", translate(err))
 	}
 	return out, nil
 }
@@ -167,7 +167,7 @@ func (s *Store) UpdateToken(ctx context.Context, id string, fn func(*store.Token
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		t, err := scanToken(tx.QueryRow(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE id = $1 FOR UPDATE`, id))
 		if err != nil {
-			return fmt.Errorf("update token: %w", err)
+			return fmt.Errorf("update token: %w", translate(err))
 		}
 		if err := fn(t); err != nil {
 			return err
@@ -181,7 +181,7 @@ func (s *Store) UpdateToken(ctx context.Context, id string, fn func(*store.Token
 			t.UpdatedAt, t.ExpiresAt, t.RevokedAt, t.RegeneratedAt, t.LastUsedAt, t.LastUsedIP,
 			t.LastUsedAgent, t.RecentIPs, id))
 		if err != nil {
-			return fmt.Errorf("update token: %w", err)
+			return fmt.Errorf("update token: %w", translate(err))
 		}
 		return nil
 	})

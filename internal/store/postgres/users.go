@@ -39,7 +39,7 @@ func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
 func (s *Store) GetUser(ctx context.Context, id string) (*store.User, error) {
 	u, err := scanUser(s.pool.QueryRow(ctx, getUserSQL, id))
 	if err != nil {
-		return nil, fmt.Errorf("get user: %w", err)
+		return nil, fmt.Errorf("get user: %w", translate(err))
 	}
 	return u, nil
 }
@@ -50,7 +50,7 @@ func (s *Store) GetUserByUsername(ctx context.Context, username string) (*store.
 	u, err := scanUser(s.pool.QueryRow(ctx,
 		`SELECT `+userColumns+` FROM users WHERE lower(username) = lower($1) AND deleted_at IS NULL`, username))
 	if err != nil {
-		return nil, fmt.Errorf("get user by username: %w", err)
+		return nil, fmt.Errorf("get user by username: %w", translate(err))
 	}
 	return u, nil
 }
@@ -68,11 +68,11 @@ func (s *Store) ListUsers(ctx context.Context, f store.UserFilter) ([]*store.Use
 	q, args := w.query(`SELECT `+userColumns+` FROM users`, `ORDER BY id`, store.PageLimit(f.Limit))
 	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
+		return nil, fmt.Errorf("list users: %w", translate(err))
 	}
 	out, err := collect(rows, scanUser)
 	if err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
+		return nil, fmt.Errorf("list users: %w", translate(err))
 	}
 	return out, nil
 }
@@ -81,7 +81,7 @@ func (s *Store) ListUsers(ctx context.Context, f store.UserFilter) ([]*store.Use
 func (s *Store) CountUsers(ctx context.Context) (int, error) {
 	var n int
 	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM users WHERE deleted_at IS NULL`).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count users: %w", err)
+		return 0, fmt.Errorf("count users: %w", translate(err))
 	}
 	return n, nil
 }
@@ -95,7 +95,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(*store.User) 
 		u, err := scanUser(tx.QueryRow(ctx,
 			`SELECT `+userColumns+` FROM users WHERE id = $1 AND deleted_at IS NULL FOR UPDATE`, id))
 		if err != nil {
-			return fmt.Errorf("update user: %w", err)
+			return fmt.Errorf("update user: %w", translate(err))
 		}
 		if err := fn(u); err != nil {
 			return err
@@ -105,7 +105,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(*store.User) 
 			WHERE id = $9 RETURNING `+userColumns,
 			u.Username, string(u.Role), string(u.Kind), u.LoginType, u.PasswordHash, u.Suspended, ts(u.UpdatedAt), u.Email, id))
 		if err != nil {
-			return fmt.Errorf("update user: %w", err)
+			return fmt.Errorf("update user: %w", translate(err))
 		}
 		return nil
 	})

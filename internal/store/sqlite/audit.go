@@ -22,7 +22,7 @@ func appendAudit(ctx context.Context, tx *sql.Tx, e *store.AuditEvent) error {
 	if len(e.Details) > 0 {
 		b, err := json.Marshal(e.Details)
 		if err != nil {
-			return fmt.Errorf("append audit: details: %w", err)
+			return fmt.Errorf("append audit: details: %w", translate(err))
 		}
 		details = string(b)
 	}
@@ -76,7 +76,7 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]*store.Au
 	args = append(args, store.PageLimit(f.Limit))
 	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list audit: %w", err)
+		return nil, fmt.Errorf("list audit: %w", translate(err))
 	}
 	defer rows.Close()
 	out := []*store.AuditEvent{}
@@ -88,7 +88,7 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]*store.Au
 		)
 		if err := rows.Scan(&e.ID, &at, &e.ActorID, &e.ActorName, &e.Action, &e.TargetType, &e.TargetID,
 			&e.IP, &e.Agent, &details); err != nil {
-			return nil, fmt.Errorf("list audit: %w", err)
+			return nil, fmt.Errorf("list audit: %w", translate(err))
 		}
 		e.At = fromMicros(at)
 		if details.Valid {
@@ -99,7 +99,7 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]*store.Au
 		out = append(out, &e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list audit: %w", err)
+		return nil, fmt.Errorf("list audit: %w", translate(err))
 	}
 	return out, nil
 }

@@ -38,19 +38,19 @@ func (s *Store) CreateSigningKey(ctx context.Context, k *store.SigningKey) error
 func (s *Store) ListSigningKeys(ctx context.Context) ([]*store.SigningKey, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+keyColumns+` FROM signing_keys ORDER BY created_at DESC, id DESC`)
 	if err != nil {
-		return nil, fmt.Errorf("list signing keys: %w", err)
+		return nil, fmt.Errorf("list signing keys: %w", translate(err))
 	}
 	defer rows.Close()
 	out := []*store.SigningKey{}
 	for rows.Next() {
 		k, err := scanKey(rows)
 		if err != nil {
-			return nil, fmt.Errorf("list signing keys: %w", err)
+			return nil, fmt.Errorf("list signing keys: %w", translate(err))
 		}
 		out = append(out, k)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list signing keys: %w", err)
+		return nil, fmt.Errorf("list signing keys: %w", translate(err))
 	}
 	return out, nil
 }
@@ -62,7 +62,7 @@ func (s *Store) UpdateSigningKey(ctx context.Context, id string, fn func(*store.
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		k, err := scanKey(tx.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM signing_keys WHERE id = ?`, id))
 		if err != nil {
-			return fmt.Errorf("update signing key: %w", err)
+			return fmt.Errorf("update signing key: %w", translate(err))
 		}
 		if err := fn(k); err != nil {
 			return err
@@ -71,7 +71,7 @@ func (s *Store) UpdateSigningKey(ctx context.Context, id string, fn func(*store.
 			private_enc = ?, retired_at = ? WHERE id = ? RETURNING `+keyColumns,
 			k.Algorithm, k.PublicJWK, k.PrivateEnc, microsPtr(k.RetiredAt), id))
 		if err != nil {
-			return fmt.Errorf("update signing key: %w", err)
+			return fmt.Errorf("update signing key: %w", translate(err))
 		}
 		return nil
 	})
@@ -87,7 +87,7 @@ func (s *Store) DeleteSigningKey(ctx context.Context, id string) error {
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return fmt.Errorf("delete signing key: %w", err)
+		return fmt.Errorf("delete signing key: %w", translate(err))
 	}
 	if n == 0 {
 		return fmt.Errorf("delete signing key: %w", store.ErrNotFound)

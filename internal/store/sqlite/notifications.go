@@ -18,7 +18,7 @@ func (s *Store) ClaimNotification(ctx context.Context, tokenID, kind string, exp
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return false, fmt.Errorf("claim notification: %w", err)
+		return false, fmt.Errorf("claim notification: %w", translate(err))
 	}
 	return n == 1, nil
 }
@@ -42,7 +42,7 @@ func (s *Store) DeleteNotificationsBefore(ctx context.Context, before time.Time)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return 0, fmt.Errorf("delete notifications: %w", err)
+		return 0, fmt.Errorf("delete notifications: %w", translate(err))
 	}
 	return int(n), nil
 }

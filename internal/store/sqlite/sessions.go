@@ -46,7 +46,7 @@ func (s *Store) CreateSession(ctx context.Context, ss *store.Session) error {
 func (s *Store) GetSessionByDigest(ctx context.Context, digest []byte) (*store.Session, error) {
 	ss, err := scanSession(s.getSessionByDigest.QueryRowContext(ctx, digest))
 	if err != nil {
-		return nil, fmt.Errorf("get session by digest: %w", err)
+		return nil, fmt.Errorf("get session by digest: %w", translate(err))
 	}
 	return ss, nil
 }
@@ -58,7 +58,7 @@ func (s *Store) UpdateSession(ctx context.Context, id string, fn func(*store.Ses
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		ss, err := scanSession(tx.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, id))
 		if err != nil {
-			return fmt.Errorf("update session: %w", err)
+			return fmt.Errorf("update session: %w", translate(err))
 		}
 		if err := fn(ss); err != nil {
 			return err
@@ -67,7 +67,7 @@ func (s *Store) UpdateSession(ctx context.Context, id string, fn func(*store.Ses
 			last_seen_at = ?, ip = ?, agent = ?, revoked_at = ? WHERE id = ? RETURNING `+sessionColumns,
 			ss.Digest, micros(ss.ExpiresAt), micros(ss.LastSeenAt), ss.IP, ss.Agent, microsPtr(ss.RevokedAt), id))
 		if err != nil {
-			return fmt.Errorf("update session: %w", err)
+			return fmt.Errorf("update session: %w", translate(err))
 		}
 		return nil
 	})
@@ -84,7 +84,7 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context, before time.Time) (in
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return 0, fmt.Errorf("delete expired sessions: %w", err)
+		return 0, fmt.Errorf("delete expired sessions: %w", translate(err))
 	}
 	return int(n), nil
 }

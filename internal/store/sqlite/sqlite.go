@@ -226,6 +226,9 @@ func translate(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.ErrNotFound
 	}
+	if translated(err) {
+		return err
+	}
 	var se *sqlite.Error
 	if errors.As(err, &se) {
 		switch se.Code() {
@@ -234,6 +237,7 @@ func translate(err error) error {
 		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
 			return fmt.Errorf("referenced row: %w: %w", store.ErrNotFound, err)
 		}
+		return storageError(se.Code(), err)
 	}
 	return err
 }

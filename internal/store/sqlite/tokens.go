@@ -97,7 +97,7 @@ const createTokensChunk = 500
 // failure inserts none of them.
 func (s *Store) CreateTokens(ctx context.Context, ts []*store.Token) error {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("create tokens: %w", err)
+		return fmt.Errorf("create tokens: %w", translate(err))
 	}
 	if len(ts) == 0 {
 		return nil
@@ -122,7 +122,7 @@ func (s *Store) CreateTokens(ctx context.Context, ts []*store.Token) error {
 			if len(chunk) == createTokensChunk {
 				if full == nil {
 					if full, err = tx.PrepareContext(ctx, q); err != nil {
-						return fmt.Errorf("create tokens: %w", err)
+						return fmt.Errorf("create tokens: %w", translate(err))
 					}
 				}
 				_, err = full.ExecContext(ctx, args...)
@@ -141,7 +141,7 @@ func (s *Store) CreateTokens(ctx context.Context, ts []*store.Token) error {
 func (s *Store) GetToken(ctx context.Context, id string) (*store.Token, error) {
 	t, err := scanToken(s.getToken.QueryRowContext(ctx, id))
 	if err != nil {
-		return nil, fmt.Errorf("get token: %w", err)
+		return nil, fmt.Errorf("get token: %w", translate(err))
 	}
 	return t, nil
 }
@@ -151,7 +151,7 @@ func (s *Store) GetToken(ctx context.Context, id string) (*store.Token, error) {
 func (s *Store) GetTokenByDigest(ctx context.Context, digest []byte) (*store.Token, error) {
 	t, err := scanToken(s.getTokenByDigest.QueryRowContext(ctx, digest))
 	if err != nil {
-		return nil, fmt.Errorf("get token by digest: %w", err)
+		return nil, fmt.Errorf("get token by digest: %w", translate(err))
 	}
 	return t, nil
 }
@@ -205,19 +205,19 @@ func (s *Store) ListTokens(ctx context.Context, f store.TokenFilter) ([]*store.T
 	args = append(args, store.PageLimit(f.Limit))
 	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list tokens: %w", err)
+		return nil, fmt.Errorf("list tokens: %w", translate(err))
 	}
 	defer rows.Close()
 	out := []*store.Token{}
 	for rows.Next() {
 		t, err := scanToken(rows)
 		if err != nil {
-			return nil, fmt.Errorf("list tokens: %w", err)
+			return nil, fmt.Errorf("list tokens: %w", translate(err))
 		}
 		out = append(out, t)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list tokens: %w", err)
+		return nil, fmt.Errorf("list tokens: %w", translate(err))
 	}
 	return out, nil
 }
@@ -229,7 +229,7 @@ func (s *Store) UpdateToken(ctx context.Context, id string, fn func(*store.Token
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		t, err := scanToken(tx.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE id = ?`, id))
 		if err != nil {
-			return fmt.Errorf("update token: %w", err)
+			return fmt.Errorf("update token: %w", translate(err))
 		}
 		if err := fn(t); err != nil {
 			return err
@@ -243,7 +243,7 @@ func (s *Store) UpdateToken(ctx context.Context, id string, fn func(*store.Token
 			microsPtr(t.RevokedAt), microsPtr(t.RegeneratedAt), microsPtr(t.LastUsedAt), t.LastUsedIP,
 			t.LastUsedAgent, encodeList(t.RecentIPs), id))
 		if err != nil {
-			return fmt.Errorf("update token: %w", err)
+			return fmt.Errorf("update token: %w", translate(err))
 		}
 		return nil
 	})

@@ -47,7 +47,7 @@ func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
 func (s *Store) GetUser(ctx context.Context, id string) (*store.User, error) {
 	u, err := scanUser(s.getUser.QueryRowContext(ctx, id))
 	if err != nil {
-		return nil, fmt.Errorf("get user: %w", err)
+		return nil, fmt.Errorf("get user: %w", translate(err))
 	}
 	return u, nil
 }
@@ -58,7 +58,7 @@ func (s *Store) GetUserByUsername(ctx context.Context, username string) (*store.
 	u, err := scanUser(s.r.QueryRowContext(ctx,
 		`SELECT `+userColumns+` FROM users WHERE lower(username) = lower(?) AND deleted_at IS NULL`, username))
 	if err != nil {
-		return nil, fmt.Errorf("get user by username: %w", err)
+		return nil, fmt.Errorf("get user by username: %w", translate(err))
 	}
 	return u, nil
 }
@@ -79,19 +79,19 @@ func (s *Store) ListUsers(ctx context.Context, f store.UserFilter) ([]*store.Use
 	args = append(args, store.PageLimit(f.Limit))
 	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
+		return nil, fmt.Errorf("list users: %w", translate(err))
 	}
 	defer rows.Close()
 	out := []*store.User{}
 	for rows.Next() {
 		u, err := scanUser(rows)
 		if err != nil {
-			return nil, fmt.Errorf("list users: %w", err)
+			return nil, fmt.Errorf("list users: %w", translate(err))
 		}
 		out = append(out, u)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
+		return nil, fmt.Errorf("list users: %w", translate(err))
 	}
 	return out, nil
 }
@@ -100,7 +100,7 @@ func (s *Store) ListUsers(ctx context.Context, f store.UserFilter) ([]*store.Use
 func (s *Store) CountUsers(ctx context.Context) (int, error) {
 	var n int
 	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE deleted_at IS NULL`).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count users: %w", err)
+		return 0, fmt.Errorf("count users: %w", translate(err))
 	}
 	return n, nil
 }
@@ -113,7 +113,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(*store.User) 
 		u, err := scanUser(tx.QueryRowContext(ctx,
 			`SELECT `+userColumns+` FROM users WHERE id = ? AND deleted_at IS NULL`, id))
 		if err != nil {
-			return fmt.Errorf("update user: %w", err)
+			return fmt.Errorf("update user: %w", translate(err))
 		}
 		if err := fn(u); err != nil {
 			return err
@@ -124,7 +124,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(*store.User) 
 			WHERE id = ? RETURNING `+userColumns,
 			u.Username, u.Role, u.Kind, u.LoginType, u.PasswordHash, u.Suspended, micros(u.UpdatedAt), u.Email, id))
 		if err != nil {
-			return fmt.Errorf("update user: %w", err)
+			return fmt.Errorf("update user: %w", translate(err))
 		}
 		return nil
 	})
@@ -142,7 +142,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string, at time.Time) error {
 			return fmt.Errorf("delete user: %w", translate(err))
 		}
 		if n, err := res.RowsAffected(); err != nil {
-			return fmt.Errorf("delete user: %w", err)
+			return fmt.Errorf("delete user: %w", translate(err))
 		} else if n == 0 {
 			return fmt.Errorf("delete user: %w", store.ErrNotFound)
 		}

@@ -1,0 +1,17 @@
+package store
+
+import "errors"
+
+// Outage says what an error caused by the storage means to a caller: a
+// message that names the problem and what to do, and how many seconds to
+// wait before retrying (the HTTP Retry-After). ok is false for any other
+// error. Every HTTP surface answers these with 503 Service Unavailable.
+func Outage(err error) (msg string, retryAfterSeconds int, ok bool) {
+	switch {
+	case errors.Is(err, ErrDiskFull):
+		return "the disk is full: the server cannot store changes until an operator frees space; nothing was changed, try again later", 60, true
+	case errors.Is(err, ErrUnavailable):
+		return "the database is unreachable; nothing was changed, try again in a few seconds", 5, true
+	}
+	return "", 0, false
+}

@@ -61,6 +61,7 @@ func New(mux *http.ServeMux, d Deps) *API {
 	a.registerOrg()
 	a.registerLeaks()
 	a.registerAuditExport()
+	a.registerFederation()
 	a.documentOtherEndpoints()
 	mux.HandleFunc("/api/", a.notFound)
 	return a

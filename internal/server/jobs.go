@@ -67,6 +67,11 @@ func (a *App) RunJobs(ctx context.Context) bool {
 	} else if n > 0 {
 		a.Logger.Info("deleted ended sessions", "count", n)
 	}
+	if n, err := a.Store.DeleteFederationJTIsBefore(ctx, now); err != nil {
+		a.Logger.Error("forget expired federation token ids", "err", err)
+	} else if n > 0 {
+		a.Logger.Info("forgot expired federation token ids", "count", n)
+	}
 	if res, err := a.Services.Tokens.SendReminders(ctx, now); err != nil {
 		a.Logger.Error("send expiry reminders", "sent", res.Sent, "failed", res.Failed, "err", err)
 	} else if res.Sent > 0 {

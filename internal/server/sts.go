@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/latchkey/latchkey/internal/federation"
 	"github.com/latchkey/latchkey/internal/sts"
 )
 
@@ -31,6 +32,10 @@ func (a *App) mountSTS(ctx context.Context) error {
 		Keys: keys, Verifier: a.Verifier, Catalog: a.Catalog, Audit: a.Services.Audit,
 		Parents: a.Store, Policy: a.Services.Policies, Issuer: a.PublicURL,
 		Limiter: a.failures, Logger: a.Logger,
+		Federation: &sts.Federation{
+			Verifier: federation.NewVerifier(federation.Options{Logger: a.Logger}),
+			Service:  a.Services.Federation,
+		},
 	}, sts.Options{Lifetime: a.Config.JWTLifetime})
 	svc.Mount(a.Mux)
 	a.Introspector.Extension = svc.IntrospectExtension()

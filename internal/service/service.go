@@ -22,6 +22,8 @@ type Services struct {
 	Policies *Policies
 	Audit    *Audit
 	Catalog  *scope.Catalog
+	// Federation is workload identity federation (trust policies, fed tokens).
+	Federation *Federation
 }
 
 // New builds the services. inval may be nil until a verification cache exists;
@@ -46,6 +48,8 @@ func New(st store.Store, cat *scope.Catalog, cfg Config, inval Invalidator, now 
 		Policies: pol,
 		Audit:    audit,
 		Catalog:  cat,
+		Federation: &Federation{store: st, catalog: cat, policies: pol, audit: audit, inval: inv,
+			prefix: cfg.TokenPrefix, now: now},
 	}
 }
 

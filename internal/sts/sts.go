@@ -48,6 +48,9 @@ type Deps struct {
 	Issuer  func() string
 	Limiter *api.FailureLimiter // throttles clients whose subject tokens fail
 	Logger  *slog.Logger
+	// Federation, when set, exchanges OIDC tokens of trusted workloads
+	// (federated.go); nil turns that grant off.
+	Federation *Federation
 }
 
 // Options tune the service.
@@ -95,6 +98,9 @@ func (s *Service) serveToken(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "60")
 		writeOAuthError(w, &oauthError{http.StatusTooManyRequests, "invalid_request",
 			"too many refused tokens from your address; wait a minute and try again"})
+		return
+	}
+	if s.federated(w, r) {
 		return
 	}
 	req, oerr := parseExchange(w, r)

@@ -50,6 +50,7 @@ Exit codes are documented in "latchkey help exit-codes".`,
 		newTokensCmd(a), newUsersCmd(a), newServiceAccountsCmd(a), newPolicyCmd(a), newAuditCmd(a),
 		newGitCredentialCmd(a), newScanCmd(a), newExitCodesTopic(),
 	)
+	root.AddCommand(newFederationCmd(a))
 	root.AddCommand(newKeysCmd())
 	root.AddCommand(newMigrateCmd())
 	root.InitDefaultHelpCmd()

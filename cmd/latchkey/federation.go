@@ -38,8 +38,9 @@ job, run "latchkey login URL --federated". See docs/federation.md.`,
 func newFederationPresetsCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "presets",
-		Short: "List the presets for GitHub Actions, GitLab CI and Kubernetes",
-		Args:  cobra.NoArgs,
+		Short:   "List the presets for GitHub Actions, GitLab CI and Kubernetes",
+		Example: "  latchkey federation presets\n  latchkey federation presets -o json",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ps := federation.Presets()
 			if ok, err := a.structured(ps); ok {
@@ -161,8 +162,9 @@ func newFederationCreateCmd(a *app) *cobra.Command {
 func newFederationListCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
-		Short: "List trust policies",
-		Args:  cobra.NoArgs,
+		Short:   "List trust policies",
+		Example: "  latchkey federation list\n  latchkey federation list -o json",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cl, err := a.client()
 			if err != nil {
@@ -191,8 +193,9 @@ func newFederationListCmd(a *app) *cobra.Command {
 func newFederationShowCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "show NAME|ID",
-		Short: "Show a trust policy",
-		Args:  cobra.ExactArgs(1),
+		Short:   "Show a trust policy",
+		Example: "  latchkey federation show web-deploy\n  latchkey federation show web-deploy -o json",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := a.client()
 			if err != nil {
@@ -242,8 +245,9 @@ func newFederationDeleteCmd(a *app) *cobra.Command {
 	var yes bool
 	cmd := &cobra.Command{
 		Use:   "delete NAME|ID",
-		Short: "Delete a trust policy and revoke every live token it issued",
-		Args:  cobra.ExactArgs(1),
+		Short:   "Delete a trust policy and revoke every live token it issued",
+		Example: "  latchkey federation delete web-deploy --yes",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := a.client()
 			if err != nil {

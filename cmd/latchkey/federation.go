@@ -37,7 +37,7 @@ job, run "latchkey login URL --federated". See docs/federation.md.`,
 
 func newFederationPresetsCmd(a *app) *cobra.Command {
 	return &cobra.Command{
-		Use:   "presets",
+		Use:     "presets",
 		Short:   "List the presets for GitHub Actions, GitLab CI and Kubernetes",
 		Example: "  latchkey federation presets\n  latchkey federation presets -o json",
 		Args:    cobra.NoArgs,
@@ -161,7 +161,7 @@ func newFederationCreateCmd(a *app) *cobra.Command {
 
 func newFederationListCmd(a *app) *cobra.Command {
 	return &cobra.Command{
-		Use:   "list",
+		Use:     "list",
 		Short:   "List trust policies",
 		Example: "  latchkey federation list\n  latchkey federation list -o json",
 		Args:    cobra.NoArgs,
@@ -192,7 +192,7 @@ func newFederationListCmd(a *app) *cobra.Command {
 
 func newFederationShowCmd(a *app) *cobra.Command {
 	return &cobra.Command{
-		Use:   "show NAME|ID",
+		Use:     "show NAME|ID",
 		Short:   "Show a trust policy",
 		Example: "  latchkey federation show web-deploy\n  latchkey federation show web-deploy -o json",
 		Args:    cobra.ExactArgs(1),
@@ -244,7 +244,7 @@ func newFederationUpdateCmd(a *app) *cobra.Command {
 func newFederationDeleteCmd(a *app) *cobra.Command {
 	var yes bool
 	cmd := &cobra.Command{
-		Use:   "delete NAME|ID",
+		Use:     "delete NAME|ID",
 		Short:   "Delete a trust policy and revoke every live token it issued",
 		Example: "  latchkey federation delete web-deploy --yes",
 		Args:    cobra.ExactArgs(1),

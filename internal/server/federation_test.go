@@ -108,6 +108,22 @@ func TestFederatedExchangeWorksOnEverySurfaceAndIsAudited(t *testing.T) {
 			t.Errorf("exchange of the fed token for a JWT: %d %v", resp.StatusCode, jwtOut)
 		}
 
+		// Introspection (RFC 7662) by a resource server holding introspect.
+		rs := s.CreateToken(t, admin, map[string]any{"name": "resource-server", "scopes": []string{"introspect"}})
+		req, _ := http.NewRequest(http.MethodPost, s.URL+"/oauth2/introspect", strings.NewReader(url.Values{"token": {secret}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Authorization", "Bearer "+rs.Secret)
+		iresp, err := s.Client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var intro map[string]any
+		_ = json.NewDecoder(iresp.Body).Decode(&intro)
+		iresp.Body.Close()
+		if intro["active"] != true || intro["username"] != "deployer" {
+			t.Errorf("introspection of the fed token: %d %v", iresp.StatusCode, intro)
+		}
+
 		// The admin's view of the token.
 		var tok map[string]any
 		s.JSON(t, http.MethodGet, "/api/v1/tokens/"+me.Token.ID, admin, nil, http.StatusOK, &tok)

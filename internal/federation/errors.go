@@ -34,3 +34,9 @@ var ErrUnavailable = errors.New("issuer unavailable")
 func refuse(check, format string, args ...any) *Error {
 	return &Error{Code: CodeInvalidGrant, Check: check, Msg: fmt.Sprintf(format, args...)}
 }
+
+// malformed is a subject token that is not a JWT at all: a bad request
+// rather than a refused grant.
+func malformed(msg string) *Error {
+	return &Error{Code: CodeInvalidRequest, Check: "format", Msg: msg}
+}

@@ -102,7 +102,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string, trusted func(issuer s
 	}
 	tok, err := jwt.ParseSigned(raw, Algorithms)
 	if err != nil {
-		return nil, refuse("format", "subject_token is not a signed JWT in compact form (three base64url parts)")
+		return nil, malformed("subject_token is not a signed JWT in compact form (three base64url parts)")
 	}
 	if len(tok.Headers) != 1 {
 		return nil, refuse("format", "subject_token must carry exactly one signature")
@@ -169,17 +169,17 @@ func (v *Verifier) Verify(ctx context.Context, raw string, trusted func(issuer s
 func checkAlg(raw string) *Error {
 	head, _, ok := strings.Cut(raw, ".")
 	if !ok {
-		return refuse("format", "subject_token is not a JWT (no '.' separated parts)")
+		return malformed("subject_token is not a JWT (no '.' separated parts); send the OIDC token as issued")
 	}
 	b, err := base64.RawURLEncoding.DecodeString(head)
 	if err != nil {
-		return refuse("format", "the JWT header is not base64url")
+		return malformed("the JWT header is not base64url")
 	}
 	var h struct {
 		Alg string `json:"alg"`
 	}
 	if err := json.Unmarshal(b, &h); err != nil {
-		return refuse("format", "the JWT header is not JSON")
+		return malformed("the JWT header is not JSON")
 	}
 	for _, a := range Algorithms {
 		if string(a) == h.Alg {

@@ -108,7 +108,7 @@ func TestVerifyRefusesForgedAndStaleTokens(t *testing.T) {
 		{"not yet valid", is.Mint(t, with("nbf", now.Add(5*time.Minute).Unix())), federation.CodeInvalidGrant, "nbf", nil},
 		{"issued in the future", is.Mint(t, with("iat", now.Add(5*time.Minute).Unix())), federation.CodeInvalidGrant, "iat", nil},
 		{"no exp", is.Mint(t, with("exp", nil)), federation.CodeInvalidGrant, "exp", nil},
-		{"not a JWT", "lk_pat_notajwt", federation.CodeInvalidGrant, "format", nil},
+		{"not a JWT", "lk_pat_notajwt", federation.CodeInvalidRequest, "format", nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -208,11 +208,11 @@ func GitLabClaims(project, ref, environment, audience string) map[string]any {
 		"namespace_id": "72", "namespace_path": ns, "project_id": "20", "project_path": project,
 		"user_id": "1", "user_login": "sample-user", "user_email": "sample-user@example.com",
 		"user_identities": []any{map[string]any{"provider": "github", "extern_uid": "2435223452345"}},
-		"pipeline_id": "574", "pipeline_source": "push", "job_id": "302", "ref": ref, "ref_type": "branch",
+		"pipeline_id":     "574", "pipeline_source": "push", "job_id": "302", "ref": ref, "ref_type": "branch",
 		"ref_path": "refs/heads/" + ref, "ref_protected": "true", "runner_id": 1, "runner_environment": "gitlab-hosted",
 		"sha": "714a629c0b401fdce83e847fc9589983fc6f46bc", "project_visibility": "private",
 		"ci_config_ref_uri": "gitlab.example.com/" + project + "//.gitlab-ci.yml@refs/heads/" + ref,
-		"ci_config_sha": "714a629c0b401fdce83e847fc9589983fc6f46bc",
+		"ci_config_sha":     "714a629c0b401fdce83e847fc9589983fc6f46bc",
 	}
 	if environment != "" {
 		c["environment"], c["environment_protected"], c["deployment_tier"] = environment, "true", "production"

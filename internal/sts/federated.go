@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/auth"
 	"github.com/latchkey/latchkey/internal/federation"
 	"github.com/latchkey/latchkey/internal/service"
 	"github.com/latchkey/latchkey/internal/store"
@@ -45,8 +46,13 @@ func (s *Service) federated(w http.ResponseWriter, r *http.Request) bool {
 	}
 	resp, oerr := s.exchangeFederated(r)
 	if oerr != nil {
-		if oerr.status == http.StatusServiceUnavailable {
+		switch oerr.status {
+		case http.StatusServiceUnavailable:
 			w.Header().Set("Retry-After", "30")
+		case http.StatusTooManyRequests:
+			if rl, ok := s.d.Limiter.Err(auth.ClientOf(r).IP).(*auth.RateLimited); ok {
+				w.Header().Set("Retry-After", rl.Seconds())
+			}
 		}
 		writeOAuthError(w, oerr)
 		return true
@@ -56,6 +62,10 @@ func (s *Service) federated(w http.ResponseWriter, r *http.Request) bool {
 }
 
 func (s *Service) exchangeFederated(r *http.Request) (*tokenResponse, *oauthError) {
+	client := auth.ClientOf(r)
+	if err := s.d.Limiter.Err(client.IP); err != nil {
+		return nil, &oauthError{http.StatusTooManyRequests, "slow_down", err.Error()}
+	}
 	f := r.PostForm
 	for _, name := range []string{"grant_type", "subject_token", "subject_token_type", "scope", "requested_token_type", "policy"} {
 		if len(f[name]) > 1 {
@@ -100,7 +110,7 @@ func (s *Service) exchangeFederated(r *http.Request) (*tokenResponse, *oauthErro
 		scopes = sc
 	}
 	issued, err := s.d.Federation.Service.Exchange(ctx, tok, policies, service.ExchangeInput{
-		Policy: f.Get("policy"), Scopes: scopes, IP: remoteIP(r), Agent: r.UserAgent(),
+		Policy: f.Get("policy"), Scopes: scopes, IP: client.IP, Agent: client.Agent,
 	})
 	if err != nil {
 		return nil, s.federationRefusal(r, err)
@@ -125,7 +135,7 @@ func (s *Service) federationRefusal(r *http.Request, err error) *oauthError {
 	case federation.CodeUnavailable:
 		return &oauthError{http.StatusServiceUnavailable, fe.Code, fe.Msg}
 	case federation.CodeInvalidGrant:
-		s.d.Limiter.Fail(remoteIP(r))
+		s.d.Limiter.Fail(auth.ClientOf(r).IP)
 	}
 	s.d.Logger.InfoContext(r.Context(), "federated exchange refused", "check", fe.Check, "reason", fe.Msg)
 	return &oauthError{http.StatusBadRequest, fe.Code, fe.Msg + " (check: " + fe.Check + ")"}

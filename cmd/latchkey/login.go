@@ -17,6 +17,11 @@ type loginFlags struct {
 	web           bool
 	username      string
 	passwordStdin bool
+	// Workload identity federation (loginfed.go).
+	federated bool
+	audience  string
+	tokenFile string
+	policy    string
 }
 
 func newLoginCmd(a *app) *cobra.Command {
@@ -48,7 +53,11 @@ Credentials are kept in $XDG_CONFIG_HOME/latchkey/config.json (mode 0600).`,
   latchkey login https://latchkey.example.com --web
 
   # Non-interactive password login, under a context name of your choice
-  printf '%s\n' "$PASSWORD" | latchkey login https://latchkey.example.com --context prod --username alice --password-stdin`,
+  printf '%s\n' "$PASSWORD" | latchkey login https://latchkey.example.com --context prod --username alice --password-stdin
+
+  # In CI (GitHub Actions, GitLab CI, Kubernetes): exchange the job's OIDC token, no secret stored
+  latchkey login https://latchkey.example.com --federated --audience latchkey
+  latchkey login https://latchkey.example.com --federated --token-file /var/run/secrets/tokens/latchkey`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.login(cmd, args, f)
@@ -58,7 +67,12 @@ Credentials are kept in $XDG_CONFIG_HOME/latchkey/config.json (mode 0600).`,
 	cmd.Flags().BoolVar(&f.web, "web", false, "sign in in the browser at the console's /cli-auth page and paste the token it shows")
 	cmd.Flags().StringVarP(&f.username, "username", "u", "", "`USER` name (asked for when omitted)")
 	cmd.Flags().BoolVar(&f.passwordStdin, "password-stdin", false, "read the password from standard input")
-	cmd.MarkFlagsMutuallyExclusive("token", "web", "password-stdin")
+	cmd.Flags().BoolVar(&f.federated, "federated", false, "in CI or a workload: exchange its OIDC token (GitHub Actions, GitLab CI $"+envIDToken+", or --token-file) for a short-lived token; see docs/federation.md")
+	cmd.Flags().StringVar(&f.audience, "audience", "", "with --federated on GitHub Actions: the `AUDIENCE` to request (default \""+defaultAudience+"\"); it must be the policy's")
+	cmd.Flags().StringVar(&f.tokenFile, "token-file", "", "with --federated: read the OIDC token from `FILE` (a Kubernetes projected service-account token)")
+	cmd.Flags().StringVar(&f.policy, "policy", "", "with --federated: the federation policy `NAME`, needed only when several match")
+	cmd.MarkFlagsMutuallyExclusive("token", "web", "password-stdin", "federated")
+	cmd.MarkFlagsMutuallyExclusive("federated", "username")
 	cmd.MarkFlagsMutuallyExclusive("token", "web", "username")
 	return cmd
 }
@@ -82,7 +96,12 @@ func (a *app) login(cmd *cobra.Command, args []string, f loginFlags) error {
 	}
 	a.conn = &connection{URL: u.String()}
 	sc := &storedContext{URL: u.String(), SavedAt: a.now().UTC()}
+	if !f.federated && (f.audience != "" || f.tokenFile != "" || f.policy != "") {
+		return usageError("--audience, --token-file and --policy go with --federated")
+	}
 	switch {
+	case f.federated:
+		err = a.loginFederated(anon, sc, f)
 	case f.token != "":
 		err = a.loginWithToken(sc, f.token)
 	case f.web:

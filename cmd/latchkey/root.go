@@ -50,6 +50,7 @@ Exit codes are documented in "latchkey help exit-codes".`,
 		newTokensCmd(a), newSessionsCmd(a), newUsersCmd(a), newServiceAccountsCmd(a), newPolicyCmd(a), newAuditCmd(a),
 		newGitCredentialCmd(a), newScanCmd(a), newExitCodesTopic(), newJobsCmd(a),
 	)
+	root.AddCommand(newFederationCmd(a))
 	root.AddCommand(newKeysCmd())
 	root.AddCommand(newMigrateCmd())
 	root.AddCommand(newAdminCmd())

@@ -68,6 +68,7 @@ func New(mux *http.ServeMux, d Deps) *API {
 	a.registerLeaks()
 	a.registerAuditExport()
 	a.registerJobs()
+	a.registerFederation()
 	a.documentOtherEndpoints()
 	mountDocs(mux)
 	mux.HandleFunc("/api/", a.notFound)

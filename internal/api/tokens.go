@@ -42,7 +42,7 @@ type listTokensInput struct {
 	All    bool   `query:"all" doc:"Every token in the organisation (admins)"`
 	State  string `query:"state" enum:"active,expiring,expired,revoked,"`
 	Scope  string `query:"scope" maxLength:"100" doc:"Only tokens holding this scope"`
-	Kind   string `query:"kind" enum:"pat,adm,"`
+	Kind   string `query:"kind" enum:"pat,adm,fed,"`
 	Cursor string `query:"cursor" maxLength:"200" doc:"next_cursor of the previous page"`
 	Limit  int    `query:"limit" minimum:"0" maximum:"500" doc:"Page size, default 50"`
 }

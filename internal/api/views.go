@@ -15,7 +15,7 @@ type Token struct {
 	Description    string     `json:"description"`
 	Scopes         []string   `json:"scopes" doc:"Granted scopes; a scope narrowed to resources is written scope=pattern,pattern"`
 	UserID         string     `json:"user_id" doc:"Owner's user id"`
-	Kind           string     `json:"kind" enum:"pat,adm" doc:"pat: personal access token; adm: admin access token of a service account"`
+	Kind           string     `json:"kind" enum:"pat,adm,fed" doc:"pat: personal access token; adm: admin access token of a service account; fed: issued by workload identity federation"`
 	State          string     `json:"state" enum:"active,expiring,expired,revoked"`
 	CreatedAt      time.Time  `json:"created_at"`
 	UpdatedAt      time.Time  `json:"updated_at"`
@@ -29,6 +29,8 @@ type Token struct {
 	RevokedAt      *time.Time `json:"revoked_at"`
 	RegeneratedAt  *time.Time `json:"regenerated_at"`
 	GraceExpiresAt *time.Time `json:"grace_expires_at" doc:"Until when the previous secret still works after a regeneration"`
+	// Federation is set on fed tokens only.
+	Federation *TokenFederation `json:"federation,omitempty" doc:"For fed tokens: the trust policy that issued it and the claims it matched"`
 }
 
 func tokenView(t *store.Token, p store.Policy, now time.Time) Token {
@@ -42,6 +44,7 @@ func tokenView(t *store.Token, p store.Policy, now time.Time) Token {
 	if t.PrevExpiresAt != nil && now.Before(*t.PrevExpiresAt) {
 		v.GraceExpiresAt = t.PrevExpiresAt
 	}
+	v.Federation = federationView(t)
 	return v
 }
 

@@ -99,8 +99,9 @@ func (a *App) registerJobs() {
 	}
 }
 
-// cleanup revokes tokens unused for longer than the policy allows and
-// deletes sessions that ended a day ago.
+// cleanup revokes tokens unused for longer than the policy allows, deletes
+// sessions that ended a day ago and forgets federation token ids (jti) past
+// their expiry.
 func (a *App) cleanup(ctx context.Context) (map[string]any, error) {
 	now := time.Now()
 	revoked, err := a.Services.Tokens.RevokeUnused(ctx, now)
@@ -117,7 +118,11 @@ func (a *App) cleanup(ctx context.Context) (map[string]any, error) {
 	if deleted > 0 {
 		a.Logger.Info("deleted ended sessions", "count", deleted)
 	}
-	return map[string]any{"revoked_unused_tokens": revoked, "deleted_sessions": deleted}, nil
+	forgotten, err := a.Store.DeleteFederationJTIsBefore(ctx, now)
+	if err != nil {
+		return nil, fmt.Errorf("forget expired federation token ids: %w", err)
+	}
+	return map[string]any{"revoked_unused_tokens": revoked, "deleted_sessions": deleted, "forgotten_federation_jtis": forgotten}, nil
 }
 
 // reminders sends the expiry reminders that are due.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/latchkey/latchkey/internal/federation"
 	"github.com/latchkey/latchkey/internal/service"
 	"github.com/latchkey/latchkey/internal/sts"
 )
@@ -36,6 +37,10 @@ func (a *App) mountSTS(ctx context.Context) error {
 		Keys: keys, Verifier: a.Verifier, Catalog: a.Catalog, Audit: a.Services.Audit,
 		Parents: a.Store, Policy: a.Services.Policies, Issuer: a.PublicURL,
 		Limiter: a.failures, Logger: a.Logger,
+		Federation: &sts.Federation{
+			Verifier: federation.NewVerifier(federation.Options{Logger: a.Logger}),
+			Service:  a.Services.Federation,
+		},
 	}, sts.Options{Lifetime: a.Config.JWTLifetime})
 	svc.Mount(a.Mux)
 	a.Introspector.JWT = svc.IntrospectJWT

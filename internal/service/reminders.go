@@ -146,6 +146,9 @@ func reminderKind(t *store.Token, exp *time.Time, now time.Time) notify.Kind {
 // remind sends the notice due for t, if any and not sent before, and says
 // whether it sent one.
 func (s *Tokens) remind(ctx context.Context, t *store.Token, now time.Time, p store.Policy, owners map[string]*store.User) (bool, error) {
+	if t.Kind == store.TokenFederated {
+		return false, nil // minutes-long by design: a reminder would be noise
+	}
 	exp := EffectiveExpiry(t, p)
 	kind := reminderKind(t, exp, now)
 	if kind == "" {

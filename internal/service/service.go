@@ -23,6 +23,8 @@ type Services struct {
 	Audit    *Audit
 	Jobs     *Jobs
 	Catalog  *scope.Catalog
+	// Federation is workload identity federation (trust policies, fed tokens).
+	Federation *Federation
 }
 
 // New builds the services. inval may be nil until a verification cache exists;
@@ -48,6 +50,8 @@ func New(st store.Store, cat *scope.Catalog, cfg Config, inval Invalidator, now 
 		Audit:    audit,
 		Jobs:     &Jobs{audit: audit, now: now},
 		Catalog:  cat,
+		Federation: &Federation{store: st, catalog: cat, policies: pol, audit: audit, inval: inv,
+			prefix: cfg.TokenPrefix, now: now},
 	}
 }
 

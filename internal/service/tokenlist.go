@@ -87,10 +87,10 @@ func (s *Tokens) listFilter(ctx context.Context, a Actor, q TokenQuery) (store.T
 		return f, invalid("state", "state must be one of active, expiring, expired, revoked; got %q", q.State)
 	}
 	switch store.TokenKind(q.Kind) {
-	case "", store.TokenPersonal, store.TokenAdmin:
+	case "", store.TokenPersonal, store.TokenAdmin, store.TokenFederated:
 		f.Kind = store.TokenKind(q.Kind)
 	default:
-		return f, invalid("kind", "kind must be pat or adm; got %q", q.Kind)
+		return f, invalid("kind", "kind must be pat, adm or fed; got %q", q.Kind)
 	}
 	if q.Scope != "" {
 		if _, ok := s.catalog.Lookup(q.Scope); !ok {

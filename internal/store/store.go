@@ -71,6 +71,9 @@ type TokenKind string
 const (
 	TokenPersonal TokenKind = "pat"
 	TokenAdmin    TokenKind = "adm"
+	// TokenFederated is issued by workload identity federation; it is owned
+	// by the trust policy's service account.
+	TokenFederated TokenKind = "fed"
 )
 
 // Token is a personal or admin access token. Only a SHA-256 digest of its
@@ -97,6 +100,36 @@ type Token struct {
 	LastUsedIP    string
 	LastUsedAgent string
 	RecentIPs     []string // last few distinct client IPs, most recent first
+	// FederationPolicyID is the trust policy that issued a fed token; "" otherwise.
+	FederationPolicyID string
+	// FederationClaims are the claims of the exchanged OIDC token that the
+	// policy matched (repository, ref, run id...); nil for other kinds.
+	FederationClaims map[string]string
+}
+
+// FederationPolicy is a workload identity federation trust policy: OIDC
+// tokens from Issuer, for Audience, whose claims match every condition, are
+// exchanged for short-lived fed tokens of ServiceAccountID.
+type FederationPolicy struct {
+	ID               string
+	Name             string // unique
+	Description      string
+	Issuer           string
+	Audience         string
+	Conditions       map[string]string // claim name -> exact value or glob pattern
+	ServiceAccountID string
+	Scopes           []string
+	MaxLifetime      time.Duration // 0 = the default (15 minutes)
+	Disabled         bool
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
+
+// FederationPolicyFilter narrows ListFederationPolicies.
+type FederationPolicyFilter struct {
+	Issuer string // exact issuer; "" = any
+	Cursor string // the ID of the last policy of the previous page
+	Limit  int
 }
 
 // TokenState is derived from a token's times, never stored.
@@ -297,6 +330,9 @@ type Store interface {
 	GetTokenAndOwnerByDigest(ctx context.Context, digest []byte) (*Token, *User, error)
 	ListTokens(ctx context.Context, f TokenFilter) ([]*Token, error)
 	UpdateToken(ctx context.Context, id string, fn func(*Token) error) (*Token, error)
+	// RevokeFederatedTokens revokes, in one transaction, every live token
+	// issued by the federation policy and returns them as revoked.
+	RevokeFederatedTokens(ctx context.Context, policyID string, at time.Time) ([]*Token, error)
 	// RecordTokenUse applies a batch of aggregated uses in one transaction.
 	RecordTokenUse(ctx context.Context, uses []TokenUse) error
 	// TokenUsage returns per-day counts for days >= since, oldest first.
@@ -344,6 +380,21 @@ type Store interface {
 	// DeleteNotificationsBefore forgets claims about expiries before the
 	// given time, which no run asks about any more.
 	DeleteNotificationsBefore(ctx context.Context, before time.Time) (int, error)
+
+	// CreateFederationPolicy inserts p; a taken name is ErrConflict.
+	CreateFederationPolicy(ctx context.Context, p *FederationPolicy) error
+	GetFederationPolicy(ctx context.Context, id string) (*FederationPolicy, error)
+	// ListFederationPolicies returns policies ordered by ID, after f.Cursor.
+	ListFederationPolicies(ctx context.Context, f FederationPolicyFilter) ([]*FederationPolicy, error)
+	UpdateFederationPolicy(ctx context.Context, id string, fn func(*FederationPolicy) error) (*FederationPolicy, error)
+	DeleteFederationPolicy(ctx context.Context, id string) error
+	// ClaimFederationJTI records that the OIDC token (issuer, jti) was
+	// exchanged, and reports whether this caller claimed it first: false
+	// when it was claimed before, on any replica, and has not expired.
+	ClaimFederationJTI(ctx context.Context, issuer, jti string, expiresAt time.Time) (bool, error)
+	// DeleteFederationJTIsBefore forgets claims of OIDC tokens that expired
+	// before the given time, which can no longer be replayed.
+	DeleteFederationJTIsBefore(ctx context.Context, before time.Time) (int, error)
 
 	// Ping checks the connection (readiness).
 	Ping(ctx context.Context) error

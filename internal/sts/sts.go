@@ -51,6 +51,9 @@ type Deps struct {
 	// limiter, read for the Retry-After of a refusal.
 	Limiter *auth.FailureLimiter
 	Logger  *slog.Logger
+	// Federation, when set, exchanges OIDC tokens of trusted workloads
+	// (federated.go); nil turns that grant off.
+	Federation *Federation
 }
 
 // Options tune the service.
@@ -93,6 +96,9 @@ func (s *Service) serveToken(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		writeOAuthError(w, &oauthError{http.StatusMethodNotAllowed, "invalid_request", "use POST with a form-encoded body"})
+		return
+	}
+	if s.federated(w, r) {
 		return
 	}
 	req, oerr := parseExchange(w, r)

@@ -10,11 +10,14 @@ const (
 	Personal Kind = "pat" // personal access token, owned by a person
 	Admin    Kind = "adm" // admin access token, owned by a service account
 	Session  Kind = "ses" // session token from a password login
+	// Federated is a short-lived token issued by workload identity
+	// federation in exchange for a CI job's or workload's OIDC token.
+	Federated Kind = "fed"
 )
 
-// Valid reports whether k is one of Personal, Admin or Session.
+// Valid reports whether k is one of Personal, Admin, Session or Federated.
 func (k Kind) Valid() bool {
-	return k == Personal || k == Admin || k == Session
+	return k == Personal || k == Admin || k == Session || k == Federated
 }
 
 // DefaultPrefix is the prefix of tokens when the deployment configures none.

@@ -135,6 +135,9 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	admin("GET /admin/policy", h.policyForm)
 	admin("POST /admin/policy", h.setPolicy)
 	admin("GET /admin/audit", h.auditLog)
+	admin("GET /admin/federation", h.listFederation)
+	admin("POST /admin/federation", h.createFederation)
+	admin("POST /admin/federation/{id}/delete", h.deleteFederation)
 
 	mux.Handle("GET /static/{file...}", h.static())
 	// Unknown paths under the console's own prefixes get the console's 404

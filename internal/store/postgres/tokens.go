@@ -12,12 +12,13 @@ import (
 
 const tokenColumns = `id, user_id, kind, name, description, scopes, digest, hint, prev_digest, prev_expires_at,
 	ip_allowlist, created_at, updated_at, expires_at, revoked_at, regenerated_at, last_used_at,
-	last_used_ip, last_used_agent, recent_ips`
+	last_used_ip, last_used_agent, recent_ips, federation_policy_id, federation_claims`
 
 // tokenColumnNames lists tokenColumns for CopyFrom.
 var tokenColumnNames = []string{"id", "user_id", "kind", "name", "description", "scopes", "digest", "hint",
 	"prev_digest", "prev_expires_at", "ip_allowlist", "created_at", "updated_at", "expires_at", "revoked_at",
-	"regenerated_at", "last_used_at", "last_used_ip", "last_used_agent", "recent_ips"}
+	"regenerated_at", "last_used_at", "last_used_ip", "last_used_agent", "recent_ips",
+	"federation_policy_id", "federation_claims"}
 
 // tokenArgs returns t's values in tokenColumns order, t already normalised.
 func tokenArgs(t *store.Token) []any {
@@ -25,15 +26,24 @@ func tokenArgs(t *store.Token) []any {
 		t.ID, t.UserID, string(t.Kind), t.Name, t.Description, t.Scopes, t.Digest, t.Hint,
 		t.PrevDigest, t.PrevExpiresAt, t.IPAllowlist, t.CreatedAt, t.UpdatedAt, t.ExpiresAt, t.RevokedAt,
 		t.RegeneratedAt, t.LastUsedAt, t.LastUsedIP, t.LastUsedAgent, t.RecentIPs,
+		t.FederationPolicyID, store.EncodeClaims(t.FederationClaims),
 	}
 }
 
 func scanToken(row pgx.Row) (*store.Token, error) {
-	var t store.Token
+	var (
+		t      store.Token
+		claims string
+	)
 	if err := row.Scan(&t.ID, &t.UserID, &t.Kind, &t.Name, &t.Description, &t.Scopes, &t.Digest, &t.Hint,
 		&t.PrevDigest, &t.PrevExpiresAt, &t.IPAllowlist, &t.CreatedAt, &t.UpdatedAt, &t.ExpiresAt, &t.RevokedAt,
-		&t.RegeneratedAt, &t.LastUsedAt, &t.LastUsedIP, &t.LastUsedAgent, &t.RecentIPs); err != nil {
+		&t.RegeneratedAt, &t.LastUsedAt, &t.LastUsedIP, &t.LastUsedAgent, &t.RecentIPs,
+		&t.FederationPolicyID, &claims); err != nil {
 		return nil, translate(err)
+	}
+	var err error
+	if t.FederationClaims, err = store.DecodeClaims(claims); err != nil {
+		return nil, fmt.Errorf("token %s federation claims: %w", t.ID, err)
 	}
 	t.Scopes, t.IPAllowlist, t.RecentIPs = list(t.Scopes), list(t.IPAllowlist), list(t.RecentIPs)
 	if len(t.PrevDigest) == 0 {
@@ -61,7 +71,7 @@ func normToken(t *store.Token) {
 func (s *Store) CreateToken(ctx context.Context, t *store.Token) error {
 	normToken(t)
 	_, err := s.pool.Exec(ctx, `INSERT INTO tokens (`+tokenColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
-		$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`, tokenArgs(t)...)
+		$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`, tokenArgs(t)...)
 	if err != nil {
 		return fmt.Errorf("create token: %w", translate(err))
 	}

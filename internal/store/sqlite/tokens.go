@@ -13,10 +13,10 @@ import (
 
 const tokenColumns = `id, user_id, kind, name, description, scopes, digest, hint, prev_digest, prev_expires_at,
 	ip_allowlist, created_at, updated_at, expires_at, revoked_at, regenerated_at, last_used_at,
-	last_used_ip, last_used_agent, recent_ips`
+	last_used_ip, last_used_agent, recent_ips, federation_policy_id, federation_claims`
 
 // tokenColumnCount is the number of columns in tokenColumns.
-const tokenColumnCount = 20
+const tokenColumnCount = 22
 
 // tokenArgs returns t's values in tokenColumns order.
 func tokenArgs(t *store.Token) []any {
@@ -25,23 +25,26 @@ func tokenArgs(t *store.Token) []any {
 		blobOrNull(t.PrevDigest), microsPtr(t.PrevExpiresAt), encodeList(t.IPAllowlist),
 		micros(t.CreatedAt), micros(t.UpdatedAt), microsPtr(t.ExpiresAt), microsPtr(t.RevokedAt),
 		microsPtr(t.RegeneratedAt), microsPtr(t.LastUsedAt), t.LastUsedIP, t.LastUsedAgent,
-		encodeList(t.RecentIPs),
+		encodeList(t.RecentIPs), t.FederationPolicyID, store.EncodeClaims(t.FederationClaims),
 	}
 }
 
 func scanToken(sc scanner) (*store.Token, error) {
 	var (
 		t                                                store.Token
-		scopes, allow, recent                            string
+		scopes, allow, recent, claims                    string
 		created, updated                                 int64
 		prevExp, expires, revoked, regenerated, lastUsed sql.NullInt64
 	)
 	if err := sc.Scan(&t.ID, &t.UserID, &t.Kind, &t.Name, &t.Description, &scopes, &t.Digest, &t.Hint,
 		&t.PrevDigest, &prevExp, &allow, &created, &updated, &expires, &revoked, &regenerated, &lastUsed,
-		&t.LastUsedIP, &t.LastUsedAgent, &recent); err != nil {
+		&t.LastUsedIP, &t.LastUsedAgent, &recent, &t.FederationPolicyID, &claims); err != nil {
 		return nil, translate(err)
 	}
 	var err error
+	if t.FederationClaims, err = store.DecodeClaims(claims); err != nil {
+		return nil, fmt.Errorf("token %s federation claims: %w", t.ID, err)
+	}
 	if t.Scopes, err = decodeList(scopes); err != nil {
 		return nil, fmt.Errorf("token %s scopes: %w", t.ID, err)
 	}

@@ -51,6 +51,7 @@ func tests() []test {
 	all = append(all, miscTests()...)
 	all = append(all, notificationTests()...)
 	all = append(all, concurrencyTests()...)
+	all = append(all, federationTests()...)
 	return all
 }
 

@@ -1,0 +1,42 @@
+package federation
+
+import (
+	"errors"
+	"fmt"
+)
+
+// OAuth error codes (RFC 6749 §5.2, RFC 8693) an exchange can fail with.
+const (
+	CodeInvalidRequest = "invalid_request"
+	CodeInvalidGrant   = "invalid_grant"
+	CodeInvalidScope   = "invalid_scope"
+	CodeUnavailable    = "temporarily_unavailable"
+)
+
+// Error is a refused exchange: Code is the OAuth error code, Check names the
+// check that failed ("signature", "audience", "condition:repository"...),
+// and Msg says what was wrong without echoing the presented token.
+type Error struct {
+	Code  string
+	Check string
+	Msg   string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+// Is lets errors.Is(err, ErrUnavailable) find unavailability.
+func (e *Error) Is(target error) bool { return target == ErrUnavailable && e.Code == CodeUnavailable }
+
+// ErrUnavailable matches errors that mean the issuer could not be reached
+// and no cached key could stand in.
+var ErrUnavailable = errors.New("issuer unavailable")
+
+func refuse(check, format string, args ...any) *Error {
+	return &Error{Code: CodeInvalidGrant, Check: check, Msg: fmt.Sprintf(format, args...)}
+}
+
+// malformed is a subject token that is not a JWT at all: a bad request
+// rather than a refused grant.
+func malformed(msg string) *Error {
+	return &Error{Code: CodeInvalidRequest, Check: "format", Msg: msg}
+}

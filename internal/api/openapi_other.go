@@ -26,7 +26,9 @@ func (a *API) documentOtherEndpoints() {
 	header := func(name, doc string) *huma.Param {
 		return &huma.Param{Name: name, In: "header", Description: doc, Schema: str("")}
 	}
-	strs := func(doc string) *huma.Schema { return &huma.Schema{Type: "array", Items: &huma.Schema{Type: "string"}, Description: doc} }
+	strs := func(doc string) *huma.Schema {
+		return &huma.Schema{Type: "array", Items: &huma.Schema{Type: "string"}, Description: doc}
+	}
 	integer := func(doc string) *huma.Schema { return &huma.Schema{Type: "integer", Format: "int64", Description: doc} }
 	object := func(required []string, props map[string]*huma.Schema) *huma.Schema {
 		return &huma.Schema{Type: "object", Properties: props, Required: required}
@@ -108,11 +110,11 @@ func (a *API) documentOtherEndpoints() {
 				map[string]*huma.Schema{
 					"issuer": uri("This server's URL"), "token_endpoint": uri("POST /oauth2/token"),
 					"jwks_uri": uri("GET /.well-known/jwks.json"), "introspection_endpoint": uri("POST /oauth2/introspect"),
-					"grant_types_supported":                         strs(""),
-					"response_types_supported":                      strs(""),
-					"token_endpoint_auth_methods_supported":         strs(""),
-					"introspection_endpoint_auth_methods_supported": strs(""),
-					"scopes_supported":                              strs("The scope catalog"),
+					"grant_types_supported":                            strs(""),
+					"response_types_supported":                         strs(""),
+					"token_endpoint_auth_methods_supported":            strs(""),
+					"introspection_endpoint_auth_methods_supported":    strs(""),
+					"scopes_supported":                                 strs("The scope catalog"),
 					"token_endpoint_auth_signing_alg_values_supported": strs(""),
 					"access_token_signing_alg_values_supported":        strs(""),
 					"latchkey_scope_implies": {Type: "object", AdditionalProperties: strs("Scopes implied by the key"),

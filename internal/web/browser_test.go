@@ -144,7 +144,7 @@ func TestBrowserExpiryBannerAndForgedPosts(t *testing.T) {
 	b.login(servertest.AdminUser, servertest.AdminPassword)
 
 	banner := b.text(".banner")
-	if !strings.Contains(banner, "nightly-backup") || !strings.Contains(banner, "expires in 3 days") {
+	if !strings.Contains(banner, "nightly-backup") || !strings.Contains(banner, "expires in 4 days") {
 		t.Fatalf("banner does not name the expiring token: %q", banner)
 	}
 	b.open("/admin/policy")

@@ -108,6 +108,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	page("GET /tokens/new", h.newTokenForm)
 	page("POST /tokens/new", h.createToken)
 	page("GET /tokens/{id}", h.showToken)
+	page("GET /tokens/{id}/issued", h.showIssued)
 	page("GET /tokens/{id}/edit", h.editTokenForm)
 	page("POST /tokens/{id}/edit", h.updateToken)
 	page("GET /tokens/{id}/regenerate", h.regenerateForm)

@@ -146,7 +146,7 @@ func pageShape(p string) (string, int) {
 		key += "?"
 	}
 	if ids > 0 {
-		return key, 3
+		return key, 2
 	}
 	return key, 1
 }

@@ -122,6 +122,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	})
 	admin("GET /admin/users", h.listUsers)
 	admin("POST /admin/users", h.createUser)
+	admin("GET /admin/users/{id}", h.showUser)
 	admin("POST /admin/users/{id}/role", h.changeRole)
 	admin("POST /admin/users/{id}/email", h.changeEmail)
 	admin("POST /admin/users/{id}/suspend", h.suspendUser)

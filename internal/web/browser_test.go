@@ -60,10 +60,11 @@ func createTokenInBrowser(t *testing.T, b *tab) string {
 	b.typeInto("#name", "deploy")
 	b.typeInto("#description", "pushes releases")
 	b.do(chromedp.Click(chromedp.CSS(`input[name=access][value=specific]`)))
-	b.typeInto("#scope-repo-resources", "acme/*")
-	if !b.eval(`document.getElementById("scope-repo").checked`) {
-		t.Error("typing a resource pattern did not tick its scope")
+	if b.eval(`document.getElementById("scope-repo-resources").offsetParent !== null`) {
+		t.Error("the pattern box of an unticked scope shows")
 	}
+	b.do(chromedp.Click(chromedp.CSS("#scope-repo")))
+	b.typeInto("#scope-repo-resources", "acme/*")
 	b.do(chromedp.Click(chromedp.CSS("#scope-tokens")))
 	b.shot("new-token")
 	if status := b.submit(`form button[type=submit].btn-primary`); status != 200 {

@@ -143,7 +143,7 @@ func notHTTP(err error) bool {
 		return true
 	}
 	msg := err.Error()
-	for _, s := range []string{"malformed HTTP", "server gave HTTP response to HTTPS client", "first record does not look like a TLS handshake", "connection reset by peer"} {
+	for _, s := range []string{"malformed HTTP", "server gave HTTP response to HTTPS client", "first record does not look like a TLS handshake", "connection reset by peer", "server closed idle connection"} {
 		if strings.Contains(msg, s) {
 			return true
 		}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"net"
 	"strings"
 )
@@ -27,7 +26,7 @@ func normalizeServerURL(raw string) (string, error) {
 		if isLoopback(host) {
 			s = "http://" + s
 		} else {
-			return "", usageError(fmt.Sprintf("server URL %q has no scheme: write https://%s (or http://%s for a server without TLS)", raw, s, s))
+			return "", usageError("server URL %q has no scheme: write https://%s (or http://%s for a server without TLS)", raw, s, s)
 		}
 	}
 	trimmed := strings.TrimRight(s, "/")

@@ -157,6 +157,9 @@ func (c *Client) open(ctx context.Context, r request) (*http.Response, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: read answer: %w", r.method, c.URL(r.path), err)
 	}
+	if e := notAPIAnswer(resp, body, r.method+" "+r.path, c.BaseURL()); e != nil {
+		return nil, e
+	}
 	if r.form != nil {
 		return nil, newOAuthError(resp.StatusCode, body)
 	}

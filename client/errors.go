@@ -3,6 +3,8 @@ package client
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -142,6 +144,25 @@ func newOAuthError(status int, body []byte) *OAuthError {
 	}
 	e.Status = status
 	return e
+}
+
+// notAPIAnswer recognises an error answer that no Latchkey server gives: a
+// page (HTML, plain text) instead of JSON, as from another web server on
+// that address or a proxy in front of it. It says so in one line instead of
+// quoting the page; nil when the answer is JSON or empty.
+func notAPIAnswer(resp *http.Response, body []byte, what, base string) *Error {
+	ct := resp.Header.Get("Content-Type")
+	mt, _, _ := mime.ParseMediaType(ct)
+	if len(strings.TrimSpace(string(body))) == 0 || strings.HasSuffix(mt, "json") || mt == "" {
+		return nil
+	}
+	kind := "a " + mt + " page"
+	if mt == "text/html" {
+		kind = "an HTML page"
+	}
+	return &Error{Status: resp.StatusCode, Title: http.StatusText(resp.StatusCode),
+		Detail: fmt.Sprintf("%s answered %d %s with %s, not a Latchkey API answer: is %s the address of a Latchkey server (not a proxy or another service)?",
+			what, resp.StatusCode, http.StatusText(resp.StatusCode), kind, base)}
 }
 
 func unexpected(status int, body []byte) string {

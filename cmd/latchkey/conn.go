@@ -70,6 +70,9 @@ func (c *connection) source() string {
 	if c.Auth == authSession {
 		what = "session"
 	}
+	if c.Name == "" {
+		return "the " + what
+	}
 	return fmt.Sprintf("the %s of context %q", what, c.Name)
 }
 

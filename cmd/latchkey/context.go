@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"net"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -75,16 +77,28 @@ func newContextListCmd(a *app) *cobra.Command {
 }
 
 func newContextUseCmd(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:               "use NAME",
-		Short:             "Make a stored context the current one",
-		Example:           `  latchkey context use prod`,
+	var f loginFlags
+	cmd := &cobra.Command{
+		Use:   "use NAME|URL",
+		Short: "Make a stored context the current one, or log in to a server URL",
+		Long: `Make the stored context NAME the current one.
+
+Given a server URL instead (and optionally --token), it is the same as
+"latchkey login URL": okteto's "context use URL --token T" works here too.`,
+		Example: `  latchkey context use prod
+
+  # The same as: latchkey login https://latchkey.example.com --token "$TOKEN"
+  latchkey context use https://latchkey.example.com --token "$TOKEN"`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeContexts,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := loadConfig()
 			if err != nil {
 				return err
+			}
+			_, stored := cfg.Contexts[args[0]]
+			if f.token != "" || (!stored && looksLikeURL(args[0])) {
+				return a.login(cmd, args, f)
 			}
 			sc, err := cfg.lookup(args[0])
 			if err != nil {
@@ -98,6 +112,21 @@ func newContextUseCmd(a *app) *cobra.Command {
 			return err
 		},
 	}
+	cmd.Flags().StringVar(&f.token, "token", "", "log in to the server URL with this access `TOKEN`, as `latchkey login URL --token` (\"-\" reads it from standard input)")
+	return cmd
+}
+
+// looksLikeURL tells a server address (https://x, localhost:8080) from a
+// context name.
+func looksLikeURL(s string) bool {
+	if strings.Contains(s, "://") {
+		return true
+	}
+	host, _, _ := strings.Cut(s, "/")
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return isLoopback(strings.Trim(host, "[]"))
 }
 
 func newContextDeleteCmd(a *app) *cobra.Command {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"net/url"
 	"strings"
 
@@ -118,14 +119,36 @@ func (a *app) describe(err error) string {
 	switch {
 	case errors.Is(err, context.Canceled):
 		return "interrupted"
+	case client.StatusOf(err) == 0 && errors.As(err, &ue) && notHTTP(ue.Err):
+		return "the server at " + a.serverURL() + " does not speak HTTP (" + ue.Err.Error() + "): is that the address and port of a Latchkey server, and http:// or https:// as it serves?"
 	case client.StatusOf(err) == 0 && errors.As(err, &ue):
 		return "cannot reach the Latchkey server at " + a.serverURL() + ": " + ue.Err.Error()
 	case errors.Is(err, client.ErrUnauthorized):
-		return err.Error() + "; " + a.reauthHint()
+		// The server may already say "log in again"; say it once, with how.
+		msg := strings.TrimSuffix(strings.TrimSuffix(err.Error(), "."), "; log in again")
+		return msg + "; " + a.reauthHint()
 	case errors.Is(err, client.ErrServer):
 		return "the server failed: " + err.Error()
 	}
+	if msg, ok := flagGroupError(err.Error()); ok {
+		return msg
+	}
 	return err.Error()
+}
+
+// notHTTP tells the errors of a connection to something that is not an
+// HTTP server of the expected kind (Redis's port, TLS against plain HTTP).
+func notHTTP(err error) bool {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return true
+	}
+	msg := err.Error()
+	for _, s := range []string{"malformed HTTP", "server gave HTTP response to HTTPS client", "first record does not look like a TLS handshake", "connection reset by peer", "server closed idle connection"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
 
 func (a *app) serverURL() string {

@@ -86,6 +86,9 @@ func (a *app) login(cmd *cobra.Command, args []string, f loginFlags) error {
 	if err != nil {
 		return err
 	}
+	if raw, err = normalizeServerURL(raw); err != nil {
+		return err
+	}
 	u, err := client.ParseURL(raw)
 	if err != nil {
 		return fail(exitUsage, err)
@@ -119,6 +122,7 @@ func (a *app) login(cmd *cobra.Command, args []string, f loginFlags) error {
 	if name == "" {
 		name = contextName(u)
 	}
+	a.conn.Name = name // for the expiry warning printed after the command
 	if old, ok := cfg.Contexts[name]; ok {
 		a.endReplacedSession(old, sc)
 	}

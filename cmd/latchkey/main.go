@@ -55,7 +55,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	err := root.ExecuteContext(ctx)
 	a.warnExpiry()
 	if err != nil {
-		fmt.Fprintln(stderr, "latchkey: "+oneLine(a.describe(err)))
+		if msg, ok := unknownTopLevel(err); ok {
+			fmt.Fprint(stderr, msg)
+		} else {
+			fmt.Fprintln(stderr, "latchkey: "+oneLine(a.describe(err)))
+		}
 	}
 	return exitCode(err)
 }

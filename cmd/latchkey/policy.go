@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -148,7 +149,7 @@ func (a *app) setPolicy(fl *pflag.FlagSet, f policyFlags) error {
 	}
 	np, err := cl.SetPolicy(a.ctx(), p)
 	if err != nil {
-		return err
+		return inFlagWords(err, policyFlagWords)
 	}
 	if a.output == outTable {
 		fmt.Fprintln(a.stdout, "Policy updated.")
@@ -176,4 +177,24 @@ func impactLine(p *client.PolicyPreview, dryRun bool) string {
 		return fmt.Sprintf("%s the lifetime of %d existing token(s); %d of them stop working at once.", verb, p.TokensAffected, p.TokensExpiring)
 	}
 	return fmt.Sprintf("%s the lifetime of %d existing token(s).", verb, p.TokensAffected)
+}
+
+// policyFlagWords names the API fields of the policy by the flags that set them.
+var policyFlagWords = strings.NewReplacer(
+	"default_lifetime", "--default-lifetime", "max_lifetime", "--max-lifetime",
+	"allow_no_expiry", "--allow-no-expiry", "revoke_unused_for", "--revoke-unused-for",
+	"body.creation", "--creation", "creation", "--creation", "body.", "",
+)
+
+// inFlagWords rewrites an API error so it names the command's flags rather
+// than the JSON fields they were sent as; the exit code stays the same.
+func inFlagWords(err error, words *strings.Replacer) error {
+	var e *client.Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	c := *e
+	c.Detail = words.Replace(c.Detail)
+	c.Errors = nil // their locations are JSON paths; the detail says it all
+	return &c
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -42,6 +43,13 @@ Exit codes are documented in "latchkey help exit-codes".`,
 	root.PersistentFlags().StringVar(&a.contextFlag, "context", "", "stored context `NAME` to use (see \"latchkey context list\")")
 	root.PersistentFlags().StringVarP(&a.output, "output", "o", outTable, "output `FORMAT`: table, json or yaml")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		// `tokens craete --name x`: the mistyped subcommand is the problem,
+		// not the flag its parent does not know.
+		if cmd.HasAvailableSubCommands() {
+			if args := cmd.Flags().Args(); len(args) > 0 {
+				return unknownSubcommand(cmd, args[0])
+			}
+		}
 		return fail(exitUsage, fmt.Errorf("%w; see `%s --help`", err, cmd.CommandPath()))
 	})
 	root.AddCommand(
@@ -115,16 +123,75 @@ func group(cmd *cobra.Command) *cobra.Command {
 		if len(args) == 0 {
 			return cmd.Help()
 		}
-		msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
-		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
-			msg += "; did you mean " + strings.Join(s, " or ") + "?"
-		}
-		return fail(exitUsage, fmt.Errorf("%s; see `%s --help`", msg, cmd.CommandPath()))
+		return unknownSubcommand(cmd, args[0])
 	}
 	return cmd
+}
+
+// unknownSubcommand is the error for `PARENT name` when PARENT has no
+// subcommand name, with the closest ones suggested.
+func unknownSubcommand(cmd *cobra.Command, name string) error {
+	msg := fmt.Sprintf("unknown command %q for %q", name, cmd.CommandPath())
+	if s := cmd.SuggestionsFor(name); len(s) > 0 {
+		msg += "; did you mean " + strings.Join(s, " or ") + "?"
+	}
+	return fail(exitUsage, fmt.Errorf("%s; see `%s --help`", msg, cmd.CommandPath()))
 }
 
 // usageError is a bad-input error with exit code 1.
 func usageError(format string, args ...any) error {
 	return fail(exitUsage, fmt.Errorf(format, args...))
 }
+
+// unknownTopLevel renders cobra's "unknown command" error for a mistyped
+// top-level command (`latchkey tokns`) on several lines, as cobra means it
+// to be read: the error, the suggestions, and where the list of commands is.
+func unknownTopLevel(err error) (string, bool) {
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "unknown command ") || !strings.Contains(msg, ` for "latchkey"`) {
+		return "", false
+	}
+	first, rest, _ := strings.Cut(msg, "\n")
+	var b strings.Builder
+	b.WriteString("latchkey: " + first + "\n")
+	if rest = strings.TrimSpace(rest); rest != "" {
+		b.WriteString("\n" + strings.ReplaceAll(rest, "\t", "  ") + "\n")
+	}
+	b.WriteString("\nRun `latchkey --help` for the list of commands.\n")
+	return b.String(), true
+}
+
+// flagGroupError rewrites cobra's flag-group errors ("if any flags in the
+// group [lifetime no-expiry] are set none of the others can be; ...") as one
+// line naming the flags.
+func flagGroupError(msg string) (string, bool) {
+	flags := func(list string) string {
+		names := strings.Fields(list)
+		for i, n := range names {
+			names[i] = "--" + n
+		}
+		switch len(names) {
+		case 0:
+			return ""
+		case 1:
+			return names[0]
+		}
+		return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+	}
+	if m := reExclusive.FindStringSubmatch(msg); m != nil {
+		return flags(m[2]) + " cannot be used together: give only one of " + strings.ReplaceAll(flags(m[1]), " and ", " or "), true
+	}
+	if m := reTogether.FindStringSubmatch(msg); m != nil {
+		return flags(m[1]) + " go together: add " + flags(m[2]), true
+	}
+	if m := reOneRequired.FindStringSubmatch(msg); m != nil {
+		return "give one of " + strings.ReplaceAll(flags(m[1]), " and ", " or "), true
+	}
+	return "", false
+}
+
+var (
+	reExclusive   = regexp.MustCompile(`if any flags in the group \[([^\]]*)\] are set none of the others can be; \[([^\]]*)\] were all set`)
+	reTogether    = regexp.MustCompile(`if any flags in the group \[([^\]]*)\] are set they must all be set; missing \[([^\]]*)\]`)
+	reOneRequired = regexp.MustCompile(`at least one of the flags in the group \[([^\]]*)\] is required`)
+)

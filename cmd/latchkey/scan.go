@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -128,6 +129,15 @@ func mask(tok string) string {
 	return tok[:i+1] + "…" + token.Hint(tok)
 }
 
+// fileURL names a scanned file as an absolute file:// URL, whatever
+// directory the scan ran from (file://notes/leak.log would read as a host).
+func fileURL(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(path)}).String()
+}
+
 func (a *app) reportFound(found []finding) error {
 	c, err := a.resolve()
 	if err != nil {
@@ -139,7 +149,7 @@ func (a *app) reportFound(found []finding) error {
 	}
 	reports := make([]client.LeakReport, 0, len(found))
 	for _, f := range found {
-		reports = append(reports, client.LeakReport{Token: f.secret, Type: "latchkey_" + f.Kind, URL: "file://" + f.Path, Source: "latchkey scan"})
+		reports = append(reports, client.LeakReport{Token: f.secret, Type: "latchkey_" + f.Kind, URL: fileURL(f.Path), Source: "latchkey scan"})
 	}
 	verdicts, err := cl.ReportLeaks(a.ctx(), reports)
 	if err != nil {

@@ -75,6 +75,9 @@ func setupScript(t *testing.T, env *testscript.Env) error {
 	env.Setenv("CONFIG", filepath.Join(env.WorkDir, "config", "latchkey", "config.json"))
 	env.Setenv("TZ", "UTC")
 	env.Setenv("DEADURL", "http://"+freeAddr())
+	if err := startFakeServers(env); err != nil {
+		return err
+	}
 	// Under -race every exec would otherwise sleep a second on exit.
 	if g := os.Getenv("GORACE"); !strings.Contains(g, "atexit_sleep_ms") {
 		env.Setenv("GORACE", strings.TrimSpace(g+" atexit_sleep_ms=0"))

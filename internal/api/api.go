@@ -56,10 +56,13 @@ func New(mux *http.ServeMux, d Deps) *API {
 	cfg.Transformers = append(cfg.Transformers, explain)
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", Description: "A personal access token, admin access token or session token"},
+		"basic":  {Type: "http", Scheme: "basic", Description: "Any user name and the token as password (git over HTTPS)"},
 	}
+	documentRules(&cfg)
 	a := &API{API: humago.New(mux, cfg), d: d, mux: mux}
 	a.UseMiddleware(a.authenticate)
 	a.registerAuth()
+	nullableObjects(a.OpenAPI(), "/api/v1/me", http.MethodGet, "token", "session")
 	a.registerTokens()
 	a.registerUsers()
 	a.registerOrg()

@@ -78,6 +78,7 @@ func send(t testing.TB, s *servertest.Server, c call) reply {
 	client := s.Client
 	if c.From != "" {
 		client = clientFrom(c.From)
+		client.Transport = s.ValidatingTransport(client.Transport)
 	}
 	resp, err := client.Do(req)
 	if err != nil {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"reflect"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -21,13 +22,24 @@ func (a *API) documentOtherEndpoints() {
 			"application/x-www-form-urlencoded": {Schema: &huma.Schema{Type: "object", Properties: props, Required: required}},
 		}}
 	}
-	jsonAnswer := func(desc string) *huma.Response {
-		return &huma.Response{Description: desc, Content: map[string]*huma.MediaType{"application/json": {Schema: &huma.Schema{Type: "object"}}}}
+	jsonAnswer := func(desc string, schema *huma.Schema) *huma.Response {
+		return &huma.Response{Description: desc, Content: map[string]*huma.MediaType{"application/json": {Schema: schema}}}
 	}
-	oauthError := jsonAnswer(`RFC 6749 §5.2 error: {"error","error_description"}`)
+	oauthError := jsonAnswer("RFC 6749 §5.2 error", oauthErrorSchema())
 	header := func(name, doc string) *huma.Param {
 		return &huma.Param{Name: name, In: "header", Description: doc, Schema: str("")}
 	}
+	strs := func(doc string) *huma.Schema {
+		return &huma.Schema{Type: "array", Items: &huma.Schema{Type: "string"}, Description: doc}
+	}
+	integer := func(doc string) *huma.Schema { return &huma.Schema{Type: "integer", Format: "int64", Description: doc} }
+	object := func(required []string, props map[string]*huma.Schema) *huma.Schema {
+		return &huma.Schema{Type: "object", Properties: props, Required: required}
+	}
+	introspection := o.Components.Schemas.Schema(reflect.TypeOf(sts.Introspection{}), true, "")
+	// The client may authenticate (it must then be the subject's owner), or
+	// rely on the subject token alone (RFC 8693): security is optional.
+	optionalBearer := []map[string][]string{{}, {"bearer": {}}}
 
 	o.AddOperation(&huma.Operation{
 		OperationID: "introspect", Method: http.MethodPost, Path: sts.IntrospectPath, Tags: []string{"OAuth"},
@@ -36,31 +48,42 @@ func (a *API) documentOtherEndpoints() {
 		Security:    security,
 		RequestBody: form([]string{"token"}, map[string]*huma.Schema{"token": str("The token to inspect"), "token_type_hint": str("Ignored")}),
 		Responses: map[string]*huma.Response{
-			"200": jsonAnswer("{active, scope, client_id, username, sub, aud, iss, exp, iat, token_type, token_id, kind, ip_allowlist, ...}"),
+			"200": jsonAnswer("The token's state: only active=false for an inactive, unknown or malformed token", introspection),
 			"400": oauthError, "401": oauthError, "403": oauthError, "429": oauthError,
 		},
 	})
 	o.AddOperation(&huma.Operation{
 		OperationID: "token-exchange", Method: http.MethodPost, Path: sts.TokenPath, Tags: []string{"OAuth"},
-		Summary: "RFC 8693 token exchange: a personal or admin access token for a short-lived signed JWT",
+		Summary:     "RFC 8693 token exchange: a personal or admin access token for a short-lived signed JWT",
+		Description: "The subject token is the credential. A client may also authenticate with Authorization: Bearer; it must then be the subject token's owner.",
+		Security:    optionalBearer,
 		RequestBody: form([]string{"grant_type", "subject_token", "subject_token_type"}, map[string]*huma.Schema{
 			"grant_type":           str("urn:ietf:params:oauth:grant-type:token-exchange"),
 			"subject_token":        str("A personal or admin access token (not a session token)"),
 			"subject_token_type":   str("urn:ietf:params:oauth:token-type:access_token"),
 			"scope":                str("Space-separated scopes, a subset of the token's effective scopes"),
-			"audience":             str("Intended audience (repeatable)"),
-			"resource":             str("Intended resource URI (repeatable)"),
+			"audience":             strs("Intended audiences: logical names such as billing-api (repeat the field for several)"),
+			"resource":             strs("Intended resources: absolute URIs without a fragment (repeat the field for several)"),
 			"requested_token_type": str("urn:ietf:params:oauth:token-type:jwt (the default)"),
 		}),
 		Responses: map[string]*huma.Response{
-			"200": jsonAnswer("{access_token, issued_token_type, token_type: Bearer, expires_in, scope}"),
+			"200": jsonAnswer("The issued token (RFC 8693 §2.2.1)", object(
+				[]string{"access_token", "issued_token_type", "token_type", "expires_in", "scope"},
+				map[string]*huma.Schema{
+					"access_token":      str("The signed JWT"),
+					"issued_token_type": str("urn:ietf:params:oauth:token-type:jwt"),
+					"token_type":        str("Bearer"),
+					"expires_in":        integer("Seconds until the JWT expires"),
+					"scope":             str("Space-separated scopes the JWT carries"),
+				})),
 			"400": oauthError, "401": oauthError, "429": oauthError, "503": oauthError,
 		},
 	})
 	o.AddOperation(&huma.Operation{
 		OperationID: "forward-auth", Method: http.MethodGet, Path: gateway.VerifyPath, Tags: []string{"Gateway"},
 		Summary:     "Forward-auth for nginx auth_request, Traefik ForwardAuth, Caddy forward_auth and Envoy ext_authz",
-		Description: "Judges the original request (X-Original-Method/-URI, or X-Forwarded-Method/-Uri, or the path below /auth/verify/) by the route rules. The headers are believed only from --trusted-proxies; descriptions that disagree are refused with 400. See docs/gateway.md.",
+		Description: "Judges the original request (X-Original-Method/-URI, or X-Forwarded-Method/-Uri, or the path below /auth/verify/) by the route rules. The headers are believed only from --trusted-proxies; descriptions that disagree are refused with 400. The token comes as Bearer, `token <t>`, or as the Basic-auth password (git). See docs/gateway.md.",
+		Security:    []map[string][]string{{"bearer": {}}, {"basic": {}}},
 		Parameters: []*huma.Param{
 			header("X-Original-Method", "nginx: the original method"), header("X-Original-URI", "nginx: the original URI"),
 			header("X-Forwarded-Method", "Traefik, Caddy: the original method"), header("X-Forwarded-Uri", "Traefik, Caddy: the original URI"),
@@ -75,10 +98,36 @@ func (a *API) documentOtherEndpoints() {
 			"403": {Description: "The credential lacks the route's scope or resource"},
 		},
 	})
+	jwk := object([]string{"kty", "kid"}, map[string]*huma.Schema{
+		"kty": str("Key type: OKP, EC or RSA"), "kid": str("Key id, as in the JWT header"),
+		"use": str("sig"), "alg": str("Signing algorithm, e.g. EdDSA or ES256"),
+		"crv": str("Curve (OKP, EC)"), "x": str("Public key (OKP, EC)"), "y": str("Public key (EC)"),
+		"n": str("Modulus (RSA)"), "e": str("Exponent (RSA)"),
+	})
 	o.AddOperation(&huma.Operation{OperationID: "jwks", Method: http.MethodGet, Path: sts.JWKSPath, Tags: []string{"OAuth"},
-		Summary: "The public keys that sign exchanged JWTs (current and previous)", Responses: map[string]*huma.Response{"200": jsonAnswer("JWK Set")}})
+		Summary: "The public keys that sign exchanged JWTs (current and previous)", Responses: map[string]*huma.Response{
+			"200": jsonAnswer("JWK Set (RFC 7517)", object([]string{"keys"}, map[string]*huma.Schema{"keys": {Type: "array", Items: jwk}})),
+		}})
+	uri := func(doc string) *huma.Schema { return &huma.Schema{Type: "string", Format: "uri", Description: doc} }
 	o.AddOperation(&huma.Operation{OperationID: "oauth-metadata", Method: http.MethodGet, Path: sts.MetadataPath, Tags: []string{"OAuth"},
-		Summary: "RFC 8414 authorization server metadata", Responses: map[string]*huma.Response{"200": jsonAnswer("Metadata naming the token, introspection and JWKS endpoints")}})
+		Summary: "RFC 8414 authorization server metadata", Responses: map[string]*huma.Response{
+			"200": jsonAnswer("Metadata naming the token, introspection and JWKS endpoints", object(
+				[]string{"issuer", "token_endpoint", "jwks_uri", "introspection_endpoint", "grant_types_supported"},
+				map[string]*huma.Schema{
+					"issuer": uri("This server's URL"), "token_endpoint": uri("POST /oauth2/token"),
+					"jwks_uri": uri("GET /.well-known/jwks.json"), "introspection_endpoint": uri("POST /oauth2/introspect"),
+					"grant_types_supported":                            strs(""),
+					"response_types_supported":                         strs(""),
+					"token_endpoint_auth_methods_supported":            strs(""),
+					"introspection_endpoint_auth_methods_supported":    strs(""),
+					"scopes_supported":                                 strs("The scope catalog"),
+					"token_endpoint_auth_signing_alg_values_supported": strs(""),
+					"access_token_signing_alg_values_supported":        strs(""),
+					"latchkey_scope_implies": {Type: "object", AdditionalProperties: strs("Scopes implied by the key"),
+						Description: "Scope hierarchy: each scope and the scopes it implies"},
+					"service_documentation": uri(""),
+				})),
+		}})
 	plain := map[string]*huma.Response{"200": {Description: "text/plain"}}
 	o.AddOperation(&huma.Operation{OperationID: "healthz", Method: http.MethodGet, Path: "/healthz", Tags: []string{"Operations"}, Summary: "The process is up", Responses: plain})
 	o.AddOperation(&huma.Operation{OperationID: "readyz", Method: http.MethodGet, Path: "/readyz", Tags: []string{"Operations"}, Summary: "The database answers (503 when not)", Responses: plain})

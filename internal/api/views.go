@@ -114,8 +114,12 @@ type AuditEvent struct {
 }
 
 func auditView(e *store.AuditEvent) AuditEvent {
+	details := e.Details
+	if details == nil { // the schema promises an object: {} when there are none
+		details = map[string]any{}
+	}
 	return AuditEvent{ID: e.ID, At: e.At, ActorID: e.ActorID, ActorName: e.ActorName, Action: e.Action,
-		TargetType: e.TargetType, TargetID: e.TargetID, IP: e.IP, UserAgent: e.Agent, Details: e.Details}
+		TargetType: e.TargetType, TargetID: e.TargetID, IP: e.IP, UserAgent: e.Agent, Details: details}
 }
 
 func nonNil[T any](s []T) []T {

@@ -119,7 +119,7 @@ func (c *Serve) options() []option {
 		return func(fs *pflag.FlagSet, n, h string) { fs.StringVar(p, n, def, h) }
 	}
 	dur := func(p *time.Duration, def time.Duration) func(*pflag.FlagSet, string, string) {
-		return func(fs *pflag.FlagSet, n, h string) { fs.DurationVar(p, n, def, h) }
+		return func(fs *pflag.FlagSet, n, h string) { DurationVar(fs, p, n, def, h) }
 	}
 	boolean := func(p *bool, def bool) func(*pflag.FlagSet, string, string) {
 		return func(fs *pflag.FlagSet, n, h string) { fs.BoolVar(p, n, def, h) }

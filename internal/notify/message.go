@@ -143,7 +143,13 @@ func emailText(n Notice, link string) (subject, body string) {
 
 // leakText writes the body of a leak notice and returns its subject.
 func leakText(b *strings.Builder, n Notice, what, link string) string {
-	fmt.Fprintf(b, "%s was reported as exposed in public on %s.\n", what, when(n.At))
+	if n.Leak != nil && strings.HasPrefix(n.Leak.URL, "file://") {
+		// `latchkey scan` found it in a file on someone's machine: not
+		// public, but somewhere a secret should not be.
+		fmt.Fprintf(b, "%s was found by a local scan on %s, in a file where a secret should not be kept.\n", what, when(n.At))
+	} else {
+		fmt.Fprintf(b, "%s was reported as exposed in public on %s.\n", what, when(n.At))
+	}
 	if n.Leak != nil && (n.Leak.URL != "" || n.Leak.Source != "") {
 		b.WriteString("\n")
 		if n.Leak.URL != "" {

@@ -35,7 +35,11 @@ type Server struct {
 	URL     string
 	App     *server.App
 	Backend string // "sqlite" or "postgres"
-	Client  *http.Client
+	// Client checks every answer against the server's OpenAPI document
+	// (openapi.go): a body that does not match fails the test at its end.
+	Client *http.Client
+
+	checker *schemaChecker
 }
 
 // Start runs a server on SQLite in t.TempDir(). args are `latchkey serve`
@@ -102,7 +106,10 @@ func start(t testing.TB, backend string, args []string) *Server {
 			t.Errorf("servertest: server did not shut down within 30s")
 		}
 	})
-	return &Server{URL: app.URL(), App: app, Backend: backend, Client: &http.Client{Timeout: 30 * time.Second}}
+	srv := &Server{URL: app.URL(), App: app, Backend: backend, checker: &schemaChecker{base: app.URL()}}
+	srv.Client = &http.Client{Timeout: 30 * time.Second, Transport: srv.ValidatingTransport(nil)}
+	t.Cleanup(func() { srv.checker.report(t) })
+	return srv
 }
 
 // testWriter sends server logs to the test log, shown only on failure.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -64,4 +65,20 @@ func PostgresDSN(t testing.TB) string {
 		Missing(t, "needs PostgreSQL: set %s (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable; .ci/run does)", PostgresDSNEnv)
 	}
 	return dsn
+}
+
+// PostgresHint says how to fix a failed connection to the test PostgreSQL
+// when the cause is one a fresh server has (no database "test"), else "".
+func PostgresHint(err error) string {
+	if err == nil {
+		return ""
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "does not exist") && strings.Contains(msg, "database") {
+		return "; create the database with `createdb -h 127.0.0.1 -U postgres test` (.ci/run does), or point " + PostgresDSNEnv + " at one that exists"
+	}
+	if strings.Contains(msg, "connection refused") {
+		return "; is PostgreSQL running at the address in " + PostgresDSNEnv + "?"
+	}
+	return ""
 }

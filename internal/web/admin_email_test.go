@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/latchkey/latchkey/internal/servertest"
@@ -12,9 +13,12 @@ import (
 // emailInRow is the value of the email field in username's row.
 func emailInRow(t *testing.T, p page, username string) string {
 	t.Helper()
-	m := regexp.MustCompile(`(?s)<tr id="user-` + regexp.QuoteMeta(username) + `">.*?name="email" value="([^"]*)"`).FindStringSubmatch(p.Body)
+	m := regexp.MustCompile(`(?s)<tr id="user-` + regexp.QuoteMeta(username) + `">.*?data-label="Email">(.*?)</td>`).FindStringSubmatch(p.Body)
 	if m == nil {
-		t.Fatalf("no email field in %s's row:\n%s", username, p.Body)
+		t.Fatalf("no email cell in %s's row:\n%s", username, p.Body)
+	}
+	if strings.Contains(m[1], "none") {
+		return ""
 	}
 	return m[1]
 }

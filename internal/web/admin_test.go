@@ -13,7 +13,7 @@ import (
 // userIDOf finds the id of username in the users table.
 func userIDOf(t *testing.T, p page, username string) string {
 	t.Helper()
-	re := regexp.MustCompile(`(?s)<tr id="user-` + regexp.QuoteMeta(username) + `">.*?action="/admin/users/([0-9a-f-]{36})/role"`)
+	re := regexp.MustCompile(`(?s)<tr id="user-` + regexp.QuoteMeta(username) + `">.*?href="/admin/users/([0-9a-f-]{36})"`)
 	m := re.FindStringSubmatch(p.Body)
 	if m == nil {
 		t.Fatalf("user %s not in the table:\n%s", username, p.Body)
@@ -53,7 +53,7 @@ func TestAdminManagesUsersAndTheirAccessStopsAtOnce(t *testing.T) {
 
 	p = b.post(t, "/admin/users/"+mia+"/role", url.Values{"csrf_token": {csrf}, "role": {"admin"}})
 	mustContain(t, p, "The role was changed")
-	if !regexp.MustCompile(`(?s)<tr id="user-mia">.*?<option value="admin" selected>`).MatchString(p.Body) {
+	if !regexp.MustCompile(`(?s)<tr id="user-mia">.*?data-label="Role">admin<`).MatchString(p.Body) {
 		t.Fatalf("mia's role did not change to admin:\n%s", p.Body)
 	}
 
@@ -68,6 +68,15 @@ func TestAdminManagesUsersAndTheirAccessStopsAtOnce(t *testing.T) {
 	mustContain(t, p, "The user was restored")
 	if got := apiStatus(t, s, miaToken.Secret); got != http.StatusOK {
 		t.Errorf("restored user's token: API status %d, want 200", got)
+	}
+
+	// Each user has a page with the forms; the table only lists.
+	up := b.get(t, "/admin/users/"+mia)
+	mustContain(t, up, `action="/admin/users/`+mia+`/email"`, `action="/admin/users/`+mia+`/role"`, `<option value="admin" selected>`, "Suspend mia")
+	up = b.post(t, "/admin/users/"+mia+"/email", url.Values{"csrf_token": {csrf}, "email": {"mia@example.com"}, "from": {"user"}})
+	mustContain(t, up, "The email address was saved", `value="mia@example.com"`, "<h1>mia")
+	if strings.Contains(tbody(b.get(t, "/admin/users")), "<form") {
+		t.Error("the users table still holds forms; editing belongs on the user's page")
 	}
 
 	// Refusals show next to the row, not as a crash.

@@ -110,14 +110,44 @@ func (h *Handler) createServiceAccount(w http.ResponseWriter, r *http.Request, v
 	}
 }
 
+// userData is one user's page.
+type userData struct {
+	User  userRow
+	Roles []string
+}
+
+// showUser is GET /admin/users/{id}: one person, with the forms that change
+// them (the users table only lists).
+func (h *Handler) showUser(w http.ResponseWriter, r *http.Request, v *visit) {
+	h.renderUser(w, r, v, http.StatusOK, r.PathValue("id"), "")
+}
+
+func (h *Handler) renderUser(w http.ResponseWriter, r *http.Request, v *visit, status int, id, rowErr string) {
+	u, err := h.d.Services.Users.Get(r.Context(), v.actor, id)
+	if err != nil {
+		h.fail(w, r, v, err)
+		return
+	}
+	row := userRow{ID: u.ID, Username: u.Username, Email: u.Email, Role: string(u.Role), Suspended: u.Suspended,
+		Self: u.ID == v.p.User.ID, Created: h.timeText(&u.CreatedAt), Error: rowErr}
+	h.render(w, r, v, status, "admin_user", u.Username, &userData{User: row,
+		Roles: []string{string(store.RoleMember), string(store.RoleAdmin), string(store.RoleOwner)}})
+}
+
 // userAction applies one change to the user in the path and goes back to
 // the page it came from, or shows that page with the error on the row.
 func (h *Handler) userAction(w http.ResponseWriter, r *http.Request, v *visit, notice string, apply func(id string) error) {
 	id := r.PathValue("id")
 	back := "/admin/users"
 	kind := store.KindPerson
-	if r.PostFormValue("from") == "service-accounts" {
+	from := r.PostFormValue("from")
+	switch from {
+	case "service-accounts":
 		back, kind = "/admin/service-accounts", store.KindService
+	case "user":
+		if notice != "deleted" {
+			back = "/admin/users/" + id
+		}
 	}
 	err := apply(id)
 	if err == nil {
@@ -125,6 +155,12 @@ func (h *Handler) userAction(w http.ResponseWriter, r *http.Request, v *visit, n
 		return
 	}
 	var f form
+	if from == "user" {
+		if h.formError(w, r, &f, err) {
+			h.renderUser(w, r, v, statusOf(err), id, f.Error)
+		}
+		return
+	}
 	if h.formError(w, r, &f, err) {
 		h.renderUsers(w, r, v, statusOf(err), kind, newForm(v.csrf, userFields...), newUserInput{Role: string(store.RoleMember)}, id, f.Error)
 	}

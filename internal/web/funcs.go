@@ -101,7 +101,9 @@ func (h *Handler) timeText(t *time.Time) timeText {
 		Date: u.Format("Jan 2, 2006"), Rel: relative(u, h.d.Now())}
 }
 
-// relative says how far t is from now in words.
+// relative says how far t is from now in words, rounded to the nearest
+// unit: a token made for 30 days expires "in 30 days", not "in 29 days"
+// a second after it was made.
 func relative(t, now time.Time) string {
 	d := t.Sub(now)
 	future := d > 0
@@ -112,12 +114,12 @@ func relative(t, now time.Time) string {
 	switch {
 	case d < time.Minute:
 		return "just now"
-	case d < time.Hour:
-		s = count(int(d/time.Minute), "minute")
-	case d < 48*time.Hour:
-		s = count(int(d/time.Hour), "hour")
+	case d < time.Hour-30*time.Second:
+		s = count(nearest(d, time.Minute), "minute")
+	case d < 48*time.Hour-30*time.Minute:
+		s = count(nearest(d, time.Hour), "hour")
 	case d < 60*24*time.Hour:
-		s = count(int(d/(24*time.Hour)), "day")
+		s = count(nearest(d, 24*time.Hour), "day")
 	default:
 		return "on " + t.Format("Jan 2, 2006")
 	}
@@ -126,6 +128,9 @@ func relative(t, now time.Time) string {
 	}
 	return s + " ago"
 }
+
+// nearest is d in units, rounded half up.
+func nearest(d, unit time.Duration) int { return int((d + unit/2) / unit) }
 
 func count(n int, unit string) string {
 	if n == 1 {

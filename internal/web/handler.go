@@ -92,9 +92,10 @@ func New(d Deps) (*Handler, error) {
 	return h, nil
 }
 
-// Mount registers the console's routes on mux. Every path is explicit:
-// the console never claims "/" as a catch-all, so the API, token exchange,
-// forward-auth and operations endpoints keep their own 404s.
+// Mount registers the console's routes on mux. Every page path is
+// explicit; the "/" catch-all answers unknown addresses with the console's
+// 404 page (a way back included), except under the machine prefixes (API,
+// OAuth, forward-auth, SCIM, operations), which keep plain 404s.
 func (h *Handler) Mount(mux *http.ServeMux) {
 	page := func(pattern string, fn visitHandler) { mux.Handle(pattern, h.signedIn(fn)) }
 	admin := func(pattern string, fn visitHandler) { mux.Handle(pattern, h.signedIn(h.adminOnly(fn))) }
@@ -109,6 +110,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	page("GET /tokens/new", h.newTokenForm)
 	page("POST /tokens/new", h.createToken)
 	page("GET /tokens/{id}", h.showToken)
+	page("GET /tokens/{id}/issued", h.showIssued)
 	page("GET /tokens/{id}/edit", h.editTokenForm)
 	page("POST /tokens/{id}/edit", h.updateToken)
 	page("GET /tokens/{id}/regenerate", h.regenerateForm)
@@ -125,6 +127,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	})
 	admin("GET /admin/users", h.listUsers)
 	admin("POST /admin/users", h.createUser)
+	admin("GET /admin/users/{id}", h.showUser)
 	admin("POST /admin/users/{id}/role", h.changeRole)
 	admin("POST /admin/users/{id}/email", h.changeEmail)
 	admin("POST /admin/users/{id}/suspend", h.suspendUser)
@@ -145,6 +148,39 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	for _, prefix := range []string{"/tokens/", "/admin/", "/login/", "/cli-auth/", "/sessions/"} {
 		public(prefix, h.notFound)
 	}
+	mux.Handle("/", h.protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.unknownAddress(mux, w, r) })))
+}
+
+// machinePrefixes are where programs, not people, send requests: an
+// unknown address there gets a plain 404, not a page.
+var machinePrefixes = []string{"/api/", "/oauth2/", "/auth/", "/.well-known/", "/scim/", "/healthz", "/readyz", "/metrics", "/static/"}
+
+// unknownAddress answers a path no route serves for r's method: 405 when
+// the path exists for other methods (as the mux would without the
+// catch-all), else 404.
+func (h *Handler) unknownAddress(mux *http.ServeMux, w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		probe := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: http.Header{}}
+		if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
+		return
+	}
+	for _, p := range machinePrefixes {
+		if strings.HasPrefix(r.URL.Path, p) {
+			http.NotFound(w, r)
+			return
+		}
+	}
+	h.notFound(w, r)
 }
 
 // root sends people to their tokens, or to the login page.

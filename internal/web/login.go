@@ -26,6 +26,7 @@ var notices = map[string]string{
 	"ended":          "Your session has ended. Log in again to continue.",
 	"revoked":        "The token was revoked. Every request that uses it is now refused.",
 	"updated":        "The token was updated.",
+	"shown":        "The token's secret was shown once, when it was made, and is not kept. If you did not copy it, regenerate the token.",
 	"user-created":   "The user was created.",
 	"role":           "The role was changed.",
 	"email":          "The email address was saved.",

@@ -62,6 +62,8 @@ type page struct {
 // Section is the navigation entry the page belongs to.
 func (p *page) Section() string {
 	switch {
+	case p.Name == "admin_user": // one user's page belongs to Users
+		return "admin_users"
 	case strings.HasPrefix(p.Name, "admin_"):
 		return p.Name
 	case p.Name == "cli_auth":

@@ -68,7 +68,18 @@ func (h *Handler) newTokenForm(w http.ResponseWriter, r *http.Request, v *visit)
 	if d.Blocked = h.creationBlocked(r.Context(), v); d.Blocked != "" {
 		status = http.StatusForbidden
 	}
-	h.render(w, r, v, status, "token_form", "New token", d)
+	h.render(w, r, v, status, "token_form", d.newTitle(), d)
+}
+
+// newTitle names the creation page for what it makes.
+func (d *tokenFormData) newTitle() string {
+	switch {
+	case d.OnBehalf && d.Owner.Kind == store.KindService:
+		return "New admin access token for " + d.Owner.Username
+	case d.OnBehalf:
+		return "New token for " + d.Owner.Username
+	}
+	return "New token"
 }
 
 // tokenOwner resolves the owner of a new token: the visitor, or the user an
@@ -106,15 +117,15 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, v *visit) 
 			Name: d.Name, Description: d.Description, Scopes: grants, Expiry: exp, UserID: ownerParam(owner, v),
 		})
 		if err == nil {
-			h.render(w, r, v, http.StatusOK, "token_issued", "Token created", &issuedData{
-				Token: h.row(r.Context(), it.Token, owner.Username), Secret: it.Secret, APIURL: h.publicURL(r) + "/api/v1/me",
-			})
+			err = h.handOver(w, r, it.Token.ID, it.Secret, false)
+		}
+		if err == nil {
 			return
 		}
 	}
 	if h.formError(w, r, &d.Form, err) {
 		d.Blocked = h.creationBlocked(r.Context(), v)
-		h.render(w, r, v, statusOf(err), "token_form", "New token", d)
+		h.render(w, r, v, statusOf(err), "token_form", d.newTitle(), d)
 	}
 }
 
@@ -245,10 +256,9 @@ func (h *Handler) regenerateToken(w http.ResponseWriter, r *http.Request, v *vis
 		var it *service.IssuedToken
 		it, err = h.d.Services.Tokens.Regenerate(r.Context(), v.actor, t.ID, service.RegenerateInput{Expiry: exp, GracePeriod: grace})
 		if err == nil {
-			h.render(w, r, v, http.StatusOK, "token_issued", "Token regenerated", &issuedData{
-				Token: h.row(r.Context(), it.Token, owner.Username), Secret: it.Secret, Regenerated: true,
-				APIURL: h.publicURL(r) + "/api/v1/me",
-			})
+			err = h.handOver(w, r, it.Token.ID, it.Secret, true)
+		}
+		if err == nil {
 			return
 		}
 	}

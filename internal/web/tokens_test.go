@@ -240,7 +240,7 @@ func TestExpiryBannerNamesTheTokenOnEveryPage(t *testing.T) {
 	for _, path := range []string{"/tokens", "/tokens/new", "/cli-auth", "/admin/policy"} {
 		p := b.get(t, path)
 		banner := regexp.MustCompile(`(?s)<div class="alert alert-warning banner" role="alert">.*?</ul>`).FindString(p.Body)
-		if !strings.Contains(banner, "nearly-done") || !strings.Contains(banner, "in 2 days") {
+		if !strings.Contains(banner, "nearly-done") || !strings.Contains(banner, "in 3 days") { // 72 h, rounded to the nearest day
 			t.Errorf("%s: no banner naming nearly-done:\n%s", path, banner)
 		}
 		if strings.Contains(banner, "fine-for-now") {
@@ -248,6 +248,7 @@ func TestExpiryBannerNamesTheTokenOnEveryPage(t *testing.T) {
 		}
 	}
 	mustContain(t, b.get(t, "/tokens"), "Expiring soon")
+	mustContain(t, b.get(t, "/tokens"), "in 30 days") // a new 30-day token, not "in 29 days"
 }
 
 func TestCLIAuthShowsAFreshWorkingSessionToken(t *testing.T) {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/latchkey/latchkey/internal/testenv"
 )
 
 // TestDSNEnv names the environment variable that points tests at a
@@ -29,7 +31,7 @@ func NewTestSchema(t testing.TB, dsn string) (dsnWithSchema string) {
 	schema := "lk_test_" + hex.EncodeToString(b)
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
-		t.Fatalf("postgres test schema: connect: %v", err)
+		t.Fatalf("postgres test schema: connect: %v%s", err, testenv.PostgresHint(err))
 	}
 	defer conn.Close(ctx)
 	if _, err := conn.Exec(ctx, `CREATE SCHEMA `+pgx.Identifier{schema}.Sanitize()); err != nil {

@@ -1,0 +1,35 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// RejectUndecodableQuery refuses, before routing, a request whose query
+// string is not valid percent-encoding (`?cursor=%%%garbage`): Go's own
+// parsing drops such pairs silently, so a mistyped cursor would quietly give
+// the first page. Every path answers 400: problem+json, or RFC 6749 §5.2
+// JSON on the OAuth endpoints.
+func RejectUndecodableQuery(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.RawQuery == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
+			detail := "the query string cannot be decoded (" + err.Error() + "): percent-encode its values, for example % as %25"
+			if strings.HasPrefix(r.URL.Path, "/oauth2/") {
+				w.Header().Set("Content-Type", "application/json")
+				w.Header().Set("Cache-Control", "no-store")
+				w.WriteHeader(http.StatusBadRequest)
+				_ = json.NewEncoder(w).Encode(map[string]string{"error": "invalid_request", "error_description": detail})
+				return
+			}
+			writeProblem(w, http.StatusBadRequest, detail)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}

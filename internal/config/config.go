@@ -79,6 +79,7 @@ type File struct {
 	Scopes    []scope.Def       `yaml:"scopes,omitempty"`
 	Routes    scope.RulesConfig `yaml:"routes,omitempty"`
 	Upstreams []Upstream        `yaml:"upstreams,omitempty"`
+	SSO       SSO               `yaml:"sso,omitempty"`
 	// Options holds top-level keys that name flags, e.g. "listen".
 	Options map[string]any `yaml:",inline"`
 }
@@ -223,7 +224,7 @@ func (c *Serve) readFile(fs *pflag.FlagSet) error {
 	for key, v := range c.File.Options {
 		f := fs.Lookup(key)
 		if f == nil || key == "config" {
-			return fmt.Errorf("config file %s: unknown key %q; keys are scopes, routes, upstreams, or a serve flag name such as listen", c.ConfigFile, key)
+			return fmt.Errorf("config file %s: unknown key %q; keys are scopes, routes, upstreams, sso, or a serve flag name such as listen", c.ConfigFile, key)
 		}
 		if c.Changed[key] {
 			continue
@@ -266,6 +267,9 @@ func (c *Serve) validate() error {
 	}
 	if err := c.validateNotify(); err != nil {
 		return err
+	}
+	if err := c.File.SSO.resolve(os.Getenv); err != nil {
+		return fmt.Errorf("config file %s: %w", c.ConfigFile, err)
 	}
 	return c.validateExchange()
 }

@@ -15,10 +15,11 @@ import (
 // PostgreSQL and no secret, token exchange stays off (a generated secret
 // would differ per replica) and the endpoints say how to turn it on.
 func (a *App) mountSTS(ctx context.Context) error {
+	device := a.deviceFlow()
 	keys, err := a.signingKeys()
 	if errors.Is(err, sts.ErrNoSecret) {
 		a.Logger.Warn("token exchange is disabled: set --signing-key-secret-file or LATCHKEY_SIGNING_KEY_SECRET, the same on every replica, to enable it")
-		sts.MountDisabled(a.Mux, sts.ErrNoSecret.Error())
+		sts.MountDisabled(a.Mux, sts.ErrNoSecret.Error(), device)
 		return nil
 	}
 	if err != nil {
@@ -30,7 +31,7 @@ func (a *App) mountSTS(ctx context.Context) error {
 	svc := sts.New(sts.Deps{
 		Keys: keys, Verifier: a.Verifier, Catalog: a.Catalog, Audit: a.Services.Audit,
 		Parents: a.Store, Policy: a.Services.Policies, Issuer: a.PublicURL,
-		Limiter: a.failures, Logger: a.Logger,
+		Limiter: a.failures, Logger: a.Logger, Device: device,
 	}, sts.Options{Lifetime: a.Config.JWTLifetime})
 	svc.Mount(a.Mux)
 	a.Introspector.Extension = svc.IntrospectExtension()

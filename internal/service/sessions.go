@@ -18,6 +18,7 @@ type Sessions struct {
 	inval    Invalidator
 	prefix   string
 	duration time.Duration
+	cfg      Config
 	now      func() time.Time
 }
 
@@ -58,6 +59,10 @@ func (s *Sessions) Login(ctx context.Context, username, password, ip, agent stri
 		}
 		s.audit.record(ctx, actor, "auth.login_failed", "user", u.ID, nil)
 		return nil, fail
+	}
+	if !s.cfg.passwordAllowed(u) {
+		s.audit.record(ctx, actor, "auth.login_failed", "user", u.ID, map[string]any{"reason": "sso_only"})
+		return nil, forbidden("password login is turned off: sign in with your company's identity provider")
 	}
 	if u.Suspended {
 		s.audit.record(ctx, actor, "auth.login_failed", "user", u.ID, map[string]any{"reason": "suspended"})

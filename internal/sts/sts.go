@@ -48,6 +48,8 @@ type Deps struct {
 	Issuer  func() string
 	Limiter *api.FailureLimiter // throttles clients whose subject tokens fail
 	Logger  *slog.Logger
+	// Device serves the device_code grant at the token endpoint; nil = off.
+	Device *Device
 }
 
 // Options tune the service.
@@ -79,7 +81,7 @@ func New(d Deps, opts Options) *Service {
 
 // Mount adds the token endpoint, the JWKS and the RFC 8414 metadata to mux.
 func (s *Service) Mount(mux *http.ServeMux) {
-	mux.HandleFunc(TokenPath, s.serveToken)
+	mux.HandleFunc(TokenPath, s.d.Device.Intercept(s.serveToken))
 	mux.HandleFunc("GET "+JWKSPath, s.serveJWKS)
 	mux.HandleFunc("GET "+MetadataPath, s.serveMetadata)
 }

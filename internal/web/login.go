@@ -14,23 +14,27 @@ type loginData struct {
 	Next     string
 	Notice   string
 	Form     form
+	SSO      []ssoButton // "Sign in with <name>" buttons
 }
 
 // notices are the fixed messages a redirect may ask a page to show; the
 // query names one, so no text from a URL reaches the page.
 var notices = map[string]string{
-	"logged-out":   "You are logged out.",
-	"ended":        "Your session has ended. Log in again to continue.",
-	"revoked":      "The token was revoked. Every request that uses it is now refused.",
-	"updated":      "The token was updated.",
-	"user-created": "The user was created.",
-	"role":         "The role was changed.",
-	"email":        "The email address was saved.",
-	"suspended":    "The user was suspended: their tokens and sessions stopped working.",
-	"unsuspended":  "The user was restored.",
-	"deleted":      "The account was deleted and its tokens revoked.",
-	"sa-created":   "The service account was created. Create an admin access token for it below.",
-	"policy":       "The token policy was saved.",
+	"logged-out":    "You are logged out.",
+	"ended":         "Your session has ended. Log in again to continue.",
+	"revoked":       "The token was revoked. Every request that uses it is now refused.",
+	"updated":       "The token was updated.",
+	"user-created":  "The user was created.",
+	"role":          "The role was changed.",
+	"email":         "The email address was saved.",
+	"suspended":     "The user was suspended: their tokens and sessions stopped working.",
+	"unsuspended":   "The user was restored.",
+	"deleted":       "The account was deleted and its tokens revoked.",
+	"sa-created":    "The service account was created. Create an admin access token for it below.",
+	"policy":        "The token policy was saved.",
+	"linked":        "The user was linked to the identity: they now sign in through the provider and keep their tokens.",
+	"device":        "The CLI is signed in. You can close this page and go back to your terminal.",
+	"device-denied": "The sign-in was denied. The CLI gets no access.",
 }
 
 func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
@@ -45,6 +49,7 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 // withLoginCSRF puts the double-submit value in the login form.
 func (h *Handler) withLoginCSRF(w http.ResponseWriter, r *http.Request, d *loginData) *loginData {
 	d.Form.CSRF = h.loginCSRF(w, r)
+	d.SSO = h.ssoButtons()
 	return d
 }
 
@@ -56,7 +61,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := &loginData{Username: r.PostFormValue("username"), Next: r.PostFormValue("next")}
-	d.Form.CSRF = c.Value
+	d.Form.CSRF, d.SSO = c.Value, h.ssoButtons()
 	ip, agent := clientOf(r)
 	if h.d.LoginLimiter != nil && h.d.LoginLimiter.Blocked(ip) {
 		d.Form.Error = "Too many failed logins from your address. Wait a minute and try again."

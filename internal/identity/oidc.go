@@ -228,15 +228,48 @@ func (ps *Providers) Finish(ctx context.Context, id string, r *http.Request, coo
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(f.Nonce)) != 1 {
 		return nil, fail("bad_nonce", "The ID token does not belong to this sign-in (nonce mismatch). Start again from the login page.", nil)
 	}
-	return p.assert(idt, f.Next)
-}
-
-// assert reads the claims Latchkey uses and applies the allowed domains.
-func (p *Provider) assert(idt *oidc.IDToken, next string) (*Assertion, error) {
 	var claims map[string]any
 	if err := idt.Claims(&claims); err != nil {
 		return nil, fail("bad_claims", "The ID token's claims could not be read.", err)
 	}
+	if p.missingClaims(claims) && op.UserInfoEndpoint() != "" {
+		// Many providers keep profile, email and groups out of the ID token
+		// when an access token is issued (OIDC Core §5.4): ask userinfo.
+		info, err := op.UserInfo(cctx, oauth2.StaticTokenSource(tok))
+		if err != nil {
+			return nil, fail("userinfo", "The identity provider's userinfo endpoint did not answer; try again.", err)
+		}
+		if info.Subject != idt.Subject {
+			return nil, fail("userinfo", "The identity provider's userinfo answer is about someone else; sign-in refused.", nil)
+		}
+		var extra map[string]any
+		if err := info.Claims(&extra); err == nil {
+			for k, v := range extra {
+				if _, ok := claims[k]; !ok {
+					claims[k] = v
+				}
+			}
+		}
+	}
+	return p.assert(idt, claims, f.Next)
+}
+
+// missingClaims reports whether the ID token lacks a claim Latchkey uses.
+func (p *Provider) missingClaims(claims map[string]any) bool {
+	name := p.cfg.UsernameClaim
+	if name == "" {
+		name = "preferred_username"
+	}
+	for _, c := range []string{name, "email", p.cfg.Roles.Claim} {
+		if _, ok := claims[c]; c != "" && !ok {
+			return true
+		}
+	}
+	return false
+}
+
+// assert reads the claims Latchkey uses and applies the allowed domains.
+func (p *Provider) assert(idt *oidc.IDToken, claims map[string]any, next string) (*Assertion, error) {
 	a := &Assertion{Provider: p.cfg.ID, Subject: idt.Subject, Next: next}
 	a.Email, _ = claims["email"].(string)
 	verified, hasVerified := claims["email_verified"].(bool)

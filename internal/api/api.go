@@ -62,6 +62,7 @@ func New(mux *http.ServeMux, d Deps) *API {
 	a.registerLeaks()
 	a.registerAuditExport()
 	a.documentOtherEndpoints()
+	a.documentSSOEndpoints()
 	mux.HandleFunc("/api/", a.notFound)
 	return a
 }

@@ -67,6 +67,9 @@ func (a *App) RunJobs(ctx context.Context) bool {
 	} else if n > 0 {
 		a.Logger.Info("deleted ended sessions", "count", n)
 	}
+	if _, err := a.Store.DeleteExpiredDeviceCodes(ctx, now.Add(-time.Hour)); err != nil {
+		a.Logger.Error("delete expired device codes", "err", err)
+	}
 	if res, err := a.Services.Tokens.SendReminders(ctx, now); err != nil {
 		a.Logger.Error("send expiry reminders", "sent", res.Sent, "failed", res.Failed, "err", err)
 	} else if res.Sent > 0 {

@@ -293,6 +293,9 @@ func (p *Provider) assert(idt *oidc.IDToken, claims map[string]any, next string)
 			return nil, fail("domain", "Your email address is not in a domain allowed to use Latchkey (or is not verified).", nil)
 		}
 	}
+	if hasVerified && !verified {
+		a.Email = "" // an address the provider has not verified is not used
+	}
 	if c := p.cfg.Roles.Claim; c != "" {
 		a.Claims = claimValues(claims[c])
 	}

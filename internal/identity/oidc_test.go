@@ -230,6 +230,17 @@ func TestSSOGroupRemovedBetweenLoginsSuspendsAndStopsTokens(t *testing.T) {
 	if code, _, _ := get(t, browser(t), s.URL+"/auth/sso/corp"); code != http.StatusForbidden {
 		t.Fatalf("a suspended user signed in: %d", code)
 	}
+	// Deleted by an admin, he can start over: a new account, not the old one.
+	admin := s.AdminSession(t)
+	s.JSON(t, http.MethodDelete, "/api/v1/users/bob", admin, nil, http.StatusNoContent, nil)
+	m.QueueUser(user("sub-bob", "bob", "engineering"))
+	c2 := browser(t)
+	if code, body, _ := get(t, c2, s.URL+"/auth/sso/corp"); code != 200 {
+		t.Fatalf("sign-in after deletion: %d %.300s", code, body)
+	}
+	if code, _ := whoami(t, s, pat.Secret); code != http.StatusUnauthorized {
+		t.Fatalf("the old account's token came back: %d", code)
+	}
 }
 
 func TestSSORefusesTamperedOrReplayedCallbacks(t *testing.T) {

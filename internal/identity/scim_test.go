@@ -182,6 +182,14 @@ func TestSCIMProvisioningFlowsOfRFC7644OktaAndEntra(t *testing.T) {
 		// Delete: the user and her token are gone.
 		c.want("DELETE", "/Users/"+id, "", 204)
 		c.want("GET", "/Users/"+id, "", 404)
+		if meStatus(t, s, pat.Secret) != 401 {
+			t.Fatal("a deleted user's token still works")
+		}
+		// The same person can be provisioned again (new account, same externalId).
+		again := c.want("POST", "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"bjensen","externalId":"bjensen"}`, 201)
+		if again["id"] == id || again["externalId"] != "bjensen" {
+			t.Fatalf("re-provisioned user: %v", again)
+		}
 		c.want("DELETE", "/Groups/"+gid, "", 204)
 		c.want("GET", "/Groups/"+gid, "", 404)
 

@@ -163,6 +163,7 @@ func (s *Users) ProvisionUser(ctx context.Context, a Actor, in SCIMUser) (*SCIMU
 		return nil, fmt.Errorf("create user: %w", err)
 	}
 	if in.ExternalID != "" {
+		s.forgetStaleExternalID(ctx, in.ExternalID)
 		if err := s.store.CreateIdentity(ctx, &store.Identity{Provider: store.ProviderSCIM, Subject: in.ExternalID, UserID: u.ID, CreatedAt: now}); err != nil {
 			_ = s.store.DeleteUser(ctx, u.ID, now)
 			if errors.Is(err, store.ErrConflict) {
@@ -196,6 +197,7 @@ func (s *Users) ReplaceUser(ctx context.Context, a Actor, id string, in SCIMUser
 			}
 		}
 		if in.ExternalID != "" {
+			s.forgetStaleExternalID(ctx, in.ExternalID)
 			if err := s.store.CreateIdentity(ctx, &store.Identity{Provider: store.ProviderSCIM, Subject: in.ExternalID, UserID: id, CreatedAt: s.now().UTC()}); err != nil {
 				if errors.Is(err, store.ErrConflict) {
 					return nil, conflict("externalId", "another user has externalId %q", in.ExternalID)
@@ -426,4 +428,12 @@ func (s *Users) rulesFor(ctx context.Context, userID string) (RoleRules, bool) {
 	}
 	slices.Sort(keys)
 	return s.cfg.RoleRules[keys[0]], true
+}
+
+// forgetStaleExternalID drops an externalId row left by a deleted user, so
+// the identity provider can provision the person again.
+func (s *Users) forgetStaleExternalID(ctx context.Context, ext string) {
+	if _, err := s.store.GetIdentity(ctx, store.ProviderSCIM, ext); errors.Is(err, store.ErrNotFound) {
+		_ = s.store.DeleteIdentity(ctx, store.ProviderSCIM, ext)
+	}
 }

@@ -135,6 +135,12 @@ func (s *Users) firstSignIn(ctx context.Context, in ExternalLogin, role store.Ro
 		} else if slices.ContainsFunc(ids, func(i *store.Identity) bool { return i.Provider == in.Provider }) {
 			return nil, conflict("username", "the user name %q belongs to another account at this identity provider; ask an admin", name)
 		}
+		// A user name alone may be chosen by the person at some providers:
+		// a provisioned account with an email address is only claimed by
+		// an identity with that (verified) address.
+		if u.Email != "" && !strings.EqualFold(u.Email, email) {
+			return nil, conflict("username", "the account %q was provisioned for another email address; ask an admin to link it", name)
+		}
 	case errors.Is(err, store.ErrNotFound):
 		u = &store.User{ID: newID(), Username: name, Email: email, Role: role, Kind: store.KindPerson,
 			LoginType: store.LoginTypeOIDC, CreatedAt: now, UpdatedAt: now}
@@ -148,6 +154,11 @@ func (s *Users) firstSignIn(ctx context.Context, in ExternalLogin, role store.Ro
 			"username": u.Username, "role": string(u.Role), "provider": in.Provider})
 	default:
 		return nil, fmt.Errorf("get user: %w", err)
+	}
+	// A row left by a deleted user (GetIdentity skips those) must not block
+	// the identity's new account.
+	if err := s.store.DeleteIdentity(ctx, in.Provider, in.Subject); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("forget stale identity: %w", err)
 	}
 	err = s.store.CreateIdentity(ctx, &store.Identity{Provider: in.Provider, Subject: in.Subject, UserID: u.ID, Email: email, CreatedAt: now})
 	if err != nil {

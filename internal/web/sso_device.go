@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"net/http"
 
 	"github.com/latchkey/latchkey/internal/service"
@@ -42,7 +43,16 @@ func (h *Handler) deviceForm(w http.ResponseWriter, r *http.Request, v *visit) {
 func (h *Handler) deviceDecide(w http.ResponseWriter, r *http.Request, v *visit) {
 	d := &deviceData{UserCode: r.PostFormValue("user_code")}
 	approve := r.PostFormValue("action") == "approve"
+	ip, _ := clientOf(r)
+	if h.d.LoginLimiter != nil && h.d.LoginLimiter.Blocked(ip) {
+		d.Form.Error = "Too many wrong codes from your address. Wait a minute and try again."
+		h.render(w, r, v, http.StatusTooManyRequests, "device", "Sign in a device", d)
+		return
+	}
 	if err := h.d.Device.Decide(r.Context(), v.actor, d.UserCode, approve); err != nil {
+		if errors.Is(err, service.ErrInvalid) && h.d.LoginLimiter != nil {
+			h.d.LoginLimiter.Fail(ip) // guessing codes costs like guessing passwords
+		}
 		if !h.formError(w, r, &d.Form, err) {
 			return
 		}

@@ -124,7 +124,7 @@ func (c *Serve) options() []option {
 		{"listen", "address to listen on", str(&c.Listen, "127.0.0.1:8080")},
 		{"data-dir", "directory of the embedded SQLite database", str(&c.DataDir, "./latchkey-data")},
 		{"database-url", "a postgres:// URL switches storage to PostgreSQL", str(&c.DatabaseURL, "")},
-		{"config", "YAML file: scope catalog, route rules, upstreams, and any option by its flag name", str(&c.ConfigFile, "")},
+		{"config", "YAML file: scope catalog, route rules, upstreams, single sign-on (sso:, see docs/sso.md), and any option by its flag name", str(&c.ConfigFile, "")},
 		{"token-prefix", "prefix of issued tokens, e.g. lk → lk_pat_...", str(&c.TokenPrefix, token.DefaultPrefix)},
 		{"session-duration", "how long a login session lasts", dur(&c.SessionDuration, 24*time.Hour)},
 		{"disable-session-expiry-refresh", "do not slide a session's expiry forward when it is used", boolean(&c.DisableSessionRefresh, false)},

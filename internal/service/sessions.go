@@ -62,7 +62,7 @@ func (s *Sessions) Login(ctx context.Context, username, password, ip, agent stri
 	}
 	if !s.cfg.passwordAllowed(u) {
 		s.audit.record(ctx, actor, "auth.login_failed", "user", u.ID, map[string]any{"reason": "sso_only"})
-		return nil, forbidden("password login is turned off: sign in with your company's identity provider")
+		return nil, forbidden("password login is turned off: sign in through your identity provider (in the console with its Sign in button; in the CLI with latchkey login --web)")
 	}
 	if u.Suspended {
 		s.audit.record(ctx, actor, "auth.login_failed", "user", u.ID, map[string]any{"reason": "suspended"})

@@ -20,21 +20,21 @@ type loginData struct {
 // notices are the fixed messages a redirect may ask a page to show; the
 // query names one, so no text from a URL reaches the page.
 var notices = map[string]string{
-	"logged-out":    "You are logged out.",
-	"ended":         "Your session has ended. Log in again to continue.",
-	"revoked":       "The token was revoked. Every request that uses it is now refused.",
-	"updated":       "The token was updated.",
-	"user-created":  "The user was created.",
-	"role":          "The role was changed.",
-	"email":         "The email address was saved.",
-	"suspended":     "The user was suspended: their tokens and sessions stopped working.",
-	"unsuspended":   "The user was restored.",
-	"deleted":       "The account was deleted and its tokens revoked.",
-	"sa-created":    "The service account was created. Create an admin access token for it below.",
-	"policy":        "The token policy was saved.",
-	"linked":        "The user was linked to the identity: they now sign in through the provider and keep their tokens.",
-	"device":        "The CLI is signed in. You can close this page and go back to your terminal.",
-	"device-denied": "The sign-in was denied. The CLI gets no access.",
+	"logged-out":   "You are logged out.",
+	"ended":        "Your session has ended. Log in again to continue.",
+	"revoked":      "The token was revoked. Every request that uses it is now refused.",
+	"updated":      "The token was updated.",
+	"user-created": "The user was created.",
+	"role":         "The role was changed.",
+	"email":        "The email address was saved.",
+	"suspended":    "The user was suspended: their tokens and sessions stopped working.",
+	"unsuspended":  "The user was restored.",
+	"deleted":      "The account was deleted and its tokens revoked.",
+	"sa-created":   "The service account was created. Create an admin access token for it below.",
+	"policy":       "The token policy was saved.",
+	"linked":       "The user was linked to the identity: they now sign in through the provider and keep their tokens.",
+	"device":       "The CLI is signed in. You can close this page and go back to your terminal.",
+	"device-no":    "The sign-in was denied. The CLI gets no access.",
 }
 
 func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {

@@ -59,7 +59,7 @@ func (h *Handler) deviceDecide(w http.ResponseWriter, r *http.Request, v *visit)
 		h.render(w, r, v, statusOf(err), "device", "Sign in a device", d)
 		return
 	}
-	msg := "device-denied"
+	msg := "device-no"
 	if approve {
 		msg = "device"
 	}

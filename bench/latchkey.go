@@ -68,7 +68,10 @@ func startServer(ctx context.Context, bin, dir, profileDir string, ds *dataset, 
 	if err := os.WriteFile(cfg, []byte(routesConfig), 0o600); err != nil {
 		return nil, err
 	}
-	args := []string{"serve", "--listen", "127.0.0.1:" + strconv.Itoa(port), "--config", cfg, "--log-level", "warn"}
+	// The load tool plays the proxy in front: forward-auth believes its
+	// X-Original-* headers only from a trusted proxy.
+	args := []string{"serve", "--listen", "127.0.0.1:" + strconv.Itoa(port), "--config", cfg, "--log-level", "warn",
+		"--trusted-proxies", "127.0.0.1/32"}
 	if ds.databaseURL != "" {
 		args = append(args, "--database-url", ds.databaseURL)
 	} else {

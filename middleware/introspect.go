@@ -41,6 +41,8 @@ type introspection struct {
 	TokenID  string `json:"token_id"`
 	Kind     string `json:"kind"`
 	Exp      int64  `json:"exp"`
+	// IPAllowlist is set for a token allowlisted to some addresses.
+	IPAllowlist []string `json:"ip_allowlist"`
 }
 
 var errInactive = refuse("the token is not valid: it may be mistyped, expired or revoked")
@@ -117,7 +119,7 @@ func (in *introspector) ask(ctx context.Context, raw string) (*Principal, error)
 	if !ans.Active || (ans.Kind != "pat" && ans.Kind != "adm") || ans.Sub == "" {
 		return nil, nil
 	}
-	p := &Principal{Subject: ans.Sub, Username: ans.Username, Scopes: strings.Fields(ans.Scope), TokenID: ans.TokenID, Kind: ans.Kind}
+	p := &Principal{Subject: ans.Sub, Username: ans.Username, Scopes: strings.Fields(ans.Scope), TokenID: ans.TokenID, Kind: ans.Kind, IPAllowlist: ans.IPAllowlist}
 	if ans.Exp > 0 {
 		p.ExpiresAt = time.Unix(ans.Exp, 0)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/netip"
 	"strings"
 )
 
@@ -27,6 +28,9 @@ func New(opts Options) func(http.Handler) http.Handler {
 				return
 			}
 			p, err := a.authenticate(r.Context(), raw)
+			if err == nil && !allowedFrom(p.IPAllowlist, a.opts.ClientIP(r)) {
+				err = refuse("this token may not be used from your address (it is allowlisted to " + strings.Join(p.IPAllowlist, ", ") + ")")
+			}
 			if err != nil {
 				a.refuse(w, r, err)
 				return
@@ -110,4 +114,26 @@ func credential(h http.Header) (string, bool) {
 	}
 	rest = strings.TrimSpace(rest)
 	return rest, rest != ""
+}
+
+// allowedFrom reports whether ip is inside the allowlist; an empty list
+// allows every address, an entry that does not parse allows none.
+func allowedFrom(allowlist []string, ip string) bool {
+	if len(allowlist) == 0 {
+		return true
+	}
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return false
+	}
+	addr = addr.Unmap()
+	for _, e := range allowlist {
+		if p, err := netip.ParsePrefix(e); err == nil && p.Contains(addr) {
+			return true
+		}
+		if a, err := netip.ParseAddr(e); err == nil && a.Unmap() == addr {
+			return true
+		}
+	}
+	return false
 }

@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -62,6 +63,11 @@ type Options struct {
 	// Realm names the protection space in WWW-Authenticate; default
 	// "latchkey".
 	Realm string
+	// ClientIP returns the address of the client of a request, against
+	// which a token's IP allowlist (reported by introspection) is checked.
+	// Default: the host of r.RemoteAddr. Behind a proxy, return the address
+	// it forwards, read only when r comes from that proxy.
+	ClientIP func(r *http.Request) string
 	// HTTPClient fetches keys and calls introspection; default: a client
 	// with a 10s timeout.
 	HTTPClient *http.Client
@@ -102,6 +108,15 @@ func (o Options) withDefaults() Options {
 	o.CacheTTL = orDefault(o.CacheTTL, DefaultIntrospectionTTL)
 	if o.CacheSize <= 0 {
 		o.CacheSize = DefaultIntrospectionSize
+	}
+	if o.ClientIP == nil {
+		o.ClientIP = func(r *http.Request) string {
+			host, _, err := net.SplitHostPort(r.RemoteAddr)
+			if err != nil {
+				return r.RemoteAddr
+			}
+			return host
+		}
 	}
 	if o.Realm == "" {
 		o.Realm = "latchkey"

@@ -27,6 +27,10 @@ type Principal struct {
 	// Audience lists the JWT's audiences; nil for a token checked by
 	// introspection, which has none.
 	Audience []string `json:"audience,omitempty"`
+	// IPAllowlist lists the addresses (CIDRs) the token may be used from,
+	// as introspection reports it; the middleware refuses requests whose
+	// client address (Options.ClientIP) is outside it. Empty: any address.
+	IPAllowlist []string `json:"ip_allowlist,omitempty"`
 	// Exchanged is true for an exchanged JWT verified offline, false for a
 	// token verified by introspection.
 	Exchanged bool `json:"exchanged"`
@@ -61,6 +65,7 @@ func (p *Principal) clone() *Principal {
 	c := *p
 	c.Scopes = slices.Clone(p.Scopes)
 	c.Audience = slices.Clone(p.Audience)
+	c.IPAllowlist = slices.Clone(p.IPAllowlist)
 	return &c
 }
 

@@ -52,6 +52,7 @@ Exit codes are documented in "latchkey help exit-codes".`,
 	)
 	root.AddCommand(newKeysCmd())
 	root.AddCommand(newMigrateCmd())
+	root.AddCommand(newHealthcheckCmd())
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
 	describeBuiltins(root)

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -22,8 +21,10 @@ type Deps struct {
 	Logger   *slog.Logger
 	Now      func() time.Time
 	Version  string
-	// LoginLimiter throttles failed password logins per client address.
-	LoginLimiter *FailureLimiter
+	// LoginLimiter throttles failed password logins and leak reports per
+	// client address; the same limiter (through the Verifier, an
+	// *auth.Edge) throttles failed token authentications.
+	LoginLimiter *auth.FailureLimiter
 }
 
 // API is the mounted REST API.
@@ -72,17 +73,11 @@ var security = []map[string][]string{{"bearer": {}}}
 
 type ctxKey int
 
-const (
-	keyPrincipal ctxKey = iota
-	keyAuthErr
-	keyClient
-)
-
-// client is where a request came from, for the audit log and usage tracking.
-type client struct{ ip, agent string }
+const keyAuthErr ctxKey = iota
 
 // authenticate verifies the Authorization header, when present, and leaves
-// the principal or the failure in the context for handlers to use.
+// the principal (auth.WithPrincipal) or the failure in the context for
+// handlers to use. The client is the edge's (auth.ClientOf).
 func (a *API) authenticate(ctx huma.Context, next func(huma.Context)) {
 	r, _ := humago.Unwrap(ctx)
 	// The API speaks only JSON; read bodies sent without a JSON content type
@@ -90,8 +85,11 @@ func (a *API) authenticate(ctx huma.Context, next func(huma.Context)) {
 	if ct := r.Header.Get("Content-Type"); ct == "" || strings.HasPrefix(ct, "application/x-www-form-urlencoded") || strings.HasPrefix(ct, "text/plain") {
 		r.Header.Set("Content-Type", "application/json")
 	}
-	c := client{ip: remoteIP(r), agent: r.UserAgent()}
-	ctx = huma.WithValue(ctx, keyClient, c)
+	c := auth.ClientFrom(r.Context())
+	if c == nil {
+		c = auth.ClientOf(r)
+		ctx = huma.WithContext(ctx, auth.WithClient(ctx.Context(), c))
+	}
 	secret, _, ok := auth.Credential(r.Header)
 	if !ok {
 		if r.Header.Get("Authorization") != "" {
@@ -100,7 +98,7 @@ func (a *API) authenticate(ctx huma.Context, next func(huma.Context)) {
 		next(ctx)
 		return
 	}
-	p, err := a.d.Verifier.Verify(ctx.Context(), secret, auth.Request{IP: c.ip, Agent: c.agent})
+	p, err := a.d.Verifier.Verify(ctx.Context(), secret, c.Request())
 	if err != nil {
 		ctx = huma.WithValue(ctx, keyAuthErr, err)
 		next(ctx)
@@ -109,14 +107,13 @@ func (a *API) authenticate(ctx huma.Context, next func(huma.Context)) {
 	if p.ExpiresAt != nil {
 		ctx.SetHeader("Latchkey-Token-Expiration", p.ExpiresAt.UTC().Format(time.RFC3339))
 	}
-	next(huma.WithValue(ctx, keyPrincipal, p))
+	next(huma.WithContext(ctx, auth.WithPrincipal(ctx.Context(), p)))
 }
 
-// actor returns the authenticated caller, or the 401 to answer with.
+// actor returns the authenticated caller, or the 401 (429) to answer with.
 func (a *API) actor(ctx context.Context) (service.Actor, *auth.Principal, error) {
-	c, _ := ctx.Value(keyClient).(client)
-	if p, ok := ctx.Value(keyPrincipal).(*auth.Principal); ok {
-		return p.Actor(c.ip, c.agent), p, nil
+	if p, ok := auth.FromContext(ctx); ok {
+		return actorOf(p, clientOf(ctx)), p, nil
 	}
 	if err, ok := ctx.Value(keyAuthErr).(error); ok {
 		return service.Actor{}, nil, a.problem(ctx, err)
@@ -124,17 +121,17 @@ func (a *API) actor(ctx context.Context) (service.Actor, *auth.Principal, error)
 	return service.Actor{}, nil, a.problem(ctx, auth.ErrNoCredential)
 }
 
-func clientOf(ctx context.Context) client {
-	c, _ := ctx.Value(keyClient).(client)
-	return c
+// actorOf is the principal as the services see it, with the request's origin.
+func actorOf(p *auth.Principal, c *auth.Client) service.Actor {
+	return service.Actor{User: p.User, Scopes: p.Scopes, CredentialID: p.CredentialID(), Session: p.Session != nil, IP: c.IP, Agent: c.Agent}
 }
 
-func remoteIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+// clientOf is the request's client as the edge computed it.
+func clientOf(ctx context.Context) *auth.Client {
+	if c := auth.ClientFrom(ctx); c != nil {
+		return c
 	}
-	return host
+	return &auth.Client{}
 }
 
 // notFound answers API paths no operation serves: 405 with Allow when the

@@ -43,9 +43,14 @@ func (a *API) problem(ctx context.Context, err error) error {
 		return huma.NewError(http.StatusConflict, detail, details...)
 	case errors.Is(err, service.ErrForbidden):
 		return huma.NewError(http.StatusForbidden, detail)
-	case errors.Is(err, errRateLimited):
+	case errors.Is(err, auth.ErrRateLimited):
+		retry := "60"
+		var rl *auth.RateLimited
+		if errors.As(err, &rl) {
+			retry = rl.Seconds()
+		}
 		return huma.ErrorWithHeaders(huma.NewError(http.StatusTooManyRequests, detail),
-			http.Header{"Retry-After": {"60"}})
+			http.Header{"Retry-After": {retry}})
 	case errors.Is(err, context.Canceled):
 		return huma.NewError(499, "request cancelled")
 	}

@@ -107,21 +107,14 @@ func TestIntrospectionCallerMustHoldTheIntrospectScope(t *testing.T) {
 		noScope := createToken(t, s, w.Other, map[string]any{"name": "rs", "scopes": []string{"repo", "tokens"}})
 		caller := createToken(t, s, w.Other, map[string]any{"name": "ok", "scopes": []string{"introspect"}})
 
-		p := wantProblem(t, introspect(t, s, bearer(noScope.Secret), subject.Secret), http.StatusForbidden)
-		if !strings.Contains(p.Detail, "introspect") {
-			t.Errorf("403 does not name the introspect scope: %s", p.Detail)
+		e := wantOAuthError(t, introspect(t, s, bearer(noScope.Secret), subject.Secret), http.StatusForbidden, "insufficient_scope")
+		if !strings.Contains(e.Description, "introspect") {
+			t.Errorf("403 does not name the introspect scope: %s", e.Description)
 		}
-		r := introspect(t, s, "", subject.Secret)
-		want401(t, r)
-		var oauth struct {
-			Error string `json:"error"`
-		}
-		if json.Unmarshal(r.Body, &oauth); oauth.Error != "invalid_client" && oauth.Error != "invalid_token" {
-			t.Errorf("401 lacks an OAuth error code: %s", r.Body)
-		}
-		want401(t, introspect(t, s, "Bearer nonsense", subject.Secret))
+		wantOAuthError(t, introspect(t, s, "", subject.Secret), http.StatusUnauthorized, "invalid_client")
+		wantOAuthError(t, introspect(t, s, "Bearer nonsense", subject.Secret), http.StatusUnauthorized, "invalid_client")
 		send(t, s, call{Method: http.MethodDelete, Path: "/api/v1/tokens/" + noScope.Token.ID, Auth: w.Other})
-		want401(t, introspect(t, s, bearer(noScope.Secret), subject.Secret))
+		wantOAuthError(t, introspect(t, s, bearer(noScope.Secret), subject.Secret), http.StatusUnauthorized, "invalid_client")
 
 		// Malformed introspection requests from a proper caller.
 		auth := bearer(caller.Secret)
@@ -139,10 +132,29 @@ func TestIntrospectionCallerMustHoldTheIntrospectScope(t *testing.T) {
 		} {
 			c.call.Auth = auth
 			r := send(t, s, c.call)
-			p := wantProblem(t, r, c.status)
-			if json.Unmarshal(r.Body, &oauth); oauth.Error == "" {
-				t.Errorf("%s: no OAuth error code: %s (%s)", c.name, r.Body, p.Detail)
-			}
+			wantOAuthError(t, r, c.status, "invalid_request")
 		}
 	})
+}
+
+type oauthErrorBody struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description"`
+}
+
+// wantOAuthError checks an RFC 6749 §5.2 error: application/json with
+// error and error_description, and on 401 a challenge.
+func wantOAuthError(t testing.TB, r reply, status int, code string) oauthErrorBody {
+	t.Helper()
+	var e oauthErrorBody
+	if r.Status != status || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		t.Errorf("status %d %q, want %d application/json: %s", r.Status, r.Header.Get("Content-Type"), status, r.Body)
+	}
+	if err := json.Unmarshal(r.Body, &e); err != nil || e.Error != code || e.Description == "" {
+		t.Errorf("body %s, want error %q with a description", r.Body, code)
+	}
+	if status == http.StatusUnauthorized && len(r.Header.Values("WWW-Authenticate")) == 0 {
+		t.Errorf("401 without a WWW-Authenticate challenge")
+	}
+	return e
 }

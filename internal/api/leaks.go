@@ -46,14 +46,14 @@ func (a *API) registerLeaks() {
 
 func (a *API) reportLeaks(ctx context.Context, in *leaksInput) (*leaksOutput, error) {
 	c := clientOf(ctx)
-	if a.d.LoginLimiter.Blocked(c.ip) {
-		return nil, a.problem(ctx, errRateLimited)
+	if err := a.d.LoginLimiter.Err(c.IP); err != nil {
+		return nil, a.problem(ctx, err)
 	}
 	reports := make([]service.LeakReport, 0, len(in.Body))
 	for _, r := range in.Body {
 		reports = append(reports, service.LeakReport{Token: r.Token, Type: r.Type, URL: r.URL, Source: r.Source})
 	}
-	verdicts, err := a.d.Services.Tokens.ReportLeaks(ctx, service.Actor{IP: c.ip, Agent: c.agent}, reports)
+	verdicts, err := a.d.Services.Tokens.ReportLeaks(ctx, service.Actor{IP: c.IP, Agent: c.Agent}, reports)
 	if err != nil {
 		return nil, a.problem(ctx, err)
 	}
@@ -68,7 +68,7 @@ func (a *API) reportLeaks(ctx context.Context, in *leaksInput) (*leaksOutput, er
 	// Reports full of non-secrets count as failures: they throttle a client
 	// fishing for valid tokens the same way failed logins do.
 	if falsePositives == len(verdicts) {
-		a.d.LoginLimiter.Fail(c.ip)
+		a.d.LoginLimiter.Fail(c.IP)
 	}
 	return out, nil
 }

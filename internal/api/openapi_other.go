@@ -4,6 +4,9 @@ import (
 	"net/http"
 
 	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/latchkey/latchkey/internal/gateway"
+	"github.com/latchkey/latchkey/internal/sts"
 )
 
 // documentOtherEndpoints describes in the OpenAPI document the endpoints
@@ -27,18 +30,18 @@ func (a *API) documentOtherEndpoints() {
 	}
 
 	o.AddOperation(&huma.Operation{
-		OperationID: "introspect", Method: http.MethodPost, Path: "/oauth2/introspect", Tags: []string{"OAuth"},
+		OperationID: "introspect", Method: http.MethodPost, Path: sts.IntrospectPath, Tags: []string{"OAuth"},
 		Summary:     "RFC 7662 token introspection",
-		Description: "The caller authenticates with a credential holding the introspect scope. Inactive, unknown or malformed tokens answer exactly {\"active\":false}. Also answers for JWTs issued by token exchange.",
+		Description: "The caller authenticates with a token holding the introspect scope: HTTP Basic with the token as client secret (client_secret_basic, RFC 6749 §2.3.1 form-encoded), Authorization: Bearer, or client_secret in the form. Inactive, unknown or malformed tokens answer exactly {\"active\":false}. Also answers for JWTs issued by token exchange (with aud). An allowlisted token is reported with ip_allowlist, for the resource server to enforce.",
 		Security:    security,
 		RequestBody: form([]string{"token"}, map[string]*huma.Schema{"token": str("The token to inspect"), "token_type_hint": str("Ignored")}),
 		Responses: map[string]*huma.Response{
-			"200": jsonAnswer("{active, scope, username, sub, exp, iat, token_type, token_id, kind, ...}"),
-			"400": oauthError, "401": oauthError, "403": oauthError,
+			"200": jsonAnswer("{active, scope, client_id, username, sub, aud, iss, exp, iat, token_type, token_id, kind, ip_allowlist, ...}"),
+			"400": oauthError, "401": oauthError, "403": oauthError, "429": oauthError,
 		},
 	})
 	o.AddOperation(&huma.Operation{
-		OperationID: "token-exchange", Method: http.MethodPost, Path: "/oauth2/token", Tags: []string{"OAuth"},
+		OperationID: "token-exchange", Method: http.MethodPost, Path: sts.TokenPath, Tags: []string{"OAuth"},
 		Summary: "RFC 8693 token exchange: a personal or admin access token for a short-lived signed JWT",
 		RequestBody: form([]string{"grant_type", "subject_token", "subject_token_type"}, map[string]*huma.Schema{
 			"grant_type":           str("urn:ietf:params:oauth:grant-type:token-exchange"),
@@ -55,23 +58,26 @@ func (a *API) documentOtherEndpoints() {
 		},
 	})
 	o.AddOperation(&huma.Operation{
-		OperationID: "forward-auth", Method: http.MethodGet, Path: "/auth/verify", Tags: []string{"Gateway"},
-		Summary:     "Forward-auth for nginx auth_request, Traefik ForwardAuth and Envoy ext_authz",
-		Description: "Judges the original request (X-Original-Method/-URI, or X-Forwarded-Method/-Host/-Uri, or the path below /auth/verify/) by the route rules. See docs/gateway.md.",
+		OperationID: "forward-auth", Method: http.MethodGet, Path: gateway.VerifyPath, Tags: []string{"Gateway"},
+		Summary:     "Forward-auth for nginx auth_request, Traefik ForwardAuth, Caddy forward_auth and Envoy ext_authz",
+		Description: "Judges the original request (X-Original-Method/-URI, or X-Forwarded-Method/-Uri, or the path below /auth/verify/) by the route rules. The headers are believed only from --trusted-proxies; descriptions that disagree are refused with 400. See docs/gateway.md.",
 		Parameters: []*huma.Param{
 			header("X-Original-Method", "nginx: the original method"), header("X-Original-URI", "nginx: the original URI"),
-			header("X-Forwarded-Method", "Traefik: the original method"), header("X-Forwarded-Uri", "Traefik: the original URI"),
+			header("X-Forwarded-Method", "Traefik, Caddy: the original method"), header("X-Forwarded-Uri", "Traefik, Caddy: the original URI"),
+			header("X-Forwarded-Host", "the original host, checked against an absolute-form URI"),
+			header("X-Forwarded-For", "the client's address (also Forwarded, X-Real-IP), from a trusted proxy"),
 		},
 		Responses: map[string]*huma.Response{
 			"200": {Description: "Allowed; identity in X-Latchkey-User, -User-Id, -Token-Id, -Scopes, and Latchkey-Token-Expiration"},
-			"400": {Description: "The original request could not be told"},
+			"400": {Description: "The original request could not be told without guessing; the reason is in the body and X-Latchkey-Reason"},
+			"429": {Description: "Too many failed authentications from the client's address; Retry-After"},
 			"401": {Description: "No or a refused credential; WWW-Authenticate: Basic realm=\"latchkey\""},
 			"403": {Description: "The credential lacks the route's scope or resource"},
 		},
 	})
-	o.AddOperation(&huma.Operation{OperationID: "jwks", Method: http.MethodGet, Path: "/.well-known/jwks.json", Tags: []string{"OAuth"},
+	o.AddOperation(&huma.Operation{OperationID: "jwks", Method: http.MethodGet, Path: sts.JWKSPath, Tags: []string{"OAuth"},
 		Summary: "The public keys that sign exchanged JWTs (current and previous)", Responses: map[string]*huma.Response{"200": jsonAnswer("JWK Set")}})
-	o.AddOperation(&huma.Operation{OperationID: "oauth-metadata", Method: http.MethodGet, Path: "/.well-known/oauth-authorization-server", Tags: []string{"OAuth"},
+	o.AddOperation(&huma.Operation{OperationID: "oauth-metadata", Method: http.MethodGet, Path: sts.MetadataPath, Tags: []string{"OAuth"},
 		Summary: "RFC 8414 authorization server metadata", Responses: map[string]*huma.Response{"200": jsonAnswer("Metadata naming the token, introspection and JWKS endpoints")}})
 	plain := map[string]*huma.Response{"200": {Description: "text/plain"}}
 	o.AddOperation(&huma.Operation{OperationID: "healthz", Method: http.MethodGet, Path: "/healthz", Tags: []string{"Operations"}, Summary: "The process is up", Responses: plain})

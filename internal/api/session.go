@@ -60,13 +60,13 @@ func (a *API) registerAuth() {
 
 func (a *API) login(ctx context.Context, in *loginInput) (*loginOutput, error) {
 	c := clientOf(ctx)
-	if a.d.LoginLimiter.Blocked(c.ip) {
-		return nil, a.problem(ctx, errRateLimited)
+	if err := a.d.LoginLimiter.Err(c.IP); err != nil {
+		return nil, a.problem(ctx, err)
 	}
-	o, err := a.d.Services.Sessions.Login(ctx, in.Body.Username, in.Body.Password, c.ip, c.agent)
+	o, err := a.d.Services.Sessions.Login(ctx, in.Body.Username, in.Body.Password, c.IP, c.Agent)
 	if err != nil {
 		if errors.Is(err, service.ErrUnauthenticated) {
-			a.d.LoginLimiter.Fail(c.ip)
+			a.d.LoginLimiter.Fail(c.IP)
 		}
 		return nil, a.problem(ctx, err)
 	}

@@ -165,7 +165,7 @@ func TestLoggedOutSessionIsRejectedOnNextRequest(t *testing.T) {
 		if p.Session == nil || p.Session.ID != o.Session.ID || !p.Scopes.Has("repo") {
 			t.Fatalf("session principal %+v, want session %s with the member role's scopes", p, o.Session.ID)
 		}
-		if err := f.svc.Sessions.Logout(f.ctx, p.Actor("192.0.2.7", "test/1"), o.Session.ID); err != nil {
+		if err := f.svc.Sessions.Logout(f.ctx, service.Actor{User: p.User, Scopes: p.Scopes, CredentialID: p.CredentialID(), Session: true, IP: "192.0.2.7", Agent: "test/1"}, o.Session.ID); err != nil {
 			t.Fatal(err)
 		}
 		f.refused(o.Secret, reasonEnded)

@@ -3,6 +3,7 @@ package auth
 import (
 	"encoding/base64"
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -34,4 +35,25 @@ func Credential(h http.Header) (secret, basicUser string, ok bool) {
 		return pass, user, true
 	}
 	return "", "", false
+}
+
+// ClientCredential is Credential for the OAuth 2 endpoints: a Basic user
+// name and password are form-urlencoded before base64 (RFC 6749 §2.3.1),
+// so they are decoded here ("%5F" is "_", "+" is a space).
+func ClientCredential(h http.Header) (secret, clientID string, ok bool) {
+	secret, clientID, ok = Credential(h)
+	if !ok || !isBasic(h) {
+		return secret, clientID, ok
+	}
+	id, err1 := url.QueryUnescape(clientID)
+	pass, err2 := url.QueryUnescape(secret)
+	if err1 != nil || err2 != nil || pass == "" {
+		return "", "", false
+	}
+	return pass, id, true
+}
+
+func isBasic(h http.Header) bool {
+	scheme, _, _ := strings.Cut(h.Get("Authorization"), " ")
+	return strings.EqualFold(scheme, "Basic")
 }

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/scope"
-	"github.com/latchkey/latchkey/internal/service"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/token"
 )
@@ -29,11 +28,6 @@ func (p *Principal) CredentialID() string {
 		return p.Session.ID
 	}
 	return ""
-}
-
-// Actor is the principal as the services see it, with the request's origin.
-func (p *Principal) Actor(ip, agent string) service.Actor {
-	return service.Actor{User: p.User, Scopes: p.Scopes, CredentialID: p.CredentialID(), Session: p.Session != nil, IP: ip, Agent: agent}
 }
 
 // Allows reports whether the credential may use scope on resource.

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
 
+	"github.com/latchkey/latchkey/internal/auth"
 	"github.com/latchkey/latchkey/internal/scope"
 	"github.com/latchkey/latchkey/internal/token"
 )
@@ -46,6 +47,13 @@ type Serve struct {
 	// BasicAuthUsernameMustMatch refuses Basic credentials whose user name
 	// is not the token owner's.
 	BasicAuthUsernameMustMatch bool
+	// TrustedProxies are the CIDRs of the proxies whose forwarding headers
+	// (client address; for forward-auth the original method and URI) are
+	// believed. Empty: none, every request is judged by its direct peer.
+	TrustedProxies []string
+	// ConsoleHost is the host the web console is served on in
+	// reverse-proxy mode, apart from every upstream's origin.
+	ConsoleHost string
 	// CacheSize and CacheTTL bound the verification cache; size 0 disables it.
 	CacheSize   int
 	CacheTTL    time.Duration
@@ -120,6 +128,9 @@ func (c *Serve) options() []option {
 	integer := func(p *int, def int) func(*pflag.FlagSet, string, string) {
 		return func(fs *pflag.FlagSet, n, h string) { fs.IntVar(p, n, def, h) }
 	}
+	list := func(p *[]string) func(*pflag.FlagSet, string, string) {
+		return func(fs *pflag.FlagSet, n, h string) { fs.StringSliceVar(p, n, nil, h) }
+	}
 	return []option{
 		{"listen", "address to listen on", str(&c.Listen, "127.0.0.1:8080")},
 		{"data-dir", "directory of the embedded SQLite database", str(&c.DataDir, "./latchkey-data")},
@@ -141,8 +152,10 @@ func (c *Serve) options() []option {
 		{"log-level", "debug, info, warn or error", str(&c.LogLevel, "info")},
 		{"usage-flush-interval", "how often aggregated last-used data is written", dur(&c.UsageFlushInterval, 5*time.Second)},
 		{"upstream", "reverse-proxy mode: forward authenticated requests to this URL", str(&c.Upstream, "")},
+		{"console-host", "reverse-proxy mode: the host name the web console is served on (e.g. latchkey.example.com); never on an upstream's origin", str(&c.ConsoleHost, "")},
 		{"upstream-timeout", "reverse-proxy mode: how long to wait for an upstream's response headers (0 = no limit)", dur(&c.UpstreamTimeout, time.Minute)},
 		{"gateway-realm", "realm of the Basic challenge sent by /auth/verify and reverse-proxy mode", str(&c.GatewayRealm, "latchkey")},
+		{"trusted-proxies", "comma-separated CIDRs of the proxies in front of Latchkey (e.g. 127.0.0.1/32,10.0.0.0/8): only they may set X-Forwarded-For, Forwarded, X-Real-IP and the forward-auth original method and URI (default: none, trust no header)", list(&c.TrustedProxies)},
 		{"basic-auth-username-must-match", "refuse Basic credentials whose user name is not the token owner's", boolean(&c.BasicAuthUsernameMustMatch, false)},
 		{"cache-size", "verification cache entries (0 disables the cache)", integer(&c.CacheSize, 100_000)},
 		{"cache-ttl", "how long a cached verification may be reused before re-reading it", dur(&c.CacheTTL, 30*time.Second)},
@@ -229,6 +242,14 @@ func (c *Serve) readFile(fs *pflag.FlagSet) error {
 		if c.Changed[key] {
 			continue
 		}
+		if l, ok := v.([]any); ok {
+			// A YAML list sets a list option, e.g. trusted_proxies: [a, b].
+			parts := make([]string, len(l))
+			for i, x := range l {
+				parts[i] = fmt.Sprint(x)
+			}
+			v = strings.Join(parts, ",")
+		}
 		if err := fs.Set(key, fmt.Sprint(v)); err != nil {
 			return fmt.Errorf("config file %s: %s: %w", c.ConfigFile, key, err)
 		}
@@ -261,6 +282,9 @@ func (c *Serve) validate() error {
 	}
 	if c.GatewayRealm == "" || strings.ContainsAny(c.GatewayRealm, "\"\\\r\n") {
 		return fmt.Errorf("--gateway-realm must be a non-empty name without quotes, backslashes or line breaks, e.g. latchkey")
+	}
+	if _, err := auth.ParseProxies(c.TrustedProxies); err != nil {
+		return fmt.Errorf("--trusted-proxies: %w", err)
 	}
 	if c.UpstreamTimeout < 0 {
 		return fmt.Errorf("--upstream-timeout must not be negative; use 0 for no limit")

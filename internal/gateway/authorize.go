@@ -28,18 +28,18 @@ type Request struct {
 	Method string
 	URI    string // path and query as sent, e.g. nginx's $request_uri
 	Header http.Header
-	IP     string // the client's address, for IP allowlists and last-used
+	IP     string // the client's address (auth.ClientOf), for IP allowlists and last-used
 	Agent  string
-	// RequestID ties log lines to the request.
-	RequestID string
 }
 
 // Outcome is the answer to one request.
 type Outcome struct {
-	Status    int             // 200, 401, 403 or 503
+	Status    int             // 200, 401, 403, 429 or 503
 	Principal *auth.Principal // the caller, when authenticated; nil on public routes
 	Decision  scope.Decision
 	Reason    string // why not, safe to show the caller; "" on 200
+	// RetryAfter is the Retry-After of a 429, in seconds.
+	RetryAfter string
 }
 
 // Authorize applies router's rules to req and verifies its credential.
@@ -64,10 +64,15 @@ func (a *Authorizer) Authorize(ctx context.Context, router *scope.Router, req Re
 	}
 	p, err := a.Verifier.Verify(ctx, secret, auth.Request{IP: req.IP, Agent: req.Agent})
 	if err != nil {
+		var rl *auth.RateLimited
+		if errors.As(err, &rl) {
+			out.RetryAfter = rl.Seconds()
+			return out.deny(http.StatusTooManyRequests, rl.Error())
+		}
 		if errors.Is(err, auth.ErrUnauthenticated) {
 			return out.deny(http.StatusUnauthorized, err.Error())
 		}
-		a.logger().ErrorContext(ctx, "gateway verification failed", "request_id", req.RequestID, "err", err)
+		a.logger().ErrorContext(ctx, "gateway verification failed", "err", err)
 		return out.deny(http.StatusServiceUnavailable, "token verification is unavailable; try again shortly")
 	}
 	if a.UsernameMustMatch && isBasic(req.Header) && basicUser != p.User.Username {

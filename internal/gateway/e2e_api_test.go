@@ -13,7 +13,7 @@ import (
 
 func TestAPIOverNginxWithForwardAuth(t *testing.T) {
 	api, hits := echoUpstream(t, "api")
-	s := servertest.Start(t, "--config", filepath.Join(deployDir, "nginx/latchkey.yaml"))
+	s := servertest.Start(t, trustLoopback, "--config", filepath.Join(deployDir, "nginx/latchkey.yaml"))
 	port := freePort(t)
 	startNginx(t, port, map[string]string{"api.conf": renderTemplate(t, "nginx/api.conf", [][2]string{
 		{"listen 8001;", fmt.Sprintf("listen 127.0.0.1:%d;", port)},

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -22,6 +21,10 @@ type FrontOptions struct {
 	// request has been sent; 0 means no limit.
 	Timeout time.Duration
 	Logger  *slog.Logger
+	// ConsoleHost is the only host the web console is served on in
+	// reverse-proxy mode (--console-host). Without it the console is served
+	// only when every upstream has a host of its own.
+	ConsoleHost string
 }
 
 // Front is Latchkey's top-level handler: it sends each request to an
@@ -35,14 +38,23 @@ type FrontOptions struct {
 //  3. Latchkey, for the other Reserved paths;
 //  4. an upstream with only a path_prefix (the longest first);
 //  5. the catch-all upstream (no host, no prefix), e.g. --upstream;
-//  6. Latchkey.
+//  6. Latchkey: its console only where the console may be served (see
+//     consoleHere); elsewhere 404.
+//
+// A request for the console host (--console-host) goes to Latchkey alone,
+// never to an upstream. In reverse-proxy mode the console is never served
+// on an origin whose content an upstream provides: a page of the proxied
+// service could otherwise fetch a console page with the visitor's session
+// cookie (for example /cli-auth, which shows a session token).
 type Front struct {
-	latchkey  http.Handler
-	verify    http.Handler
-	byHost    []*proxy
-	byPath    []*proxy
-	catchAll  *proxy
-	transport *http.Transport
+	latchkey    http.Handler
+	verify      http.Handler
+	byHost      []*proxy
+	byPath      []*proxy
+	catchAll    *proxy
+	transport   *http.Transport
+	consoleHost string
+	consolePort bool
 }
 
 // NewFront validates the upstreams and returns the handler that routes
@@ -54,6 +66,10 @@ func NewFront(latchkey http.Handler, verify *Verify, specs []UpstreamSpec, opts 
 		opts.Logger = slog.Default()
 	}
 	f := &Front{latchkey: latchkey, verify: verify, transport: newTransport(opts.Timeout)}
+	var err error
+	if f.consoleHost, f.consolePort, err = parseHost(opts.ConsoleHost); err != nil {
+		return nil, fmt.Errorf("--console-host: %v", err)
+	}
 	seen := map[string]string{}
 	for _, s := range specs {
 		u, err := parseUpstream(opts.Catalog, opts.Rules, s)
@@ -64,6 +80,9 @@ func NewFront(latchkey http.Handler, verify *Verify, specs []UpstreamSpec, opts 
 			return nil, fmt.Errorf("%s: it serves the same host and path prefix as %s; give each upstream its own host or path_prefix", s.Source, prev)
 		}
 		seen[u.name] = s.Source
+		if u.host != "" && f.consoleHost != "" && strings.Trim(u.host, "[]") == f.consoleHost {
+			return nil, fmt.Errorf("%s: its host is the --console-host; give the console a host of its own", s.Source)
+		}
 		p := newProxy(u, opts.Authorizer, f.transport, opts.Timeout, opts.Logger)
 		switch {
 		case u.host != "":
@@ -82,23 +101,56 @@ func NewFront(latchkey http.Handler, verify *Verify, specs []UpstreamSpec, opts 
 
 // ServeHTTP routes r.
 func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if p := f.route(r); p != nil {
-		p.ServeHTTP(w, r)
-		return
+	onConsoleHost := f.consoleHost != "" && f.isConsoleHost(r.Host)
+	if !onConsoleHost {
+		if p := f.route(r); p != nil {
+			p.ServeHTTP(w, r)
+			return
+		}
 	}
 	if hasSegmentPrefix(r.URL.Path, VerifyPath) {
 		r.Pattern = VerifyPath // the metrics label
 		f.verify.ServeHTTP(w, r)
 		return
 	}
-	if f.Proxying() && hasSegmentPrefix(r.URL.Path, ConsolePrefix) {
-		f.serveConsole(w, r)
+	if !f.Proxying() {
+		f.latchkey.ServeHTTP(w, r)
 		return
 	}
-	if f.Proxying() {
-		r.Header.Del("X-Forwarded-Prefix") // only serveConsole says where the console is
+	r.Header.Del("X-Forwarded-Prefix") // the console is at the root of its host
+	if onConsoleHost || isReserved(r.URL.Path) || f.consoleHere() {
+		f.latchkey.ServeHTTP(w, r)
+		return
 	}
-	f.latchkey.ServeHTTP(w, r)
+	r.Pattern = "console elsewhere"
+	msg := "not found: in reverse-proxy mode the web console is not served where a proxied service's pages could reach it"
+	if f.consoleHost != "" {
+		msg += "; open it at its own host, " + f.consoleHost
+	} else {
+		msg += "; the operator can give it a host of its own with --console-host"
+	}
+	http.Error(w, msg, http.StatusNotFound)
+}
+
+// consoleHere reports whether, on a host other than --console-host, the
+// console may be served: only when no upstream serves every host (a
+// catch-all or a path prefix without a host) and no console host is set.
+func (f *Front) consoleHere() bool {
+	return f.consoleHost == "" && f.catchAll == nil && len(f.byPath) == 0
+}
+
+func (f *Front) isConsoleHost(reqHost string) bool {
+	u := upstream{host: f.consoleHost, port: f.consolePort}
+	return u.matchHost(reqHost)
+}
+
+func isReserved(path string) bool {
+	for _, res := range reserved {
+		if hasSegmentPrefix(path, res) {
+			return true
+		}
+	}
+	return false
 }
 
 // Proxying reports whether any upstream is configured.
@@ -124,25 +176,6 @@ func (f *Front) route(r *http.Request) *proxy {
 		}
 	}
 	return f.catchAll
-}
-
-// serveConsole serves /-/x as /x from Latchkey's own handler, telling it
-// the prefix it is mounted under.
-func (f *Front) serveConsole(w http.ResponseWriter, r *http.Request) {
-	r2 := new(http.Request)
-	*r2 = *r
-	u := *r.URL
-	u.Path = strings.TrimPrefix(r.URL.Path, ConsolePrefix)
-	u.RawPath = strings.TrimPrefix(r.URL.RawPath, ConsolePrefix)
-	if u.Path == "" {
-		u.Path = "/"
-	}
-	r2.URL = &url.URL{}
-	*r2.URL = u
-	r2.RequestURI = u.RequestURI()
-	r2.Header = r.Header.Clone()
-	r2.Header.Set("X-Forwarded-Prefix", ConsolePrefix)
-	f.latchkey.ServeHTTP(w, r2)
 }
 
 // Close releases idle upstream connections.

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/latchkey/latchkey/internal/servertest"
+	"github.com/latchkey/latchkey/internal/token"
 )
 
 // fixture is a running server with a member, alice, and tokens of hers.
@@ -89,3 +90,17 @@ func basic(user, password string) string {
 }
 
 func bearer(secret string) string { return "Bearer " + secret }
+
+// trustLoopback makes the test server believe forwarding headers from
+// loopback, where the tests (and the proxies they run) connect from.
+const trustLoopback = "--trusted-proxies=127.0.0.1/32"
+
+// forgedToken is a well-formed, checksum-valid token no server issued.
+func forgedToken(t *testing.T, _ int) string {
+	t.Helper()
+	raw, err := token.Generate("lk", token.Personal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}

@@ -42,15 +42,19 @@ func newProxy(u *upstream, authz *Authorizer, tr http.RoundTripper, wait time.Du
 
 // ServeHTTP authorizes r by the upstream's rules and forwards it.
 func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if reason := refusedUpgrade(r.Header); reason != "" {
+		auth.WriteBadRequest(w, r, reason)
+		return
+	}
 	uri := p.u.upstreamPath(r.URL)
 	if r.URL.RawQuery != "" {
 		uri += "?" + r.URL.RawQuery
 	}
+	c := auth.ClientOf(r)
 	o := p.authz.Authorize(r.Context(), p.u.router, Request{
-		Method: r.Method, URI: uri, Header: r.Header, IP: peerIP(r), Agent: r.UserAgent(),
-		RequestID: w.Header().Get("X-Request-Id"),
+		Method: r.Method, URI: uri, Header: r.Header, IP: c.IP, Agent: c.Agent,
 	})
-	p.authz.logDecision(w, r, r.Method, uri, o)
+	p.authz.logDecision(r, r.Method, uri, o)
 	if o.Status != http.StatusOK {
 		p.authz.writeDenial(w, r, o)
 		return
@@ -77,9 +81,11 @@ func (p *proxy) rewrite(pr *httputil.ProxyRequest) {
 	pr.SetURL(p.u.target)
 	pr.SetXForwarded()
 	h := pr.Out.Header
-	h.Del("Authorization")
+	// The client's address as the edge determined it (after trusted
+	// proxies), not the chain the client sent.
+	h.Set("X-Forwarded-For", auth.ClientOf(pr.In).IP)
 	stripSessionCookie(h)
-	removeIdentity(h)
+	removeIdentity(h) // and Authorization, under every spelling
 	if principal, ok := auth.FromContext(pr.In.Context()); ok {
 		setIdentity(h, principal)
 	}
@@ -95,7 +101,7 @@ func (p *proxy) modifyResponse(resp *http.Response) error {
 // upstreamError answers when the upstream could not be reached or did not
 // answer in time. Details go to the log, not to the caller.
 func (p *proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
-	log := p.logger.With("request_id", w.Header().Get("X-Request-Id"), "upstream", p.u.name)
+	log := p.logger.With("upstream", p.u.name)
 	var ne net.Error
 	var op *net.OpError
 	switch {

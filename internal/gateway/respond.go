@@ -39,14 +39,47 @@ func setExpiration(h http.Header, p *auth.Principal) {
 	}
 }
 
-// removeIdentity deletes identity headers from h, whoever set them.
+// removeIdentity deletes the identity headers and the credential from h,
+// under every name that normalises to one of them: case aside, and "_" read
+// as "-", since CGI, WSGI and Rack upstreams see X_Latchkey_User as
+// HTTP_X_LATCHKEY_USER, the same variable as X-Latchkey-User.
 func removeIdentity(h http.Header) {
 	for k := range h {
-		if len(k) >= len(IdentityPrefix) && strings.EqualFold(k[:len(IdentityPrefix)], IdentityPrefix) {
+		if isIdentityName(k) {
 			delete(h, k)
 		}
 	}
-	h.Del(HeaderExpiration)
+}
+
+func isIdentityName(k string) bool {
+	n := strings.ToLower(strings.ReplaceAll(k, "_", "-"))
+	return strings.HasPrefix(n, "x-latchkey-") || n == "authorization" || n == "latchkey-token-expiration"
+}
+
+// refusedUpgrade says why a protocol upgrade may not pass, or "". Only
+// WebSocket passes, and only after the route decision and authentication
+// (the caller checks this first, then authorizes): another protocol, such
+// as h2c, would carry requests Latchkey never sees.
+func refusedUpgrade(h http.Header) string {
+	ups := h.Values("Upgrade")
+	connUp := false
+	for _, v := range h.Values("Connection") {
+		for _, tok := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(tok), "upgrade") {
+				connUp = true
+			}
+		}
+	}
+	if len(ups) == 0 && !connUp {
+		return ""
+	}
+	if len(ups) == 1 && strings.EqualFold(strings.TrimSpace(ups[0]), "websocket") {
+		return ""
+	}
+	if len(ups) == 0 {
+		return "Connection: upgrade without an Upgrade header; only WebSocket upgrades are proxied"
+	}
+	return "only WebSocket upgrades are proxied (Upgrade: websocket), not " + strings.Join(ups, ", ")
 }
 
 // writeDenial answers a refused request: a Basic challenge on 401 so Git
@@ -58,6 +91,12 @@ func (a *Authorizer) writeDenial(w http.ResponseWriter, r *http.Request, o Outco
 	if o.Status == http.StatusUnauthorized {
 		h.Set("WWW-Authenticate", `Basic realm="`+a.realm()+`", charset="UTF-8"`)
 	}
+	if o.RetryAfter != "" {
+		h.Set("Retry-After", o.RetryAfter)
+	}
+	// A proxy that drops the body of its auth subrequest (nginx) passes
+	// the reason on from this header.
+	h.Set(auth.HeaderReason, headerSafe(o.Reason))
 	if strings.Contains(r.Header.Get("Accept"), "json") {
 		h.Set("Content-Type", "application/problem+json")
 		w.WriteHeader(o.Status)
@@ -78,4 +117,15 @@ func (a *Authorizer) realm() string {
 		return "latchkey"
 	}
 	return a.Realm
+}
+
+// headerSafe keeps s printable ASCII, as header values must be.
+func headerSafe(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c < 0x20 || c > 0x7e {
+			b[i] = '?'
+		}
+	}
+	return string(b)
 }

@@ -23,19 +23,13 @@ type UpstreamSpec struct {
 	Routes *scope.RulesConfig
 }
 
-// ConsolePrefix is where, in reverse-proxy mode, Latchkey's own web
-// console stays reachable when a catch-all upstream takes "/": a request
-// for /-/tokens is served as /tokens, with X-Forwarded-Prefix: /- set so the
-// console can build its links.
-const ConsolePrefix = "/-"
-
 // Reserved returns the path prefixes Latchkey keeps for itself in
 // reverse-proxy mode, whatever the upstreams: its API, OAuth 2 and
-// discovery endpoints, forward-auth, health, metrics and ConsolePrefix. An
-// upstream chosen by Host takes every path on its host, these included.
+// discovery endpoints, forward-auth, health and metrics. An upstream chosen
+// by Host takes every path on its host, these included.
 func Reserved() []string { return slices.Clone(reserved) }
 
-var reserved = []string{"/api", "/oauth2", "/.well-known", VerifyPath, "/healthz", "/readyz", "/metrics", ConsolePrefix}
+var reserved = []string{"/api", "/oauth2", "/.well-known", VerifyPath, "/healthz", "/readyz", "/metrics"}
 
 // upstream is a validated UpstreamSpec.
 type upstream struct {

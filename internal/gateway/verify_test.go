@@ -49,7 +49,7 @@ var styles = []verifyStyle{
 }
 
 func TestVerifyAnswersEachProxyStyle(t *testing.T) {
-	s := servertest.Start(t, "--config", writeConfig(t, verifyRules))
+	s := servertest.Start(t, trustLoopback, "--config", writeConfig(t, verifyRules))
 	f := newFixture(t, s)
 	read := f.token(t, "read", "repo:read")
 	write := f.token(t, "write", "repo")
@@ -101,7 +101,7 @@ func TestVerifyAnswersEachProxyStyle(t *testing.T) {
 }
 
 func TestVerifySendsIdentityAndExpiryHeaders(t *testing.T) {
-	s := servertest.Start(t)
+	s := servertest.Start(t, trustLoopback)
 	f := newFixture(t, s)
 	tok := f.token(t, "ci", "repo:read=acme/*", "job")
 	resp, _ := send(t, http.MethodGet, s.URL+"/auth/verify", http.Header{
@@ -130,7 +130,7 @@ func TestVerifySendsIdentityAndExpiryHeaders(t *testing.T) {
 }
 
 func TestVerifyRefusesRevokedTokensAndSuspendedOwners(t *testing.T) {
-	s := servertest.Start(t)
+	s := servertest.Start(t, trustLoopback)
 	f := newFixture(t, s)
 	tok := f.token(t, "soon-revoked", "repo")
 	check := func(secret string, want int, bodyHas string) {
@@ -150,7 +150,7 @@ func TestVerifyRefusesRevokedTokensAndSuspendedOwners(t *testing.T) {
 }
 
 func TestVerifyWithoutTheOriginalRequestSaysWhatToSend(t *testing.T) {
-	s := servertest.Start(t)
+	s := servertest.Start(t, trustLoopback)
 	f := newFixture(t, s)
 	resp, body := send(t, http.MethodGet, s.URL+"/auth/verify", http.Header{"Authorization": {bearer(f.token(t, "t", "repo").Secret)}})
 	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "X-Original-URI") {
@@ -159,7 +159,7 @@ func TestVerifyWithoutTheOriginalRequestSaysWhatToSend(t *testing.T) {
 }
 
 func TestVerifyAnswersJSONWhenAsked(t *testing.T) {
-	s := servertest.Start(t)
+	s := servertest.Start(t, trustLoopback)
 	resp, body := send(t, http.MethodGet, s.URL+"/auth/verify/acme/web.git/info/refs?service=git-upload-pack",
 		http.Header{"Accept": {"application/json"}})
 	var p struct {
@@ -175,7 +175,7 @@ func TestVerifyAnswersJSONWhenAsked(t *testing.T) {
 }
 
 func TestBasicUserNameMustMatchOwnerWhenConfigured(t *testing.T) {
-	s := servertest.Start(t, "--basic-auth-username-must-match")
+	s := servertest.Start(t, trustLoopback, "--basic-auth-username-must-match")
 	f := newFixture(t, s)
 	tok := f.token(t, "git", "repo")
 	for _, tc := range []struct {
@@ -196,7 +196,7 @@ func TestBasicUserNameMustMatchOwnerWhenConfigured(t *testing.T) {
 }
 
 func TestDefaultRulesAreGitPresetAndDeny(t *testing.T) {
-	s := servertest.Start(t)
+	s := servertest.Start(t, trustLoopback)
 	f := newFixture(t, s)
 	tok := f.token(t, "all", "repo", "service", "job", "machine")
 	for uri, want := range map[string]int{
@@ -213,7 +213,7 @@ func TestDefaultRulesAreGitPresetAndDeny(t *testing.T) {
 }
 
 func TestDefaultAuthenticatedLetsAnyValidTokenThroughUnmatchedRoutes(t *testing.T) {
-	s := servertest.Start(t, "--config", writeConfig(t, "routes:\n  default: authenticated\n"))
+	s := servertest.Start(t, trustLoopback, "--config", writeConfig(t, "routes:\n  default: authenticated\n"))
 	f := newFixture(t, s)
 	tok := f.token(t, "jobs", "job")
 	for _, tc := range []struct {
@@ -236,7 +236,7 @@ func TestDefaultAuthenticatedLetsAnyValidTokenThroughUnmatchedRoutes(t *testing.
 }
 
 func TestVerifyChecksIPAllowlistsAgainstTheAddressTheProxyAdded(t *testing.T) {
-	s := servertest.Start(t)
+	s := servertest.Start(t, trustLoopback)
 	f := newFixture(t, s)
 	tok := s.CreateToken(t, f.alice, map[string]any{"name": "office", "scopes": []string{"repo"}, "ip_allowlist": []string{"192.0.2.0/24"}})
 	for _, tc := range []struct {

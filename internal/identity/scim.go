@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -85,8 +84,8 @@ func (s *SCIM) authed(fn scimHandler) http.Handler {
 			writeSCIMError(w, http.StatusUnauthorized, "", "send an admin access token holding the scim scope as Authorization: Bearer <token>")
 			return
 		}
-		ip := remoteIP(r)
-		p, err := s.d.Verifier.Verify(r.Context(), strings.TrimSpace(raw), auth.Request{IP: ip, Agent: r.UserAgent()})
+		c := auth.ClientOf(r)
+		p, err := s.d.Verifier.Verify(r.Context(), strings.TrimSpace(raw), c.Request())
 		if err != nil {
 			if !errors.Is(err, auth.ErrUnauthenticated) {
 				s.d.Logger.ErrorContext(r.Context(), "verify SCIM token", "err", err)
@@ -100,16 +99,8 @@ func (s *SCIM) authed(fn scimHandler) http.Handler {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxSCIMBodyBytes)
-		fn(w, r, p.Actor(ip, r.UserAgent()))
+		fn(w, r, service.Actor{User: p.User, Scopes: p.Scopes, CredentialID: p.CredentialID(), Session: p.Session != nil, IP: c.IP, Agent: c.Agent})
 	})
-}
-
-func remoteIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // --- wire shapes ---

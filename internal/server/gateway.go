@@ -27,7 +27,7 @@ func (a *App) mountGateway(ctx context.Context) error {
 
 	front, err := gateway.NewFront(a.Mux, verify, a.upstreamSpecs(), gateway.FrontOptions{
 		Authorizer: authz, Catalog: a.Catalog, Rules: rules,
-		Timeout: a.Config.UpstreamTimeout, Logger: a.Logger,
+		Timeout: a.Config.UpstreamTimeout, Logger: a.Logger, ConsoleHost: a.Config.ConsoleHost,
 	})
 	if err != nil {
 		return fmt.Errorf("reverse-proxy mode: %w", err)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,22 +36,28 @@ type App struct {
 	Catalog  *scope.Catalog
 	Services *service.Services
 	Usage    *auth.Usage
+	// Verifier is the edge's: it refuses blocked addresses and counts
+	// failures. Every surface verifies through it.
 	Verifier auth.Verifier
+	// Edge is the request edge: client address, request id, failure limits.
+	Edge *auth.Edge
 	// Introspector serves /oauth2/introspect; mountSTS extends it to JWTs.
-	Introspector *api.Introspector
+	Introspector *sts.Introspector
 	// SSO holds the configured OIDC providers; Device the RFC 8628 flow.
-	SSO    *identity.Providers
-	Device *sts.Device
-	Mux          *http.ServeMux
-	Handler      http.Handler
-	Version      string
+	SSO     *identity.Providers
+	Device  *sts.Device
+	Mux     *http.ServeMux
+	Handler http.Handler
+	Version string
 
-	failures *api.FailureLimiter
+	failures *auth.FailureLimiter
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
-	listener net.Listener
-	url      string
-	closers  []func(context.Context)
+	// routeMetrics caches the children of requests and latency.
+	routeMetrics sync.Map
+	listener     net.Listener
+	url          string
+	closers      []func(context.Context)
 	// firstPassword is set when this start created the first owner.
 	firstPassword string
 }
@@ -58,6 +65,8 @@ type App struct {
 // New assembles an App: open the store, build services and verification,
 // mount the HTTP surfaces. It does not listen yet.
 func New(ctx context.Context, cfg config.Serve, logger *slog.Logger, out io.Writer, version string) (*App, error) {
+	// Every log line of a request carries its request id.
+	logger = slog.New(auth.NewLogHandler(logger.Handler()))
 	a := &App{Config: cfg, Logger: logger, Out: out, Version: version}
 	steps := []struct {
 		name string
@@ -156,26 +165,32 @@ func (a *App) buildVerification(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a.Verifier = auth.NewChecker(src, auth.Options{
+	checker := auth.NewChecker(src, auth.Options{
 		Prefix: a.Config.TokenPrefix, Catalog: a.Catalog, Policy: a.Services.Policies,
 		Sessions: a.Store, SessionDuration: a.Config.SessionDuration,
 		SessionRefresh: !a.Config.DisableSessionRefresh, Usage: a.Usage, Logger: a.Logger,
 	})
+	proxies, err := auth.ParseProxies(a.Config.TrustedProxies)
+	if err != nil {
+		return fmt.Errorf("--trusted-proxies: %w", err)
+	}
+	// One budget of failed authentications per client address, shared by
+	// every surface that checks passwords or secrets: 20 at once, then one
+	// every 3 seconds.
+	a.failures = auth.NewFailureLimiter(20, 3*time.Second)
+	a.Edge = auth.NewEdge(checker, proxies, a.failures)
+	a.Verifier = a.Edge
 	return nil
 }
 
 func (a *App) mountHTTP(ctx context.Context) error {
 	a.Mux = http.NewServeMux()
-	// One budget of failed authentications per client address, shared by
-	// every surface that checks passwords or unknown secrets: 20 at once,
-	// then one every 3 seconds.
-	a.failures = api.NewFailureLimiter(20, 3*time.Second)
 	api.New(a.Mux, api.Deps{
 		Services: a.Services, Verifier: a.Verifier, Logger: a.Logger, Version: a.Version,
 		LoginLimiter: a.failures,
 	})
-	a.Introspector = &api.Introspector{Verifier: a.Verifier, Issuer: a.PublicURL()}
-	a.Mux.Handle("/oauth2/introspect", a.Introspector)
+	a.Introspector = &sts.Introspector{Verifier: a.Edge, Issuer: a.PublicURL}
+	a.Mux.Handle(sts.IntrospectPath, a.Introspector)
 	a.mountOperations()
 	for _, mount := range []func(context.Context) error{a.mountSTS, a.mountSSO, a.mountWeb, a.mountGateway} {
 		if err := mount(ctx); err != nil {
@@ -185,7 +200,7 @@ func (a *App) mountHTTP(ctx context.Context) error {
 	if a.Handler == nil { // mountGateway sets it in reverse-proxy mode
 		a.Handler = a.Mux
 	}
-	a.Handler = a.middleware(a.Handler)
+	a.Handler = a.Edge.Handler(a.middleware(a.Handler))
 	return nil
 }
 
@@ -223,8 +238,6 @@ func (a *App) Listen() error {
 	}
 	a.listener = ln
 	a.url = listenURL(ln.Addr().String(), a.Config.TLSCert != "")
-	// The issuer named in introspection answers is the URL now known.
-	a.Introspector.Issuer = a.PublicURL()
 	return nil
 }
 

@@ -34,7 +34,7 @@ func (a *App) mountSTS(ctx context.Context) error {
 		Limiter: a.failures, Logger: a.Logger, Device: device,
 	}, sts.Options{Lifetime: a.Config.JWTLifetime})
 	svc.Mount(a.Mux)
-	a.Introspector.Extension = svc.IntrospectExtension()
+	a.Introspector.JWT = svc.IntrospectJWT
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

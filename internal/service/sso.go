@@ -21,7 +21,7 @@ type ExternalLogin struct {
 	// Claims are the values of the provider's role claim (e.g. groups).
 	Claims []string
 	IP     string
-	Agent string
+	Agent  string
 }
 
 // NormalizeUsername turns a name from an identity provider (often an email

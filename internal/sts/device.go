@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/latchkey/latchkey/internal/auth"
 	"github.com/latchkey/latchkey/internal/service"
 	"github.com/latchkey/latchkey/internal/store"
 )
@@ -161,7 +162,7 @@ func (d *Device) serveAuthorization(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, deviceAuthorization{
 		DeviceCode: deviceCode, UserCode: userCode, VerificationURI: uri,
 		VerificationURIComplete: uri + "?user_code=" + userCode,
-		ExpiresIn: int64(d.lifetime() / time.Second), Interval: int64(d.interval() / time.Second),
+		ExpiresIn:               int64(d.lifetime() / time.Second), Interval: int64(d.interval() / time.Second),
 	})
 }
 
@@ -248,7 +249,8 @@ func (d *Device) issue(w http.ResponseWriter, r *http.Request, dc *store.DeviceC
 		writeOAuthError(w, &oauthError{http.StatusBadRequest, "access_denied", "the account that approved this code can no longer sign in"})
 		return
 	}
-	secret, sess, err := d.Sessions.Issue(ctx, service.Actor{User: u, IP: remoteIP(r), Agent: r.UserAgent()})
+	c := auth.ClientOf(r)
+	secret, sess, err := d.Sessions.Issue(ctx, service.Actor{User: u, IP: c.IP, Agent: c.Agent})
 	if err != nil {
 		d.logger().ErrorContext(ctx, "open device session", "err", err)
 		writeOAuthError(w, serverError())

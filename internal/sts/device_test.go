@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/latchkey/latchkey/internal/service"
 	"github.com/latchkey/latchkey/internal/servertest"
+	"github.com/latchkey/latchkey/internal/service"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/sqlite"
 	"github.com/latchkey/latchkey/internal/sts"

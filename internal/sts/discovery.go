@@ -58,10 +58,14 @@ func (s *Service) serveMetadata(w http.ResponseWriter, r *http.Request) {
 	}
 	m := Metadata{
 		Issuer: iss, TokenEndpoint: iss + TokenPath, JWKSURI: iss + JWKSPath, IntrospectionEndpoint: iss + IntrospectPath,
-		GrantTypesSupported:              []string{GrantTokenExchange},
-		ResponseTypesSupported:           []string{},
-		TokenEndpointAuthMethods:         []string{"none"},
-		IntrospectionEndpointAuthMethods: []string{"bearer"},
+		GrantTypesSupported:    []string{GrantTokenExchange},
+		ResponseTypesSupported: []string{},
+		// The subject token is the exchange's credential ("none"); an
+		// optional client credential is a token of the same user.
+		TokenEndpointAuthMethods: []string{"none", "client_secret_basic"},
+		// The introspection caller is a token with the introspect scope,
+		// as the client secret (any client_id), or as a Bearer token.
+		IntrospectionEndpointAuthMethods: []string{"client_secret_basic", "client_secret_post"},
 		ScopesSupported:                  names,
 		AccessTokenSigningAlgValues:      []string{ES256, EdDSA},
 		ScopeImplies:                     implies,

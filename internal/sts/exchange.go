@@ -2,7 +2,6 @@ package sts
 
 import (
 	"errors"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -133,9 +132,11 @@ func dedupe(ss []string) []string {
 
 // subject verifies the subject token and refuses what may not be exchanged.
 func (s *Service) subject(r *http.Request, raw string) (*auth.Principal, *oauthError) {
-	p, err := s.d.Verifier.Verify(r.Context(), raw, auth.Request{IP: remoteIP(r), Agent: r.UserAgent()})
+	p, err := s.d.Verifier.Verify(r.Context(), raw, auth.ClientOf(r).Request())
+	if errors.Is(err, auth.ErrRateLimited) {
+		return nil, &oauthError{http.StatusTooManyRequests, "slow_down", err.Error()}
+	}
 	if errors.Is(err, auth.ErrUnauthenticated) {
-		s.d.Limiter.Fail(remoteIP(r))
 		return nil, &oauthError{http.StatusBadRequest, "invalid_grant", "subject_token was refused: " + err.Error()}
 	}
 	if err != nil {
@@ -157,15 +158,17 @@ func (s *Service) client(r *http.Request, subject *auth.Principal) *oauthError {
 	if r.Header.Get("Authorization") == "" {
 		return nil
 	}
-	secret, _, ok := auth.Credential(r.Header)
+	secret, _, ok := auth.ClientCredential(r.Header)
 	if !ok {
 		return &oauthError{http.StatusUnauthorized, "invalid_client",
-			"the Authorization header is malformed; send Authorization: Bearer <token>, or omit it (the subject token suffices)"}
+			"the Authorization header is malformed; send Authorization: Bearer <token> or HTTP Basic with the token as client secret, or omit it (the subject token suffices)"}
 	}
-	c, err := s.d.Verifier.Verify(r.Context(), secret, auth.Request{IP: remoteIP(r), Agent: r.UserAgent()})
+	c, err := s.d.Verifier.Verify(r.Context(), secret, auth.ClientOf(r).Request())
 	if err != nil {
+		if errors.Is(err, auth.ErrRateLimited) {
+			return &oauthError{http.StatusTooManyRequests, "slow_down", err.Error()}
+		}
 		if errors.Is(err, auth.ErrUnauthenticated) {
-			s.d.Limiter.Fail(remoteIP(r))
 			return &oauthError{http.StatusUnauthorized, "invalid_client", "the Authorization credential was refused: " + err.Error()}
 		}
 		s.d.Logger.ErrorContext(r.Context(), "verify client credential", "err", err)
@@ -198,12 +201,4 @@ func (s *Service) grantedScopes(p *auth.Principal, requested []string) (scope.Se
 				strings.Join(p.Scopes.Missing(want), " ") + "; request a subset of: " + held}
 	}
 	return want, nil
-}
-
-func remoteIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

@@ -3,37 +3,33 @@ package sts
 import (
 	"context"
 	"errors"
-	"net/http"
 	"strings"
 	"time"
 
-	"github.com/latchkey/latchkey/internal/api"
 	"github.com/latchkey/latchkey/internal/service"
 	"github.com/latchkey/latchkey/internal/store"
 )
 
-// IntrospectExtension answers RFC 7662 introspection for JWTs: any
+// IntrospectJWT answers RFC 7662 introspection for JWTs: any
 // credential shaped like a JWT is answered here (Latchkey secrets never
 // contain a dot), active only if this server signed it, it has not expired,
 // and the token it was exchanged from still works: not revoked, not expired,
 // not regenerated since (past a grace period), its owner neither suspended
 // nor deleted. The scopes reported are the JWT's, cut down to what the
 // parent token and its owner's role allow now.
-func (s *Service) IntrospectExtension() api.IntrospectExtension {
-	return func(r *http.Request, raw string) (*api.Introspection, bool) {
-		if !LooksLikeJWT(raw) {
-			return nil, false
-		}
-		ans, err := s.introspect(r.Context(), raw)
-		if err != nil {
-			s.d.Logger.DebugContext(r.Context(), "introspected JWT is inactive", "reason", err.Error())
-			return &api.Introspection{Active: false}, true
-		}
-		return ans, true
+func (s *Service) IntrospectJWT(ctx context.Context, raw string) (*Introspection, bool) {
+	if !LooksLikeJWT(raw) {
+		return nil, false
 	}
+	ans, err := s.introspect(ctx, raw)
+	if err != nil {
+		s.d.Logger.DebugContext(ctx, "introspected JWT is inactive", "reason", err.Error())
+		return &Introspection{Active: false}, true
+	}
+	return ans, true
 }
 
-func (s *Service) introspect(ctx context.Context, raw string) (*api.Introspection, error) {
+func (s *Service) introspect(ctx context.Context, raw string) (*Introspection, error) {
 	c, err := s.d.Keys.verify(ctx, raw, s.d.Issuer())
 	if err != nil {
 		return nil, err
@@ -58,10 +54,16 @@ func (s *Service) introspect(ctx context.Context, raw string) (*api.Introspectio
 		return nil, errors.New("the parent token's scopes are no longer in the catalog")
 	}
 	effective := claimed.Intersect(held.Intersect(s.d.Catalog.ForRole(string(u.Role))))
-	ans := &api.Introspection{
+	ans := &Introspection{
 		Active: true, Scope: strings.Join(effective.Strings(), " "), ClientID: c.ClientID, Username: u.Username,
 		TokenType: "Bearer", Exp: c.Expiry.Time().Unix(), Sub: c.Subject, Iss: c.Issuer, Jti: c.ID,
-		TokenID: c.TokenID, Kind: "jwt", Role: string(u.Role),
+		TokenID: c.TokenID, Kind: "jwt", Role: string(u.Role), Aud: []string(c.Audience),
+	}
+	if c.NotBefore != nil {
+		ans.Nbf = c.NotBefore.Time().Unix()
+	}
+	if len(t.IPAllowlist) > 0 {
+		ans.IPAllowlist = append([]string(nil), t.IPAllowlist...)
 	}
 	if c.IssuedAt != nil {
 		ans.Iat = c.IssuedAt.Time().Unix()

@@ -24,11 +24,25 @@ func checkIntrospection(t *testing.T, s *servertest.Server) {
 
 	t.Run("active with its claims", func(t *testing.T) {
 		pat := patFor(t, s, admin, "active", []string{"repo=acme/*", "machine"})
-		raw := exchange(t, s, pat.Secret, "scope", "repo:read=acme/*")["access_token"].(string)
+		raw := exchange(t, s, pat.Secret, "scope", "repo:read=acme/*", "audience", "billing-api")["access_token"].(string)
 		ans := introspect(t, s, watcher.Secret, raw)
 		if ans["active"] != true || ans["scope"] != "repo:read=acme/*" || ans["token_id"] != pat.ID() ||
 			ans["username"] != "admin" || ans["kind"] != "jwt" || ans["iss"] != s.URL || ans["jti"] == nil || ans["exp"] == nil {
 			t.Fatalf("introspection = %v", ans)
+		}
+		// RFC 7662 §2.2: a JWT exchanged for billing-api says so, so other
+		// services that introspect it can refuse it.
+		if aud, _ := ans["aud"].([]any); len(aud) != 1 || aud[0] != "billing-api" || ans["client_id"] != pat.ID() {
+			t.Fatalf("aud %v, client_id %v; want [billing-api] and the parent token", ans["aud"], ans["client_id"])
+		}
+	})
+	t.Run("allowlisted tokens are reported with their allowlist", func(t *testing.T) {
+		// The caller (127.0.0.1) is outside the allowlist: introspection
+		// judges the token, not the calling service's address.
+		pat := patFor(t, s, admin, "office", []string{"repo"}, "ip_allowlist", []string{"10.20.30.0/24"})
+		ans := introspect(t, s, watcher.Secret, pat.Secret)
+		if list, _ := ans["ip_allowlist"].([]any); ans["active"] != true || len(list) != 1 || list[0] != "10.20.30.0/24" {
+			t.Fatalf("introspection of an allowlisted PAT = %v", ans)
 		}
 	})
 	t.Run("parent revoked", func(t *testing.T) {

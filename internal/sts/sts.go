@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/latchkey/latchkey/internal/api"
 	"github.com/latchkey/latchkey/internal/auth"
 	"github.com/latchkey/latchkey/internal/scope"
 	"github.com/latchkey/latchkey/internal/service"
@@ -20,7 +19,7 @@ const (
 	TokenPath    = "/oauth2/token"
 	JWKSPath     = "/.well-known/jwks.json"
 	MetadataPath = "/.well-known/oauth-authorization-server"
-	// IntrospectPath is served by internal/api; the metadata names it.
+	// IntrospectPath is served by Introspector.
 	IntrospectPath = "/oauth2/introspect"
 )
 
@@ -45,8 +44,11 @@ type Deps struct {
 	Policy   auth.PolicySource
 	// Issuer returns the public base URL, the iss of every JWT. It is a
 	// function because the URL may only be known once the server listens.
-	Issuer  func() string
-	Limiter *api.FailureLimiter // throttles clients whose subject tokens fail
+	Issuer func() string
+	// Verifier (above) is the edge's: it refuses blocked addresses and
+	// counts failed subject and client credentials. Limiter is the same
+	// limiter, read for the Retry-After of a refusal.
+	Limiter *auth.FailureLimiter
 	Logger  *slog.Logger
 	// Device serves the device_code grant at the token endpoint; nil = off.
 	Device *Device
@@ -93,12 +95,6 @@ func (s *Service) serveToken(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, &oauthError{http.StatusMethodNotAllowed, "invalid_request", "use POST with a form-encoded body"})
 		return
 	}
-	if s.d.Limiter.Blocked(remoteIP(r)) {
-		w.Header().Set("Retry-After", "60")
-		writeOAuthError(w, &oauthError{http.StatusTooManyRequests, "invalid_request",
-			"too many refused tokens from your address; wait a minute and try again"})
-		return
-	}
 	req, oerr := parseExchange(w, r)
 	if oerr != nil {
 		writeOAuthError(w, oerr)
@@ -106,6 +102,11 @@ func (s *Service) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 	resp, oerr := s.exchange(r, req)
 	if oerr != nil {
+		if oerr.status == http.StatusTooManyRequests {
+			if rl, ok := s.d.Limiter.Err(auth.ClientOf(r).IP).(*auth.RateLimited); ok {
+				w.Header().Set("Retry-After", rl.Seconds())
+			}
+		}
 		writeOAuthError(w, oerr)
 		return
 	}
@@ -159,7 +160,7 @@ func (s *Service) exchange(r *http.Request, req *exchangeRequest) (*tokenRespons
 		s.d.Logger.ErrorContext(r.Context(), "sign exchanged JWT", "err", err)
 		return nil, serverError()
 	}
-	s.d.Audit.Record(r.Context(), p.Actor(remoteIP(r), r.UserAgent()), "token.exchange", "token", p.Token.ID, map[string]any{
+	s.d.Audit.Record(r.Context(), actorOf(p, auth.ClientOf(r)), "token.exchange", "token", p.Token.ID, map[string]any{
 		"jti": jti, "audience": aud, "scopes": granted.Strings(), "expires_at": exp.UTC().Truncate(time.Second).Format(time.RFC3339),
 	})
 	return &tokenResponse{
@@ -175,6 +176,8 @@ type oauthError struct {
 	description string
 }
 
+func (e *oauthError) Error() string { return e.code + ": " + e.description }
+
 func invalidRequest(desc string) *oauthError {
 	return &oauthError{http.StatusBadRequest, "invalid_request", desc}
 }
@@ -185,7 +188,12 @@ func serverError() *oauthError {
 
 func writeOAuthError(w http.ResponseWriter, e *oauthError) {
 	if e.code == "invalid_client" {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="`+api.Realm+`", error="invalid_token"`)
+		// RFC 6749 §5.2: a challenge for the schemes the client may
+		// authenticate with. It repeats the error, so a client that stops at
+		// the challenge (openid-client) can show why.
+		desc := strings.ReplaceAll(strings.ReplaceAll(e.description, `\`, `\\`), `"`, `\"`)
+		w.Header().Add("WWW-Authenticate", `Basic realm="`+Realm+`", error="invalid_client", error_description="`+desc+`"`)
+		w.Header().Add("WWW-Authenticate", `Bearer realm="`+Realm+`", error="invalid_token"`)
 	}
 	writeJSON(w, e.status, map[string]string{"error": e.code, "error_description": e.description})
 }
@@ -196,4 +204,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Pragma", "no-cache")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// actorOf is the principal as the services see it, with the request's origin.
+func actorOf(p *auth.Principal, c *auth.Client) service.Actor {
+	return service.Actor{User: p.User, Scopes: p.Scopes, CredentialID: p.CredentialID(), Session: p.Session != nil, IP: c.IP, Agent: c.Agent}
 }

@@ -15,10 +15,12 @@ import (
 )
 
 // LoginLimiter throttles clients whose password logins keep failing.
-// api.FailureLimiter satisfies it.
+// auth.FailureLimiter satisfies it.
 type LoginLimiter interface {
 	Blocked(ip string) bool
 	Fail(ip string)
+	// Err is an *auth.RateLimited while ip is blocked, else nil.
+	Err(ip string) error
 }
 
 // Deps are what the console needs. Services, Verifier and Logger are

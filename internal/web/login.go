@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/latchkey/latchkey/internal/auth"
 	"github.com/latchkey/latchkey/internal/service"
 )
 
@@ -62,7 +63,8 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	}
 	d := &loginData{Username: r.PostFormValue("username"), Next: r.PostFormValue("next")}
 	d.Form.CSRF, d.SSO = c.Value, h.ssoButtons()
-	ip, agent := clientOf(r)
+	client := auth.ClientOf(r)
+	ip, agent := client.IP, client.Agent
 	if h.d.LoginLimiter != nil && h.d.LoginLimiter.Blocked(ip) {
 		d.Form.Error = "Too many failed logins from your address. Wait a minute and try again."
 		h.render(w, r, nil, http.StatusTooManyRequests, "login", "Log in", d)

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -87,6 +86,9 @@ func (h *Handler) protect(next http.Handler) http.Handler {
 func (h *Handler) signedIn(fn visitHandler) http.Handler {
 	return h.protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v := h.session(w, r)
+		if v == nil && h.limited(w, r) {
+			return
+		}
 		if v == nil {
 			q := url.Values{}
 			if sessionSecretOf(r) != "" {
@@ -132,8 +134,11 @@ func (h *Handler) session(w http.ResponseWriter, r *http.Request) *visit {
 	if secret == "" {
 		return nil
 	}
-	ip, agent := clientOf(r)
-	p, err := h.d.Verifier.Verify(r.Context(), secret, auth.Request{IP: ip, Agent: agent})
+	c := auth.ClientOf(r)
+	p, err := h.d.Verifier.Verify(r.Context(), secret, c.Request())
+	if errors.Is(err, auth.ErrRateLimited) {
+		return nil // the cookie may be fine: keep it (limited answers)
+	}
 	if err != nil || p.Session == nil {
 		if err != nil && !errors.Is(err, auth.ErrUnauthenticated) {
 			h.d.Logger.WarnContext(r.Context(), "verify console session", "err", err)
@@ -141,7 +146,27 @@ func (h *Handler) session(w http.ResponseWriter, r *http.Request) *visit {
 		h.clearCookie(w, r, SessionCookie)
 		return nil
 	}
-	return &visit{p: p, actor: p.Actor(ip, agent), csrf: csrfToken(secret)}
+	return &visit{p: p, actor: actorOf(p, c), csrf: csrfToken(secret)}
+}
+
+// limited answers 429 when the client's address used up its failed
+// authentications, and reports whether it did.
+func (h *Handler) limited(w http.ResponseWriter, r *http.Request) bool {
+	if h.d.LoginLimiter == nil {
+		return false
+	}
+	var rl *auth.RateLimited
+	if !errors.As(h.d.LoginLimiter.Err(auth.ClientOf(r).IP), &rl) {
+		return false
+	}
+	w.Header().Set("Retry-After", rl.Seconds())
+	h.renderError(w, r, nil, http.StatusTooManyRequests, "Too many failed attempts", rl.Error())
+	return true
+}
+
+// actorOf is the principal as the services see it, with the request's origin.
+func actorOf(p *auth.Principal, c *auth.Client) service.Actor {
+	return service.Actor{User: p.User, Scopes: p.Scopes, CredentialID: p.CredentialID(), Session: p.Session != nil, IP: c.IP, Agent: c.Agent}
 }
 
 func sessionSecretOf(r *http.Request) string {
@@ -223,15 +248,6 @@ func basePath(r *http.Request) string {
 // reached at.
 func seeOther(w http.ResponseWriter, r *http.Request, path string) {
 	http.Redirect(w, r, basePath(r)+path, http.StatusSeeOther)
-}
-
-// clientOf is where a request came from, for the audit log.
-func clientOf(r *http.Request) (ip, agent string) {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	return host, r.UserAgent()
 }
 
 // safeNext returns next when it is a path on this site, else "/tokens", so

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"sort"
 
+	"github.com/latchkey/latchkey/internal/auth"
 	"github.com/latchkey/latchkey/internal/identity"
 	"github.com/latchkey/latchkey/internal/service"
 	"github.com/latchkey/latchkey/internal/store"
@@ -67,7 +68,8 @@ func (h *Handler) ssoCallback(w http.ResponseWriter, r *http.Request) {
 		h.ssoFailed(w, r, id, err)
 		return
 	}
-	ip, agent := clientOf(r)
+	c := auth.ClientOf(r)
+	ip, agent := c.IP, c.Agent
 	u, err := h.d.Services.Users.SignInExternal(r.Context(), service.ExternalLogin{
 		Provider: a.Provider, Subject: a.Subject, Username: a.Username, Email: a.Email, Claims: a.Claims, IP: ip, Agent: agent,
 	})
@@ -98,7 +100,8 @@ func (h *Handler) ssoFailed(w http.ResponseWriter, r *http.Request, id string, e
 		if ie.Reason == "discovery" {
 			status = http.StatusBadGateway
 		}
-		ip, agent := clientOf(r)
+		c := auth.ClientOf(r)
+		ip, agent := c.IP, c.Agent
 		details := map[string]any{"provider": id, "reason": ie.Reason}
 		h.d.Services.Audit.Record(r.Context(), service.Actor{IP: ip, Agent: agent}, "auth.login_failed", "user", "", details)
 		if ie.Err != nil {

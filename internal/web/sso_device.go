@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/latchkey/latchkey/internal/auth"
 	"github.com/latchkey/latchkey/internal/service"
 )
 
@@ -43,7 +44,7 @@ func (h *Handler) deviceForm(w http.ResponseWriter, r *http.Request, v *visit) {
 func (h *Handler) deviceDecide(w http.ResponseWriter, r *http.Request, v *visit) {
 	d := &deviceData{UserCode: r.PostFormValue("user_code")}
 	approve := r.PostFormValue("action") == "approve"
-	ip, _ := clientOf(r)
+	ip := auth.ClientOf(r).IP
 	if h.d.LoginLimiter != nil && h.d.LoginLimiter.Blocked(ip) {
 		d.Form.Error = "Too many wrong codes from your address. Wait a minute and try again."
 		h.render(w, r, v, http.StatusTooManyRequests, "device", "Sign in a device", d)

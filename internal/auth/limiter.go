@@ -1,0 +1,108 @@
+package auth
+
+import (
+	"errors"
+	"math"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// ErrRateLimited is wrapped by RateLimited: the client's address used up its
+// budget of failed authentications.
+var ErrRateLimited = errors.New("rate limited")
+
+// RateLimited refuses a request from an address that failed authentication
+// too often. Every surface answers it with 429 and Retry-After.
+type RateLimited struct{ RetryAfter time.Duration }
+
+func (e *RateLimited) Error() string {
+	unit := " seconds"
+	if e.Seconds() == "1" {
+		unit = " second"
+	}
+	return "too many failed authentications from your address; wait " + e.Seconds() + unit + " and try again"
+}
+
+// Is makes errors.Is(err, ErrRateLimited) true.
+func (e *RateLimited) Is(target error) bool { return target == ErrRateLimited }
+
+// Seconds is RetryAfter in whole seconds, at least 1, for Retry-After.
+func (e *RateLimited) Seconds() string {
+	return strconv.Itoa(max(1, int(math.Ceil(e.RetryAfter.Seconds()))))
+}
+
+// FailureLimiter throttles client addresses that fail authentication
+// repeatedly: each address has a token bucket that only failures drain, so
+// an address that never fails is never slowed, and an attacker flooding
+// from one address does not lock out anyone else. Checking an address that
+// never failed takes no lock.
+type FailureLimiter struct {
+	every time.Duration
+	burst int
+
+	mu      sync.Mutex // serialises inserts and the size bound
+	n       int
+	buckets sync.Map // ip → *rate.Limiter
+}
+
+// NewFailureLimiter allows burst failures per address, refilled one per every.
+func NewFailureLimiter(burst int, every time.Duration) *FailureLimiter {
+	return &FailureLimiter{every: every, burst: burst}
+}
+
+// Blocked reports whether ip has used up its failures.
+func (l *FailureLimiter) Blocked(ip string) bool {
+	_, blocked := l.Check(ip)
+	return blocked
+}
+
+// Check reports whether ip has used up its failures and, if so, how long
+// until it may try again.
+func (l *FailureLimiter) Check(ip string) (retryAfter time.Duration, blocked bool) {
+	if l == nil {
+		return 0, false
+	}
+	v, ok := l.buckets.Load(ip)
+	if !ok {
+		return 0, false
+	}
+	tokens := v.(*rate.Limiter).Tokens()
+	if tokens >= 1 {
+		return 0, false
+	}
+	return time.Duration((1 - tokens) * float64(l.every)), true
+}
+
+// Err returns a *RateLimited for ip when it is blocked, else nil.
+func (l *FailureLimiter) Err(ip string) error {
+	if d, blocked := l.Check(ip); blocked {
+		return &RateLimited{RetryAfter: d}
+	}
+	return nil
+}
+
+// Fail records one failure of ip.
+func (l *FailureLimiter) Fail(ip string) {
+	if l == nil {
+		return
+	}
+	v, ok := l.buckets.Load(ip)
+	if !ok {
+		l.mu.Lock()
+		if l.n > 100_000 {
+			// Bounded memory under a flood of addresses: forget them all.
+			l.buckets.Clear()
+			l.n = 0
+		}
+		var loaded bool
+		v, loaded = l.buckets.LoadOrStore(ip, rate.NewLimiter(rate.Every(l.every), l.burst))
+		if !loaded {
+			l.n++
+		}
+		l.mu.Unlock()
+	}
+	v.(*rate.Limiter).Allow()
+}

@@ -36,8 +36,12 @@ kubectl and okteto do. The context is named after the server's host unless
 With no flags, login asks for your user name and password (the password is
 not echoed) and stores the session token it gets. With --token it stores an
 access token instead; "--token -" reads it from standard input, which keeps
-it out of your shell history. With --web it prints the console's /cli-auth
-address: open it, sign in, and paste the session token it shows.
+it out of your shell history. With --web it signs in through the browser
+(OAuth 2.0 device authorization, RFC 8628): it prints an address and a code,
+you open the address anywhere, sign in (with a password or single sign-on)
+and approve the code, and the CLI gets a session. It works over SSH. Against
+an older server without the device flow it falls back to the /cli-auth page,
+whose token you paste.
 
 Without a terminal, give --username and pipe the password with
 --password-stdin. Without URL, login renews the current context's login.
@@ -49,7 +53,7 @@ Credentials are kept in $XDG_CONFIG_HOME/latchkey/config.json (mode 0600).`,
   # Use a personal access token instead (read from standard input)
   echo "$TOKEN" | latchkey login https://latchkey.example.com --token -
 
-  # Sign in in the browser and paste the token shown
+  # Sign in through the browser (single sign-on works too) and approve the code shown
   latchkey login https://latchkey.example.com --web
 
   # Non-interactive password login, under a context name of your choice
@@ -64,7 +68,7 @@ Credentials are kept in $XDG_CONFIG_HOME/latchkey/config.json (mode 0600).`,
 		},
 	}
 	cmd.Flags().StringVar(&f.token, "token", "", "store this access `TOKEN` instead of logging in with a password (\"-\" reads it from standard input)")
-	cmd.Flags().BoolVar(&f.web, "web", false, "sign in in the browser at the console's /cli-auth page and paste the token it shows")
+	cmd.Flags().BoolVar(&f.web, "web", false, "sign in through the browser: approve the code shown on the console's /device page (RFC 8628 device flow)")
 	cmd.Flags().StringVarP(&f.username, "username", "u", "", "`USER` name (asked for when omitted)")
 	cmd.Flags().BoolVar(&f.passwordStdin, "password-stdin", false, "read the password from standard input")
 	cmd.Flags().BoolVar(&f.federated, "federated", false, "in CI or a workload: exchange its OIDC token (GitHub Actions, GitLab CI $"+envIDToken+", or --token-file) for a short-lived token; see docs/federation.md")
@@ -108,7 +112,7 @@ func (a *app) login(cmd *cobra.Command, args []string, f loginFlags) error {
 	case f.token != "":
 		err = a.loginWithToken(sc, f.token)
 	case f.web:
-		err = a.loginWeb(anon, sc)
+		err = a.loginDevice(anon, sc)
 	default:
 		err = a.loginWithPassword(cmd, anon, sc, f)
 	}

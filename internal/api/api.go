@@ -74,6 +74,7 @@ func New(mux *http.ServeMux, d Deps) *API {
 	a.registerFederation()
 	a.documentOtherEndpoints()
 	mountDocs(mux)
+	a.documentSSOEndpoints()
 	mux.HandleFunc("/api/", a.notFound)
 	return a
 }

@@ -87,6 +87,7 @@ type File struct {
 	Scopes    []scope.Def       `yaml:"scopes,omitempty"`
 	Routes    scope.RulesConfig `yaml:"routes,omitempty"`
 	Upstreams []Upstream        `yaml:"upstreams,omitempty"`
+	SSO       SSO               `yaml:"sso,omitempty"`
 	// Options holds top-level keys that name flags, e.g. "listen".
 	Options map[string]any `yaml:",inline"`
 }
@@ -134,7 +135,7 @@ func (c *Serve) options() []option {
 		{"listen", "address to listen on", str(&c.Listen, "127.0.0.1:8080")},
 		{"data-dir", "directory of the embedded SQLite database", str(&c.DataDir, "./latchkey-data")},
 		{"database-url", "a postgres:// URL switches storage to PostgreSQL", str(&c.DatabaseURL, "")},
-		{"config", "YAML file: scope catalog, route rules, upstreams, and any option by its flag name", str(&c.ConfigFile, "")},
+		{"config", "YAML file: scope catalog, route rules, upstreams, single sign-on (sso:, see docs/sso.md), and any option by its flag name", str(&c.ConfigFile, "")},
 		{"token-prefix", "prefix of issued tokens, e.g. lk → lk_pat_...", str(&c.TokenPrefix, token.DefaultPrefix)},
 		{"session-duration", "how long a login session lasts", dur(&c.SessionDuration, 24*time.Hour)},
 		{"disable-session-expiry-refresh", "do not slide a session's expiry forward when it is used", boolean(&c.DisableSessionRefresh, false)},
@@ -236,7 +237,7 @@ func (c *Serve) readFile(fs *pflag.FlagSet) error {
 	for key, v := range c.File.Options {
 		f := fs.Lookup(key)
 		if f == nil || key == "config" {
-			return fmt.Errorf("config file %s: unknown key %q; keys are scopes, routes, upstreams, or a serve flag name such as listen", c.ConfigFile, key)
+			return fmt.Errorf("config file %s: unknown key %q; keys are scopes, routes, upstreams, sso, or a serve flag name such as listen", c.ConfigFile, key)
 		}
 		if c.Changed[key] {
 			continue
@@ -290,6 +291,9 @@ func (c *Serve) validate() error {
 	}
 	if err := c.validateNotify(); err != nil {
 		return err
+	}
+	if err := c.File.SSO.resolve(os.Getenv); err != nil {
+		return fmt.Errorf("config file %s: %w", c.ConfigFile, err)
 	}
 	return c.validateExchange()
 }

@@ -29,7 +29,7 @@ type UpstreamSpec struct {
 // by Host takes every path on its host, these included.
 func Reserved() []string { return slices.Clone(reserved) }
 
-var reserved = []string{"/api", "/oauth2", "/.well-known", VerifyPath, "/healthz", "/readyz", "/metrics"}
+var reserved = []string{"/api", "/oauth2", "/scim", "/.well-known", VerifyPath, "/healthz", "/readyz", "/metrics"}
 
 // upstream is a validated UpstreamSpec.
 type upstream struct {

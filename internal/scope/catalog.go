@@ -82,6 +82,8 @@ func DefaultCatalog() *Catalog {
 			Group: "Account"},
 		{Name: "introspect", Description: "Call the token introspection endpoint (RFC 7662) to check other tokens.",
 			Group: "Integrations"},
+		{Name: "scim", Description: "Provision users and groups from an identity provider over SCIM 2.0 (/scim/v2).",
+			AdminOnly: true, Group: "Administration"},
 	})
 	if err != nil {
 		panic("scope: default catalog is invalid: " + err.Error())

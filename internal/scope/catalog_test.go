@@ -18,7 +18,7 @@ func TestDefaultCatalogDeclaresTheDocumentedScopes(t *testing.T) {
 			t.Errorf("scope %q has no description", d.Name)
 		}
 	}
-	want := []string{"*", "repo", "repo:read", "machine", "service", "job", "admin:org", "admin:ssh_key", "tokens", "introspect"}
+	want := []string{"*", "repo", "repo:read", "machine", "service", "job", "admin:org", "admin:ssh_key", "tokens", "introspect", "scim"}
 	if !slices.Equal(names, want) {
 		t.Fatalf("Defs names = %v, want %v", names, want)
 	}

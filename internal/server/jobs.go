@@ -100,8 +100,8 @@ func (a *App) registerJobs() {
 }
 
 // cleanup revokes tokens unused for longer than the policy allows, deletes
-// sessions that ended a day ago and forgets federation token ids (jti) past
-// their expiry.
+// sessions that ended a day ago, forgets federation token ids (jti) past
+// their expiry and deletes device codes that expired an hour ago.
 func (a *App) cleanup(ctx context.Context) (map[string]any, error) {
 	now := time.Now()
 	revoked, err := a.Services.Tokens.RevokeUnused(ctx, now)
@@ -122,7 +122,12 @@ func (a *App) cleanup(ctx context.Context) (map[string]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("forget expired federation token ids: %w", err)
 	}
-	return map[string]any{"revoked_unused_tokens": revoked, "deleted_sessions": deleted, "forgotten_federation_jtis": forgotten}, nil
+	codes, err := a.Store.DeleteExpiredDeviceCodes(ctx, now.Add(-time.Hour))
+	if err != nil {
+		return nil, fmt.Errorf("delete expired device codes: %w", err)
+	}
+	return map[string]any{"revoked_unused_tokens": revoked, "deleted_sessions": deleted,
+		"forgotten_federation_jtis": forgotten, "deleted_device_codes": codes}, nil
 }
 
 // reminders sends the expiry reminders that are due.

@@ -20,6 +20,7 @@ import (
 	"github.com/latchkey/latchkey/internal/api"
 	"github.com/latchkey/latchkey/internal/auth"
 	"github.com/latchkey/latchkey/internal/config"
+	"github.com/latchkey/latchkey/internal/identity"
 	"github.com/latchkey/latchkey/internal/scope"
 	"github.com/latchkey/latchkey/internal/service"
 	"github.com/latchkey/latchkey/internal/store"
@@ -43,9 +44,12 @@ type App struct {
 	Edge *auth.Edge
 	// Introspector serves /oauth2/introspect; mountSTS extends it to JWTs.
 	Introspector *sts.Introspector
-	Mux          *http.ServeMux
-	Handler      http.Handler
-	Version      string
+	// SSO holds the configured OIDC providers; Device the RFC 8628 flow.
+	SSO     *identity.Providers
+	Device  *sts.Device
+	Mux     *http.ServeMux
+	Handler http.Handler
+	Version string
 
 	failures *auth.FailureLimiter
 	requests *prometheus.CounterVec
@@ -116,6 +120,8 @@ func (a *App) buildServices(ctx context.Context) error {
 	}
 	a.Services = service.New(a.Store, a.Catalog, service.Config{
 		TokenPrefix: a.Config.TokenPrefix, SessionDuration: a.Config.SessionDuration,
+		SSOOnly: a.Config.File.SSO.Only, BreakGlass: a.Config.File.SSO.BreakGlass,
+		RoleRules: identity.RoleRules(a.Config.File.SSO.Providers),
 	}, nil, nil, a.Logger)
 	if err := a.Services.Policies.Init(ctx, a.initialPolicy(), a.policyOverrides); err != nil {
 		return fmt.Errorf("initial policy: %w", err)
@@ -184,7 +190,7 @@ func (a *App) mountHTTP(ctx context.Context) error {
 	a.Introspector = &sts.Introspector{Verifier: a.Edge, Issuer: a.PublicURL}
 	a.Mux.Handle(sts.IntrospectPath, a.Introspector)
 	a.mountOperations()
-	for _, mount := range []func(context.Context) error{a.mountSTS, a.mountWeb, a.mountGateway} {
+	for _, mount := range []func(context.Context) error{a.mountSTS, a.mountSSO, a.mountWeb, a.mountGateway} {
 		if err := mount(ctx); err != nil {
 			return err
 		}

@@ -18,10 +18,11 @@ import (
 // PostgreSQL and no secret, token exchange stays off (a generated secret
 // would differ per replica) and the endpoints say how to turn it on.
 func (a *App) mountSTS(ctx context.Context) error {
+	device := a.deviceFlow()
 	keys, err := a.signingKeys()
 	if errors.Is(err, sts.ErrNoSecret) {
 		a.Logger.Warn("token exchange is disabled: set --signing-key-secret-file or LATCHKEY_SIGNING_KEY_SECRET, the same on every replica, to enable it")
-		sts.MountDisabled(a.Mux, sts.ErrNoSecret.Error())
+		sts.MountDisabled(a.Mux, sts.ErrNoSecret.Error(), device)
 		a.Services.Jobs.Register("rotate-keys", func(context.Context) (map[string]any, error) {
 			return nil, &service.Error{Kind: service.ErrConflict, Msg: "token exchange is disabled, so there are no signing keys to rotate: " + sts.ErrNoSecret.Error()}
 		})
@@ -36,7 +37,7 @@ func (a *App) mountSTS(ctx context.Context) error {
 	svc := sts.New(sts.Deps{
 		Keys: keys, Verifier: a.Verifier, Catalog: a.Catalog, Audit: a.Services.Audit,
 		Parents: a.Store, Policy: a.Services.Policies, Issuer: a.PublicURL,
-		Limiter: a.failures, Logger: a.Logger,
+		Limiter: a.failures, Logger: a.Logger, Device: device,
 		Federation: &sts.Federation{
 			Verifier: federation.NewVerifier(federation.Options{Logger: a.Logger}),
 			Service:  a.Services.Federation,

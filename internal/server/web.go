@@ -23,6 +23,7 @@ func (a *App) mountWeb(ctx context.Context) error {
 		PublicURL:    a.Config.PublicURL,
 		TLS:          a.Config.TLSCert != "" || strings.HasPrefix(a.Config.PublicURL, "https://"),
 		LoginLimiter: a.failures,
+		SSO:          a.SSO, SSOOnly: a.Config.File.SSO.Only, Device: a.Device,
 	})
 	if err != nil {
 		return fmt.Errorf("web console: %w", err)

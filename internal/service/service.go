@@ -12,6 +12,12 @@ import (
 type Config struct {
 	TokenPrefix     string
 	SessionDuration time.Duration
+	// SSOOnly turns password login off for all but the BreakGlass owners.
+	SSOOnly    bool
+	BreakGlass []string
+	// RoleRules is the role mapping of each configured identity provider,
+	// by provider id.
+	RoleRules map[string]RoleRules
 }
 
 // Services bundles the business services that share one store.
@@ -44,8 +50,8 @@ func New(st store.Store, cat *scope.Catalog, cfg Config, inval Invalidator, now 
 	pol := &Policies{store: st, audit: audit, now: now}
 	return &Services{
 		Tokens:   &Tokens{store: st, catalog: cat, policies: pol, audit: audit, inval: inv, prefix: cfg.TokenPrefix, now: now},
-		Users:    &Users{store: st, audit: audit, inval: inv, now: now},
-		Sessions: &Sessions{store: st, audit: audit, inval: inv, prefix: cfg.TokenPrefix, duration: cfg.SessionDuration, now: now},
+		Users:    &Users{store: st, audit: audit, inval: inv, cfg: cfg, now: now},
+		Sessions: &Sessions{store: st, audit: audit, inval: inv, prefix: cfg.TokenPrefix, duration: cfg.SessionDuration, cfg: cfg, now: now},
 		Policies: pol,
 		Audit:    audit,
 		Jobs:     &Jobs{audit: audit, now: now},

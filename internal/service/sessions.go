@@ -18,6 +18,7 @@ type Sessions struct {
 	inval    Invalidator
 	prefix   string
 	duration time.Duration
+	cfg      Config
 	now      func() time.Time
 }
 
@@ -60,6 +61,10 @@ func (s *Sessions) Login(ctx context.Context, username, password, ip, agent stri
 		}
 		s.audit.record(ctx, actor, "auth.login_failed", "user", u.ID, nil)
 		return nil, fail
+	}
+	if !s.cfg.passwordAllowed(u) {
+		s.audit.record(ctx, actor, "auth.login_failed", "user", u.ID, map[string]any{"reason": "sso_only"})
+		return nil, forbidden("password login is turned off: sign in through your identity provider (in the console with its Sign in button; in the CLI with latchkey login --web)")
 	}
 	if u.Suspended {
 		// The same answer as a wrong password: a guesser must not learn

@@ -19,6 +19,7 @@ type Users struct {
 	store store.Store
 	audit *Audit
 	inval Invalidator
+	cfg   Config
 	now   func() time.Time
 }
 

@@ -318,6 +318,39 @@ type Store interface {
 	// sessions in the same transaction.
 	DeleteUser(ctx context.Context, id string, at time.Time) error
 
+	// CreateIdentity links a user to an external identity; a second link of
+	// the same (provider, subject), or of the same user and provider, is
+	// ErrConflict.
+	CreateIdentity(ctx context.Context, i *Identity) error
+	GetIdentity(ctx context.Context, provider, subject string) (*Identity, error)
+	// ListIdentities returns the identities of userID, or of every live user
+	// when userID is "", ordered by provider then subject.
+	ListIdentities(ctx context.Context, userID string) ([]*Identity, error)
+	// UpdateIdentity writes back Email, Claims and LastLoginAt.
+	UpdateIdentity(ctx context.Context, provider, subject string, fn func(*Identity) error) (*Identity, error)
+	DeleteIdentity(ctx context.Context, provider, subject string) error
+
+	// CreateGroup inserts a SCIM group with its members; a second live group
+	// with the same display name (ignoring case) is ErrConflict, a member
+	// that is no live user ErrNotFound.
+	CreateGroup(ctx context.Context, g *Group) error
+	GetGroup(ctx context.Context, id string) (*Group, error)
+	// ListGroups returns groups ordered by ID; displayName "" means any.
+	ListGroups(ctx context.Context, displayName string) ([]*Group, error)
+	// UpdateGroup writes back DisplayName, ExternalID, Members and UpdatedAt.
+	UpdateGroup(ctx context.Context, id string, fn func(*Group) error) (*Group, error)
+	DeleteGroup(ctx context.Context, id string) error
+	// ListUserGroups returns the groups userID is a member of.
+	ListUserGroups(ctx context.Context, userID string) ([]*Group, error)
+
+	CreateDeviceCode(ctx context.Context, d *DeviceCode) error
+	GetDeviceCodeByDigest(ctx context.Context, deviceDigest []byte) (*DeviceCode, error)
+	GetDeviceCodeByUserCode(ctx context.Context, userDigest []byte) (*DeviceCode, error)
+	// UpdateDeviceCode writes back Status, UserID, Interval and LastPolledAt.
+	UpdateDeviceCode(ctx context.Context, id string, fn func(*DeviceCode) error) (*DeviceCode, error)
+	// DeleteExpiredDeviceCodes removes codes that expired before.
+	DeleteExpiredDeviceCodes(ctx context.Context, before time.Time) (int, error)
+
 	CreateToken(ctx context.Context, t *Token) error
 	// CreateTokens inserts many tokens in batched statements (seeding, imports).
 	CreateTokens(ctx context.Context, ts []*Token) error

@@ -30,6 +30,7 @@ type Metadata struct {
 	TokenEndpoint                    string              `json:"token_endpoint"`
 	JWKSURI                          string              `json:"jwks_uri"`
 	IntrospectionEndpoint            string              `json:"introspection_endpoint"`
+	DeviceAuthorizationEndpoint      string              `json:"device_authorization_endpoint,omitempty"`
 	GrantTypesSupported              []string            `json:"grant_types_supported"`
 	ResponseTypesSupported           []string            `json:"response_types_supported"`
 	TokenEndpointAuthMethods         []string            `json:"token_endpoint_auth_methods_supported"`
@@ -68,6 +69,10 @@ func (s *Service) serveMetadata(w http.ResponseWriter, r *http.Request) {
 		ScopesSupported:                  names,
 		AccessTokenSigningAlgValues:      []string{ES256, EdDSA},
 		ScopeImplies:                     implies,
+	}
+	if s.d.Device != nil {
+		m.DeviceAuthorizationEndpoint = iss + DeviceAuthorizationPath
+		m.GrantTypesSupported = append(m.GrantTypesSupported, GrantDeviceCode)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age=300")

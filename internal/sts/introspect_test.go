@@ -153,7 +153,7 @@ func TestMetadataNamesTheEndpoints(t *testing.T) {
 
 func TestWithoutASecretExchangeIsDisabledAndSaysHow(t *testing.T) {
 	mux := http.NewServeMux()
-	sts.MountDisabled(mux, sts.ErrNoSecret.Error())
+	sts.MountDisabled(mux, sts.ErrNoSecret.Error(), nil)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	resp, err := http.Post(srv.URL+sts.TokenPath, "application/x-www-form-urlencoded", strings.NewReader("grant_type=x"))

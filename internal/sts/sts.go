@@ -54,6 +54,8 @@ type Deps struct {
 	// Federation, when set, exchanges OIDC tokens of trusted workloads
 	// (federated.go); nil turns that grant off.
 	Federation *Federation
+	// Device serves the device_code grant at the token endpoint; nil = off.
+	Device *Device
 }
 
 // Options tune the service.
@@ -86,7 +88,7 @@ func New(d Deps, opts Options) *Service {
 
 // Mount adds the token endpoint, the JWKS and the RFC 8414 metadata to mux.
 func (s *Service) Mount(mux *http.ServeMux) {
-	mux.HandleFunc(TokenPath, s.serveToken)
+	mux.HandleFunc(TokenPath, s.d.Device.Intercept(s.serveToken))
 	mux.HandleFunc("GET "+JWKSPath, s.serveJWKS)
 	mux.HandleFunc("GET "+MetadataPath, s.serveMetadata)
 }

@@ -12,6 +12,7 @@ import (
 type userRow struct {
 	ID, Username, Role string
 	Email              string
+	LoginType          string // password, oidc (single sign-on) or none
 	Suspended, Self    bool
 	Created            timeText
 	Tokens             []tokenRow // a service account's tokens
@@ -52,7 +53,7 @@ func (h *Handler) renderUsers(w http.ResponseWriter, r *http.Request, v *visit, 
 	d := &usersData{Create: f, New: in, Service: kind == store.KindService,
 		Roles: []string{string(store.RoleMember), string(store.RoleAdmin), string(store.RoleOwner)}}
 	for _, u := range us {
-		row := userRow{ID: u.ID, Username: u.Username, Email: u.Email, Role: string(u.Role), Suspended: u.Suspended,
+		row := userRow{ID: u.ID, Username: u.Username, Email: u.Email, Role: string(u.Role), Suspended: u.Suspended, LoginType: u.LoginType,
 			Self: u.ID == v.p.User.ID, Created: h.timeText(&u.CreatedAt)}
 		if u.ID == rowID {
 			row.Error = rowErr

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/auth"
+	"github.com/latchkey/latchkey/internal/identity"
 	"github.com/latchkey/latchkey/internal/service"
 )
 
@@ -42,6 +43,12 @@ type Deps struct {
 	LoginLimiter LoginLimiter
 	// Now is the clock; nil = time.Now.
 	Now func() time.Time
+	// SSO are the OIDC providers of the login page; nil = none. SSOOnly
+	// says password login is off but for break-glass owners.
+	SSO     *identity.Providers
+	SSOOnly bool
+	// Device approves RFC 8628 codes on the /device page; nil = off.
+	Device DeviceDecider
 }
 
 // Handler serves the console.
@@ -141,6 +148,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	admin("GET /admin/federation", h.listFederation)
 	admin("POST /admin/federation", h.createFederation)
 	admin("POST /admin/federation/{id}/delete", h.deleteFederation)
+	h.mountSSO(mux)
 
 	mux.Handle("GET /static/{file...}", h.static())
 	// Unknown paths under the console's own prefixes get the console's 404

@@ -15,6 +15,7 @@ type loginData struct {
 	Next     string
 	Notice   string
 	Form     form
+	SSO      []ssoButton // "Sign in with <name>" buttons
 }
 
 // notices are the fixed messages a redirect may ask a page to show; the
@@ -26,7 +27,7 @@ var notices = map[string]string{
 	"ended":          "Your session has ended. Log in again to continue.",
 	"revoked":        "The token was revoked. Every request that uses it is now refused.",
 	"updated":        "The token was updated.",
-	"shown":        "The token's secret was shown once, when it was made, and is not kept. If you did not copy it, regenerate the token.",
+	"shown":          "The token's secret was shown once, when it was made, and is not kept. If you did not copy it, regenerate the token.",
 	"user-created":   "The user was created.",
 	"role":           "The role was changed.",
 	"email":          "The email address was saved.",
@@ -35,6 +36,9 @@ var notices = map[string]string{
 	"deleted":        "The account was deleted and its tokens revoked.",
 	"sa-created":     "The service account was created. Create an admin access token for it below.",
 	"policy":         "The token policy was saved.",
+	"linked":         "The user was linked to the identity: they now sign in through the provider and keep their tokens.",
+	"device":         "The CLI is signed in. You can close this page and go back to your terminal.",
+	"device-no":      "The sign-in was denied. The CLI gets no access.",
 }
 
 func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
@@ -49,6 +53,7 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 // withLoginCSRF puts the double-submit value in the login form.
 func (h *Handler) withLoginCSRF(w http.ResponseWriter, r *http.Request, d *loginData) *loginData {
 	d.Form.CSRF = h.loginCSRF(w, r)
+	d.SSO = h.ssoButtons()
 	return d
 }
 
@@ -60,7 +65,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := &loginData{Username: r.PostFormValue("username"), Next: r.PostFormValue("next")}
-	d.Form.CSRF = c.Value
+	d.Form.CSRF, d.SSO = c.Value, h.ssoButtons()
 	client := auth.ClientOf(r)
 	ip, agent := client.IP, client.Agent
 	if h.d.LoginLimiter != nil && h.d.LoginLimiter.Blocked(ip) {

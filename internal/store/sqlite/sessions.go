@@ -123,10 +123,6 @@ func (s *Store) ListSessions(ctx context.Context, f store.SessionFilter) ([]*sto
 	return s.querySessions(ctx, s.r, "list sessions", q, args...)
 }
 
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
 func (s *Store) querySessions(ctx context.Context, db querier, op, q string, args ...any) ([]*store.Session, error) {
 	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {

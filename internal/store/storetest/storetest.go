@@ -50,6 +50,7 @@ func tests() []test {
 	all = append(all, sessionTests()...)
 	all = append(all, miscTests()...)
 	all = append(all, notificationTests()...)
+	all = append(all, identityTests()...)
 	all = append(all, concurrencyTests()...)
 	all = append(all, federationTests()...)
 	return all

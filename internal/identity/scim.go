@@ -1,0 +1,265 @@
+package identity
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/auth"
+	"github.com/latchkey/latchkey/internal/service"
+	"github.com/latchkey/latchkey/internal/store"
+)
+
+// SCIM schema URNs (RFC 7643, RFC 7644).
+const (
+	SchemaUser       = "urn:ietf:params:scim:schemas:core:2.0:User"
+	SchemaGroup      = "urn:ietf:params:scim:schemas:core:2.0:Group"
+	SchemaList       = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+	SchemaPatch      = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+	SchemaError      = "urn:ietf:params:scim:api:messages:2.0:Error"
+	SchemaSPConfig   = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
+	SchemaResource   = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
+	SchemaSchema     = "urn:ietf:params:scim:schemas:core:2.0:Schema"
+	scimPrefix       = "/scim/v2"
+	scimContentType  = "application/scim+json"
+	maxSCIMBodyBytes = 1 << 20
+)
+
+// SCIMDeps are what the SCIM endpoints need.
+type SCIMDeps struct {
+	Services *service.Services
+	Verifier auth.Verifier
+	Logger   *slog.Logger
+	BaseURL  func() string
+}
+
+// SCIM serves SCIM 2.0 provisioning at /scim/v2.
+type SCIM struct{ d SCIMDeps }
+
+// NewSCIM returns the SCIM handler.
+func NewSCIM(d SCIMDeps) *SCIM {
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	return &SCIM{d: d}
+}
+
+type scimHandler func(w http.ResponseWriter, r *http.Request, a service.Actor)
+
+// Mount registers the SCIM routes.
+func (s *SCIM) Mount(mux *http.ServeMux) {
+	h := func(pattern string, fn scimHandler) { mux.Handle(pattern, s.authed(fn)) }
+	h("GET "+scimPrefix+"/Users", s.listUsers)
+	h("POST "+scimPrefix+"/Users", s.createUser)
+	h("GET "+scimPrefix+"/Users/{id}", s.getUser)
+	h("PUT "+scimPrefix+"/Users/{id}", s.replaceUser)
+	h("PATCH "+scimPrefix+"/Users/{id}", s.patchUser)
+	h("DELETE "+scimPrefix+"/Users/{id}", s.deleteUser)
+	h("GET "+scimPrefix+"/Groups", s.listGroups)
+	h("POST "+scimPrefix+"/Groups", s.createGroup)
+	h("GET "+scimPrefix+"/Groups/{id}", s.getGroup)
+	h("PUT "+scimPrefix+"/Groups/{id}", s.replaceGroup)
+	h("PATCH "+scimPrefix+"/Groups/{id}", s.patchGroup)
+	h("DELETE "+scimPrefix+"/Groups/{id}", s.deleteGroup)
+	h("GET "+scimPrefix+"/ServiceProviderConfig", s.serviceProviderConfig)
+	h("GET "+scimPrefix+"/ResourceTypes", s.resourceTypes)
+	h("GET "+scimPrefix+"/Schemas", s.schemas)
+	mux.Handle(scimPrefix+"/", s.authed(func(w http.ResponseWriter, r *http.Request, _ service.Actor) {
+		writeSCIMError(w, http.StatusNotFound, "", "no SCIM endpoint at "+r.URL.Path+"; the resources are /Users and /Groups")
+	}))
+}
+
+// authed checks the bearer token: an admin access token holding scim.
+func (s *SCIM) authed(fn scimHandler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || raw == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="latchkey-scim"`)
+			writeSCIMError(w, http.StatusUnauthorized, "", "send an admin access token holding the scim scope as Authorization: Bearer <token>")
+			return
+		}
+		c := auth.ClientOf(r)
+		p, err := s.d.Verifier.Verify(r.Context(), strings.TrimSpace(raw), c.Request())
+		if err != nil {
+			if !errors.Is(err, auth.ErrUnauthenticated) {
+				s.d.Logger.ErrorContext(r.Context(), "verify SCIM token", "err", err)
+			}
+			w.Header().Set("WWW-Authenticate", `Bearer realm="latchkey-scim", error="invalid_token"`)
+			writeSCIMError(w, http.StatusUnauthorized, "", "the bearer token is not valid (unknown, expired, revoked, or its owner is suspended)")
+			return
+		}
+		if p.Token == nil {
+			writeSCIMError(w, http.StatusForbidden, "", "SCIM takes an admin access token holding the scim scope, not a login session")
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxSCIMBodyBytes)
+		fn(w, r, service.Actor{User: p.User, Scopes: p.Scopes, CredentialID: p.CredentialID(), Session: p.Session != nil, IP: c.IP, Agent: c.Agent})
+	})
+}
+
+// --- wire shapes ---
+
+type scimMeta struct {
+	ResourceType string `json:"resourceType"`
+	Created      string `json:"created,omitempty"`
+	LastModified string `json:"lastModified,omitempty"`
+	Location     string `json:"location,omitempty"`
+}
+
+type scimEmail struct {
+	Value   string `json:"value"`
+	Type    string `json:"type,omitempty"`
+	Primary bool   `json:"primary,omitempty"`
+}
+
+type scimRef struct {
+	Value   string `json:"value"`
+	Ref     string `json:"$ref,omitempty"`
+	Display string `json:"display,omitempty"`
+}
+
+type scimUser struct {
+	Schemas    []string    `json:"schemas"`
+	ID         string      `json:"id,omitempty"`
+	ExternalID string      `json:"externalId,omitempty"`
+	UserName   string      `json:"userName"`
+	Active     *bool       `json:"active,omitempty"`
+	Emails     []scimEmail `json:"emails,omitempty"`
+	Groups     []scimRef   `json:"groups,omitempty"`
+	Meta       *scimMeta   `json:"meta,omitempty"`
+}
+
+type scimGroup struct {
+	Schemas     []string  `json:"schemas"`
+	ID          string    `json:"id,omitempty"`
+	ExternalID  string    `json:"externalId,omitempty"`
+	DisplayName string    `json:"displayName"`
+	Members     []scimRef `json:"members"`
+	Meta        *scimMeta `json:"meta,omitempty"`
+}
+
+type listResponse struct {
+	Schemas      []string `json:"schemas"`
+	TotalResults int      `json:"totalResults"`
+	StartIndex   int      `json:"startIndex"`
+	ItemsPerPage int      `json:"itemsPerPage"`
+	Resources    []any    `json:"Resources"`
+}
+
+func (s *SCIM) loc(kind, id string) string { return s.d.BaseURL() + scimPrefix + "/" + kind + "/" + id }
+
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+func (s *SCIM) userOut(v *service.SCIMUserView) scimUser {
+	u := v.User
+	active := !u.Suspended
+	out := scimUser{Schemas: []string{SchemaUser}, ID: u.ID, ExternalID: v.ExternalID, UserName: u.Username, Active: &active,
+		Meta: &scimMeta{ResourceType: "User", Created: stamp(u.CreatedAt), LastModified: stamp(u.UpdatedAt), Location: s.loc("Users", u.ID)}}
+	if u.Email != "" {
+		out.Emails = []scimEmail{{Value: u.Email, Type: "work", Primary: true}}
+	}
+	for _, g := range v.Groups {
+		out.Groups = append(out.Groups, scimRef{Value: g.ID, Ref: s.loc("Groups", g.ID), Display: g.DisplayName})
+	}
+	return out
+}
+
+func (s *SCIM) groupOut(g *store.Group) scimGroup {
+	out := scimGroup{Schemas: []string{SchemaGroup}, ID: g.ID, ExternalID: g.ExternalID, DisplayName: g.DisplayName, Members: []scimRef{},
+		Meta: &scimMeta{ResourceType: "Group", Created: stamp(g.CreatedAt), LastModified: stamp(g.UpdatedAt), Location: s.loc("Groups", g.ID)}}
+	for _, m := range g.Members {
+		out.Members = append(out.Members, scimRef{Value: m, Ref: s.loc("Users", m)})
+	}
+	return out
+}
+
+func writeSCIM(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", scimContentType)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeSCIMError answers an RFC 7644 §3.12 error.
+func writeSCIMError(w http.ResponseWriter, status int, scimType, detail string) {
+	body := map[string]any{"schemas": []string{SchemaError}, "status": strconv.Itoa(status), "detail": detail}
+	if scimType != "" {
+		body["scimType"] = scimType
+	}
+	writeSCIM(w, status, body)
+}
+
+func (s *SCIM) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var se *service.Error
+	if !errors.As(err, &se) {
+		s.d.Logger.ErrorContext(r.Context(), "SCIM request failed", "path", r.URL.Path, "err", err)
+		writeSCIMError(w, http.StatusInternalServerError, "", "the request could not be completed; the server log has the details")
+		return
+	}
+	switch {
+	case errors.Is(err, service.ErrNotFound):
+		writeSCIMError(w, http.StatusNotFound, "", se.Msg)
+	case errors.Is(err, service.ErrConflict):
+		writeSCIMError(w, http.StatusConflict, "uniqueness", se.Msg)
+	case errors.Is(err, service.ErrForbidden):
+		writeSCIMError(w, http.StatusForbidden, "", se.Msg)
+	case errors.Is(err, service.ErrUnauthenticated):
+		writeSCIMError(w, http.StatusUnauthorized, "", se.Msg)
+	default:
+		writeSCIMError(w, http.StatusBadRequest, "invalidValue", se.Msg)
+	}
+}
+
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
+		writeSCIMError(w, http.StatusBadRequest, "invalidSyntax", "the body is not a valid SCIM JSON document: "+err.Error())
+		return false
+	}
+	return true
+}
+
+// filterRE is the one filter form identity providers send: attr eq "value".
+var filterRE = regexp.MustCompile(`^\s*(\w+)\s+(?i:eq)\s+"((?:[^"\\]|\\.)*)"\s*$`)
+
+func parseFilter(f string) (attr, value string, err error) {
+	if f == "" {
+		return "", "", nil
+	}
+	m := filterRE.FindStringSubmatch(f)
+	if m == nil {
+		return "", "", fmt.Errorf("only filters of the form attribute eq \"value\" are supported")
+	}
+	v, uerr := strconv.Unquote(`"` + m[2] + `"`)
+	if uerr != nil {
+		return "", "", fmt.Errorf("the filter value is not a valid string")
+	}
+	return m[1], v, nil
+}
+
+func (s *SCIM) list(w http.ResponseWriter, r *http.Request, items []any) {
+	start, count := 1, len(items)
+	if v := r.URL.Query().Get("startIndex"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n > 1 {
+			start = n
+		}
+	}
+	if v := r.URL.Query().Get("count"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+			count = n
+		}
+	}
+	total := len(items)
+	lo := min(start-1, total)
+	hi := min(lo+count, total)
+	page := items[lo:hi]
+	if page == nil {
+		page = []any{}
+	}
+	writeSCIM(w, http.StatusOK, listResponse{Schemas: []string{SchemaList}, TotalResults: total, StartIndex: start, ItemsPerPage: len(page), Resources: page})
+}

@@ -1,0 +1,182 @@
+package identity
+
+import (
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/latchkey/latchkey/internal/service"
+	"github.com/latchkey/latchkey/internal/store"
+)
+
+func (s *SCIM) listGroups(w http.ResponseWriter, r *http.Request, a service.Actor) {
+	attr, value, err := parseFilter(r.URL.Query().Get("filter"))
+	if err != nil {
+		writeSCIMError(w, http.StatusBadRequest, "invalidFilter", err.Error())
+		return
+	}
+	if attr != "" && !strings.EqualFold(attr, "displayName") {
+		writeSCIMError(w, http.StatusBadRequest, "invalidFilter", "groups can be filtered by displayName only")
+		return
+	}
+	if attr != "" && value == "" {
+		s.list(w, r, nil)
+		return
+	}
+	gs, err := s.d.Services.Users.SCIMGroups(r.Context(), a, value)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	items := make([]any, 0, len(gs))
+	for _, g := range gs {
+		items = append(items, s.groupOut(g))
+	}
+	s.list(w, r, items)
+}
+
+func memberIDs(refs []scimRef) []string {
+	out := []string{}
+	for _, m := range refs {
+		out = append(out, m.Value)
+	}
+	return out
+}
+
+func (s *SCIM) createGroup(w http.ResponseWriter, r *http.Request, a service.Actor) {
+	var in scimGroup
+	if !decode(w, r, &in) {
+		return
+	}
+	g, err := s.d.Services.Users.SaveGroup(r.Context(), a, "", store.Group{DisplayName: in.DisplayName, ExternalID: in.ExternalID, Members: memberIDs(in.Members)})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := s.groupOut(g)
+	w.Header().Set("Location", out.Meta.Location)
+	writeSCIM(w, http.StatusCreated, out)
+}
+
+func (s *SCIM) getGroup(w http.ResponseWriter, r *http.Request, a service.Actor) {
+	g, err := s.d.Services.Users.SCIMGroup(r.Context(), a, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeSCIM(w, http.StatusOK, s.groupOut(g))
+}
+
+func (s *SCIM) replaceGroup(w http.ResponseWriter, r *http.Request, a service.Actor) {
+	var in scimGroup
+	if !decode(w, r, &in) {
+		return
+	}
+	g, err := s.d.Services.Users.SaveGroup(r.Context(), a, r.PathValue("id"), store.Group{DisplayName: in.DisplayName, ExternalID: in.ExternalID, Members: memberIDs(in.Members)})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeSCIM(w, http.StatusOK, s.groupOut(g))
+}
+
+func (s *SCIM) deleteGroup(w http.ResponseWriter, r *http.Request, a service.Actor) {
+	if err := s.d.Services.Users.DeleteGroup(r.Context(), a, r.PathValue("id")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// memberFilterRE is a value path selecting one member: members[value eq "id"].
+var memberFilterRE = regexp.MustCompile(`^(?i:members)\[\s*(?i:value)\s+(?i:eq)\s+"([^"]*)"\s*\]$`)
+
+// patchGroup applies add, remove and replace of members and displayName,
+// in the forms Okta and Entra ID send, then saves the result at once.
+func (s *SCIM) patchGroup(w http.ResponseWriter, r *http.Request, a service.Actor) {
+	var p patchOp
+	if !decode(w, r, &p) {
+		return
+	}
+	g, err := s.d.Services.Users.SCIMGroup(r.Context(), a, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	next := *g
+	next.Members = slices.Clone(g.Members)
+	for _, op := range p.Operations {
+		if msg := applyGroupOp(&next, strings.ToLower(op.Op), op.Path, op.Value); msg != "" {
+			writeSCIMError(w, http.StatusBadRequest, "invalidValue", msg)
+			return
+		}
+	}
+	out, err := s.d.Services.Users.SaveGroup(r.Context(), a, g.ID, next)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeSCIM(w, http.StatusOK, s.groupOut(out))
+}
+
+func applyGroupOp(g *store.Group, op, path string, value json.RawMessage) string {
+	var refs []scimRef
+	readRefs := func() bool { return json.Unmarshal(value, &refs) == nil }
+	switch {
+	case strings.EqualFold(path, "members"):
+		if !readRefs() && op != "remove" {
+			return "members must be a list of {\"value\": \"<user id>\"}"
+		}
+		ids := memberIDs(refs)
+		switch op {
+		case "add":
+			for _, id := range ids {
+				if !slices.Contains(g.Members, id) {
+					g.Members = append(g.Members, id)
+				}
+			}
+		case "remove":
+			if len(value) == 0 || string(value) == "null" {
+				g.Members = nil // remove all members
+			} else {
+				g.Members = slices.DeleteFunc(g.Members, func(m string) bool { return slices.Contains(ids, m) })
+			}
+		case "replace":
+			g.Members = ids
+		default:
+			return "unknown op " + op + "; use add, remove or replace"
+		}
+	case memberFilterRE.MatchString(path):
+		id := memberFilterRE.FindStringSubmatch(path)[1]
+		if op != "remove" {
+			return "a members[value eq ...] path can only be removed"
+		}
+		g.Members = slices.DeleteFunc(g.Members, func(m string) bool { return m == id })
+	case strings.EqualFold(path, "displayName"):
+		if op != "replace" && op != "add" {
+			return "displayName can only be replaced"
+		}
+		if json.Unmarshal(value, &g.DisplayName) != nil {
+			return "displayName must be a string"
+		}
+	case path == "":
+		var m map[string]json.RawMessage
+		if json.Unmarshal(value, &m) != nil {
+			return "a patch without a path needs an object value"
+		}
+		for k, v := range m {
+			if msg := applyGroupOp(g, op, k, v); msg != "" {
+				return msg
+			}
+		}
+	case strings.EqualFold(path, "externalId"):
+		if json.Unmarshal(value, &g.ExternalID) != nil {
+			return "externalId must be a string"
+		}
+	default:
+		return "unsupported path " + path + "; groups support members, members[value eq \"id\"], displayName and externalId"
+	}
+	return ""
+}

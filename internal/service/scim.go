@@ -1,0 +1,439 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/store"
+)
+
+// scopeSCIM is the scope a SCIM client's admin access token must hold.
+const scopeSCIM = "scim"
+
+// requireSCIM refuses callers that are not an owner or admin acting with a
+// credential that holds the scim scope.
+func (a Actor) requireSCIM() error {
+	if a.User == nil {
+		return &Error{Kind: ErrUnauthenticated, Msg: "authentication required: send an admin access token holding the scim scope as a Bearer token"}
+	}
+	if !isAdminRole(a.User.Role) || !a.Scopes.Has(scopeSCIM) {
+		return forbidden("SCIM needs an admin access token of an owner or admin that holds the %q scope", scopeSCIM)
+	}
+	return nil
+}
+
+// SCIMUser is what a SCIM client sends about a user.
+type SCIMUser struct {
+	UserName   string
+	ExternalID string
+	Email      string
+	Active     bool
+}
+
+// SCIMUserView is a provisioned user with its externalId and groups.
+type SCIMUserView struct {
+	User       *store.User
+	ExternalID string
+	Groups     []*store.Group
+}
+
+func (s *Users) scimAudit(ctx context.Context, a Actor, action, targetType, id string, details map[string]any) {
+	if details == nil {
+		details = map[string]any{}
+	}
+	details["token_id"] = a.CredentialID
+	s.audit.record(ctx, a, action, targetType, id, details)
+}
+
+// SCIMUser returns one user SCIM may manage: a person who signs in through
+// the identity provider. Local accounts (break-glass owners, service
+// accounts) are invisible to SCIM, so a provisioning client can never lock
+// them out.
+func (s *Users) SCIMUser(ctx context.Context, a Actor, id string) (*SCIMUserView, error) {
+	if err := a.requireSCIM(); err != nil {
+		return nil, err
+	}
+	return s.scimView(ctx, id)
+}
+
+func (s *Users) scimView(ctx context.Context, id string) (*SCIMUserView, error) {
+	u, err := s.store.GetUser(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (u.LoginType != store.LoginTypeOIDC || u.Kind != store.KindPerson)) {
+		return nil, notFound("no SCIM-managed user %q", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get user: %w", err)
+	}
+	v := &SCIMUserView{User: u}
+	ids, err := s.store.ListIdentities(ctx, u.ID)
+	if err != nil {
+		return nil, fmt.Errorf("list identities: %w", err)
+	}
+	for _, i := range ids {
+		if i.Provider == store.ProviderSCIM {
+			v.ExternalID = i.Subject
+		}
+	}
+	if v.Groups, err = s.store.ListUserGroups(ctx, u.ID); err != nil {
+		return nil, fmt.Errorf("list user groups: %w", err)
+	}
+	return v, nil
+}
+
+// SCIMUsers lists SCIM-managed users, optionally only the one with a user
+// name or externalId (the filters identity providers send).
+func (s *Users) SCIMUsers(ctx context.Context, a Actor, userName, externalID string) ([]*SCIMUserView, error) {
+	if err := a.requireSCIM(); err != nil {
+		return nil, err
+	}
+	var ids []string
+	switch {
+	case userName != "":
+		u, err := s.store.GetUserByUsername(ctx, NormalizeUsername(userName))
+		if err == nil {
+			ids = append(ids, u.ID)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("get user: %w", err)
+		}
+	case externalID != "":
+		i, err := s.store.GetIdentity(ctx, store.ProviderSCIM, externalID)
+		if err == nil {
+			ids = append(ids, i.UserID)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("get identity: %w", err)
+		}
+	default:
+		cursor := ""
+		for {
+			us, err := s.store.ListUsers(ctx, store.UserFilter{Kind: store.KindPerson, Cursor: cursor, Limit: 500})
+			if err != nil {
+				return nil, fmt.Errorf("list users: %w", err)
+			}
+			for _, u := range us {
+				ids = append(ids, u.ID)
+			}
+			if len(us) < 500 {
+				break
+			}
+			cursor = us[len(us)-1].ID
+		}
+	}
+	out := []*SCIMUserView{}
+	for _, id := range ids {
+		v, err := s.scimView(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if externalID != "" && v.ExternalID != externalID {
+			continue
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// ProvisionUser creates a person who will sign in through the identity
+// provider (login type oidc, no password, role member until a group or
+// claim says otherwise).
+func (s *Users) ProvisionUser(ctx context.Context, a Actor, in SCIMUser) (*SCIMUserView, error) {
+	if err := a.requireSCIM(); err != nil {
+		return nil, err
+	}
+	name := NormalizeUsername(in.UserName)
+	if !usernameRE.MatchString(name) {
+		return nil, invalid("userName", "userName is required: 1-64 letters, digits, '.', '_' or '-' (other characters become '-'); got %q", printable(in.UserName, 64))
+	}
+	email, err := cleanEmail(in.Email)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	u := &store.User{ID: newID(), Username: name, Email: email, Role: store.RoleMember, Kind: store.KindPerson,
+		LoginType: store.LoginTypeOIDC, Suspended: !in.Active, CreatedAt: now, UpdatedAt: now}
+	if err := s.store.CreateUser(ctx, u); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return nil, conflict("userName", "a user named %q already exists", name)
+		}
+		return nil, fmt.Errorf("create user: %w", err)
+	}
+	if in.ExternalID != "" {
+		s.forgetStaleExternalID(ctx, in.ExternalID)
+		if err := s.store.CreateIdentity(ctx, &store.Identity{Provider: store.ProviderSCIM, Subject: in.ExternalID, UserID: u.ID, CreatedAt: now}); err != nil {
+			_ = s.store.DeleteUser(ctx, u.ID, now)
+			if errors.Is(err, store.ErrConflict) {
+				return nil, conflict("externalId", "another user has externalId %q", in.ExternalID)
+			}
+			return nil, fmt.Errorf("store externalId: %w", err)
+		}
+	}
+	s.scimAudit(ctx, a, "scim.user_created", "user", u.ID, map[string]any{"username": u.Username, "active": in.Active})
+	return s.scimView(ctx, u.ID)
+}
+
+// ReplaceUser applies a SCIM PUT: user name, email, externalId, active.
+func (s *Users) ReplaceUser(ctx context.Context, a Actor, id string, in SCIMUser) (*SCIMUserView, error) {
+	v, err := s.SCIMUser(ctx, a, id)
+	if err != nil {
+		return nil, err
+	}
+	name := NormalizeUsername(in.UserName)
+	if !usernameRE.MatchString(name) {
+		return nil, invalid("userName", "userName is required; got %q", printable(in.UserName, 64))
+	}
+	email, err := cleanEmail(in.Email)
+	if err != nil {
+		return nil, err
+	}
+	if in.ExternalID != v.ExternalID {
+		if v.ExternalID != "" {
+			if err := s.store.DeleteIdentity(ctx, store.ProviderSCIM, v.ExternalID); err != nil {
+				return nil, wrapStore("replace externalId", err)
+			}
+		}
+		if in.ExternalID != "" {
+			s.forgetStaleExternalID(ctx, in.ExternalID)
+			if err := s.store.CreateIdentity(ctx, &store.Identity{Provider: store.ProviderSCIM, Subject: in.ExternalID, UserID: id, CreatedAt: s.now().UTC()}); err != nil {
+				if errors.Is(err, store.ErrConflict) {
+					return nil, conflict("externalId", "another user has externalId %q", in.ExternalID)
+				}
+				return nil, wrapStore("replace externalId", err)
+			}
+		}
+	}
+	wasActive := !v.User.Suspended
+	_, err = s.store.UpdateUser(ctx, id, func(u *store.User) error {
+		u.Username, u.Email, u.Suspended, u.UpdatedAt = name, email, !in.Active, s.now().UTC()
+		return nil
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return nil, conflict("userName", "a user named %q already exists", name)
+	}
+	if err != nil {
+		return nil, wrapStore("replace user", err)
+	}
+	s.inval.UserChanged(id)
+	s.scimAudit(ctx, a, "scim.user_replaced", "user", id, map[string]any{"username": name, "active": in.Active})
+	if wasActive != in.Active {
+		s.scimActiveAudit(ctx, a, id, in.Active)
+	}
+	return s.scimView(ctx, id)
+}
+
+func (s *Users) scimActiveAudit(ctx context.Context, a Actor, id string, active bool) {
+	action := "scim.user_deactivated"
+	if active {
+		action = "scim.user_activated"
+	}
+	s.scimAudit(ctx, a, action, "user", id, nil)
+}
+
+// SetActive activates or deactivates a user (SCIM PATCH active). A
+// deactivated user's tokens and sessions stop at the next request, on every
+// replica.
+func (s *Users) SetActive(ctx context.Context, a Actor, id string, active bool) (*SCIMUserView, error) {
+	v, err := s.SCIMUser(ctx, a, id)
+	if err != nil {
+		return nil, err
+	}
+	if v.User.Suspended == !active {
+		return v, nil
+	}
+	if _, err := s.store.UpdateUser(ctx, id, func(u *store.User) error {
+		u.Suspended, u.UpdatedAt = !active, s.now().UTC()
+		return nil
+	}); err != nil {
+		return nil, wrapStore("set active", err)
+	}
+	s.inval.UserChanged(id)
+	s.scimActiveAudit(ctx, a, id, active)
+	return s.scimView(ctx, id)
+}
+
+// Deprovision deletes a user (SCIM DELETE): every token and session stops.
+func (s *Users) Deprovision(ctx context.Context, a Actor, id string) error {
+	if _, err := s.SCIMUser(ctx, a, id); err != nil {
+		return err
+	}
+	if err := s.store.DeleteUser(ctx, id, s.now().UTC()); err != nil {
+		return wrapStore("delete user", err)
+	}
+	s.inval.UserChanged(id)
+	s.scimAudit(ctx, a, "scim.user_deleted", "user", id, nil)
+	return nil
+}
+
+// SCIMGroups lists groups, optionally the one with a display name.
+func (s *Users) SCIMGroups(ctx context.Context, a Actor, displayName string) ([]*store.Group, error) {
+	if err := a.requireSCIM(); err != nil {
+		return nil, err
+	}
+	gs, err := s.store.ListGroups(ctx, displayName)
+	if err != nil {
+		return nil, fmt.Errorf("list groups: %w", err)
+	}
+	return gs, nil
+}
+
+// SCIMGroup returns one group.
+func (s *Users) SCIMGroup(ctx context.Context, a Actor, id string) (*store.Group, error) {
+	if err := a.requireSCIM(); err != nil {
+		return nil, err
+	}
+	g, err := s.store.GetGroup(ctx, id)
+	if err != nil {
+		return nil, wrapStore("get group", err)
+	}
+	return g, nil
+}
+
+// SaveGroup creates a group (id "") or replaces one, then re-applies the
+// role mapping to every user who joined or left it.
+func (s *Users) SaveGroup(ctx context.Context, a Actor, id string, g store.Group) (*store.Group, error) {
+	if err := a.requireSCIM(); err != nil {
+		return nil, err
+	}
+	if g.DisplayName == "" || len(g.DisplayName) > 256 {
+		return nil, invalid("displayName", "displayName is required (at most 256 characters)")
+	}
+	for _, m := range g.Members {
+		if _, err := s.scimView(ctx, m); err != nil {
+			return nil, invalid("members", "member %q is not a SCIM-managed user; create it under /Users first", m)
+		}
+	}
+	now := s.now().UTC()
+	var before []string
+	var out *store.Group
+	var err error
+	if id == "" {
+		g.ID, g.CreatedAt, g.UpdatedAt = newID(), now, now
+		err = s.store.CreateGroup(ctx, &g)
+		out = &g
+	} else {
+		out, err = s.store.UpdateGroup(ctx, id, func(x *store.Group) error {
+			before = slices.Clone(x.Members)
+			x.DisplayName, x.ExternalID, x.Members, x.UpdatedAt = g.DisplayName, g.ExternalID, g.Members, now
+			return nil
+		})
+	}
+	if errors.Is(err, store.ErrConflict) {
+		return nil, conflict("displayName", "a group named %q already exists", g.DisplayName)
+	}
+	if err != nil {
+		return nil, wrapStore("save group", err)
+	}
+	action := "scim.group_updated"
+	if id == "" {
+		action = "scim.group_created"
+	}
+	s.scimAudit(ctx, a, action, "group", out.ID, map[string]any{"display_name": out.DisplayName, "members": len(out.Members)})
+	s.reapplyRoles(ctx, a, symmetricDiff(before, out.Members))
+	return out, nil
+}
+
+// DeleteGroup deletes a group and re-applies the role mapping to its
+// former members.
+func (s *Users) DeleteGroup(ctx context.Context, a Actor, id string) error {
+	g, err := s.SCIMGroup(ctx, a, id)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteGroup(ctx, id); err != nil {
+		return wrapStore("delete group", err)
+	}
+	s.scimAudit(ctx, a, "scim.group_deleted", "group", id, map[string]any{"display_name": g.DisplayName})
+	s.reapplyRoles(ctx, a, g.Members)
+	return nil
+}
+
+func symmetricDiff(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	for _, x := range b {
+		if !slices.Contains(a, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// reapplyRoles gives each user the role their SCIM groups map to under the
+// rules of the provider they sign in with (or the first provider with a
+// role claim). A user no group maps to any more is suspended, which stops
+// their tokens at once: the provider took their access away.
+func (s *Users) reapplyRoles(ctx context.Context, a Actor, userIDs []string) {
+	for _, id := range userIDs {
+		rules, ok := s.rulesFor(ctx, id)
+		if !ok {
+			continue
+		}
+		names, err := s.groupNames(ctx, id)
+		if err != nil {
+			s.audit.logger.ErrorContext(ctx, "re-apply role mapping", "user", id, "err", err)
+			continue
+		}
+		role := rules.Role(names)
+		var before store.Role
+		u, err := s.store.UpdateUser(ctx, id, func(u *store.User) error {
+			before = u.Role
+			if role == "" {
+				u.Suspended = true
+			} else {
+				u.Role = role
+			}
+			u.UpdatedAt = s.now().UTC()
+			return nil
+		})
+		if err != nil {
+			continue // deleted meanwhile
+		}
+		s.inval.UserChanged(id)
+		switch {
+		case role == "":
+			s.scimAudit(ctx, a, "user.suspend", "user", id, map[string]any{"reason": "no role mapping matched", "source": "scim"})
+		case before != u.Role:
+			s.scimAudit(ctx, a, "user.role_from_claims", "user", id, map[string]any{"before": string(before), "after": string(role), "source": "scim"})
+		}
+	}
+}
+
+// rulesFor picks the role rules for a user: their provider's, else the
+// first configured provider that maps a claim.
+func (s *Users) rulesFor(ctx context.Context, userID string) (RoleRules, bool) {
+	ids, err := s.store.ListIdentities(ctx, userID)
+	if err == nil {
+		for _, i := range ids {
+			if r, ok := s.cfg.RoleRules[i.Provider]; ok && r.Claim != "" {
+				return r, true
+			}
+		}
+	}
+	keys := make([]string, 0, len(s.cfg.RoleRules))
+	for k, r := range s.cfg.RoleRules {
+		if r.Claim != "" {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return RoleRules{}, false
+	}
+	slices.Sort(keys)
+	return s.cfg.RoleRules[keys[0]], true
+}
+
+// forgetStaleExternalID drops an externalId row left by a deleted user, so
+// the identity provider can provision the person again.
+func (s *Users) forgetStaleExternalID(ctx context.Context, ext string) {
+	if _, err := s.store.GetIdentity(ctx, store.ProviderSCIM, ext); errors.Is(err, store.ErrNotFound) {
+		_ = s.store.DeleteIdentity(ctx, store.ProviderSCIM, ext)
+	}
+}

@@ -1,0 +1,323 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/store"
+)
+
+// ExternalLogin is what an identity provider asserted about a person at
+// sign-in, after the ID token was verified and the role mapping applied.
+type ExternalLogin struct {
+	Provider string // the configured provider id
+	Subject  string // the ID token's sub
+	Username string // from the username claim, not yet normalised
+	Email    string // "" when the provider sent none
+	// Claims are the values of the provider's role claim (e.g. groups).
+	Claims []string
+	IP     string
+	Agent  string
+}
+
+// NormalizeUsername turns a name from an identity provider (often an email
+// address) into a valid Latchkey user name: characters a user name may not
+// hold become '-', and it is cut to 64 characters. SCIM and OIDC use the
+// same rule, so a provisioned user is found again at sign-in.
+func NormalizeUsername(s string) string {
+	var b strings.Builder
+	for i, r := range strings.TrimSpace(s) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case (r == '.' || r == '_' || r == '-') && i > 0:
+			b.WriteRune(r)
+		default:
+			b.WriteByte('-')
+		}
+		if b.Len() >= 64 {
+			break
+		}
+	}
+	out := b.String()
+	if len(out) > 64 {
+		out = out[:64]
+	}
+	return strings.TrimLeft(out, "-")
+}
+
+// SignInExternal finds or creates the user an identity provider vouched
+// for, applies the role the mapping gave (at every sign-in), keeps the email
+// address in sync and records the sign-in. A person whom the mapping no
+// longer gives any role is suspended, which stops their tokens and sessions
+// at once, and refused.
+func (s *Users) SignInExternal(ctx context.Context, in ExternalLogin) (*store.User, error) {
+	actor := Actor{IP: in.IP, Agent: in.Agent}
+	rules, known := s.cfg.RoleRules[in.Provider]
+	if !known {
+		return nil, notFound("no identity provider %q is configured", in.Provider)
+	}
+	email, err := cleanEmail(in.Email)
+	if err != nil {
+		email = "" // a provider's odd address is not worth refusing a sign-in for
+	}
+	ident, err := s.store.GetIdentity(ctx, in.Provider, in.Subject)
+	var u *store.User
+	var role store.Role
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		if role = rules.Role(in.Claims); role == "" {
+			s.audit.record(ctx, actor, "auth.login_failed", "user", "", map[string]any{
+				"provider": in.Provider, "subject": printable(in.Subject, 128), "reason": "no role mapping matched"})
+			return nil, forbidden("your account at the identity provider is not in any group that may use Latchkey; ask an admin to add you")
+		}
+		if u, err = s.firstSignIn(ctx, in, role, email); err != nil {
+			return nil, err
+		}
+	case err != nil:
+		return nil, fmt.Errorf("get identity: %w", err)
+	default:
+		if u, err = s.store.GetUser(ctx, ident.UserID); err != nil {
+			return nil, wrapStore("get user", err)
+		}
+	}
+	actor.User = u
+	groups, err := s.groupNames(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	if role = rules.Role(append(slices.Clone(in.Claims), groups...)); role == "" {
+		s.suspendByIdP(ctx, actor, u, in.Provider)
+		return nil, forbidden("your account at the identity provider is no longer in any group that may use Latchkey, so your Latchkey account was suspended; ask an admin")
+	}
+	if u.Suspended {
+		s.audit.record(ctx, actor, "auth.login_failed", "user", u.ID, map[string]any{"provider": in.Provider, "reason": "suspended"})
+		return nil, forbidden("account %s is suspended; ask an admin to restore it", u.Username)
+	}
+	if u, err = s.syncFromClaims(ctx, actor, u, in.Provider, role, email); err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	if _, err := s.store.UpdateIdentity(ctx, in.Provider, in.Subject, func(i *store.Identity) error {
+		i.LastLoginAt, i.Claims = &now, slices.Clone(in.Claims)
+		if email != "" {
+			i.Email = email
+		}
+		return nil
+	}); err != nil {
+		return nil, wrapStore("record sign-in", err)
+	}
+	return u, nil
+}
+
+// firstSignIn links the identity to a user: a user provisioned by SCIM
+// (login type oidc) with the same name and no identity at this provider
+// yet, or a new user created just in time. A local account with the same
+// name is never taken over: an admin links it explicitly.
+func (s *Users) firstSignIn(ctx context.Context, in ExternalLogin, role store.Role, email string) (*store.User, error) {
+	name := NormalizeUsername(in.Username)
+	if !usernameRE.MatchString(name) {
+		return nil, invalid("username", "the identity provider sent no usable user name (claim value %q); configure username_claim for this provider", printable(in.Username, 64))
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	u, err := s.store.GetUserByUsername(ctx, name)
+	switch {
+	case err == nil:
+		if u.LoginType != store.LoginTypeOIDC || u.Kind != store.KindPerson {
+			return nil, conflict("username", "a local account named %q already exists; an admin can link it to your identity on the Single sign-on page", name)
+		}
+		if ids, err := s.store.ListIdentities(ctx, u.ID); err != nil {
+			return nil, fmt.Errorf("list identities: %w", err)
+		} else if slices.ContainsFunc(ids, func(i *store.Identity) bool { return i.Provider == in.Provider }) {
+			return nil, conflict("username", "the user name %q belongs to another account at this identity provider; ask an admin", name)
+		}
+		// A user name alone may be chosen by the person at some providers:
+		// a provisioned account with an email address is only claimed by
+		// an identity with that (verified) address.
+		if u.Email != "" && !strings.EqualFold(u.Email, email) {
+			return nil, conflict("username", "the account %q was provisioned for another email address; ask an admin to link it", name)
+		}
+	case errors.Is(err, store.ErrNotFound):
+		u = &store.User{ID: newID(), Username: name, Email: email, Role: role, Kind: store.KindPerson,
+			LoginType: store.LoginTypeOIDC, CreatedAt: now, UpdatedAt: now}
+		if err := s.store.CreateUser(ctx, u); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return nil, conflict("username", "the user name %q was just taken; sign in again", name)
+			}
+			return nil, fmt.Errorf("create user: %w", err)
+		}
+		s.audit.record(ctx, Actor{User: u, IP: in.IP, Agent: in.Agent}, "user.jit_created", "user", u.ID, map[string]any{
+			"username": u.Username, "role": string(u.Role), "provider": in.Provider})
+	default:
+		return nil, fmt.Errorf("get user: %w", err)
+	}
+	// A row left by a deleted user (GetIdentity skips those) must not block
+	// the identity's new account.
+	if err := s.store.DeleteIdentity(ctx, in.Provider, in.Subject); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("forget stale identity: %w", err)
+	}
+	err = s.store.CreateIdentity(ctx, &store.Identity{Provider: in.Provider, Subject: in.Subject, UserID: u.ID, Email: email, CreatedAt: now})
+	if err != nil {
+		return nil, wrapStore("link identity", err)
+	}
+	return u, nil
+}
+
+// syncFromClaims applies the mapped role and the email address.
+func (s *Users) syncFromClaims(ctx context.Context, a Actor, u *store.User, provider string, role store.Role, email string) (*store.User, error) {
+	before := u.Role
+	if before == role && (email == "" || email == u.Email) {
+		return u, nil
+	}
+	out, err := s.store.UpdateUser(ctx, u.ID, func(x *store.User) error {
+		x.Role = role
+		if email != "" {
+			x.Email = email
+		}
+		x.UpdatedAt = s.now().UTC()
+		return nil
+	})
+	if err != nil {
+		return nil, wrapStore("update user from claims", err)
+	}
+	if before != role {
+		s.inval.UserChanged(u.ID)
+		s.audit.record(ctx, a, "user.role_from_claims", "user", u.ID, map[string]any{
+			"provider": provider, "before": string(before), "after": string(role)})
+	}
+	return out, nil
+}
+
+// suspendByIdP suspends a user the identity provider no longer vouches for.
+func (s *Users) suspendByIdP(ctx context.Context, a Actor, u *store.User, provider string) {
+	if u.Suspended {
+		s.audit.record(ctx, a, "auth.login_failed", "user", u.ID, map[string]any{"provider": provider, "reason": "no role mapping matched"})
+		return
+	}
+	if _, err := s.store.UpdateUser(ctx, u.ID, func(x *store.User) error {
+		x.Suspended, x.UpdatedAt = true, s.now().UTC()
+		return nil
+	}); err != nil {
+		s.audit.logger.ErrorContext(ctx, "suspend user whose role mapping no longer matches", "user", u.ID, "err", err)
+		return
+	}
+	s.inval.UserChanged(u.ID)
+	s.audit.record(ctx, a, "user.suspend", "user", u.ID, map[string]any{"provider": provider, "reason": "no role mapping matched"})
+}
+
+// OpenSSO opens a session for a user who signed in through a provider.
+func (s *Sessions) OpenSSO(ctx context.Context, u *store.User, provider, ip, agent string) (*Opened, error) {
+	secret, sess, err := s.open(ctx, u, ip, agent, "")
+	if err != nil {
+		return nil, err
+	}
+	s.audit.record(ctx, Actor{User: u, IP: ip, Agent: agent}, "sso.login", "session", sess.ID, map[string]any{"provider": provider})
+	return &Opened{Secret: secret, Session: sess, User: u}, nil
+}
+
+// LinkIdentity links an existing user to an identity at a provider (admins),
+// so the person can move to single sign-on and keep their tokens. The user
+// then signs in through the provider only: the password is removed.
+func (s *Users) LinkIdentity(ctx context.Context, a Actor, idOrName, provider, subject string) (*store.User, error) {
+	if err := a.requireAdmin(); err != nil {
+		return nil, err
+	}
+	if provider == "" || provider == store.ProviderSCIM || subject == "" || len(subject) > 255 {
+		return nil, invalid("subject", "give the provider id and the subject (the sub claim the provider puts in ID tokens, at most 255 characters)")
+	}
+	target, err := lookupUser(ctx, s.store, idOrName)
+	if err != nil {
+		return nil, err
+	}
+	if target.Kind != store.KindPerson {
+		return nil, invalid("user", "service accounts cannot sign in; only people can be linked to an identity")
+	}
+	if target.Role == store.RoleOwner && a.User.Role != store.RoleOwner {
+		return nil, forbidden("only owners may link an owner's account")
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	if err := s.store.CreateIdentity(ctx, &store.Identity{Provider: provider, Subject: subject, UserID: target.ID, Email: target.Email, CreatedAt: now}); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return nil, conflict("subject", "this identity is already linked, or %s already has an identity at %s; unlink it first", target.Username, provider)
+		}
+		return nil, wrapStore("link identity", err)
+	}
+	u, err := s.store.UpdateUser(ctx, target.ID, func(x *store.User) error {
+		x.LoginType, x.PasswordHash, x.UpdatedAt = store.LoginTypeOIDC, "", now
+		return nil
+	})
+	if err != nil {
+		return nil, wrapStore("link identity", err)
+	}
+	s.inval.UserChanged(u.ID)
+	s.audit.record(ctx, a, "user.link_identity", "user", u.ID, map[string]any{"provider": provider, "subject": subject})
+	return u, nil
+}
+
+// Identities lists every link between users and identity providers, for
+// the admins' Single sign-on page.
+func (s *Users) Identities(ctx context.Context, a Actor) ([]*store.Identity, error) {
+	if err := a.requireAdmin(); err != nil {
+		return nil, err
+	}
+	ids, err := s.store.ListIdentities(ctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("list identities: %w", err)
+	}
+	return ids, nil
+}
+
+// passwordAllowed enforces SSO-only mode: only break-glass owners keep
+// password login.
+func (c Config) passwordAllowed(u *store.User) bool {
+	if !c.SSOOnly {
+		return true
+	}
+	return u.Role == store.RoleOwner && slices.ContainsFunc(c.BreakGlass, func(n string) bool { return strings.EqualFold(n, u.Username) })
+}
+
+// RoleRules maps values of a provider's role claim, and the names of the
+// SCIM groups a user is in, to a role. With no Claim everyone is a member.
+type RoleRules struct {
+	Claim                string
+	Owner, Admin, Member []string
+}
+
+// Role returns the most powerful role any value earns, or "" when none
+// matches. Values compare ignoring case.
+func (r RoleRules) Role(values []string) store.Role {
+	if r.Claim == "" {
+		return store.RoleMember
+	}
+	has := func(list []string) bool {
+		return slices.ContainsFunc(values, func(v string) bool {
+			return slices.ContainsFunc(list, func(w string) bool { return strings.EqualFold(v, w) })
+		})
+	}
+	switch {
+	case has(r.Owner):
+		return store.RoleOwner
+	case has(r.Admin):
+		return store.RoleAdmin
+	case has(r.Member):
+		return store.RoleMember
+	}
+	return ""
+}
+
+// groupNames returns the display names of the SCIM groups a user is in.
+func (s *Users) groupNames(ctx context.Context, userID string) ([]string, error) {
+	gs, err := s.store.ListUserGroups(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("list user groups: %w", err)
+	}
+	out := make([]string, 0, len(gs))
+	for _, g := range gs {
+		out = append(out, g.DisplayName)
+	}
+	return out, nil
+}

@@ -87,7 +87,8 @@ func TestMigrateAppliesEveryMigrationOnceToAnEmptySchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"audit_events", "federation_jtis", "federation_policies", "goose_db_version", "notifications", "policy", "sessions", "signing_keys", "token_usage", "tokens", "users"}
+	want := []string{"audit_events", "device_codes", "federation_jtis", "federation_policies", "goose_db_version", "identities", "notifications", "policy",
+		"scim_group_members", "scim_groups", "sessions", "signing_keys", "token_usage", "tokens", "users"}
 	if !slices.Equal(tables, want) {
 		t.Fatalf("tables in %s = %v, want %v", schema, tables, want)
 	}

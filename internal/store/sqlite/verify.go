@@ -10,10 +10,8 @@ import (
 
 // getTokenAndOwnerByDigestSQL is the uncached verification read: the token
 // by either digest (two unique indexes) and its live owner by primary key,
-// in one statement.
-const getTokenAndOwnerByDigestSQL = `SELECT t.id, t.user_id, t.kind, t.name, t.description, t.scopes, t.digest,
-	t.hint, t.prev_digest, t.prev_expires_at, t.ip_allowlist, t.created_at, t.updated_at, t.expires_at,
-	t.revoked_at, t.regenerated_at, t.last_used_at, t.last_used_ip, t.last_used_agent, t.recent_ips,
+// in one statement. t.* is the subquery's tokenColumns, in their order.
+const getTokenAndOwnerByDigestSQL = `SELECT t.*,
 	u.id, u.username, u.role, u.kind, u.login_type, u.password_hash, u.suspended, u.created_at,
 	u.updated_at, u.email
 	FROM (SELECT ` + tokenColumns + ` FROM tokens WHERE digest = ?1 OR prev_digest = ?1 LIMIT 1) AS t

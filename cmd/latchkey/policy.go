@@ -138,7 +138,7 @@ func (a *app) setPolicy(fl *pflag.FlagSet, f policyFlags) error {
 	}
 	prev, err := cl.PreviewPolicy(a.ctx(), p)
 	if err != nil {
-		return err
+		return inFlagWords(err, policyFlagWords)
 	}
 	fmt.Fprintln(a.stderr, impactLine(prev, f.dryRun))
 	if f.dryRun {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/servertest"
 	"github.com/latchkey/latchkey/internal/store/sqlite"
+	"github.com/latchkey/latchkey/internal/token"
 )
 
 // TestFailedFirstStartLeavesNoOwnerBehind starts `latchkey serve` on an
@@ -88,10 +89,15 @@ func TestAdminResetPasswordOpensTheDatabaseDirectly(t *testing.T) {
 		if s.App.Config.DatabaseURL != "" {
 			where = []string{"--database-url", s.App.Config.DatabaseURL}
 		}
+		before := s.Login(t, servertest.AdminUser, servertest.AdminPassword)
 		var stdout, stderr bytes.Buffer
 		code := run(append([]string{"admin", "reset-password", servertest.AdminUser}, where...), strings.NewReader(""), &stdout, &stderr)
 		if code != 0 {
 			t.Fatalf("reset-password exit %d: %s", code, stderr.String())
+		}
+		d := token.Hash(before)
+		if sess, err := s.App.Store.GetSessionByDigest(t.Context(), d[:]); err != nil || sess.RevokedAt == nil {
+			t.Errorf("the session opened before the reset was not ended: %+v, %v", sess, err)
 		}
 		m := regexp.MustCompile(`New password for admin: (\S+)\n`).FindStringSubmatch(stdout.String())
 		if m == nil {

@@ -11,7 +11,8 @@ import (
 // ResetPassword sets a new password for a person, on the operator's
 // authority: `latchkey admin reset-password` runs it with direct access to
 // the database, for the owner who lost the password printed on first start.
-// An empty password generates one; the password used is returned.
+// An empty password generates one; the password used is returned. Every
+// session of the user ends, as with an admin's reset.
 func (s *Users) ResetPassword(ctx context.Context, username, password string) (string, error) {
 	u, err := lookupUser(ctx, s.store, username)
 	if err != nil {
@@ -38,6 +39,10 @@ func (s *Users) ResetPassword(ctx context.Context, username, password string) (s
 		return "", fmt.Errorf("reset password: %w", err)
 	}
 	s.inval.UserChanged(u.ID)
-	s.audit.record(ctx, Actor{}, "user.password_reset", "user", u.ID, map[string]any{"username": u.Username, "by": "operator"})
+	ended, err := endSessions(ctx, s.store, s.inval, u.ID, "", s.now())
+	if err != nil {
+		return "", fmt.Errorf("reset password: %w", err)
+	}
+	s.audit.record(ctx, Actor{}, "user.password_reset", "user", u.ID, map[string]any{"username": u.Username, "by": "operator", "sessions_ended": ended})
 	return password, nil
 }

@@ -294,7 +294,9 @@ func TestSuspendedOrDeletedOwnersTokensFailAtOnce(t *testing.T) {
 			t.Errorf("401 does not say suspended: %s", p.Detail)
 		}
 		want401(t, meStatus(t, s, w.Member)) // the session too
-		wantProblem(t, send(t, s, call{Method: http.MethodPost, Path: "/api/v1/auth/login", Body: map[string]any{"username": "mia", "password": memberPassword}}), http.StatusForbidden)
+		// A suspended account answers its right password like a wrong one,
+		// so a guesser learns nothing.
+		wantProblem(t, send(t, s, call{Method: http.MethodPost, Path: "/api/v1/auth/login", Body: map[string]any{"username": "mia", "password": memberPassword}}), http.StatusUnauthorized)
 		// Admins cannot mint new tokens for a suspended user either.
 		wantProblem(t, send(t, s, call{Method: http.MethodPost, Path: "/api/v1/tokens", Auth: w.Admin,
 			Body: map[string]any{"name": "sneak", "user_id": w.MemberID}}), http.StatusConflict)

@@ -22,7 +22,7 @@ func TestGitCloneThroughNginxWithAFederatedToken(t *testing.T) {
 	g := newGitClient(t)
 	root := t.TempDir()
 	g.makeRepos(root)
-	s := servertest.Start(t, "--config", filepath.Join(deployDir, "nginx/latchkey.yaml"))
+	s := servertest.Start(t, "--config", filepath.Join(deployDir, "nginx/latchkey.yaml"), trustLoopback)
 	port := freePort(t)
 	startNginx(t, port, map[string]string{"git.conf": renderTemplate(t, "nginx/git.conf", [][2]string{
 		{"listen 8000;", fmt.Sprintf("listen 127.0.0.1:%d;", port)},

@@ -57,24 +57,27 @@ func (a *API) documentOtherEndpoints() {
 		Summary:     "RFC 8693 token exchange: a personal or admin access token for a short-lived signed JWT",
 		Description: "The subject token is the credential. A client may also authenticate with Authorization: Bearer; it must then be the subject token's owner.",
 		Security:    optionalBearer,
-		RequestBody: form([]string{"grant_type", "subject_token", "subject_token_type"}, map[string]*huma.Schema{
-			"grant_type":           str("urn:ietf:params:oauth:grant-type:token-exchange"),
-			"subject_token":        str("A personal or admin access token (not a session token)"),
-			"subject_token_type":   str("urn:ietf:params:oauth:token-type:access_token"),
+		RequestBody: form([]string{"grant_type"}, map[string]*huma.Schema{
+			"grant_type":           str("urn:ietf:params:oauth:grant-type:token-exchange (a token for a JWT, or a workload's OIDC token for an lk_fed_ token), or urn:ietf:params:oauth:grant-type:device_code (RFC 8628)"),
+			"subject_token":        str("Token exchange: a personal or admin access token (not a session token), or a workload's OIDC token (JWT)"),
+			"subject_token_type":   str("Token exchange: urn:ietf:params:oauth:token-type:access_token, or urn:ietf:params:oauth:token-type:id_token / :jwt for workload identity federation"),
+			"policy":               str("Workload identity federation: the trust policy's name, needed only when more than one policy matches"),
+			"device_code":          str("Device grant: the device_code from /oauth2/device_authorization"),
+			"client_id":            str("Device grant: latchkey-cli"),
 			"scope":                str("Space-separated scopes, a subset of the token's effective scopes"),
 			"audience":             strs("Intended audiences: logical names such as billing-api (repeat the field for several)"),
 			"resource":             strs("Intended resources: absolute URIs without a fragment (repeat the field for several)"),
 			"requested_token_type": str("urn:ietf:params:oauth:token-type:jwt (the default)"),
 		}),
 		Responses: map[string]*huma.Response{
-			"200": jsonAnswer("The issued token (RFC 8693 §2.2.1)", object(
-				[]string{"access_token", "issued_token_type", "token_type", "expires_in", "scope"},
+			"200": jsonAnswer("The issued token (RFC 8693 §2.2.1; RFC 8628 §3.5 for the device grant)", object(
+				[]string{"access_token", "token_type", "expires_in"},
 				map[string]*huma.Schema{
-					"access_token":      str("The signed JWT"),
-					"issued_token_type": str("urn:ietf:params:oauth:token-type:jwt"),
+					"access_token":      str("The signed JWT (token exchange), an lk_fed_ token (federation) or an lk_ses_ session token (device grant)"),
+					"issued_token_type": str("urn:ietf:params:oauth:token-type:jwt or urn:ietf:params:oauth:token-type:access_token (token exchange only)"),
 					"token_type":        str("Bearer"),
 					"expires_in":        integer("Seconds until the JWT expires"),
-					"scope":             str("Space-separated scopes the JWT carries"),
+					"scope":             str("Space-separated scopes the JWT carries (JWT exchange only)"),
 				})),
 			"400": oauthError, "401": oauthError, "429": oauthError, "503": oauthError,
 		},

@@ -16,7 +16,7 @@ type tokenFormData struct {
 	Edit        *tokenRow // the token being edited; nil when creating
 	Name        string
 	Description string
-	IPAllowlist string // the "Allowed IP addresses" box, as typed
+	IPAllowlist string      // the "Allowed IP addresses" box, as typed
 	Owner       *store.User // whose token it is
 	OnBehalf    bool        // created by an admin for someone else
 	Perms       permissions
@@ -152,8 +152,7 @@ func (h *Handler) editTokenForm(w http.ResponseWriter, r *http.Request, v *visit
 	row := h.row(r.Context(), t, owner.Username)
 	chosen, _ := grantsOf(h.d.Services.Catalog, t.Scopes)
 	d := &tokenFormData{Form: newForm(v.csrf, tokenFields...), Edit: &row, Name: t.Name, Description: t.Description,
-		IPAllowlist: strings.Join(t.IPAllowlist, "\n"),
-		Owner: owner, Perms: permissionsFor(h.d.Services.Catalog, owner, accessSpecific, chosen)}
+		IPAllowlist: strings.Join(t.IPAllowlist, "\n"), Owner: owner, Perms: permissionsFor(h.d.Services.Catalog, owner, accessSpecific, chosen)}
 	h.render(w, r, v, http.StatusOK, "token_form", "Edit "+t.Name, d)
 }
 

@@ -52,7 +52,7 @@ func (h *Handler) newTokenForm(w http.ResponseWriter, r *http.Request, v *visit)
 		h.fail(w, r, v, err)
 		return
 	}
-	d := &tokenFormData{Form: newForm(v.csrf, tokenFields...), Name: q.Get("name"), Description: q.Get("description"),
+	d := &tokenFormData{Form: newForm(v.csrf, tokenFields...).speaking(tokenWords), Name: q.Get("name"), Description: q.Get("description"),
 		Owner: owner, OnBehalf: owner.ID != v.p.User.ID}
 	cat := h.d.Services.Catalog
 	chosen, unknown := grantsOf(cat, splitScopeList(cat, q["scopes"]))
@@ -101,7 +101,7 @@ type issuedData struct {
 }
 
 func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, v *visit) {
-	d := &tokenFormData{Form: newForm(v.csrf, tokenFields...), Name: r.PostFormValue("name"), Description: r.PostFormValue("description")}
+	d := &tokenFormData{Form: newForm(v.csrf, tokenFields...).speaking(tokenWords), Name: r.PostFormValue("name"), Description: r.PostFormValue("description")}
 	owner, err := h.tokenOwner(r.Context(), v, r.PostFormValue("user_id"))
 	if err != nil {
 		h.fail(w, r, v, err)
@@ -151,7 +151,7 @@ func (h *Handler) editTokenForm(w http.ResponseWriter, r *http.Request, v *visit
 	}
 	row := h.row(r.Context(), t, owner.Username)
 	chosen, _ := grantsOf(h.d.Services.Catalog, t.Scopes)
-	d := &tokenFormData{Form: newForm(v.csrf, tokenFields...), Edit: &row, Name: t.Name, Description: t.Description,
+	d := &tokenFormData{Form: newForm(v.csrf, tokenFields...).speaking(tokenWords), Edit: &row, Name: t.Name, Description: t.Description,
 		IPAllowlist: strings.Join(t.IPAllowlist, "\n"), Owner: owner, Perms: permissionsFor(h.d.Services.Catalog, owner, accessSpecific, chosen)}
 	h.render(w, r, v, http.StatusOK, "token_form", "Edit "+t.Name, d)
 }
@@ -198,7 +198,7 @@ func (h *Handler) updateToken(w http.ResponseWriter, r *http.Request, v *visit) 
 		return
 	}
 	row := h.row(r.Context(), t, owner.Username)
-	d := &tokenFormData{Form: newForm(v.csrf, tokenFields...), Edit: &row, Name: t.Name, Description: desc, IPAllowlist: allowText,
+	d := &tokenFormData{Form: newForm(v.csrf, tokenFields...).speaking(tokenWords), Edit: &row, Name: t.Name, Description: desc, IPAllowlist: allowText,
 		Owner: owner, Perms: permissionsFor(h.d.Services.Catalog, owner, access, chosen)}
 	if h.formError(w, r, &d.Form, err) {
 		h.render(w, r, v, statusOf(err), "token_form", "Edit "+t.Name, d)

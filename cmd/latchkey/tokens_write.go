@@ -40,6 +40,7 @@ type createFlags struct {
 	expiryFlags
 	name, description string
 	scopes, ipAllow   []string
+	ipAllowOld        []string // --ip-allow, the earlier name of --allow-ip
 	user, service     string
 	quiet             bool
 }
@@ -59,6 +60,9 @@ tokens for a service account with --service-account.`,
 		Example: `  latchkey tokens create --name ci-deploy --scope repo:read --lifetime 720h
   latchkey tokens create --name backup --scope 'repo:read=acme/*' --expires 2027-01-01
 
+  # Usable only from the office network and one build machine
+  latchkey tokens create --name ci --scope repo --allow-ip 10.20.0.0/16,192.0.2.7
+
   # Capture the secret in a script
   TOKEN=$(latchkey tokens create --name nightly --lifetime 7d -q)
 
@@ -71,7 +75,9 @@ tokens for a service account with --service-account.`,
 	fl.StringVar(&f.name, "name", "", "token `NAME`, unique among the owner's tokens (required)")
 	fl.StringVar(&f.description, "description", "", "`TEXT` saying what the token is for")
 	fl.StringArrayVar(&f.scopes, "scope", nil, "`SCOPE` to grant, repeatable; narrow it to resources with scope=pattern, e.g. repo:read=acme/*")
-	fl.StringArrayVar(&f.ipAllow, "ip-allow", nil, "`CIDR` range the token may be used from, repeatable")
+	fl.StringSliceVar(&f.ipAllow, "allow-ip", nil, "IP address or `CIDR` range the token may be used from, repeatable or comma-separated (default: any address)")
+	fl.StringSliceVar(&f.ipAllowOld, "ip-allow", nil, "same as --allow-ip")
+	_ = fl.MarkHidden("ip-allow")
 	fl.StringVar(&f.user, "user", "", "create on behalf of this `USER` (owners and admins)")
 	fl.StringVar(&f.service, "service-account", "", "create an admin access token for this service `ACCOUNT` (admins)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only the secret")
@@ -90,7 +96,7 @@ func (a *app) createToken(f createFlags) error {
 	if err != nil {
 		return err
 	}
-	req := client.CreateTokenRequest{Name: f.name, Description: f.description, Scopes: f.scopes, IPAllowlist: f.ipAllow,
+	req := client.CreateTokenRequest{Name: f.name, Description: f.description, Scopes: f.scopes, IPAllowlist: append(f.ipAllow, f.ipAllowOld...),
 		UserID: f.user, ExpiresIn: f.lifetime, ExpiresAt: at, NoExpiry: f.noExpiry}
 	if f.service != "" {
 		u, err := a.findUser(cl, f.service)
@@ -137,16 +143,20 @@ func (a *app) printIssued(it *client.IssuedToken, quiet bool, verb string) error
 type updateFlags struct {
 	user, description  string
 	add, remove, scope []string
+	allowIP            []string
+	clearAllowIP       bool
 }
 
 func newTokensUpdateCmd(a *app) *cobra.Command {
 	var f updateFlags
 	cmd := &cobra.Command{
 		Use:   "update ID|NAME [flags]",
-		Short: "Change a token's description or scopes; its secret stays the same",
+		Short: "Change a token's description, scopes or allowed IP addresses; its secret stays the same",
 		Example: `  latchkey tokens update ci-deploy --description "deploys the web app"
   latchkey tokens update ci-deploy --add-scope job --remove-scope repo:read
-  latchkey tokens update ci-deploy --scope repo --scope job`,
+  latchkey tokens update ci-deploy --scope repo --scope job
+  latchkey tokens update ci-deploy --allow-ip 10.20.0.0/16 --allow-ip 192.0.2.7
+  latchkey tokens update ci-deploy --clear-allow-ip`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeTokenNames,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -158,15 +168,19 @@ func newTokensUpdateCmd(a *app) *cobra.Command {
 	fl.StringArrayVar(&f.add, "add-scope", nil, "`SCOPE` to add, repeatable")
 	fl.StringArrayVar(&f.remove, "remove-scope", nil, "`SCOPE` to remove, repeatable")
 	fl.StringArrayVar(&f.scope, "scope", nil, "replace all scopes with this `SCOPE`, repeatable")
+	fl.StringSliceVar(&f.allowIP, "allow-ip", nil, "replace the allowed IP addresses with this address or `CIDR` range, repeatable or comma-separated")
+	fl.BoolVar(&f.clearAllowIP, "clear-allow-ip", false, "remove the IP allowlist: the token works from any address")
 	fl.StringVar(&f.user, "user", "", "look the name up among this `USER`'s tokens (admins)")
+	cmd.MarkFlagsMutuallyExclusive("allow-ip", "clear-allow-ip")
 	cmd.MarkFlagsMutuallyExclusive("scope", "add-scope")
 	cmd.MarkFlagsMutuallyExclusive("scope", "remove-scope")
 	return cmd
 }
 
 func (a *app) updateToken(fl *pflag.FlagSet, ref string, f updateFlags) error {
-	if !fl.Changed("description") && !fl.Changed("add-scope") && !fl.Changed("remove-scope") && !fl.Changed("scope") {
-		return usageError("nothing to change: give --description, --add-scope, --remove-scope or --scope")
+	if !fl.Changed("description") && !fl.Changed("add-scope") && !fl.Changed("remove-scope") && !fl.Changed("scope") &&
+		!fl.Changed("allow-ip") && !fl.Changed("clear-allow-ip") {
+		return usageError("nothing to change: give --description, --add-scope, --remove-scope, --scope, --allow-ip or --clear-allow-ip")
 	}
 	cl, err := a.client()
 	if err != nil {
@@ -190,14 +204,24 @@ func (a *app) updateToken(fl *pflag.FlagSet, ref string, f updateFlags) error {
 		}
 		req.Scopes = &scopes
 	}
+	if fl.Changed("allow-ip") {
+		req.IPAllowlist = &f.allowIP
+	}
+	if f.clearAllowIP {
+		req.IPAllowlist = &[]string{}
+	}
 	up, err := cl.UpdateToken(a.ctx(), t.ID, req)
 	if err != nil {
-		return err
+		return apiFieldsAsFlags(err)
 	}
 	if ok, err := a.structured(up); ok {
 		return err
 	}
-	_, err = fmt.Fprintf(a.stdout, "Updated token %q: scopes %s; description %q.\n", up.Name, strings.Join(up.Scopes, " "), up.Description)
+	allowed := "any address"
+	if len(up.IPAllowlist) > 0 {
+		allowed = strings.Join(up.IPAllowlist, ", ")
+	}
+	_, err = fmt.Fprintf(a.stdout, "Updated token %q: scopes %s; description %q; allowed from %s.\n", up.Name, strings.Join(up.Scopes, " "), up.Description, allowed)
 	return err
 }
 
@@ -238,7 +262,7 @@ func apiFieldsAsFlags(err error) error {
 	}
 	msg := strings.NewReplacer(
 		"expires_in", "--lifetime", "expires_at", "--expires", "no_expiry", "--no-expiry",
-		"grace_period", "--grace", "ip_allowlist", "--ip-allow", "user_id", "--user",
+		"grace_period", "--grace", "ip_allowlist", "--allow-ip", "user_id", "--user",
 	).Replace(err.Error())
 	return fail(exitCode(err), errors.New(msg))
 }

@@ -102,7 +102,7 @@ func (h *Handler) setPolicy(w http.ResponseWriter, r *http.Request, v *visit) {
 		Creation:        r.PostFormValue("creation"),
 		RevokeUnusedFor: strings.TrimSpace(r.PostFormValue("revoke_unused_for")),
 	}
-	d := &policyData{Form: newForm(v.csrf, policyFields...), DefaultLifetime: in.DefaultLifetime, MaxLifetime: in.MaxLifetime,
+	d := &policyData{Form: newForm(v.csrf, policyFields...).speaking(policyWords), DefaultLifetime: in.DefaultLifetime, MaxLifetime: in.MaxLifetime,
 		AllowNoExpiry: in.AllowNoExpiry, Creation: in.Creation, RevokeUnusedFor: in.RevokeUnusedFor}
 	// A change that shortens existing tokens is shown with its count first
 	// and saved only when sent again with confirm=yes.

@@ -189,7 +189,7 @@ func TestPolicyFormValidatesAndAppliesAtOnce(t *testing.T) {
 	if p.Status != http.StatusUnprocessableEntity {
 		t.Fatalf("default above maximum: status %d, want 422", p.Status)
 	}
-	mustContain(t, p, `id="default_lifetime-error"`, "exceeds max_lifetime", `value="90d"`, `value="30d"`)
+	mustContain(t, p, `id="default_lifetime-error"`, "is longer than the maximum lifetime", `value="90d"`, `value="30d"`)
 
 	p = b.post(t, "/admin/policy", url.Values{"csrf_token": {csrf}, "default_lifetime": {"soon"}, "creation": {"everyone"}})
 	mustContain(t, p, `id="default_lifetime-error"`, `value="soon"`)

@@ -155,7 +155,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, v *visit, err err
 	var se *service.Error
 	switch {
 	case errors.Is(err, service.ErrNotFound):
-		h.renderError(w, r, v, http.StatusNotFound, "Not found", messageOf(err))
+		h.renderError(w, r, v, http.StatusNotFound, "Not found", notFoundWords(err))
 	case errors.Is(err, service.ErrForbidden):
 		h.forbidden(w, r, v, messageOf(err))
 	case errors.Is(err, service.ErrUnauthenticated):
@@ -211,6 +211,7 @@ type form struct {
 	Error  string
 	Fields map[string]string
 	known  map[string]bool
+	words  formWords // the form's labels for the service's field names
 }
 
 // newForm returns a form whose errors may name the given fields; errors
@@ -262,7 +263,7 @@ func (h *Handler) formError(w http.ResponseWriter, r *http.Request, f *form, err
 	if alias, ok := fieldAliases[field]; ok {
 		field = alias
 	}
-	f.set(field, se.Msg)
+	f.set(field, f.words.say(service.FieldOf(err), se.Msg))
 	return true
 }
 

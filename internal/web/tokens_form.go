@@ -16,6 +16,7 @@ type tokenFormData struct {
 	Edit        *tokenRow // the token being edited; nil when creating
 	Name        string
 	Description string
+	IPAllowlist string      // the "Allowed IP addresses" box, as typed
 	Owner       *store.User // whose token it is
 	OnBehalf    bool        // created by an admin for someone else
 	Perms       permissions
@@ -38,7 +39,7 @@ func (d *tokenFormData) PermsView() permissions {
 }
 
 // tokenFields are the fields of the token forms errors may be shown next to.
-var tokenFields = []string{"name", "description", "scopes", "expiration", "user_id"}
+var tokenFields = []string{"name", "description", "scopes", "expiration", "user_id", allowlistField}
 
 // newTokenForm shows the form, pre-filled from the link when it carries
 // name, description, scopes, expires_in or no_expiry (so docs can link to
@@ -51,7 +52,7 @@ func (h *Handler) newTokenForm(w http.ResponseWriter, r *http.Request, v *visit)
 		h.fail(w, r, v, err)
 		return
 	}
-	d := &tokenFormData{Form: newForm(v.csrf, tokenFields...), Name: q.Get("name"), Description: q.Get("description"),
+	d := &tokenFormData{Form: newForm(v.csrf, tokenFields...).speaking(tokenWords), Name: q.Get("name"), Description: q.Get("description"),
 		Owner: owner, OnBehalf: owner.ID != v.p.User.ID}
 	cat := h.d.Services.Catalog
 	chosen, unknown := grantsOf(cat, splitScopeList(cat, q["scopes"]))
@@ -100,7 +101,7 @@ type issuedData struct {
 }
 
 func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, v *visit) {
-	d := &tokenFormData{Form: newForm(v.csrf, tokenFields...), Name: r.PostFormValue("name"), Description: r.PostFormValue("description")}
+	d := &tokenFormData{Form: newForm(v.csrf, tokenFields...).speaking(tokenWords), Name: r.PostFormValue("name"), Description: r.PostFormValue("description")}
 	owner, err := h.tokenOwner(r.Context(), v, r.PostFormValue("user_id"))
 	if err != nil {
 		h.fail(w, r, v, err)
@@ -110,11 +111,17 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, v *visit) 
 	grants, access, chosen := postedScopes(r)
 	d.Perms = permissionsFor(h.d.Services.Catalog, owner, access, chosen)
 	d.Expiry = h.expiryChoices(h.d.Policy.Current(r.Context()), r.PostFormValue("expiration"), r.PostFormValue("expires_on"), "")
-	exp, err := parseExpiry(r)
+	var allow []string
+	d.IPAllowlist, allow, _, err = postedAllowlist(r)
+	exp, expErr := parseExpiry(r)
+	if err == nil {
+		err = expErr
+	}
 	if err == nil {
 		var it *service.IssuedToken
 		it, err = h.d.Services.Tokens.Create(r.Context(), v.actor, service.CreateTokenInput{
 			Name: d.Name, Description: d.Description, Scopes: grants, Expiry: exp, UserID: ownerParam(owner, v),
+			IPAllowlist: allow,
 		})
 		if err == nil {
 			err = h.handOver(w, r, it.Token.ID, it.Secret, false)
@@ -144,8 +151,8 @@ func (h *Handler) editTokenForm(w http.ResponseWriter, r *http.Request, v *visit
 	}
 	row := h.row(r.Context(), t, owner.Username)
 	chosen, _ := grantsOf(h.d.Services.Catalog, t.Scopes)
-	d := &tokenFormData{Form: newForm(v.csrf, tokenFields...), Edit: &row, Name: t.Name, Description: t.Description,
-		Owner: owner, Perms: permissionsFor(h.d.Services.Catalog, owner, accessSpecific, chosen)}
+	d := &tokenFormData{Form: newForm(v.csrf, tokenFields...).speaking(tokenWords), Edit: &row, Name: t.Name, Description: t.Description,
+		IPAllowlist: strings.Join(t.IPAllowlist, "\n"), Owner: owner, Perms: permissionsFor(h.d.Services.Catalog, owner, accessSpecific, chosen)}
 	h.render(w, r, v, http.StatusOK, "token_form", "Edit "+t.Name, d)
 }
 
@@ -175,13 +182,23 @@ func (h *Handler) updateToken(w http.ResponseWriter, r *http.Request, v *visit) 
 	}
 	desc := r.PostFormValue("description")
 	grants, access, chosen := postedScopes(r)
-	_, err := h.d.Services.Tokens.Update(r.Context(), v.actor, t.ID, service.UpdateTokenInput{Description: &desc, Scopes: &grants})
+	allowText, allow, present, err := postedAllowlist(r)
+	if !present {
+		allowText = strings.Join(t.IPAllowlist, "\n")
+	}
+	if err == nil {
+		in := service.UpdateTokenInput{Description: &desc, Scopes: &grants}
+		if present {
+			in.IPAllowlist = &allow
+		}
+		_, err = h.d.Services.Tokens.Update(r.Context(), v.actor, t.ID, in)
+	}
 	if err == nil {
 		seeOther(w, r, "/tokens/"+t.ID+"?msg=updated")
 		return
 	}
 	row := h.row(r.Context(), t, owner.Username)
-	d := &tokenFormData{Form: newForm(v.csrf, tokenFields...), Edit: &row, Name: t.Name, Description: desc,
+	d := &tokenFormData{Form: newForm(v.csrf, tokenFields...).speaking(tokenWords), Edit: &row, Name: t.Name, Description: desc, IPAllowlist: allowText,
 		Owner: owner, Perms: permissionsFor(h.d.Services.Catalog, owner, access, chosen)}
 	if h.formError(w, r, &d.Form, err) {
 		h.render(w, r, v, statusOf(err), "token_form", "Edit "+t.Name, d)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -218,11 +219,15 @@ func replicaRun(ctx context.Context, o *options, bin, dir string) (*replicaResul
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
+		// Each revoked token is polled from its own loopback address: the
+		// replicas limit failed authentications per client address (20,
+		// then one per 3 s), and the 401 every poll ends with is one.
+		pc := sourceClient(i)
 		for _, s := range polled {
 			pollers.Add(1)
 			go func() {
 				defer pollers.Done()
-				d, ok := pollUntilRefused(ctx, hc, s.url, t.secret, acked)
+				d, ok := pollUntilRefused(ctx, pc, s.url, t.secret, acked)
 				mu.Lock()
 				defer mu.Unlock()
 				if !ok {
@@ -257,6 +262,16 @@ func replicaRun(ctx context.Context, o *options, bin, dir string) (*replicaResul
 	_, res.AroundP99MS, res.AroundMaxMS = percentiles(around)
 	res.TargetMet = res.Lost == 0 && res.P99MS <= 1000
 	return res, nil
+}
+
+// sourceClient is an HTTP client whose connections come from 127.0.x.y, a
+// distinct loopback address for each n (Linux routes all of 127.0.0.0/8
+// to the loopback interface).
+func sourceClient(n int) *http.Client {
+	local := &net.TCPAddr{IP: net.IPv4(127, 0, byte(1+n/250), byte(1+n%250))}
+	tr := &http.Transport{DialContext: (&net.Dialer{LocalAddr: local, Timeout: 5 * time.Second}).DialContext,
+		MaxIdleConnsPerHost: 4}
+	return &http.Client{Timeout: 10 * time.Second, Transport: tr}
 }
 
 // pollUntilRefused asks the replica at url about secret until it answers

@@ -1,10 +1,12 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/store"
@@ -51,16 +53,24 @@ type lastUse struct {
 	at           sql.NullInt64
 	ip, agent    string
 	name, userID string
+	rowid        int64
 	recent       []string
 	queued       bool // in the list of tokens to write
 }
 
 func recordUses(ctx context.Context, tx *sql.Tx, uses []store.TokenUse) error {
+	// Every statement walks its B-tree in key order: the ids sorted for
+	// the primary-key lookups, the rows written in rowid order, the day
+	// counts in (token, day) order. Uses spread over a large table then
+	// touch each page once, in file order, instead of in request order,
+	// where a page can be spilled from the writer's cache and written to
+	// the WAL again by a later use in the same transaction.
 	ids := make([]string, 0, len(uses))
 	for _, u := range uses {
 		ids = append(ids, u.TokenID)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT id, last_used_at, last_used_ip, last_used_agent, recent_ips, name, user_id
+	slices.Sort(ids)
+	rows, err := tx.QueryContext(ctx, `SELECT id, rowid, last_used_at, last_used_ip, last_used_agent, recent_ips, name, user_id
 		FROM tokens WHERE id IN (SELECT value FROM json_each(?))`, jsonText(ids))
 	if err != nil {
 		return err
@@ -71,7 +81,7 @@ func recordUses(ctx context.Context, tx *sql.Tx, uses []store.TokenUse) error {
 			id, recent string
 			st         lastUse
 		)
-		if err := rows.Scan(&id, &st.at, &st.ip, &st.agent, &recent, &st.name, &st.userID); err != nil {
+		if err := rows.Scan(&id, &st.rowid, &st.at, &st.ip, &st.agent, &recent, &st.name, &st.userID); err != nil {
 			rows.Close()
 			return err
 		}
@@ -120,22 +130,26 @@ func recordUses(ctx context.Context, tx *sql.Tx, uses []store.TokenUse) error {
 	if len(order) == 0 {
 		return nil
 	}
+	slices.SortFunc(order, func(a, b string) int { return cmp.Compare(state[a].rowid, state[b].rowid) })
 	set := make([][5]any, 0, len(order))
 	for _, id := range order {
 		st := state[id]
-		set = append(set, [5]any{id, st.at.Int64, st.ip, st.agent, encodeList(st.recent)})
+		set = append(set, [5]any{st.rowid, st.at.Int64, st.ip, st.agent, encodeList(st.recent)})
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE tokens SET last_used_at = u.at, last_used_ip = u.ip,
 		last_used_agent = u.agent, recent_ips = u.recent
-		FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS at,
+		FROM (SELECT json_extract(value, '$[0]') AS rid, json_extract(value, '$[1]') AS at,
 			json_extract(value, '$[2]') AS ip, json_extract(value, '$[3]') AS agent,
 			json_extract(value, '$[4]') AS recent FROM json_each(?)) AS u
-		WHERE tokens.id = u.id`, jsonText(set)); err != nil {
+		WHERE tokens.rowid = u.rid`, jsonText(set)); err != nil {
 		return translate(err)
 	}
 	if len(counts) == 0 {
 		return nil
 	}
+	slices.SortFunc(counts, func(a, b [3]any) int {
+		return cmp.Or(cmp.Compare(a[0].(string), b[0].(string)), cmp.Compare(a[1].(string), b[1].(string)))
+	})
 	if _, err := tx.ExecContext(ctx, `INSERT INTO token_usage (token_id, day, count)
 		SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]')
 		FROM json_each(?) WHERE true

@@ -32,6 +32,8 @@ type Store struct {
 	getUser            *sql.Stmt
 	getSessionByDigest *sql.Stmt
 	getTokenAndOwner   *sql.Stmt
+	// by the previous digest, asked only when the current one is unknown
+	getTokenAndOwnerPrev *sql.Stmt
 }
 
 // pragmas apply to every connection of both pools. busy_timeout covers
@@ -146,6 +148,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.getUser, getUserSQL},
 		{&s.getSessionByDigest, getSessionByDigestSQL},
 		{&s.getTokenAndOwner, getTokenAndOwnerByDigestSQL},
+		{&s.getTokenAndOwnerPrev, getTokenAndOwnerByPrevDigestSQL},
 	} {
 		st, err := s.r.PrepareContext(ctx, p.query)
 		if err != nil {
@@ -170,7 +173,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes the prepared statements and both pools.
 func (s *Store) Close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.getTokenByDigest, s.getToken, s.getUser, s.getSessionByDigest, s.getTokenAndOwner} {
+	for _, st := range []*sql.Stmt{s.getTokenByDigest, s.getToken, s.getUser, s.getSessionByDigest, s.getTokenAndOwner, s.getTokenAndOwnerPrev} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}

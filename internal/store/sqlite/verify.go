@@ -3,33 +3,59 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/latchkey/latchkey/internal/store"
 )
 
 // getTokenAndOwnerByDigestSQL is the uncached verification read: the token
-// by either digest (two unique indexes) and its live owner by primary key,
-// in one statement. t.* is the subquery's tokenColumns, in their order.
-const getTokenAndOwnerByDigestSQL = `SELECT t.*,
+// by its current digest (a unique index) joined with its live owner (primary
+// key), in one statement. getTokenAndOwnerByPrevDigestSQL is the same by
+// the previous digest of a regenerated token (a small partial index), asked
+// only when the first finds nothing: a valid secret costs one probe, not
+// the two of an OR over both indexes.
+var (
+	getTokenAndOwnerByDigestSQL     = tokenAndOwnerSQL("t.digest = ?")
+	getTokenAndOwnerByPrevDigestSQL = tokenAndOwnerSQL("t.prev_digest = ?")
+)
+
+func tokenAndOwnerSQL(where string) string {
+	cols := strings.Split(tokenColumns, ",")
+	for i, c := range cols {
+		cols[i] = "t." + strings.TrimSpace(c)
+	}
+	return `SELECT ` + strings.Join(cols, ", ") + `,
 	u.id, u.username, u.role, u.kind, u.login_type, u.password_hash, u.suspended, u.created_at,
 	u.updated_at, u.email
-	FROM (SELECT ` + tokenColumns + ` FROM tokens WHERE digest = ?1 OR prev_digest = ?1 LIMIT 1) AS t
-	LEFT JOIN users AS u ON u.id = t.user_id AND u.deleted_at IS NULL`
+	FROM tokens AS t LEFT JOIN users AS u ON u.id = t.user_id AND u.deleted_at IS NULL
+	WHERE ` + where
+}
 
 // GetTokenAndOwnerByDigest returns the token whose current or previous
 // digest equals digest and its owner (nil when deleted), in one read.
 func (s *Store) GetTokenAndOwnerByDigest(ctx context.Context, digest []byte) (*store.Token, *store.User, error) {
+	t, u, err := s.tokenAndOwner(ctx, s.getTokenAndOwner, digest)
+	if errors.Is(err, store.ErrNotFound) {
+		t, u, err = s.tokenAndOwner(ctx, s.getTokenAndOwnerPrev, digest)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("get token and owner by digest: %w", err)
+	}
+	return t, u, nil
+}
+
+func (s *Store) tokenAndOwner(ctx context.Context, st *sql.Stmt, digest []byte) (*store.Token, *store.User, error) {
 	var (
 		owner     ownerRow
 		tokenScan rowScanner
 	)
-	row := s.getTokenAndOwner.QueryRowContext(ctx, digest)
 	tokenScan.extra = owner.dest()
-	tokenScan.row = row
+	tokenScan.row = st.QueryRowContext(ctx, digest)
 	t, err := scanToken(&tokenScan)
 	if err != nil {
-		return nil, nil, fmt.Errorf("get token and owner by digest: %w", err)
+		return nil, nil, err
 	}
 	return t, owner.user(), nil
 }

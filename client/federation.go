@@ -2,12 +2,10 @@ package client
 
 import (
 	"context"
-	"errors"
 	"iter"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -31,24 +29,7 @@ func (c *Client) ExchangeFederated(ctx context.Context, req FederatedExchangeReq
 	if req.SubjectToken == "" {
 		return nil, &OAuthError{Status: http.StatusBadRequest, Code: "invalid_request", Description: "no OIDC token to exchange"}
 	}
-	form := url.Values{
-		"grant_type":           {GrantTypeTokenExchange},
-		"subject_token":        {req.SubjectToken},
-		"subject_token_type":   {TokenTypeIDToken},
-		"requested_token_type": {TokenTypeAccessToken},
-	}
-	if len(req.Scopes) > 0 {
-		form.Set("scope", strings.Join(req.Scopes, " "))
-	}
-	set(form, "policy", req.Policy)
-	var out ExchangeResult
-	if err := c.do(ctx, request{method: http.MethodPost, path: "/oauth2/token", form: form}, &out); err != nil {
-		return nil, err
-	}
-	if out.AccessToken == "" {
-		return nil, errors.New("token exchange answered without an access_token")
-	}
-	return &out, nil
+	return c.exchange(ctx, req.SubjectToken, TokenTypeIDToken, TokenTypeAccessToken, req.Scopes, "policy", req.Policy)
 }
 
 // FederationPolicy is a workload identity federation trust policy.

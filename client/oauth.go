@@ -46,16 +46,26 @@ func (c *Client) ExchangeToken(ctx context.Context, req ExchangeRequest) (*Excha
 	if subject == "" {
 		return nil, &OAuthError{Status: http.StatusBadRequest, Code: "invalid_request", Description: "no subject token to exchange: give one or create the client WithToken"}
 	}
+	return c.exchange(ctx, subject, TokenTypeAccessToken, TokenTypeJWT, req.Scopes, "audience", req.Audience)
+}
+
+// exchange posts an RFC 8693 token exchange to /oauth2/token: subject (of
+// subjectType) for a token of requestedType, narrowed to scopes when any,
+// with the extra parameters given as name, value pairs (empty values are
+// left out). An answer without an access_token is an error.
+func (c *Client) exchange(ctx context.Context, subject, subjectType, requestedType string, scopes []string, extra ...string) (*ExchangeResult, error) {
 	form := url.Values{
 		"grant_type":           {GrantTypeTokenExchange},
 		"subject_token":        {subject},
-		"subject_token_type":   {TokenTypeAccessToken},
-		"requested_token_type": {TokenTypeJWT},
+		"subject_token_type":   {subjectType},
+		"requested_token_type": {requestedType},
 	}
-	if len(req.Scopes) > 0 {
-		form.Set("scope", strings.Join(req.Scopes, " "))
+	if len(scopes) > 0 {
+		form.Set("scope", strings.Join(scopes, " "))
 	}
-	set(form, "audience", req.Audience)
+	for i := 0; i+1 < len(extra); i += 2 {
+		set(form, extra[i], extra[i+1])
+	}
 	var out ExchangeResult
 	if err := c.do(ctx, request{method: http.MethodPost, path: "/oauth2/token", form: form}, &out); err != nil {
 		return nil, err

@@ -197,11 +197,7 @@ func newFederationShowCmd(a *app) *cobra.Command {
 		Example: "  latchkey federation show web-deploy\n  latchkey federation show web-deploy -o json",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := a.client()
-			if err != nil {
-				return err
-			}
-			p, err := a.findPolicy(cl, args[0])
+			_, p, err := a.policyAt(args[0])
 			if err != nil {
 				return err
 			}
@@ -222,11 +218,7 @@ func newFederationUpdateCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cl, err := a.client()
-			if err != nil {
-				return err
-			}
-			cur, err := a.findPolicy(cl, args[0])
+			cl, cur, err := a.policyAt(args[0])
 			if err != nil {
 				return err
 			}
@@ -249,11 +241,7 @@ func newFederationDeleteCmd(a *app) *cobra.Command {
 		Example: "  latchkey federation delete web-deploy --yes",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := a.client()
-			if err != nil {
-				return err
-			}
-			p, err := a.findPolicy(cl, args[0])
+			cl, p, err := a.policyAt(args[0])
 			if err != nil {
 				return err
 			}
@@ -269,6 +257,20 @@ func newFederationDeleteCmd(a *app) *cobra.Command {
 	}
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
 	return cmd
+}
+
+// policyAt connects to the server of the current context and finds the
+// policy named or numbered ref: the preamble of show, update and delete.
+func (a *app) policyAt(ref string) (*client.Client, *client.FederationPolicy, error) {
+	cl, err := a.client()
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := a.findPolicy(cl, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cl, p, nil
 }
 
 // findPolicy resolves a policy name or id.

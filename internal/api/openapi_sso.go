@@ -17,15 +17,17 @@ func (a *API) documentSSOEndpoints() {
 		return &huma.Response{Description: desc, Content: map[string]*huma.MediaType{ct: {Schema: &huma.Schema{Type: "object"}}}}
 	}
 	oauthError := answer("application/json", `RFC 6749 §5.2 error: {"error","error_description"}`)
+	tooMany := answer("application/json", `Too many device codes requested from the client's address (10 at once, then one every 30 seconds): RFC 6749 §5.2 error slow_down; wait Retry-After seconds`)
+	tooMany.Headers = map[string]*huma.Param{"Retry-After": {Description: "Seconds until the address may ask for another code", Schema: &huma.Schema{Type: "integer"}}}
 	o.AddOperation(&huma.Operation{
 		OperationID: "device-authorization", Method: http.MethodPost, Path: "/oauth2/device_authorization", Tags: []string{"OAuth"},
 		Summary:     "RFC 8628 device authorization for `latchkey login --web`",
-		Description: "Returns a device code and a user code. A signed-in person approves the user code on the console's /device page; the client then polls POST /oauth2/token with grant_type=urn:ietf:params:oauth:grant-type:device_code, device_code and client_id=latchkey-cli, which answers authorization_pending, slow_down, expired_token or access_denied until it answers {\"access_token\":\"lk_ses_...\",\"token_type\":\"Bearer\",\"expires_in\":N}.",
+		Description: "Returns a device code and a user code. A signed-in person approves the user code on the console's /device page; the client then polls POST /oauth2/token with grant_type=urn:ietf:params:oauth:grant-type:device_code, device_code and client_id=latchkey-cli, which answers authorization_pending, slow_down, expired_token or access_denied until it answers {\"access_token\":\"lk_ses_...\",\"token_type\":\"Bearer\",\"expires_in\":N}. Each client address may ask for 10 codes at once and one more every 30 seconds.",
 		RequestBody: &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{"application/x-www-form-urlencoded": {Schema: &huma.Schema{
 			Type: "object", Required: []string{"client_id"}, Properties: map[string]*huma.Schema{"client_id": str("latchkey-cli")}}}}},
 		Responses: map[string]*huma.Response{
 			"200": answer("application/json", "{device_code, user_code, verification_uri, verification_uri_complete, expires_in, interval}"),
-			"400": oauthError, "401": oauthError,
+			"400": oauthError, "401": oauthError, "429": tooMany,
 		},
 	})
 	scimError := answer("application/scim+json", `RFC 7644 §3.12 error: {"schemas","status","scimType","detail"}`)

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -59,8 +60,31 @@ type Device struct {
 	Issuer   func() string
 	Lifetime time.Duration // of a code; default 10m
 	Interval time.Duration // the minimum polling interval; default 5s
-	Now      func() time.Time
-	Logger   *slog.Logger
+	// AuthorizationBurst device codes may be requested at once from one
+	// client address, and one more every AuthorizationEvery; defaults 10
+	// and 30s. Anyone may ask for a code, so without this one address could
+	// fill the database with them.
+	AuthorizationBurst int
+	AuthorizationEvery time.Duration
+	Now                func() time.Time
+	Logger             *slog.Logger
+
+	budgetOnce sync.Once
+	budget     *addressBudget
+}
+
+// authorizations is the per-address budget of device codes.
+func (d *Device) authorizations() *addressBudget {
+	d.budgetOnce.Do(func() {
+		d.budget = &addressBudget{burst: d.AuthorizationBurst, every: d.AuthorizationEvery}
+		if d.budget.burst <= 0 {
+			d.budget.burst = 10
+		}
+		if d.budget.every <= 0 {
+			d.budget.every = 30 * time.Second
+		}
+	})
+	return d.budget
 }
 
 func (d *Device) now() time.Time {
@@ -147,8 +171,15 @@ func (d *Device) serveAuthorization(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, &oauthError{http.StatusUnauthorized, "invalid_client", "unknown client_id " + printableID(id) + "; the device flow serves client_id=" + CLIClientID})
 		return
 	}
-	deviceCode, userCode := randomString(32), newUserCode()
 	now := d.now().UTC()
+	if wait, ok := d.authorizations().take(auth.ClientOf(r).IP, now); !ok {
+		secs := retryAfterSeconds(wait)
+		w.Header().Set("Retry-After", secs)
+		writeOAuthError(w, &oauthError{http.StatusTooManyRequests, "slow_down",
+			"too many device codes requested from your address; wait " + secs + " seconds and run latchkey login --web again"})
+		return
+	}
+	deviceCode, userCode := randomString(32), newUserCode()
 	dc := &store.DeviceCode{
 		ID: newDeviceID(), DeviceDigest: digestOf(deviceCode), UserDigest: digestOf(normalizeUserCode(userCode)),
 		ClientID: CLIClientID, Status: store.DevicePending, CreatedAt: now, ExpiresAt: now.Add(d.lifetime()), Interval: d.interval(),

@@ -26,12 +26,19 @@ func (s *Service) serveJWKS(w http.ResponseWriter, r *http.Request) {
 
 // Metadata is the RFC 8414 authorization server metadata.
 type Metadata struct {
-	Issuer                           string              `json:"issuer"`
-	TokenEndpoint                    string              `json:"token_endpoint"`
-	JWKSURI                          string              `json:"jwks_uri"`
-	IntrospectionEndpoint            string              `json:"introspection_endpoint"`
-	DeviceAuthorizationEndpoint      string              `json:"device_authorization_endpoint,omitempty"`
-	GrantTypesSupported              []string            `json:"grant_types_supported"`
+	Issuer                      string   `json:"issuer"`
+	TokenEndpoint               string   `json:"token_endpoint"`
+	JWKSURI                     string   `json:"jwks_uri"`
+	IntrospectionEndpoint       string   `json:"introspection_endpoint"`
+	DeviceAuthorizationEndpoint string   `json:"device_authorization_endpoint,omitempty"`
+	GrantTypesSupported         []string `json:"grant_types_supported"`
+	// SubjectTokenTypesSupported and IssuedTokenTypesSupported are the
+	// RFC 8693 token type identifiers the token-exchange grant accepts as
+	// subject_token_type and may answer as issued_token_type. No registry
+	// names these metadata yet; these are the names token-exchange servers
+	// and clients use.
+	SubjectTokenTypesSupported       []string            `json:"subject_token_types_supported"`
+	IssuedTokenTypesSupported        []string            `json:"issued_token_types_supported"`
 	ResponseTypesSupported           []string            `json:"response_types_supported"`
 	TokenEndpointAuthMethods         []string            `json:"token_endpoint_auth_methods_supported"`
 	IntrospectionEndpointAuthMethods []string            `json:"introspection_endpoint_auth_methods_supported"`
@@ -58,8 +65,12 @@ func (s *Service) serveMetadata(w http.ResponseWriter, r *http.Request) {
 	}
 	m := Metadata{
 		Issuer: iss, TokenEndpoint: iss + TokenPath, JWKSURI: iss + JWKSPath, IntrospectionEndpoint: iss + IntrospectPath,
-		GrantTypesSupported:    []string{GrantTokenExchange},
-		ResponseTypesSupported: []string{},
+		GrantTypesSupported: []string{GrantTokenExchange},
+		// A Latchkey access token is exchanged for a JWT (or, asked with
+		// requested_token_type, named an access token).
+		SubjectTokenTypesSupported: []string{TypeAccessToken},
+		IssuedTokenTypesSupported:  []string{TypeJWT, TypeAccessToken},
+		ResponseTypesSupported:     []string{},
 		// The subject token is the exchange's credential ("none"); an
 		// optional client credential is a token of the same user.
 		TokenEndpointAuthMethods: []string{"none", "client_secret_basic"},
@@ -69,6 +80,11 @@ func (s *Service) serveMetadata(w http.ResponseWriter, r *http.Request) {
 		ScopesSupported:                  names,
 		AccessTokenSigningAlgValues:      []string{ES256, EdDSA},
 		ScopeImplies:                     implies,
+	}
+	if s.d.Federation != nil {
+		// A workload's OIDC ID token, or any JWT, from an issuer a trust
+		// policy names, is exchanged for an opaque lk_fed_ access token.
+		m.SubjectTokenTypesSupported = append(m.SubjectTokenTypesSupported, TypeIDToken, TypeJWT)
 	}
 	if s.d.Device != nil {
 		m.DeviceAuthorizationEndpoint = iss + DeviceAuthorizationPath

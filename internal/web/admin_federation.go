@@ -28,7 +28,7 @@ type federationInput struct {
 var federationFields = []string{"name", "issuer", "audience", "conditions", "service_account", "scopes", "max_lifetime"}
 
 func (h *Handler) listFederation(w http.ResponseWriter, r *http.Request, v *visit) {
-	h.renderFederation(w, r, v, http.StatusOK, newForm(v.csrf, federationFields...),
+	h.renderFederation(w, r, v, http.StatusOK, newForm(v.csrf, federationFields...).speaking(federationWords),
 		federationInput{Issuer: "https://token.actions.githubusercontent.com", Audience: "latchkey", MaxLifetime: "15m"})
 }
 
@@ -68,7 +68,7 @@ func (h *Handler) createFederation(w http.ResponseWriter, r *http.Request, v *vi
 	in := federationInput{Name: r.PostFormValue("name"), Issuer: r.PostFormValue("issuer"), Audience: r.PostFormValue("audience"),
 		Conditions: r.PostFormValue("conditions"), ServiceAccount: r.PostFormValue("service_account"),
 		Scopes: r.PostFormValue("scopes"), MaxLifetime: r.PostFormValue("max_lifetime")}
-	f := newForm(v.csrf, federationFields...)
+	f := newForm(v.csrf, federationFields...).speaking(federationWords)
 	conds := map[string]string{}
 	for _, line := range strings.Split(in.Conditions, "\n") {
 		line = strings.TrimSpace(line)

@@ -35,11 +35,11 @@ type newUserInput struct{ Username, Role, Email string }
 var userFields = []string{"username", "password", "role", "email"}
 
 func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, v *visit) {
-	h.renderUsers(w, r, v, http.StatusOK, store.KindPerson, newForm(v.csrf, userFields...), newUserInput{Role: string(store.RoleMember)}, "", "")
+	h.renderUsers(w, r, v, http.StatusOK, store.KindPerson, newForm(v.csrf, userFields...).speaking(userWords), newUserInput{Role: string(store.RoleMember)}, "", "")
 }
 
 func (h *Handler) listServiceAccounts(w http.ResponseWriter, r *http.Request, v *visit) {
-	h.renderUsers(w, r, v, http.StatusOK, store.KindService, newForm(v.csrf, userFields...), newUserInput{Role: string(store.RoleAdmin)}, "", "")
+	h.renderUsers(w, r, v, http.StatusOK, store.KindService, newForm(v.csrf, userFields...).speaking(serviceAccountWords), newUserInput{Role: string(store.RoleAdmin)}, "", "")
 }
 
 // renderUsers shows the people or the service accounts, with the create
@@ -90,7 +90,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, v *visit) {
 		seeOther(w, r, "/admin/users?msg=user-created")
 		return
 	}
-	f := newForm(v.csrf, userFields...)
+	f := newForm(v.csrf, userFields...).speaking(userWords)
 	if h.formError(w, r, &f, err) {
 		h.renderUsers(w, r, v, statusOf(err), store.KindPerson, f, in, "", "")
 	}
@@ -105,7 +105,7 @@ func (h *Handler) createServiceAccount(w http.ResponseWriter, r *http.Request, v
 		seeOther(w, r, "/admin/service-accounts?msg=sa-created#sa-"+u.ID)
 		return
 	}
-	f := newForm(v.csrf, userFields...)
+	f := newForm(v.csrf, userFields...).speaking(serviceAccountWords)
 	if h.formError(w, r, &f, err) {
 		h.renderUsers(w, r, v, statusOf(err), store.KindService, f, in, "", "")
 	}
@@ -141,11 +141,13 @@ func (h *Handler) userAction(w http.ResponseWriter, r *http.Request, v *visit, n
 	id := r.PathValue("id")
 	back := "/admin/users"
 	kind := store.KindPerson
+	words := userWords
 	from := r.PostFormValue("from")
 	switch from {
 	case "service-accounts":
-		back, kind = "/admin/service-accounts", store.KindService
+		back, kind, words = "/admin/service-accounts", store.KindService, serviceAccountWords
 	case "user":
+		words = userPageWords
 		if notice != "deleted" {
 			back = "/admin/users/" + id
 		}
@@ -155,7 +157,7 @@ func (h *Handler) userAction(w http.ResponseWriter, r *http.Request, v *visit, n
 		seeOther(w, r, back+"?msg="+notice)
 		return
 	}
-	var f form
+	f := form{}.speaking(words)
 	if from == "user" {
 		if h.formError(w, r, &f, err) {
 			h.renderUser(w, r, v, statusOf(err), id, f.Error)
@@ -163,7 +165,7 @@ func (h *Handler) userAction(w http.ResponseWriter, r *http.Request, v *visit, n
 		return
 	}
 	if h.formError(w, r, &f, err) {
-		h.renderUsers(w, r, v, statusOf(err), kind, newForm(v.csrf, userFields...), newUserInput{Role: string(store.RoleMember)}, id, f.Error)
+		h.renderUsers(w, r, v, statusOf(err), kind, newForm(v.csrf, userFields...).speaking(words), newUserInput{Role: string(store.RoleMember)}, id, f.Error)
 	}
 }
 

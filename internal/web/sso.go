@@ -124,7 +124,14 @@ type ssoPageData struct {
 	SSOOnly   bool
 	Logins    []ssoLoginRow
 	Form      form
+	Link      ssoLinkInput // what the link form was sent with, to show it again
 }
+
+// ssoLinkInput is what the Link a local user to an identity form holds.
+type ssoLinkInput struct{ User, Provider, Subject string }
+
+// ssoLinkFields are the link form's inputs that can show their own error.
+var ssoLinkFields = []string{"user", "subject"}
 
 type ssoProviderRow struct {
 	ID, Name, Issuer, ClientID, Scopes, UsernameClaim, Domains string
@@ -138,11 +145,11 @@ type ssoLoginRow struct {
 }
 
 func (h *Handler) ssoPage(w http.ResponseWriter, r *http.Request, v *visit) {
-	h.renderSSOPage(w, r, v, http.StatusOK, form{})
+	h.renderSSOPage(w, r, v, http.StatusOK, newForm(v.csrf, ssoLinkFields...).speaking(ssoLinkWords), ssoLinkInput{})
 }
 
-func (h *Handler) renderSSOPage(w http.ResponseWriter, r *http.Request, v *visit, status int, f form) {
-	d := &ssoPageData{SSOOnly: h.d.SSOOnly, Form: f}
+func (h *Handler) renderSSOPage(w http.ResponseWriter, r *http.Request, v *visit, status int, f form, in ssoLinkInput) {
+	d := &ssoPageData{SSOOnly: h.d.SSOOnly, Form: f, Link: in}
 	for _, p := range h.d.SSO.List() {
 		d.Providers = append(d.Providers, ssoProviderRow{
 			ID: p.ID, Name: p.Name, Issuer: p.Issuer, ClientID: p.ClientID, Scopes: join(p.Scopes),
@@ -172,13 +179,14 @@ func (h *Handler) renderSSOPage(w http.ResponseWriter, r *http.Request, v *visit
 
 // ssoLink links a local user to an identity at a provider.
 func (h *Handler) ssoLink(w http.ResponseWriter, r *http.Request, v *visit) {
-	f := form{}
-	_, err := h.d.Services.Users.LinkIdentity(r.Context(), v.actor, r.PostFormValue("user"), r.PostFormValue("provider"), r.PostFormValue("subject"))
+	in := ssoLinkInput{User: r.PostFormValue("user"), Provider: r.PostFormValue("provider"), Subject: r.PostFormValue("subject")}
+	f := newForm(v.csrf, ssoLinkFields...).speaking(ssoLinkWords)
+	_, err := h.d.Services.Users.LinkIdentity(r.Context(), v.actor, in.User, in.Provider, in.Subject)
 	if err != nil {
 		if !h.formError(w, r, &f, err) {
 			return
 		}
-		h.renderSSOPage(w, r, v, statusOf(err), f)
+		h.renderSSOPage(w, r, v, statusOf(err), f, in)
 		return
 	}
 	seeOther(w, r, "/admin/sso?msg=linked")

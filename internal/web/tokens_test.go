@@ -126,7 +126,7 @@ func TestNewTokenFormShowsErrorsNextToFieldsAndKeepsInput(t *testing.T) {
 		keepsInput []string
 	}{
 		{"missing name", url.Values{"name": {" "}, "description": {"keep me <b>"}, "expiration": {"7d"}, "scope": {"repo:read"}, "resources_repo:read": {"acme/*"}},
-			http.StatusUnprocessableEntity, "name-error", "name is required",
+			http.StatusUnprocessableEntity, "name-error", "Name is required",
 			[]string{"keep me &lt;b&gt;", `value="repo:read" checked`, `value="acme/*"`}},
 		{"duplicate name", url.Values{"name": {"taken"}, "expiration": {"7d"}},
 			http.StatusConflict, "name-error", "already has an active token named", []string{`value="taken"`}},

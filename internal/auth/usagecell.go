@@ -33,13 +33,12 @@ type useCell struct {
 	detached atomic.Bool
 
 	mu sync.Mutex // guards the fields below: the slow paths only
-	// The token's name, owner and stored recent addresses, from the latest
-	// row read; the cell keeps these few strings, not the row, so that
-	// tracking many tokens costs little memory.
-	name, userID string
-	recent       []string
-	spill        map[int64]int64 // counts of earlier days not yet written
-	ips          []string        // distinct IPs since the last write, most recent first
+	// The token's stored recent addresses, from the latest row read; the
+	// cell keeps this list, not the row, so that tracking many tokens
+	// costs little memory.
+	recent []string
+	spill  map[int64]int64 // counts of earlier days not yet written
+	ips    []string        // distinct IPs since the last write, most recent first
 	// known are the last few distinct IPs this cell has seen, kept across
 	// flushes: recent may come from a cached row read before those uses
 	// were written, so it alone would call a second address the first.
@@ -64,7 +63,6 @@ func (c *useCell) update(t *store.Token) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.name, c.userID = t.Name, t.UserID
 	if !slices.Equal(c.recent, t.RecentIPs) {
 		c.recent = t.RecentIPs
 	}

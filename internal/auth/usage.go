@@ -85,11 +85,10 @@ type usageShard struct {
 
 // DefaultUsageTokens bounds the distinct tokens tracked in memory (a few
 // hundred bytes each). Past three quarters of it a flush writes everything.
-// 20,000 cells are ~8 MB. When uses are spread over a large table, a
-// forced flush of 15,000 first uses rewrites ~0.9 pages per token against
-// ~0.8 for one of 37,500 (the 50,000 bound of before): a little more
-// writing for 12 MB less live heap (BENCHMARKS.md, verify-cold).
-const DefaultUsageTokens = 20_000
+// A bound of 20,000 was measured on 1 December (BENCHMARKS.md): verify-cold
+// RSS did not move (307 vs 309 MB) and uncached verification lost ~5% to
+// smaller, more frequent flushes, so the bound stays.
+const DefaultUsageTokens = 50_000
 
 // flushChunk bounds one RecordTokenUse call, so a large flush does not hold
 // the database's write lock for long.

@@ -51,9 +51,9 @@ func (c *Client) ExchangeToken(ctx context.Context, req ExchangeRequest) (*Excha
 
 // exchange posts an RFC 8693 token exchange to /oauth2/token: subject (of
 // subjectType) for a token of requestedType, narrowed to scopes when any,
-// with the extra parameters given as name, value pairs (empty values are
-// left out). An answer without an access_token is an error.
-func (c *Client) exchange(ctx context.Context, subject, subjectType, requestedType string, scopes []string, extra ...string) (*ExchangeResult, error) {
+// with one more parameter, param=value, left out when value is empty. An
+// answer without an access_token is an error.
+func (c *Client) exchange(ctx context.Context, subject, subjectType, requestedType string, scopes []string, param, value string) (*ExchangeResult, error) {
 	form := url.Values{
 		"grant_type":           {GrantTypeTokenExchange},
 		"subject_token":        {subject},
@@ -63,9 +63,7 @@ func (c *Client) exchange(ctx context.Context, subject, subjectType, requestedTy
 	if len(scopes) > 0 {
 		form.Set("scope", strings.Join(scopes, " "))
 	}
-	for i := 0; i+1 < len(extra); i += 2 {
-		set(form, extra[i], extra[i+1])
-	}
+	set(form, param, value)
 	var out ExchangeResult
 	if err := c.do(ctx, request{method: http.MethodPost, path: "/oauth2/token", form: form}, &out); err != nil {
 		return nil, err

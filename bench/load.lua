@@ -6,6 +6,10 @@
 -- shuffled); each thread starts at its own offset, so requests spread over
 -- every token in the file. MODE shapes the request:
 --   verify      GET /auth/verify with X-Original-Method/-URI (forward auth)
+--   flood       verify, each request from its own client address (the
+--               X-Forwarded-For the trusted proxy 127.0.0.1 passes on), so
+--               the per-address failure limit does not answer for the
+--               negative cache: a flood from many addresses
 --   me          GET /api/v1/me
 --   introspect  POST /oauth2/introspect, token=<t>, as the caller token
 --   create      POST /api/v1/tokens with a unique name (SALT keeps names of
@@ -63,6 +67,14 @@ function request()
       ["Authorization"] = "Bearer " .. t,
       ["X-Original-Method"] = "GET",
       ["X-Original-URI"] = "/repos/acme/web",
+    })
+  elseif mode == "flood" then
+    sent = (sent or 0) + 1
+    return wrk.format("GET", "/auth/verify", {
+      ["Authorization"] = "Bearer " .. t,
+      ["X-Original-Method"] = "GET",
+      ["X-Original-URI"] = "/repos/acme/web",
+      ["X-Forwarded-For"] = string.format("10.%d.%d.%d", id % 256, math.floor(sent / 256) % 256, sent % 256),
     })
   elseif mode == "me" then
     return wrk.format("GET", "/api/v1/me", { ["Authorization"] = "Bearer " .. t })

@@ -34,8 +34,8 @@ var scenarios = []scenario{
 		about: "GET /api/v1/me through the REST API's authentication"},
 	{name: "create", mode: "create", expect: 201, cached: true, hot: true,
 		about: "POST /api/v1/tokens: one token created per request"},
-	{name: "invalid-flood", mode: "verify", expect: 401, cached: true, bad: true,
-		about: "GET /auth/verify with unknown (well-formed) and mistyped tokens only"},
+	{name: "invalid-flood", mode: "flood", expect: 401, cached: true, bad: true,
+		about: "GET /auth/verify with unknown (well-formed) and mistyped tokens only, each request from its own client address (X-Forwarded-For from the trusted 127.0.0.1), so the negative cache answers, not the per-address failure limit"},
 	{name: "replicas",
 		about: "three replicas on one PostgreSQL (a private cluster unless -database-url): revocations on one, the others polled; propagation p50/p99/max (-restart-db: across a database restart); see replicas.go"},
 }

@@ -21,7 +21,7 @@ var loadScript []byte
 // load is one wrk run: where, how and with which tokens.
 type load struct {
 	url         string
-	mode        string // verify, me, introspect, create, floor
+	mode        string // verify, flood, me, introspect, create, floor
 	tokensFile  string
 	callerFile  string // introspect: the caller's token
 	expect      int    // the status every answer must have

@@ -50,6 +50,7 @@ func run() error {
 		return err
 	}
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	server.ApplyMemoryLimit(cfg, os.Getenv, logger)
 	// On SIGTERM the heap is profiled first, while the server still holds
 	// what it held under load, and then the server shuts down.
 	ctx, stop := context.WithCancel(context.Background())

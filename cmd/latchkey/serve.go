@@ -38,6 +38,7 @@ and may be set in the --config YAML file by its name.`,
 				return &exitError{code: 1, err: err}
 			}
 			logger := newLogger(cfg.LogLevel)
+			server.ApplyMemoryLimit(cfg, os.Getenv, logger)
 			app, err := server.New(cmd.Context(), cfg, logger, cmd.OutOrStdout(), version)
 			if err != nil {
 				return err

@@ -18,6 +18,27 @@ type UsageWriter interface {
 	RecordTokenUse(ctx context.Context, uses []store.TokenUse) error
 }
 
+// UsageJournal is a UsageWriter that can append a large batch to a journal
+// cheaply and fold the journal into the tokens later (the SQLite store:
+// see its usage journal). Usage journals batches of at least journalMin
+// uses and folds every foldAge, or once foldRows uses wait.
+type UsageJournal interface {
+	JournalTokenUse(ctx context.Context, uses []store.TokenUse) error
+	FoldTokenUse(ctx context.Context) (int, error)
+}
+
+const (
+	// journalMin is the smallest batch journaled rather than written: a
+	// small flush touches few pages, and is seen at once.
+	journalMin = 500
+	// foldRows is how many journaled uses start a fold before foldAge.
+	foldRows = 250_000
+	// foldAge is how long journaled uses wait at most for a fold, checked
+	// every foldCheck: how far a token's stored last use may lag.
+	foldAge   = time.Minute
+	foldCheck = 5 * time.Second
+)
+
 // Usage aggregates last-used time, address, agent and per-day request counts
 // in memory and flushes them in batched writes every interval, so that
 // verification never waits on the database.
@@ -67,6 +88,16 @@ type Usage struct {
 	failedIndex map[string]int
 	kick        chan struct{} // asks the loop for an early flush
 
+	// journal is w when it journals (nil otherwise); journaled counts the
+	// uses appended since the last fold began, the first of them at
+	// journalSince (Unix nanoseconds; 0 = none).
+	journal      UsageJournal
+	journaled    atomic.Int64
+	journalSince atomic.Int64
+	foldMu       sync.Mutex // one fold at a time
+	foldKick     chan struct{}
+	foldDone     chan struct{}
+
 	stop    chan struct{}
 	done    chan struct{}
 	started sync.Once
@@ -108,7 +139,9 @@ func NewUsage(w UsageWriter, interval time.Duration, logger *slog.Logger) *Usage
 		seed:       maphash.MakeSeed(),
 		stop:       make(chan struct{}), done: make(chan struct{}), kick: make(chan struct{}, 1),
 		failedIndex: map[string]int{},
+		foldKick:    make(chan struct{}, 1), foldDone: make(chan struct{}),
 	}
+	u.journal, _ = w.(UsageJournal)
 	for i := range u.shards {
 		u.shards[i].m = map[string]*useCell{}
 	}
@@ -160,12 +193,75 @@ func (u *Usage) enqueue(c *useCell) {
 	u.qmu.Unlock()
 }
 
-// Run flushes every interval until Close.
+// Run flushes every interval until Close, and folds the writer's journal
+// when it has one.
 func (u *Usage) Run() {
 	u.started.Do(func() {
 		u.running.Store(true)
+		go u.foldLoop()
 		u.loop()
 	})
+}
+
+// foldLoop folds the journal when it is due, beside the flushes (a fold
+// takes seconds; flushes must go on meanwhile), until Close. It first folds
+// what an earlier process may have left.
+func (u *Usage) foldLoop() {
+	defer close(u.foldDone)
+	if u.journal == nil {
+		return
+	}
+	u.foldNow(context.Background())
+	tick := time.NewTicker(min(foldCheck, u.interval))
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			if since := u.journalSince.Load(); since > 0 && time.Now().UnixNano()-since >= int64(foldAge) {
+				u.foldNow(context.Background())
+			}
+		case <-u.foldKick:
+			u.foldNow(context.Background())
+		case <-u.stop:
+			return
+		}
+	}
+}
+
+// Fold applies the writer's journal now (nothing when it has none), so
+// that what was flushed is in the tokens: the unused-token cleanup calls it
+// before judging last uses.
+func (u *Usage) Fold(ctx context.Context) error {
+	if u.journal == nil {
+		return nil
+	}
+	return u.foldNow(ctx)
+}
+
+func (u *Usage) foldNow(ctx context.Context) error {
+	u.foldMu.Lock()
+	defer u.foldMu.Unlock()
+	n, since := u.journaled.Swap(0), u.journalSince.Swap(0)
+	if _, err := u.journal.FoldTokenUse(ctx); err != nil {
+		// What was journaled stays there; the next check tries again.
+		u.journaled.Add(n)
+		u.journalSince.CompareAndSwap(0, max(since, 1))
+		u.logger.Error("fold journaled token usage: kept for the next fold", "uses", n, "err", err)
+		return err
+	}
+	return nil
+}
+
+// noteJournaled counts n uses just journaled, and starts a fold when
+// enough wait.
+func (u *Usage) noteJournaled(n int) {
+	u.journalSince.CompareAndSwap(0, time.Now().UnixNano())
+	if u.journaled.Add(int64(n)) >= foldRows {
+		select {
+		case u.foldKick <- struct{}{}:
+		default:
+		}
+	}
 }
 
 func (u *Usage) loop() {
@@ -257,12 +353,25 @@ func (u *Usage) write(ctx context.Context, cells []*useCell, flush uint64, force
 		u.keep(batch)
 		return later, false
 	}
-	if err := u.w.RecordTokenUse(ctx, batch); err != nil {
+	if err := u.record(ctx, batch); err != nil {
 		u.logger.Error("flush token usage: kept for a retry", "tokens", len(batch), "err", err)
 		u.keep(batch)
 		return later, false
 	}
 	return later, true
+}
+
+// record writes a batch: appended to the journal when the writer keeps one
+// and the batch is large, else applied at once.
+func (u *Usage) record(ctx context.Context, batch []store.TokenUse) error {
+	if u.journal == nil || len(batch) < journalMin {
+		return u.w.RecordTokenUse(ctx, batch)
+	}
+	if err := u.journal.JournalTokenUse(ctx, batch); err != nil {
+		return err
+	}
+	u.noteJournaled(len(batch))
+	return nil
 }
 
 // keep merges a batch that could not be written into what waits for a
@@ -294,7 +403,7 @@ func (u *Usage) retry(ctx context.Context) bool {
 	}
 	for len(u.failed) > 0 {
 		chunk := u.failed[:min(flushChunk, len(u.failed))]
-		if err := u.w.RecordTokenUse(ctx, chunk); err != nil {
+		if err := u.record(ctx, chunk); err != nil {
 			u.logger.Error("flush token usage: retry failed", "waiting", len(u.failed), "err", err)
 			return false
 		}
@@ -359,13 +468,21 @@ const closeRetry = 250 * time.Millisecond
 
 // Close stops the flusher and writes what is left, retrying a failed write
 // until ctx ends; what could not be written by then is logged as lost.
+// Then it folds the journal, if any: what a failed fold leaves in the
+// journal is folded by the next start.
 func (u *Usage) Close(ctx context.Context) {
 	u.stopped.Do(func() {
 		close(u.stop)
 		if u.running.Load() {
 			<-u.done
+			<-u.foldDone
 		}
 	})
+	defer func() {
+		if u.journal != nil {
+			_ = u.foldNow(ctx) // an error is logged; the journal keeps the uses
+		}
+	}()
 	u.flush(ctx, true)
 	for u.Waiting() > 0 {
 		select {

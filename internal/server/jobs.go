@@ -103,6 +103,12 @@ func (a *App) registerJobs() {
 // sessions that ended a day ago, forgets federation token ids (jti) past
 // their expiry and deletes device codes that expired an hour ago.
 func (a *App) cleanup(ctx context.Context) (map[string]any, error) {
+	// Last uses still in memory or in the usage journal count: a token
+	// used a moment ago is not unused.
+	a.Usage.Flush(ctx)
+	if err := a.Usage.Fold(ctx); err != nil {
+		return nil, fmt.Errorf("apply recent token use before revoking unused tokens: %w", err)
+	}
 	now := time.Now()
 	revoked, err := a.Services.Tokens.RevokeUnused(ctx, now)
 	if err != nil {

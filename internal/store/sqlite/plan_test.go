@@ -44,3 +44,33 @@ func TestHotPathQueriesUseIndexes(t *testing.T) {
 		}
 	}
 }
+
+// TestFoldReadsTheJournalOnceAndFindsTokensByID pins the plan of the usage
+// journal's fold: one pass over the journal, each token by its id (never a
+// scan of a million-row tokens table), then one sort.
+func TestFoldReadsTheJournalOnceAndFindsTokensByID(t *testing.T) {
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rows, err := s.r.QueryContext(t.Context(), `EXPLAIN QUERY PLAN `+foldSQL, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	joined := strings.Join(plan, "; ")
+	t.Logf("fold → %s", joined)
+	if !strings.Contains(joined, "SEARCH t USING") || !strings.Contains(joined, "(id=?)") || strings.Contains(joined, "SCAN t") || strings.Contains(joined, "AUTOMATIC") {
+		t.Errorf("the fold's read plans %q: want a scan of the journal and each token searched by its id", joined)
+	}
+}

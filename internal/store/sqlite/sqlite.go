@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -34,6 +35,8 @@ type Store struct {
 	getTokenAndOwner   *sql.Stmt
 	// by the previous digest, asked only when the current one is unknown
 	getTokenAndOwnerPrev *sql.Stmt
+	// foldMu runs one fold of the usage journal at a time.
+	foldMu sync.Mutex
 }
 
 // pragmas apply to every connection of both pools. busy_timeout covers

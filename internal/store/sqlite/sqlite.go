@@ -63,8 +63,10 @@ type options struct {
 	noGroup     bool   // one commit per write transaction
 }
 
-// readerConns is the size of the reader pool.
-func readerConns() int { return max(4, runtime.GOMAXPROCS(0)) }
+// readerConns is the size of the reader pool: one per CPU (at least 4),
+// and one more for the usage journal's fold, which holds a reader for the
+// seconds its sorted read lasts.
+func readerConns() int { return max(4, runtime.GOMAXPROCS(0)) + 1 }
 
 // dsn builds a driver name for path with the shared pragmas and extra ones.
 // The path is written as a file: URI so that characters such as '?' in it

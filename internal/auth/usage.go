@@ -37,6 +37,8 @@ const (
 	// every foldCheck: how far a token's stored last use may lag.
 	foldAge   = time.Minute
 	foldCheck = 5 * time.Second
+	// journalPause is how long flushes write directly after a failed fold.
+	journalPause = 10 * time.Minute
 )
 
 // Usage aggregates last-used time, address, agent and per-day request counts
@@ -95,7 +97,11 @@ type Usage struct {
 	journaled    atomic.Int64
 	journalSince atomic.Int64
 	foldMu       sync.Mutex // one fold at a time
-	foldKick     chan struct{}
+	// journalOff is when journaling may resume after a failed fold (Unix
+	// nanoseconds): until then batches are written directly, so a journal
+	// that cannot be folded (no space for the fold's sort) stops growing.
+	journalOff atomic.Int64
+	foldKick   chan struct{}
 	foldDone     chan struct{}
 
 	stop    chan struct{}
@@ -246,7 +252,8 @@ func (u *Usage) foldNow(ctx context.Context) error {
 		// What was journaled stays there; the next check tries again.
 		u.journaled.Add(n)
 		u.journalSince.CompareAndSwap(0, max(since, 1))
-		u.logger.Error("fold journaled token usage: kept for the next fold", "uses", n, "err", err)
+		u.journalOff.Store(time.Now().Add(journalPause).UnixNano())
+		u.logger.Error("fold journaled token usage: kept for the next fold; flushes write directly meanwhile", "uses", n, "err", err)
 		return err
 	}
 	return nil
@@ -364,7 +371,7 @@ func (u *Usage) write(ctx context.Context, cells []*useCell, flush uint64, force
 // record writes a batch: appended to the journal when the writer keeps one
 // and the batch is large, else applied at once.
 func (u *Usage) record(ctx context.Context, batch []store.TokenUse) error {
-	if u.journal == nil || len(batch) < journalMin {
+	if u.journal == nil || len(batch) < journalMin || time.Now().UnixNano() < u.journalOff.Load() {
 		return u.w.RecordTokenUse(ctx, batch)
 	}
 	if err := u.journal.JournalTokenUse(ctx, batch); err != nil {

@@ -1,6 +1,8 @@
 package auth_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -87,5 +89,62 @@ func TestLargeFlushesAreJournaledAndFolded(t *testing.T) {
 		if len(got.RecentIPs) != 2 || got.RecentIPs[0] != "198.51.100.9" {
 			t.Fatalf("token %d recent IPs %v", i, got.RecentIPs)
 		}
+	}
+}
+
+// unfoldable is a store whose journal cannot be folded (as when the fold's
+// sort finds no temporary space).
+type unfoldable struct{ *sqlite.Store }
+
+func (unfoldable) FoldTokenUse(context.Context) (int, error) {
+	return 0, errors.New("disk I/O error: no space for the sort")
+}
+
+// TestAJournalThatCannotBeFoldedStopsGrowing: after a failed fold, large
+// flushes are written into the tokens directly, so last uses stay current
+// and the journal does not grow without bound.
+func TestAJournalThatCannotBeFoldedStopsGrowing(t *testing.T) {
+	ctx := t.Context()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "latchkey.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	now := time.Date(2026, 3, 14, 12, 0, 0, 0, time.UTC)
+	owner := &store.User{ID: uuid.NewString(), Username: "mia", Role: store.RoleMember, Kind: store.KindPerson,
+		LoginType: "password", CreatedAt: now, UpdatedAt: now}
+	if err := st.CreateUser(ctx, owner); err != nil {
+		t.Fatal(err)
+	}
+	tokens := make([]*store.Token, 800)
+	for i := range tokens {
+		d := uuid.New()
+		tokens[i] = &store.Token{ID: uuid.NewString(), UserID: owner.ID, Kind: store.TokenPersonal, Name: fmt.Sprint("t", i),
+			Digest: append(d[:], d[:]...), Hint: "abcd", CreatedAt: now, UpdatedAt: now}
+	}
+	if err := st.CreateTokens(ctx, tokens); err != nil {
+		t.Fatal(err)
+	}
+	usage := auth.NewUsage(unfoldable{st}, time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	use := func(at time.Time) {
+		for _, tk := range tokens {
+			usage.Record(tk, at, "192.0.2.7", "git/2.45")
+		}
+		usage.Flush(ctx)
+	}
+	use(now)
+	if err := usage.Fold(ctx); err == nil {
+		t.Fatal("the fold of an unfoldable journal succeeded")
+	}
+	use(now.Add(time.Minute))
+	if waiting, err := st.JournaledTokenUses(ctx); err != nil || waiting != int64(len(tokens)) {
+		t.Fatalf("journal holds %d uses, %v; want only the %d of the flush before the failed fold", waiting, err, len(tokens))
+	}
+	got, err := st.GetToken(ctx, tokens[3].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.LastUsedAt == nil || !got.LastUsedAt.Equal(now.Add(time.Minute)) {
+		t.Fatalf("after a failed fold the next flush did not reach the token: last use %v", got.LastUsedAt)
 	}
 }

@@ -102,7 +102,7 @@ type Usage struct {
 	// that cannot be folded (no space for the fold's sort) stops growing.
 	journalOff atomic.Int64
 	foldKick   chan struct{}
-	foldDone     chan struct{}
+	foldDone   chan struct{}
 
 	stop    chan struct{}
 	done    chan struct{}

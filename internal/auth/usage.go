@@ -63,6 +63,14 @@ const (
 // else by the next flushes; nothing is lost while the process lives unless
 // more than maxTokens distinct tokens wait (then the excess is dropped and
 // logged as an error). Close retries until its context ends.
+//
+// When the writer keeps a journal (UsageJournal: the SQLite store), a
+// batch of journalMin or more tokens is appended to it instead, and a
+// second goroutine folds the journal into the tokens every foldAge, or as
+// soon as foldRows uses wait: with many tokens each used now and then, a
+// fold rewrites each page of the tokens once where flushes would rewrite
+// it many times. A stored last use then lags by up to foldAge, as a busy
+// token's does between its writes; Fold applies the journal on demand.
 type Usage struct {
 	w         UsageWriter
 	logger    *slog.Logger

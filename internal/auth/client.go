@@ -25,6 +25,8 @@ type Client struct {
 	// only then may the request tell Latchkey the original method and URI
 	// (forward-auth) or the client's address.
 	ViaProxy bool
+
+	idHeader [1]string // RequestID as the X-Request-Id header's value
 }
 
 // Request is the client as verification needs it.

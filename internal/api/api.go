@@ -90,11 +90,11 @@ const keyAuthErr ctxKey = iota
 // the principal (auth.WithPrincipal) or the failure in the context for
 // handlers to use. The client is the edge's (auth.ClientOf).
 func (a *API) authenticate(ctx huma.Context, next func(huma.Context)) {
-	r, _ := humago.Unwrap(ctx)
+	r, w := humago.Unwrap(ctx)
 	// The API speaks only JSON; read bodies sent without a JSON content type
 	// (curl -d sends form encoding by default) as the JSON they are.
 	if ct := r.Header.Get("Content-Type"); ct == "" || strings.HasPrefix(ct, "application/x-www-form-urlencoded") || strings.HasPrefix(ct, "text/plain") {
-		r.Header.Set("Content-Type", "application/json")
+		r.Header["Content-Type"] = jsonContentType
 	}
 	c := auth.ClientFrom(r.Context())
 	if c == nil {
@@ -115,11 +115,13 @@ func (a *API) authenticate(ctx huma.Context, next func(huma.Context)) {
 		next(ctx)
 		return
 	}
-	if p.ExpiresAt != nil {
-		ctx.SetHeader("Latchkey-Token-Expiration", p.ExpiresAt.UTC().Format(time.RFC3339))
-	}
+	p.Identity().SetExpiration(w.Header()) // formatted once per cached token
 	next(huma.WithContext(ctx, auth.WithPrincipal(ctx.Context(), p)))
 }
+
+// jsonContentType is the Content-Type authenticate gives a request whose
+// body is to be read as JSON; shared read-only.
+var jsonContentType = []string{"application/json"}
 
 // actor returns the authenticated caller, or the 401 (429) to answer with.
 func (a *API) actor(ctx context.Context) (service.Actor, *auth.Principal, error) {

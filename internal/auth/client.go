@@ -25,6 +25,8 @@ type Client struct {
 	// only then may the request tell Latchkey the original method and URI
 	// (forward-auth) or the client's address.
 	ViaProxy bool
+
+	idHeader [1]string // RequestID as the X-Request-Id header's value
 }
 
 // Request is the client as verification needs it.
@@ -126,7 +128,8 @@ type ForwardingError struct{ Reason string }
 func (e *ForwardingError) Error() string { return e.Reason }
 
 // Forwarding headers, in the order the client address is read from them.
-// When several are present they must name the same client.
+// When several are present they must name the same client. The names are
+// canonical, so they are looked up without canonicalising them again.
 var forwardingHeaders = [...]string{"Forwarded", "X-Forwarded-For", "X-Real-Ip"}
 
 // ClientIP returns the client address of r: the direct peer's unless the
@@ -145,7 +148,7 @@ func (p *Proxies) ClientIP(r *http.Request) (ip string, viaProxy bool, err error
 	found := ""
 	from := ""
 	for _, name := range forwardingHeaders {
-		values := r.Header.Values(name)
+		values := r.Header[name]
 		if len(values) == 0 {
 			continue
 		}

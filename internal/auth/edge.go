@@ -83,7 +83,9 @@ func (e *Edge) Handler(next http.Handler) http.Handler {
 		c := &Client{Agent: r.UserAgent(), RequestID: e.requestID(r)}
 		ip, via, err := e.proxies.ClientIP(r)
 		c.IP, c.ViaProxy = ip, via
-		w.Header().Set("X-Request-Id", c.RequestID)
+		// The header's value lives in the Client: no allocation of its own.
+		c.idHeader[0] = c.RequestID
+		w.Header()["X-Request-Id"] = c.idHeader[:]
 		r = r.WithContext(WithClient(r.Context(), c))
 		if err != nil {
 			WriteBadRequest(w, r, err.Error())
@@ -99,7 +101,9 @@ func (e *Edge) requestID(r *http.Request) string {
 	if id := r.Header.Get("X-Request-Id"); id != "" && validRequestID(id) && e.proxies.Trusts(peerIP(r.RemoteAddr)) {
 		return id
 	}
-	return e.idPrefix + strconv.FormatUint(e.idSeq.Add(1), 36)
+	var buf [64]byte // prefix (13) + a base-36 uint64 (at most 13): one allocation, the string
+	b := append(buf[:0], e.idPrefix...)
+	return string(strconv.AppendUint(b, e.idSeq.Add(1), 36))
 }
 
 func validRequestID(id string) bool {

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/scope"
@@ -9,7 +10,9 @@ import (
 	"github.com/latchkey/latchkey/internal/token"
 )
 
-// Principal is an authenticated caller.
+// Principal is an authenticated caller. Its fields are not changed once
+// it has been handed out: Verifiers share one Principal between requests,
+// and Identity is computed from the fields once.
 type Principal struct {
 	User      *store.User
 	Token     *store.Token   // the access token used; nil for a session
@@ -17,6 +20,8 @@ type Principal struct {
 	Kind      token.Kind
 	Scopes    scope.Set  // effective: token scopes ∩ owner's role
 	ExpiresAt *time.Time // when the credential stops working; nil = never
+
+	identity atomic.Pointer[Identity] // built by Identity on first use
 }
 
 // CredentialID is the id of the token or session used.

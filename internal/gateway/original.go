@@ -89,10 +89,11 @@ func originalRequest(r *http.Request) (method, uri string, err error) {
 
 // oneOf reads the headers naming one fact, each at most once; when several
 // are present they must agree. It returns the value and the header it came
-// from.
+// from. names must be canonical (http.CanonicalHeaderKey): they are looked
+// up as they are, as net/http stores received headers.
 func oneOf(h http.Header, names ...string) (value, from string, err error) {
 	for _, n := range names {
-		vs := h.Values(n)
+		vs := h[n]
 		switch {
 		case len(vs) == 0:
 			continue

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/latchkey/latchkey/internal/auth"
 )
@@ -14,28 +13,25 @@ import (
 // client sent is removed first, so the upstream can trust them.
 const (
 	IdentityPrefix   = "X-Latchkey-"
-	HeaderUser       = "X-Latchkey-User"       // the owner's user name
-	HeaderUserID     = "X-Latchkey-User-Id"    // the owner's id
-	HeaderTokenID    = "X-Latchkey-Token-Id"   // the id of the token (or session) used
-	HeaderTokenKind  = "X-Latchkey-Token-Kind" // pat, adm or ses
-	HeaderScopes     = "X-Latchkey-Scopes"     // effective grants, space-separated, e.g. "repo:read=acme/*"
-	HeaderExpiration = "Latchkey-Token-Expiration"
+	HeaderUser       = auth.HeaderUser       // the owner's user name
+	HeaderUserID     = auth.HeaderUserID     // the owner's id
+	HeaderTokenID    = auth.HeaderTokenID    // the id of the token (or session) used
+	HeaderTokenKind  = auth.HeaderTokenKind  // pat, adm or ses
+	HeaderScopes     = auth.HeaderScopes     // effective grants, space-separated, e.g. "repo:read=acme/*"
+	HeaderExpiration = auth.HeaderExpiration // when the credential stops working, RFC 3339
 )
 
-// setIdentity writes the identity headers of p into h.
+// setIdentity writes the identity headers of p into h. The values are
+// formatted once per Principal (auth.Identity), not per request.
 func setIdentity(h http.Header, p *auth.Principal) {
-	h.Set(HeaderUser, p.User.Username)
-	h.Set(HeaderUserID, p.User.ID)
-	h.Set(HeaderTokenID, p.CredentialID())
-	h.Set(HeaderTokenKind, string(p.Kind))
-	h.Set(HeaderScopes, strings.Join(p.Scopes.Strings(), " "))
+	p.Identity().SetHeaders(h)
 }
 
 // setExpiration tells the caller when an expiring credential stops working,
 // as every response to a request authenticated by one does.
 func setExpiration(h http.Header, p *auth.Principal) {
-	if p != nil && p.ExpiresAt != nil {
-		h.Set(HeaderExpiration, p.ExpiresAt.UTC().Format(time.RFC3339))
+	if p != nil {
+		p.Identity().SetExpiration(h)
 	}
 }
 

@@ -40,13 +40,19 @@ func (v *Verify) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := w.Header()
-	h.Set("Cache-Control", "no-store")
+	h["Cache-Control"] = noStore
 	if o.Principal != nil {
-		setIdentity(h, o.Principal)
-		setExpiration(h, o.Principal)
+		id := o.Principal.Identity()
+		id.SetHeaders(h)
+		id.SetExpiration(h)
 	}
 	w.WriteHeader(http.StatusOK)
 }
+
+// noStore is the Cache-Control of every answer, shared read-only: net/http
+// copies the header map when the status is written, and a later Set or Add
+// replaces or copies the one-element slice.
+var noStore = []string{"no-store"}
 
 // logDecision records the answer at debug level: method, path (never the
 // query or a header), rule, status and user.

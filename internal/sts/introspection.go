@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/latchkey/latchkey/internal/auth"
 )
@@ -57,6 +56,8 @@ type Introspector struct {
 	// Issuer returns the public base URL, the iss of every answer.
 	Issuer func() string
 	JWT    JWTIntrospector
+
+	bufs answerBufs // for encoding answers
 }
 
 // ServeHTTP answers an introspection request. The caller authenticates with
@@ -83,19 +84,21 @@ func (in *Introspector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	caller, err := in.caller(r)
-	var rl *auth.RateLimited
-	var oerr *oauthError
-	switch {
-	case errors.As(err, &rl):
-		auth.WriteRateLimited(w, r, rl)
-		return
-	case errors.As(err, &oerr):
-		writeOAuthError(w, oerr)
-		return
+	if err != nil {
+		// Declared here, not above: errors.As makes them escape, and a
+		// caller who passes should not pay for them.
+		var rl *auth.RateLimited
+		var oerr *oauthError
+		switch {
+		case errors.As(err, &rl):
+			auth.WriteRateLimited(w, r, rl)
+			return
+		case errors.As(err, &oerr):
+			writeOAuthError(w, oerr)
+			return
+		}
 	}
-	if caller.ExpiresAt != nil {
-		w.Header().Set("Latchkey-Token-Expiration", caller.ExpiresAt.UTC().Format(time.RFC3339))
-	}
+	caller.Identity().SetExpiration(w.Header())
 	if !caller.Scopes.Has(ScopeIntrospect) {
 		writeOAuthError(w, &oauthError{http.StatusForbidden, "insufficient_scope",
 			"the caller's credential lacks the introspect scope; call with a token that holds introspect"})
@@ -110,7 +113,7 @@ func (in *Introspector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, invalidRequest("the token parameter is required: send token=<token> in the form body"))
 		return
 	}
-	writeJSON(w, http.StatusOK, in.answer(r.Context(), raw))
+	in.writeIntrospection(w, in.answer(r.Context(), raw))
 }
 
 // caller authenticates the resource server.
@@ -149,7 +152,7 @@ func (in *Introspector) answer(ctx context.Context, raw string) *Introspection {
 		return &Introspection{Active: false}
 	}
 	ans := &Introspection{
-		Active: true, Scope: strings.Join(p.Scopes.Strings(), " "), Username: p.User.Username,
+		Active: true, Scope: p.Identity().Scopes, Username: p.User.Username,
 		Sub: p.User.ID, TokenType: "Bearer", Iss: in.Issuer(), Kind: string(p.Kind), Role: string(p.User.Role),
 		TokenID: p.CredentialID(), ClientID: p.CredentialID(),
 	}

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -46,6 +47,10 @@ func testGetTokenAndOwner(t *testing.T, s store.Store) {
 	equal(t, "revoked token", revoked, got)
 	_, _, err = s.GetTokenAndOwnerByDigest(ctx, digest())
 	wantErr(t, "GetTokenAndOwnerByDigest of an unknown digest", err, store.ErrNotFound)
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	_, _, err = s.GetTokenAndOwnerByDigest(done, tk.Digest)
+	wantErr(t, "GetTokenAndOwnerByDigest with a cancelled context", err, context.Canceled)
 
 	// A suspended owner comes back suspended; a deleted one as nil.
 	_, err = s.UpdateUser(ctx, u.ID, func(u *store.User) error { u.Suspended = true; return nil })

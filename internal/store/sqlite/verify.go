@@ -24,9 +24,9 @@ var (
 	getTokenAndOwnerByPrevDigestSQL = tokenAndOwnerSQL("t.digest", "t.prev_digest = ?")
 )
 
-// verifyColumns are the columns of the verification read, in the order of
-// verifyScan.dest: every token column but the digests, then the other
-// digest (added by tokenAndOwnerSQL), then the owner's.
+// The columns of the verification read, in the order of verifyScan.dest:
+// verifyTokenColumns (every token column but the digests), the digest not
+// asked for, then verifyOwnerColumns.
 //
 // The driver costs a few allocations per non-empty TEXT value and some
 // work per column, so: the lists and claims a token usually has none of
@@ -34,31 +34,33 @@ var (
 // store.DecodeClaims); the owner's id is the token's user_id; a NULL
 // created_at says no live owner matched the LEFT JOIN; and the password
 // hash, which nothing that verifies a token reads, is left out.
-var verifyColumns = []string{
-	"t.id", "t.user_id", "t.kind", "t.name", "t.description", "t.scopes", "t.hint", "t.prev_expires_at",
-	"iif(t.ip_allowlist = '[]', '', t.ip_allowlist)", "t.created_at", "t.updated_at", "t.expires_at",
-	"t.revoked_at", "t.regenerated_at", "t.last_used_at", "t.last_used_ip", "t.last_used_agent",
-	"iif(t.recent_ips = '[]', '', t.recent_ips)", "t.federation_policy_id",
-	"iif(t.federation_claims = '{}', '', t.federation_claims)",
-	// the other digest goes here
-	"u.created_at", "coalesce(u.username, '')", "coalesce(u.role, '')", "coalesce(u.kind, '')",
-	"coalesce(u.login_type, '')", "coalesce(u.suspended, 0)", "coalesce(u.updated_at, 0)",
-	"coalesce(u.email, '')",
-}
+var (
+	verifyTokenColumns = []string{
+		"t.id", "t.user_id", "t.kind", "t.name", "t.description", "t.scopes", "t.hint", "t.prev_expires_at",
+		"iif(t.ip_allowlist = '[]', '', t.ip_allowlist)", "t.created_at", "t.updated_at", "t.expires_at",
+		"t.revoked_at", "t.regenerated_at", "t.last_used_at", "t.last_used_ip", "t.last_used_agent",
+		"iif(t.recent_ips = '[]', '', t.recent_ips)", "t.federation_policy_id",
+		"iif(t.federation_claims = '{}', '', t.federation_claims)",
+	}
+	verifyOwnerColumns = []string{
+		"u.created_at", "coalesce(u.username, '')", "coalesce(u.role, '')", "coalesce(u.kind, '')",
+		"coalesce(u.login_type, '')", "coalesce(u.suspended, 0)", "coalesce(u.updated_at, 0)",
+		"coalesce(u.email, '')",
+	}
+)
 
 // verifyColumnCount is the width of the verification read.
 const verifyColumnCount = 29
 
-// tokenAndOwnerSQL selects verifyColumns, with other (the digest not asked
-// for) after the token's, where where holds.
+// tokenAndOwnerSQL is the verification read of the row where where holds,
+// other being the digest not asked for.
 //
 // Every result column is an expression (a column behind the no-op unary
 // +) named "": the driver copies each column's name and declared type into
 // new Go strings on every query, and an empty name or the absent declared
 // type of an expression costs nothing. The values are the same.
 func tokenAndOwnerSQL(other, where string) string {
-	cols := append(slices.Clone(verifyColumns[:20]), other)
-	cols = append(cols, verifyColumns[20:]...)
+	cols := slices.Concat(verifyTokenColumns, []string{other}, verifyOwnerColumns)
 	for i, c := range cols {
 		cols[i] = `+` + c + ` AS ""`
 	}

@@ -89,10 +89,11 @@ func (s *Store) GetTokenAndOwnerByDigest(ctx context.Context, digest []byte) (*s
 // A request's context is cancellable, and a cancellable context costs the
 // read more than the read itself: database/sql and the driver each start a
 // goroutine to watch it, and the driver installs a progress handler. The
-// read is one index probe, over long before a cancellation could stop it
-// (a WAL reader waits for a lock only while another connection recovers
-// the WAL index, and busy_timeout bounds that), so it runs detached from
-// the cancellation; a context already done does not read.
+// read is one index probe, over long before a cancellation could stop it:
+// it waits for a pooled reader only as long as other such reads take, and
+// for a lock only while another connection recovers the WAL index (bounded
+// by busy_timeout). So it runs detached from the cancellation, keeping the
+// context's values; a context already done does not read.
 func tokenAndOwner(ctx context.Context, st *sql.Stmt, digest []byte, prev bool) (*store.Token, *store.User, error) {
 	if ctx.Done() != nil {
 		if err := ctx.Err(); err != nil {

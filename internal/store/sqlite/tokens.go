@@ -57,17 +57,10 @@ func (r *tokenScan) dest(d []any) []any {
 		&r.lastUsed, &t.LastUsedIP, &t.LastUsedAgent, &r.recent, &t.FederationPolicyID, &r.claims)
 }
 
-// tokenRow is a token with room for its optional times, so that a token
-// read is one allocation however many of them are set.
-type tokenRow struct {
-	t     store.Token
-	times [5]time.Time
-}
-
 // token decodes the scanned row into a new token.
 func (r *tokenScan) token() (*store.Token, error) {
-	out := &tokenRow{t: r.t}
-	t := &out.t
+	t := new(store.Token)
+	*t = r.t
 	var err error
 	if t.FederationClaims, err = store.DecodeClaims(r.claims); err != nil {
 		return nil, fmt.Errorf("token %s federation claims: %w", t.ID, err)
@@ -85,19 +78,28 @@ func (r *tokenScan) token() (*store.Token, error) {
 		t.PrevDigest = nil
 	}
 	t.CreatedAt, t.UpdatedAt = fromMicros(r.created), fromMicros(r.updated)
-	t.PrevExpiresAt = timeIn(&out.times[0], r.prevExp)
-	t.ExpiresAt, t.RevokedAt = timeIn(&out.times[1], r.expires), timeIn(&out.times[2], r.revoked)
-	t.RegeneratedAt, t.LastUsedAt = timeIn(&out.times[3], r.regenerated), timeIn(&out.times[4], r.lastUsed)
+	// The optional times that are set share one allocation.
+	opt := [...]sql.NullInt64{r.prevExp, r.expires, r.revoked, r.regenerated, r.lastUsed}
+	n := 0
+	for _, v := range opt {
+		if v.Valid {
+			n++
+		}
+	}
+	times := make([]time.Time, 0, n)
+	t.PrevExpiresAt, t.ExpiresAt, t.RevokedAt = timeIn(&times, opt[0]), timeIn(&times, opt[1]), timeIn(&times, opt[2])
+	t.RegeneratedAt, t.LastUsedAt = timeIn(&times, opt[3]), timeIn(&times, opt[4])
 	return t, nil
 }
 
-// timeIn is fromNullMicros stored in *slot.
-func timeIn(slot *time.Time, v sql.NullInt64) *time.Time {
+// timeIn is fromNullMicros appended to *times, whose capacity must hold it:
+// pointers to earlier elements stay valid.
+func timeIn(times *[]time.Time, v sql.NullInt64) *time.Time {
 	if !v.Valid {
 		return nil
 	}
-	*slot = fromMicros(v.Int64)
-	return slot
+	*times = append(*times, fromMicros(v.Int64))
+	return &(*times)[len(*times)-1]
 }
 
 // normToken brings t to the stored form in place: times truncated to UTC

@@ -255,6 +255,7 @@ func BenchmarkVerifyUncached(b *testing.B) {
 			order := rand.Perm(len(set.secrets))
 			ctx, req := context.Background(), auth.Request{IP: "127.0.0.1", Agent: "bench"}
 			b.ReportAllocs()
+			defer reportCPU(b)()
 			i := 0
 			for b.Loop() {
 				if _, err := v.Verify(ctx, set.secrets[order[i%len(order)]], req); err != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 
 	"github.com/latchkey/latchkey/internal/scope"
 	"github.com/latchkey/latchkey/internal/store"
@@ -157,9 +156,18 @@ type scopeMemo struct {
 // effective returns the token's scopes intersected with what the role may
 // hold, parsed and intersected once per distinct (role, scopes) pair.
 func (c *Checker) effective(scopes []string, role string) (scopeMemo, error) {
-	key := role + "\x00" + strings.Join(scopes, " ")
+	// The key is built on the stack: a lookup that finds it allocates nothing.
+	var buf [128]byte
+	key := append(buf[:0], role...)
+	key = append(key, 0)
+	for i, s := range scopes {
+		if i > 0 {
+			key = append(key, ' ')
+		}
+		key = append(key, s...)
+	}
 	c.scopeMu.RLock()
-	m, ok := c.scopeMem[key]
+	m, ok := c.scopeMem[string(key)]
 	c.scopeMu.RUnlock()
 	if ok {
 		return m, nil
@@ -173,7 +181,7 @@ func (c *Checker) effective(scopes []string, role string) (scopeMemo, error) {
 	if len(c.scopeMem) > 10_000 {
 		clear(c.scopeMem)
 	}
-	c.scopeMem[key] = m
+	c.scopeMem[string(key)] = m
 	c.scopeMu.Unlock()
 	return m, nil
 }

@@ -359,7 +359,7 @@ type Store interface {
 	GetTokenByDigest(ctx context.Context, digest []byte) (*Token, error)
 	// GetTokenAndOwnerByDigest is GetTokenByDigest and GetUser of its owner
 	// in one indexed read (verification without a cache). The user is nil
-	// when the owner is deleted.
+	// when the owner is deleted, and its PasswordHash is left empty.
 	GetTokenAndOwnerByDigest(ctx context.Context, digest []byte) (*Token, *User, error)
 	ListTokens(ctx context.Context, f TokenFilter) ([]*Token, error)
 	UpdateToken(ctx context.Context, id string, fn func(*Token) error) (*Token, error)

@@ -13,14 +13,16 @@ import (
 // getTokenAndOwnerByDigestSQL is the uncached verification read: the token
 // by either digest (two unique indexes) and its live owner by primary key,
 // in one round trip. t.* is the subquery's tokenColumns, in their order.
+// The owner's password hash is not read: nothing that verifies a token
+// needs it.
 const getTokenAndOwnerByDigestSQL = `SELECT t.*,
-	u.id, u.username, u.role, u.kind, u.login_type, u.password_hash, u.suspended, u.created_at,
-	u.updated_at, u.email
+	u.id, u.username, u.role, u.kind, u.login_type, u.suspended, u.created_at, u.updated_at, u.email
 	FROM (SELECT ` + tokenColumns + ` FROM tokens WHERE digest = $1 OR prev_digest = $1 LIMIT 1) AS t
 	LEFT JOIN users AS u ON u.id = t.user_id AND u.deleted_at IS NULL`
 
 // GetTokenAndOwnerByDigest returns the token whose current or previous
-// digest equals digest and its owner (nil when deleted), in one read.
+// digest equals digest and its owner (nil when deleted), in one read. The
+// owner's PasswordHash is left empty.
 func (s *Store) GetTokenAndOwnerByDigest(ctx context.Context, digest []byte) (*store.Token, *store.User, error) {
 	var o ownerRow
 	t, err := scanToken(joinedRow{row: s.pool.QueryRow(ctx, getTokenAndOwnerByDigestSQL, digest), extra: o.dest()})
@@ -42,14 +44,13 @@ func (r joinedRow) Scan(dest ...any) error { return r.row.Scan(append(dest, r.ex
 // ownerRow is a user's columns from a LEFT JOIN: all NULL when no live
 // user matched.
 type ownerRow struct {
-	id, username, role, kind, loginType, hash, email *string
-	suspended                                        *bool
-	created, updated                                 *time.Time
+	id, username, role, kind, loginType, email *string
+	suspended                                  *bool
+	created, updated                           *time.Time
 }
 
 func (o *ownerRow) dest() []any {
-	return []any{&o.id, &o.username, &o.role, &o.kind, &o.loginType, &o.hash, &o.suspended,
-		&o.created, &o.updated, &o.email}
+	return []any{&o.id, &o.username, &o.role, &o.kind, &o.loginType, &o.suspended, &o.created, &o.updated, &o.email}
 }
 
 func (o *ownerRow) user() *store.User {
@@ -64,7 +65,7 @@ func (o *ownerRow) user() *store.User {
 	}
 	u := &store.User{
 		ID: *o.id, Username: str(o.username), Role: store.Role(str(o.role)), Kind: store.UserKind(str(o.kind)),
-		LoginType: str(o.loginType), PasswordHash: str(o.hash), Suspended: o.suspended != nil && *o.suspended,
+		LoginType: str(o.loginType), Suspended: o.suspended != nil && *o.suspended,
 		Email: str(o.email),
 	}
 	if o.created != nil {

@@ -30,38 +30,76 @@ func tokenArgs(t *store.Token) []any {
 }
 
 func scanToken(sc scanner) (*store.Token, error) {
-	var (
-		t                                                store.Token
-		scopes, allow, recent, claims                    string
-		created, updated                                 int64
-		prevExp, expires, revoked, regenerated, lastUsed sql.NullInt64
-	)
-	if err := sc.Scan(&t.ID, &t.UserID, &t.Kind, &t.Name, &t.Description, &scopes, &t.Digest, &t.Hint,
-		&t.PrevDigest, &prevExp, &allow, &created, &updated, &expires, &revoked, &regenerated, &lastUsed,
-		&t.LastUsedIP, &t.LastUsedAgent, &recent, &t.FederationPolicyID, &claims); err != nil {
+	var r struct {
+		tokenScan
+		dest [tokenColumnCount]any
+	}
+	if err := sc.Scan(r.tokenScan.dest(r.dest[:0])...); err != nil {
 		return nil, translate(err)
 	}
+	return r.token()
+}
+
+// tokenScan holds a row of tokenColumns as the driver returns it: one
+// allocation for every scan destination rather than one for each.
+type tokenScan struct {
+	t                                                store.Token
+	scopes, allow, recent, claims                    string
+	created, updated                                 int64
+	prevExp, expires, revoked, regenerated, lastUsed sql.NullInt64
+}
+
+// dest appends the destinations of tokenColumns to d.
+func (r *tokenScan) dest(d []any) []any {
+	t := &r.t
+	return append(d, &t.ID, &t.UserID, &t.Kind, &t.Name, &t.Description, &r.scopes, &t.Digest, &t.Hint,
+		&t.PrevDigest, &r.prevExp, &r.allow, &r.created, &r.updated, &r.expires, &r.revoked, &r.regenerated,
+		&r.lastUsed, &t.LastUsedIP, &t.LastUsedAgent, &r.recent, &t.FederationPolicyID, &r.claims)
+}
+
+// token decodes the scanned row into a new token.
+func (r *tokenScan) token() (*store.Token, error) {
+	t := new(store.Token)
+	*t = r.t
 	var err error
-	if t.FederationClaims, err = store.DecodeClaims(claims); err != nil {
+	if t.FederationClaims, err = store.DecodeClaims(r.claims); err != nil {
 		return nil, fmt.Errorf("token %s federation claims: %w", t.ID, err)
 	}
-	if t.Scopes, err = decodeList(scopes); err != nil {
+	if t.Scopes, err = decodeList(r.scopes); err != nil {
 		return nil, fmt.Errorf("token %s scopes: %w", t.ID, err)
 	}
-	if t.IPAllowlist, err = decodeList(allow); err != nil {
+	if t.IPAllowlist, err = decodeList(r.allow); err != nil {
 		return nil, fmt.Errorf("token %s ip allowlist: %w", t.ID, err)
 	}
-	if t.RecentIPs, err = decodeList(recent); err != nil {
+	if t.RecentIPs, err = decodeList(r.recent); err != nil {
 		return nil, fmt.Errorf("token %s recent ips: %w", t.ID, err)
 	}
 	if len(t.PrevDigest) == 0 {
 		t.PrevDigest = nil
 	}
-	t.PrevExpiresAt = fromNullMicros(prevExp)
-	t.CreatedAt, t.UpdatedAt = fromMicros(created), fromMicros(updated)
-	t.ExpiresAt, t.RevokedAt = fromNullMicros(expires), fromNullMicros(revoked)
-	t.RegeneratedAt, t.LastUsedAt = fromNullMicros(regenerated), fromNullMicros(lastUsed)
-	return &t, nil
+	t.CreatedAt, t.UpdatedAt = fromMicros(r.created), fromMicros(r.updated)
+	// The optional times that are set share one allocation.
+	opt := [...]sql.NullInt64{r.prevExp, r.expires, r.revoked, r.regenerated, r.lastUsed}
+	n := 0
+	for _, v := range opt {
+		if v.Valid {
+			n++
+		}
+	}
+	times := make([]time.Time, 0, n)
+	t.PrevExpiresAt, t.ExpiresAt, t.RevokedAt = timeIn(&times, opt[0]), timeIn(&times, opt[1]), timeIn(&times, opt[2])
+	t.RegeneratedAt, t.LastUsedAt = timeIn(&times, opt[3]), timeIn(&times, opt[4])
+	return t, nil
+}
+
+// timeIn is fromNullMicros appended to *times, whose capacity must hold it:
+// pointers to earlier elements stay valid.
+func timeIn(times *[]time.Time, v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	*times = append(*times, fromMicros(v.Int64))
+	return &(*times)[len(*times)-1]
 }
 
 // normToken brings t to the stored form in place: times truncated to UTC
@@ -279,16 +317,49 @@ func encodeList(l []string) string {
 	return string(b)
 }
 
-// decodeList reads a stored JSON array, always non-nil.
+// decodeList reads a stored JSON array, always non-nil. A list of plain
+// strings, what encodeList writes for scopes, CIDRs and IP addresses, is
+// split in place; anything else goes through encoding/json.
 func decodeList(s string) ([]string, error) {
-	out := []string{}
 	if s == "" || s == "[]" {
+		return []string{}, nil
+	}
+	if out, ok := splitPlainList(s); ok {
 		return out, nil
 	}
+	out := []string{}
 	if err := json.Unmarshal([]byte(s), &out); err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// splitPlainList parses s when it is exactly `["a","b",...]`: no spaces,
+// and elements of printable ASCII without a quote or a backslash, which
+// encoding/json reads back as these very bytes. The elements share s's
+// memory. ok is false for any other s.
+func splitPlainList(s string) (out []string, ok bool) {
+	if len(s) < 4 || s[:2] != `["` || s[len(s)-2:] != `"]` {
+		return nil, false
+	}
+	body := s[2 : len(s)-2]
+	for i := 0; i < len(body); i++ {
+		if c := body[i]; c < 0x20 || c > 0x7e || c == '\\' {
+			return nil, false
+		}
+	}
+	out = make([]string, 0, strings.Count(body, `","`)+1)
+	for {
+		elem, rest, more := strings.Cut(body, `","`)
+		if strings.IndexByte(elem, '"') >= 0 {
+			return nil, false
+		}
+		out = append(out, elem)
+		if !more {
+			return out, true
+		}
+		body = rest
+	}
 }
 
 func nonNil(l []string) []string {

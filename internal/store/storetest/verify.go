@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -19,18 +20,37 @@ func verifyTests() []test {
 
 func testGetTokenAndOwner(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	u := mustUser(t, s, "alice")
-	tk := mustToken(t, s, u.ID, "ci", func(t *store.Token) { t.PrevDigest, t.PrevExpiresAt = digest(), ptr(base.Add(time.Hour)) })
+	u := newUser("alice")
+	u.Email = "alice@example.com"
+	noErr(t, "CreateUser", s.CreateUser(ctx, u))
+	// Every field set, so that a column the read leaves out shows.
+	tk := mustToken(t, s, u.ID, "ci", func(t *store.Token) {
+		t.Description, t.Scopes = "deploys", []string{"repo:read=acme/*", "tokens", `odd "scope" \ é`}
+		t.PrevDigest, t.PrevExpiresAt = digest(), ptr(base.Add(time.Hour))
+		t.IPAllowlist, t.RecentIPs = []string{"10.0.0.0/8", "2001:db8::/32"}, []string{"10.1.2.3", "10.1.2.4"}
+		t.RegeneratedAt, t.LastUsedAt = ptr(base.Add(time.Minute)), ptr(base.Add(2*time.Minute))
+		t.LastUsedIP, t.LastUsedAgent = "10.1.2.3", "curl/8"
+		t.FederationPolicyID, t.FederationClaims = newID(), map[string]string{"repository": "acme/app"}
+	})
+	want, err := s.GetUser(ctx, u.ID)
+	noErr(t, "GetUser", err)
+	want.PasswordHash = "" // the verification read leaves it out
 	for what, d := range map[string][]byte{"current digest": tk.Digest, "previous digest": tk.PrevDigest} {
 		got, owner, err := s.GetTokenAndOwnerByDigest(ctx, d)
 		noErr(t, "GetTokenAndOwnerByDigest by "+what, err)
 		equal(t, "token by "+what, tk, got)
-		want, err := s.GetUser(ctx, u.ID)
-		noErr(t, "GetUser", err)
 		equal(t, "owner by "+what, want, owner)
 	}
-	_, _, err := s.GetTokenAndOwnerByDigest(ctx, digest())
+	revoked := mustToken(t, s, u.ID, "old", func(t *store.Token) { t.RevokedAt, t.ExpiresAt = ptr(base), nil })
+	got, _, err := s.GetTokenAndOwnerByDigest(ctx, revoked.Digest)
+	noErr(t, "GetTokenAndOwnerByDigest of a revoked token", err)
+	equal(t, "revoked token", revoked, got)
+	_, _, err = s.GetTokenAndOwnerByDigest(ctx, digest())
 	wantErr(t, "GetTokenAndOwnerByDigest of an unknown digest", err, store.ErrNotFound)
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	_, _, err = s.GetTokenAndOwnerByDigest(done, tk.Digest)
+	wantErr(t, "GetTokenAndOwnerByDigest with a cancelled context", err, context.Canceled)
 
 	// A suspended owner comes back suspended; a deleted one as nil.
 	_, err = s.UpdateUser(ctx, u.ID, func(u *store.User) error { u.Suspended = true; return nil })
@@ -41,7 +61,7 @@ func testGetTokenAndOwner(t *testing.T, s store.Store) {
 		t.Fatalf("owner of a suspended user = %+v, want suspended", owner)
 	}
 	noErr(t, "DeleteUser", s.DeleteUser(ctx, u.ID, base.Add(time.Minute)))
-	got, owner, err := s.GetTokenAndOwnerByDigest(ctx, tk.Digest)
+	got, owner, err = s.GetTokenAndOwnerByDigest(ctx, tk.Digest)
 	noErr(t, "GetTokenAndOwnerByDigest, owner deleted", err)
 	if owner != nil || got.RevokedAt == nil {
 		t.Fatalf("after deleting the owner: owner %+v, token revoked_at %v; want nil owner and a revoked token", owner, got.RevokedAt)

@@ -3,6 +3,7 @@ package sts_test
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"testing"
 
 	"github.com/latchkey/latchkey/internal/sts"
@@ -58,4 +59,29 @@ func FuzzIntrospectionEncodesAsEncodingJSON(f *testing.F) {
 			t.Errorf("encoded\n%s\nwant\n%s", got, want)
 		}
 	})
+}
+
+// TestIntrospectionEncoderKnowsEveryField sets every field of the answer:
+// a field added to Introspection but not to its encoder fails here.
+func TestIntrospectionEncoderKnowsEveryField(t *testing.T) {
+	var ans sts.Introspection
+	v := reflect.ValueOf(&ans).Elem()
+	for i := range v.NumField() {
+		f := v.Field(i)
+		switch f.Kind() {
+		case reflect.Bool:
+			f.SetBool(true)
+		case reflect.String:
+			f.SetString(v.Type().Field(i).Name)
+		case reflect.Int64, reflect.Int:
+			f.SetInt(int64(i + 1))
+		case reflect.Slice:
+			f.Set(reflect.ValueOf([]string{v.Type().Field(i).Name}))
+		default:
+			t.Fatalf("field %s has a type (%s) the test and the encoder must learn", v.Type().Field(i).Name, f.Type())
+		}
+	}
+	if got, want := sts.EncodeIntrospection(&ans), encodingJSON(t, &ans); !bytes.Equal(got, want) {
+		t.Errorf("encoded\n%s\nwant\n%s", got, want)
+	}
 }

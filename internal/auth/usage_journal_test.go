@@ -22,28 +22,8 @@ import (
 // tokens; Fold (which the unused-token cleanup calls first) and Close apply
 // it, each use counted once.
 func TestLargeFlushesAreJournaledAndFolded(t *testing.T) {
-	ctx := t.Context()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "latchkey.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	now := time.Date(2026, 3, 14, 12, 0, 0, 0, time.UTC)
-	owner := &store.User{ID: uuid.NewString(), Username: "mia", Role: store.RoleMember, Kind: store.KindPerson,
-		LoginType: "password", CreatedAt: now, UpdatedAt: now}
-	if err := st.CreateUser(ctx, owner); err != nil {
-		t.Fatal(err)
-	}
 	const n = 1_200 // well over the smallest journaled batch
-	tokens := make([]*store.Token, n)
-	for i := range tokens {
-		d := uuid.New()
-		tokens[i] = &store.Token{ID: uuid.NewString(), UserID: owner.ID, Kind: store.TokenPersonal, Name: fmt.Sprint("t", i),
-			Digest: append(d[:], d[:]...), Hint: "abcd", CreatedAt: now, UpdatedAt: now}
-	}
-	if err := st.CreateTokens(ctx, tokens); err != nil {
-		t.Fatal(err)
-	}
+	ctx, st, tokens, now := journalFixture(t, n)
 	usage := auth.NewUsage(st, time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	for _, tk := range tokens {
 		usage.Record(tk, now, "192.0.2.7", "git/2.45")
@@ -104,27 +84,7 @@ func (unfoldable) FoldTokenUse(context.Context) (int, error) {
 // flushes are written into the tokens directly, so last uses stay current
 // and the journal does not grow without bound.
 func TestAJournalThatCannotBeFoldedStopsGrowing(t *testing.T) {
-	ctx := t.Context()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "latchkey.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	now := time.Date(2026, 3, 14, 12, 0, 0, 0, time.UTC)
-	owner := &store.User{ID: uuid.NewString(), Username: "mia", Role: store.RoleMember, Kind: store.KindPerson,
-		LoginType: "password", CreatedAt: now, UpdatedAt: now}
-	if err := st.CreateUser(ctx, owner); err != nil {
-		t.Fatal(err)
-	}
-	tokens := make([]*store.Token, 800)
-	for i := range tokens {
-		d := uuid.New()
-		tokens[i] = &store.Token{ID: uuid.NewString(), UserID: owner.ID, Kind: store.TokenPersonal, Name: fmt.Sprint("t", i),
-			Digest: append(d[:], d[:]...), Hint: "abcd", CreatedAt: now, UpdatedAt: now}
-	}
-	if err := st.CreateTokens(ctx, tokens); err != nil {
-		t.Fatal(err)
-	}
+	ctx, st, tokens, now := journalFixture(t, 800)
 	usage := auth.NewUsage(unfoldable{st}, time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	use := func(at time.Time) {
 		for _, tk := range tokens {
@@ -147,4 +107,32 @@ func TestAJournalThatCannotBeFoldedStopsGrowing(t *testing.T) {
 	if got.LastUsedAt == nil || !got.LastUsedAt.Equal(now.Add(time.Minute)) {
 		t.Fatalf("after a failed fold the next flush did not reach the token: last use %v", got.LastUsedAt)
 	}
+}
+
+// journalFixture opens a SQLite store holding n tokens of one member,
+// made at now.
+func journalFixture(t *testing.T, n int) (context.Context, *sqlite.Store, []*store.Token, time.Time) {
+	t.Helper()
+	ctx := t.Context()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "latchkey.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	now := time.Date(2026, 3, 14, 12, 0, 0, 0, time.UTC)
+	owner := &store.User{ID: uuid.NewString(), Username: "mia", Role: store.RoleMember, Kind: store.KindPerson,
+		LoginType: "password", CreatedAt: now, UpdatedAt: now}
+	if err := st.CreateUser(ctx, owner); err != nil {
+		t.Fatal(err)
+	}
+	tokens := make([]*store.Token, n)
+	for i := range tokens {
+		d := uuid.New()
+		tokens[i] = &store.Token{ID: uuid.NewString(), UserID: owner.ID, Kind: store.TokenPersonal, Name: fmt.Sprint("t", i),
+			Digest: append(d[:], d[:]...), Hint: "abcd", CreatedAt: now, UpdatedAt: now}
+	}
+	if err := st.CreateTokens(ctx, tokens); err != nil {
+		t.Fatal(err)
+	}
+	return ctx, st, tokens, now
 }

@@ -21,20 +21,7 @@ func TestHotPathQueriesUseIndexes(t *testing.T) {
 		`UPDATE tokens SET revoked_at = ?, updated_at = ? WHERE user_id = ? AND revoked_at IS NULL`,
 		`SELECT day, count FROM token_usage WHERE token_id = ? AND day >= ? ORDER BY day`,
 	} {
-		rows, err := s.r.QueryContext(t.Context(), `EXPLAIN QUERY PLAN `+q, nil, nil, nil)
-		if err != nil {
-			t.Fatalf("explain %s: %v", q, err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, notused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
+		plan := explain(t, s, q, nil, nil, nil)
 		joined := strings.Join(plan, "; ")
 		t.Logf("%.60s… → %s", strings.Join(strings.Fields(q), " "), joined)
 		for _, step := range plan {
@@ -54,9 +41,19 @@ func TestFoldReadsTheJournalOnceAndFindsTokensByID(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	rows, err := s.r.QueryContext(t.Context(), `EXPLAIN QUERY PLAN `+foldSQL, 0, 0)
+	joined := strings.Join(explain(t, s, foldSQL, 0, 0), "; ")
+	t.Logf("fold → %s", joined)
+	if !strings.Contains(joined, "SEARCH t USING") || !strings.Contains(joined, "(id=?)") || strings.Contains(joined, "SCAN t") || strings.Contains(joined, "AUTOMATIC") {
+		t.Errorf("the fold's read plans %q: want a scan of the journal and each token searched by its id", joined)
+	}
+}
+
+// explain returns the steps of q's query plan, with args bound.
+func explain(t *testing.T, s *Store, q string, args ...any) []string {
+	t.Helper()
+	rows, err := s.r.QueryContext(t.Context(), `EXPLAIN QUERY PLAN `+q, args...)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("explain %s: %v", q, err)
 	}
 	defer rows.Close()
 	var plan []string
@@ -68,9 +65,8 @@ func TestFoldReadsTheJournalOnceAndFindsTokensByID(t *testing.T) {
 		}
 		plan = append(plan, detail)
 	}
-	joined := strings.Join(plan, "; ")
-	t.Logf("fold → %s", joined)
-	if !strings.Contains(joined, "SEARCH t USING") || !strings.Contains(joined, "(id=?)") || strings.Contains(joined, "SCAN t") || strings.Contains(joined, "AUTOMATIC") {
-		t.Errorf("the fold's read plans %q: want a scan of the journal and each token searched by its id", joined)
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
+	return plan
 }

@@ -80,19 +80,53 @@ func (e *Edge) Inspect(ctx context.Context, raw string) (*Principal, error) {
 // guessing is answered 400 with the reason.
 func (e *Edge) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := &Client{Agent: r.UserAgent(), RequestID: e.requestID(r)}
+		x := &exchange{client: Client{Agent: r.UserAgent(), RequestID: e.requestID(r)}}
+		c := &x.client
 		ip, via, err := e.proxies.ClientIP(r)
 		c.IP, c.ViaProxy = ip, via
 		// The header's value lives in the Client: no allocation of its own.
 		c.idHeader[0] = c.RequestID
 		w.Header()["X-Request-Id"] = c.idHeader[:]
-		r = r.WithContext(WithClient(r.Context(), c))
+		r = x.with(r)
 		if err != nil {
 			WriteBadRequest(w, r, err.Error())
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// exchange is what the edge keeps per request, in one allocation instead
+// of four (the Client, the context carrying it, the request passed on with
+// that context): the cached answers are cheap enough that the allocations
+// and the collector's work on them were a tenth of their cost.
+type exchange struct {
+	client Client
+	ctx    clientContext
+	req    http.Request
+}
+
+// with returns r carrying x.client in its context: r.WithContext(ctx),
+// with the copy of the request kept in x.
+func (x *exchange) with(r *http.Request) *http.Request {
+	x.ctx = clientContext{Context: r.Context(), client: &x.client}
+	x.req = *r.WithContext(&x.ctx) // inlined: the copy it makes stays on the stack
+	return &x.req
+}
+
+// clientContext is context.WithValue(parent, clientKey{}, client) without
+// an allocation of its own; cancellation and every other value are the
+// parent's.
+type clientContext struct {
+	context.Context
+	client *Client
+}
+
+func (c *clientContext) Value(key any) any {
+	if _, ok := key.(clientKey); ok {
+		return c.client
+	}
+	return c.Context.Value(key)
 }
 
 // requestID keeps a well-formed X-Request-Id from a trusted proxy, so one

@@ -1,6 +1,7 @@
 package auth_test
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"net/http"
@@ -130,6 +131,34 @@ func TestEdgeHandlerPutsClientAndRequestIDInTheContext(t *testing.T) {
 		if !strings.Contains(logged.String(), "request_id="+got.RequestID) {
 			t.Errorf("log line %q lacks request_id=%s", logged.String(), got.RequestID)
 		}
+	}
+}
+
+// TestEdgeHandlerKeepsTheRequestContext pins the context the edge passes
+// on (its own type, not context.WithValue): it carries the client and
+// still every value, deadline and cancellation of the request's own.
+func TestEdgeHandlerKeepsTheRequestContext(t *testing.T) {
+	type key struct{}
+	e := auth.NewEdge(nil, nil, nil)
+	var inner context.Context
+	h := e.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inner = r.Context()
+	}))
+	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), key{}, "outer"))
+	r := httptest.NewRequest(http.MethodGet, "/x", nil).WithContext(ctx)
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	if c := auth.ClientFrom(inner); c == nil || c.RequestID == "" {
+		t.Fatalf("the handler's context carries client %+v", c)
+	}
+	if v := inner.Value(key{}); v != "outer" {
+		t.Errorf("a value of the request's context reads %v inside the edge", v)
+	}
+	derived, stop := context.WithCancel(inner)
+	defer stop()
+	cancel()
+	<-derived.Done() // blocks (and the test times out) if cancellation does not pass through
+	if inner.Err() != context.Canceled {
+		t.Errorf("after the request is cancelled, the handler's context says %v", inner.Err())
 	}
 }
 

@@ -35,6 +35,9 @@ type API struct {
 	huma.API
 	d   Deps
 	mux *http.ServeMux
+	// plainMe turns the encoded /api/v1/me answer off, for the test that
+	// compares it with huma's.
+	plainMe bool
 }
 
 // OpenAPIPath is where the generated OpenAPI document is served (.json, .yaml).
@@ -59,6 +62,7 @@ func New(mux *http.ServeMux, d Deps) *API {
 		"basic":  {Type: "http", Scheme: "basic", Description: "Any user name and the token as password (git over HTTPS)"},
 	}
 	documentRules(&cfg)
+	withMeEncoder(&cfg)
 	a := &API{API: humago.New(mux, cfg), d: d, mux: mux}
 	a.UseMiddleware(a.authenticate)
 	a.registerAuth()

@@ -83,3 +83,40 @@ func settled(t *testing.T, s *servertest.Server, bearer, id string, done func(ma
 	t.Fatalf("token %s did not settle: %s", id, b)
 	return nil
 }
+
+// TestCachedMeAnswerFollowsChangesToTheTokenAndItsOwner pins the encoded
+// /api/v1/me answer kept per cached credential: a change to the token's
+// description or scopes, or to its owner, shows in the next answer.
+func TestCachedMeAnswerFollowsChangesToTheTokenAndItsOwner(t *testing.T) {
+	servertest.ForEachBackend(t, func(t *testing.T, s *servertest.Server) {
+		admin := s.AdminSession(t)
+		tk := s.CreateToken(t, admin, map[string]any{"name": "ci", "description": "first", "scopes": []string{"repo:read", "tokens"}})
+		var body struct {
+			User struct {
+				ID    string `json:"id"`
+				Email string `json:"email"`
+			} `json:"user"`
+			Token struct {
+				Description string   `json:"description"`
+				Scopes      []string `json:"scopes"`
+			} `json:"token"`
+			Scopes []string `json:"scopes"`
+		}
+		read := func() {
+			for range 2 { // the second answer is the cached one
+				s.JSON(t, http.MethodGet, "/api/v1/me", tk.Secret, nil, http.StatusOK, &body)
+			}
+		}
+		read()
+		s.JSON(t, http.MethodPatch, "/api/v1/tokens/"+tk.ID(), admin, map[string]any{"description": "second", "scopes": []string{"repo:read"}}, http.StatusOK, nil)
+		read()
+		if body.Token.Description != "second" || !reflect.DeepEqual(body.Token.Scopes, []string{"repo:read"}) || !reflect.DeepEqual(body.Scopes, []string{"repo:read"}) {
+			t.Errorf("after the token changed, /api/v1/me shows %+v", body)
+		}
+		s.JSON(t, http.MethodPatch, "/api/v1/users/"+body.User.ID, admin, map[string]any{"email": "owner@example.org"}, http.StatusOK, nil)
+		read()
+		if body.User.Email != "owner@example.org" {
+			t.Errorf("after the owner changed, /api/v1/me shows the user %+v", body.User)
+		}
+	})
+}

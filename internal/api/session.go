@@ -27,12 +27,18 @@ type loginOutput struct {
 }
 
 type meOutput struct {
-	Body struct {
-		User    User     `json:"user"`
-		Token   *Token   `json:"token" doc:"The access token used, or null for a session"`
-		Session *Session `json:"session" doc:"The session used, or null for an access token"`
-		Scopes  []string `json:"scopes" doc:"What this credential may do: the token's scopes within the owner's role"`
-	}
+	Body meOutputBody
+}
+
+// meOutputBody is named as huma names the body of meOutput (the schema
+// MeOutputBody); encoded is unexported, so the schema does not see it.
+type meOutputBody struct {
+	User    User     `json:"user"`
+	Token   *Token   `json:"token" doc:"The access token used, or null for a session"`
+	Session *Session `json:"session" doc:"The session used, or null for an access token"`
+	Scopes  []string `json:"scopes" doc:"What this credential may do: the token's scopes within the owner's role"`
+
+	encoded *meEncoded // the same body, encoded; see meEncoder
 }
 
 // Session is a login session as clients see it.
@@ -104,6 +110,9 @@ func (a *API) me(ctx context.Context, _ *struct{}) (*meOutput, error) {
 	}
 	if p.Session != nil {
 		out.Body.Session = &Session{ID: p.Session.ID, CreatedAt: p.Session.CreatedAt, ExpiresAt: *p.ExpiresAt}
+	}
+	if !a.plainMe {
+		out.Body.encoded = encodedMe(p, &out.Body)
 	}
 	return out, nil
 }

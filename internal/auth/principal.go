@@ -22,7 +22,15 @@ type Principal struct {
 	ExpiresAt *time.Time // when the credential stops working; nil = never
 
 	identity atomic.Pointer[Identity] // built by Identity on first use
+	memo     atomic.Value             // see Memo
 }
+
+// Memo is where a surface keeps what it derived from this Principal (the
+// encoded /api/v1/me answer), so the next request it authenticates from
+// the cache derives nothing. Like Identity it lives as long as the
+// Principal: a change to the token or its owner drops the prepared token
+// and with it the memo. One surface owns it and stores one type in it.
+func (p *Principal) Memo() *atomic.Value { return &p.memo }
 
 // CredentialID is the id of the token or session used.
 func (p *Principal) CredentialID() string {

@@ -1,0 +1,106 @@
+package api
+
+import (
+	"context"
+	"crypto/tls"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/auth"
+	"github.com/latchkey/latchkey/internal/scope"
+	"github.com/latchkey/latchkey/internal/service"
+	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/store/sqlite"
+)
+
+// onePrincipal is a Verifier that answers every credential with p.
+type onePrincipal struct{ p *auth.Principal }
+
+func (v onePrincipal) Verify(context.Context, string, auth.Request) (*auth.Principal, error) {
+	return v.p, nil
+}
+
+// TestMeAnswerIsHumas compares the encoded /api/v1/me answer with the one
+// huma encodes (plainMe), byte for byte with every header, for a token (in
+// and out of its grace period) and a session, through hosts, forwarded
+// hosts and TLS that change the $schema URL; the second request of each
+// comes from the memo.
+func TestMeAnswerIsHumas(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc := service.New(st, scope.DefaultCatalog(), service.Config{}, nil, nil, logger)
+	if err := svc.Policies.Init(context.Background(), store.Policy{MaxLifetime: 90 * 24 * time.Hour, Creation: "everyone"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 5, 1, 12, 0, 0, 123456789, time.UTC)
+	later, earlier := now.Add(30*24*time.Hour), now.Add(-time.Hour)
+	user := &store.User{ID: "u1", Username: `mia "<&>" ü`, Email: "mia@example.org", Role: store.Role("member"),
+		Kind: store.UserKind("person"), LoginType: "password", CreatedAt: earlier, UpdatedAt: now}
+	scopes, err := scope.DefaultCatalog().ParseSet([]string{"repo:read=acme/*", "tokens"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := &store.Token{ID: "t1", Name: "ci", Description: "deploys <the> app", Scopes: []string{"repo:read=acme/*", "tokens"},
+		UserID: "u1", Kind: store.TokenKind("pat"), CreatedAt: earlier, UpdatedAt: now, ExpiresAt: &later,
+		LastUsedAt: &now, LastUsedIP: "127.0.0.2", RecentIPs: []string{"127.0.0.2"}, Hint: "abcd", PrevExpiresAt: &later}
+	graceOver := *tok
+	graceOver.PrevExpiresAt = &earlier
+	principals := map[string]func() *auth.Principal{
+		"token": func() *auth.Principal {
+			return &auth.Principal{User: user, Token: tok, Kind: "pat", Scopes: scopes, ExpiresAt: &later}
+		},
+		"token after its grace": func() *auth.Principal {
+			return &auth.Principal{User: user, Token: &graceOver, Kind: "pat", Scopes: scopes, ExpiresAt: &later}
+		},
+		"session": func() *auth.Principal {
+			return &auth.Principal{User: user, Session: &store.Session{ID: "s1", CreatedAt: earlier}, Kind: "ses", ExpiresAt: &later}
+		},
+	}
+	serve := func(p *auth.Principal, plain bool) http.Handler {
+		mux := http.NewServeMux()
+		a := New(mux, Deps{Services: svc, Verifier: onePrincipal{p}, Logger: logger, Now: func() time.Time { return now }})
+		a.plainMe = plain
+		return mux
+	}
+	requests := map[string]func(r *http.Request){
+		"localhost":            func(r *http.Request) { r.Host = "localhost:8080" },
+		"host":                 func(r *http.Request) { r.Host = "keys.example.org" },
+		"tls":                  func(r *http.Request) { r.Host = "keys.example.org"; r.TLS = &tls.ConnectionState{} },
+		"x-forwarded-host":     func(r *http.Request) { r.Header.Set("X-Forwarded-Host", `odd"host\with`+"\u2028") },
+		"forwarded host":       func(r *http.Request) { r.Header.Set("Forwarded", `for=1.2.3.4;host="127.0.0.1:9"`) },
+		"accept anything else": func(r *http.Request) { r.Header.Set("Accept", "application/cbor, */*") },
+	}
+	for pname, principal := range principals {
+		for rname, set := range requests {
+			t.Run(pname+"/"+rname, func(t *testing.T) {
+				plain, encoded := serve(principal(), true), serve(principal(), false)
+				for i := range 2 {
+					var got [2]*httptest.ResponseRecorder
+					for j, h := range []http.Handler{plain, encoded} {
+						r := httptest.NewRequest(http.MethodGet, "/api/v1/me", nil)
+						r.Header.Set("Authorization", "Bearer x")
+						set(r)
+						got[j] = httptest.NewRecorder()
+						h.ServeHTTP(got[j], r)
+					}
+					if got[0].Code != http.StatusOK || got[1].Code != got[0].Code || got[1].Body.String() != got[0].Body.String() {
+						t.Fatalf("request %d: huma answers %d\n%s\nthe encoder %d\n%s", i, got[0].Code, got[0].Body, got[1].Code, got[1].Body)
+					}
+					if !reflect.DeepEqual(got[1].Header(), got[0].Header()) {
+						t.Fatalf("request %d: huma's headers %v, the encoder's %v", i, got[0].Header(), got[1].Header())
+					}
+				}
+			})
+		}
+	}
+}

@@ -11,14 +11,27 @@ import (
 )
 
 // getTokenAndOwnerByDigestSQL is the uncached verification read: the token
-// by either digest (two unique indexes) and its live owner by primary key,
-// in one round trip. t.* is the subquery's tokenColumns, in their order.
-// The owner's password hash is not read: nothing that verifies a token
-// needs it.
+// by either digest and its live owner by primary key, in one round trip.
+// t.* is tokenColumns, in their order. The owner's password hash is not
+// read: nothing that verifies a token needs it.
+//
+// The plan is one probe per index touched, nothing more:
+//   - The digests are two branches of a UNION ALL under LIMIT 1, not an OR:
+//     the first branch's index scan answers a current secret and the
+//     second (a small partial index) runs only when it finds nothing,
+//     where an OR combines both indexes into a bitmap and rechecks the heap
+//     row.
+//   - The owner is a LATERAL subquery probed once for the one token row.
+//     OFFSET 0 keeps the planner from flattening it into a join, which it
+//     hashes: every read would scan and hash the whole users table to find
+//     one row. (With few users the probe may still be a sequential scan of
+//     their one or two pages; with many it is the primary key.)
 const getTokenAndOwnerByDigestSQL = `SELECT t.*,
 	u.id, u.username, u.role, u.kind, u.login_type, u.suspended, u.created_at, u.updated_at, u.email
-	FROM (SELECT ` + tokenColumns + ` FROM tokens WHERE digest = $1 OR prev_digest = $1 LIMIT 1) AS t
-	LEFT JOIN users AS u ON u.id = t.user_id AND u.deleted_at IS NULL`
+	FROM ((SELECT ` + tokenColumns + ` FROM tokens WHERE digest = $1)
+		UNION ALL (SELECT ` + tokenColumns + ` FROM tokens WHERE prev_digest = $1) LIMIT 1) AS t
+	LEFT JOIN LATERAL (SELECT id, username, role, kind, login_type, suspended, created_at, updated_at, email
+		FROM users WHERE users.id = t.user_id AND users.deleted_at IS NULL OFFSET 0) AS u ON true`
 
 // GetTokenAndOwnerByDigest returns the token whose current or previous
 // digest equals digest and its owner (nil when deleted), in one read. The

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/postgres"
 	"github.com/latchkey/latchkey/internal/store/storetest"
@@ -70,10 +72,15 @@ func BenchmarkGetTokenAndOwnerByDigest(b *testing.B) {
 // first time, on 1M tokens, in calls of 2,000 uses as auth.Usage makes
 // them, and reports uses/s. Each operation takes the next 20,000 tokens of
 // a fixed random order, so most uses are first uses until the 1M run out.
+//
+// It also reports the share of the updates of tokens that were HOT (heap
+// only: no index entry written), from the table's statistics, which lag by
+// up to a second.
 func BenchmarkRecordTokenUse(b *testing.B) {
 	const perOp, perCall = 20_000, 2_000
 	s := openSeeded(b)
 	ids := seededIDs(b, seededDSN(b))
+	upd0, hot0 := tokenUpdates(b)
 	day := time.Now().UTC().Format(time.DateOnly)
 	next := 0
 	uses := make([]store.TokenUse, perCall)
@@ -93,4 +100,23 @@ func BenchmarkRecordTokenUse(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*perOp)/b.Elapsed().Seconds(), "uses/s")
+	if upd, hot := tokenUpdates(b); upd > upd0 {
+		b.ReportMetric(100*float64(hot-hot0)/float64(upd-upd0), "hot-%")
+	}
+}
+
+// tokenUpdates returns the seeded tokens table's update counts so far: all
+// and HOT.
+func tokenUpdates(b *testing.B) (all, hot int64) {
+	b.Helper()
+	conn, err := pgx.Connect(b.Context(), seededDSN(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(b.Context())
+	if err := conn.QueryRow(b.Context(), `SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables
+		WHERE relid = 'tokens'::regclass`).Scan(&all, &hot); err != nil {
+		b.Fatal(err)
+	}
+	return all, hot
 }

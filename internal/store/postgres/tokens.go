@@ -31,18 +31,36 @@ func tokenArgs(t *store.Token) []any {
 }
 
 func scanToken(row pgx.Row) (*store.Token, error) {
-	var (
-		t      store.Token
-		claims string
-	)
-	if err := row.Scan(&t.ID, &t.UserID, &t.Kind, &t.Name, &t.Description, &t.Scopes, &t.Digest, &t.Hint,
-		&t.PrevDigest, &t.PrevExpiresAt, &t.IPAllowlist, &t.CreatedAt, &t.UpdatedAt, &t.ExpiresAt, &t.RevokedAt,
-		&t.RegeneratedAt, &t.LastUsedAt, &t.LastUsedIP, &t.LastUsedAgent, &t.RecentIPs,
-		&t.FederationPolicyID, &claims); err != nil {
+	var ts tokenScan
+	if err := row.Scan(ts.dest(make([]any, 0, len(tokenColumnNames)))...); err != nil {
 		return nil, translate(err)
 	}
+	return ts.token()
+}
+
+// tokenScan is a token row being read: the token, and its claims column
+// to decode.
+type tokenScan struct {
+	t      store.Token
+	claims string
+}
+
+// dest appends the destinations of tokenColumns, in their order, to d.
+func (ts *tokenScan) dest(d []any) []any {
+	t := &ts.t
+	return append(d, &t.ID, &t.UserID, &t.Kind, &t.Name, &t.Description, &t.Scopes, &t.Digest, &t.Hint,
+		&t.PrevDigest, &t.PrevExpiresAt, &t.IPAllowlist, &t.CreatedAt, &t.UpdatedAt, &t.ExpiresAt, &t.RevokedAt,
+		&t.RegeneratedAt, &t.LastUsedAt, &t.LastUsedIP, &t.LastUsedAgent, &t.RecentIPs,
+		&t.FederationPolicyID, &ts.claims)
+}
+
+// token finishes the read: claims decoded, lists non-nil, times in UTC.
+// The optional times were allocated by the scan, so they are brought to
+// UTC in place rather than copied.
+func (ts *tokenScan) token() (*store.Token, error) {
+	t := &ts.t
 	var err error
-	if t.FederationClaims, err = store.DecodeClaims(claims); err != nil {
+	if t.FederationClaims, err = store.DecodeClaims(ts.claims); err != nil {
 		return nil, fmt.Errorf("token %s federation claims: %w", t.ID, err)
 	}
 	t.Scopes, t.IPAllowlist, t.RecentIPs = list(t.Scopes), list(t.IPAllowlist), list(t.RecentIPs)
@@ -50,9 +68,12 @@ func scanToken(row pgx.Row) (*store.Token, error) {
 		t.PrevDigest = nil
 	}
 	t.CreatedAt, t.UpdatedAt = utc(t.CreatedAt), utc(t.UpdatedAt)
-	t.PrevExpiresAt, t.ExpiresAt, t.RevokedAt = utcPtr(t.PrevExpiresAt), utcPtr(t.ExpiresAt), utcPtr(t.RevokedAt)
-	t.RegeneratedAt, t.LastUsedAt = utcPtr(t.RegeneratedAt), utcPtr(t.LastUsedAt)
-	return &t, nil
+	for _, p := range [...]*time.Time{t.PrevExpiresAt, t.ExpiresAt, t.RevokedAt, t.RegeneratedAt, t.LastUsedAt} {
+		if p != nil {
+			*p = p.UTC()
+		}
+	}
+	return t, nil
 }
 
 // normToken brings t to the stored form in place: times truncated to UTC

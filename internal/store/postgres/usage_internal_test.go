@@ -9,7 +9,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/latchkey/latchkey/internal/store"
-	"github.com/latchkey/latchkey/internal/testenv"
 )
 
 // TestFirstUseOfATokenIsWrittenOnItsPage pins why the tokens table keeps
@@ -20,13 +19,8 @@ import (
 // block, from its ctid, is the same before and after; on a page filled to
 // the brim it would move.
 func TestFirstUseOfATokenIsWrittenOnItsPage(t *testing.T) {
-	dsn := testenv.PostgresDSN(t)
 	ctx := t.Context()
-	s, err := Open(ctx, NewTestSchema(t, dsn))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openInternal(t)
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	u := &store.User{ID: uuid.Must(uuid.NewV7()).String(), Username: "pages", Role: store.RoleMember,
 		Kind: store.KindPerson, CreatedAt: now, UpdatedAt: now}

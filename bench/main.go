@@ -59,7 +59,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.wrk, "wrk", "wrk", "the wrk load tool (Debian package wrk)")
 	fs.StringVar(&o.binary, "binary", "", "a latchkey binary to run instead of building ./cmd/latchkey")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (data, token files) for inspection")
-	fs.StringVar(&o.profile, "profile", "", "run the server as ./bench/profserve (the same App with profiling) and write CPU and heap profiles under this directory, one subdirectory per scenario")
+	fs.StringVar(&o.profile, "profile", "", "run the server as ./bench/profserve (the same App with profiling) and write CPU and heap profiles under this directory, one subdirectory per scenario; with -binary, that binary must be a build of ./bench/profserve")
 	fs.Func("serve-flag", "an extra `latchkey serve` flag for every server run, e.g. -serve-flag=--usage-flush-interval=1h (repeatable)", func(v string) error {
 		if !strings.HasPrefix(v, "--") {
 			return fmt.Errorf("%q is not a serve flag: write it as --name=value", v)

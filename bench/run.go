@@ -195,6 +195,13 @@ func runOne(ctx context.Context, o *options, bin, dir string, ds *dataset, fs fi
 		return result{}, err
 	}
 	srv.stop()
+	if profileDir != "" {
+		// A -binary that is not a profserve build ignores the profile
+		// directory: say so rather than leave it empty.
+		if _, err := os.Stat(filepath.Join(profileDir, "cpu.pprof")); err != nil {
+			return result{}, fmt.Errorf("%s: the server wrote no CPU profile under %s: with -profile, -binary must be a build of ./bench/profserve (or leave -binary out)", sc.name, profileDir)
+		}
+	}
 	return newResult(o, sc, len(ds.secrets), distinct, m, fload.expect), nil
 }
 

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -61,6 +62,7 @@ const writerCacheKiB = 8 << 10
 type options struct {
 	synchronous string // "FULL" (default) or "NORMAL"
 	noGroup     bool   // one commit per write transaction
+	noStmtCache bool   // the driver compiles every statement each time
 }
 
 // readerConns is the size of the reader pool: one per CPU (at least 4),
@@ -89,6 +91,14 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	return open(ctx, path, options{})
 }
 
+// connector opens the connections of one pool.
+func (o options) connector(dsn string) (driver.Connector, error) {
+	if o.noStmtCache {
+		return sqlite.NewConnector(dsn)
+	}
+	return newCachingConnector(dsn)
+}
+
 func open(ctx context.Context, path string, o options) (*Store, error) {
 	if path == "" || strings.HasPrefix(path, ":memory:") {
 		return nil, errors.New("open sqlite store: need a file path (an in-memory database cannot be shared by the two pools)")
@@ -100,19 +110,21 @@ func open(ctx context.Context, path string, o options) (*Store, error) {
 	if o.synchronous != "" {
 		extra = append(extra, "synchronous("+o.synchronous+")")
 	}
-	w, err := sql.Open("sqlite", dsn(path, extra...))
+	wc, err := o.connector(dsn(path, extra...))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite writer: %w", err)
 	}
+	w := sql.OpenDB(wc)
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	r, err := sql.Open("sqlite", dsn(path, "query_only(1)"))
+	rc, err := o.connector(dsn(path, "query_only(1)"))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite readers: %w", err)
 	}
+	r := sql.OpenDB(rc)
 	n := readerConns()
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)

@@ -11,10 +11,14 @@ import (
 )
 
 // stmtCacheMax bounds the statements one connection keeps prepared. The
-// store runs a few dozen distinct texts; a text built per call (a list
-// with a varying number of placeholders) past the bound is prepared and
-// finalized each time, as the driver does on its own.
+// store runs a few dozen distinct texts; texts built per call (a list with
+// a varying number of placeholders) can come on top, and when the bound is
+// reached a kept statement that is not in use, picked at random, makes room.
 const stmtCacheMax = 128
+
+// stmtCacheMaxText is the longest text kept: the multi-row INSERTs of a
+// bulk load compile to large programs that are rarely run twice.
+const stmtCacheMaxText = 4 << 10
 
 // A connection keeps the statements it runs prepared.
 //
@@ -122,12 +126,29 @@ func (c *cachingConn) take(ctx context.Context, query string) (cs *cachedStmt, s
 		ds.Close()
 		return nil, nil, fmt.Errorf("sqlite driver statement %T lacks ExecContext or QueryContext", ds)
 	}
-	if _, kept := c.stmts[query]; !kept && len(c.stmts) < stmtCacheMax {
-		cs := &cachedStmt{st: st, busy: true}
-		c.stmts[query] = cs
-		return cs, st, nil
+	if _, kept := c.stmts[query]; kept || len(query) > stmtCacheMaxText || !c.room() {
+		return nil, st, nil
 	}
-	return nil, st, nil
+	cs = &cachedStmt{st: st, busy: true}
+	c.stmts[query] = cs
+	return cs, st, nil
+}
+
+// room makes room for one more kept statement, finalizing one not in use
+// (map order picks it at random) when the bound is reached. It reports
+// false when every kept statement is in use.
+func (c *cachingConn) room() bool {
+	if len(c.stmts) < stmtCacheMax {
+		return true
+	}
+	for q, cs := range c.stmts {
+		if !cs.busy {
+			delete(c.stmts, q)
+			cs.st.Close() // a finalize error is about the last run, already reported
+			return true
+		}
+	}
+	return false
 }
 
 // give ends a use of st taken with take.

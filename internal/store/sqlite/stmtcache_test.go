@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/latchkey/latchkey/internal/store"
@@ -155,12 +156,15 @@ func TestCachedQuerySeesASchemaChange(t *testing.T) {
 }
 
 // TestStatementCacheIsBounded runs more distinct texts than the bound:
-// every one of them works, and the connection keeps at most the bound.
+// every one of them works, the connection keeps at most the bound, the
+// last text run is among those kept, and a long text is not kept.
 func TestStatementCacheIsBounded(t *testing.T) {
 	db, cc := openCaching(t)
+	var last string
 	for i := range stmtCacheMax + 20 {
+		last = fmt.Sprintf(`SELECT %d + count(*) FROM t`, i)
 		var n int
-		if err := db.QueryRow(fmt.Sprintf(`SELECT %d + count(*) FROM t`, i)).Scan(&n); err != nil {
+		if err := db.QueryRow(last).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		if n != i {
@@ -169,6 +173,17 @@ func TestStatementCacheIsBounded(t *testing.T) {
 	}
 	if len(cc.stmts) != stmtCacheMax {
 		t.Fatalf("the connection keeps %d statements, want the bound %d", len(cc.stmts), stmtCacheMax)
+	}
+	if cc.stmts[last] == nil {
+		t.Fatal("the last text run was not kept: a full cache no longer makes room")
+	}
+	long := `SELECT count(*) FROM t WHERE name NOT IN (` + strings.Repeat(`'x', `, stmtCacheMaxText/5) + `'y')`
+	var n int
+	if err := db.QueryRow(long).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if cc.stmts[long] != nil {
+		t.Fatalf("a %d-byte text was kept", len(long))
 	}
 }
 

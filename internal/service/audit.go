@@ -23,13 +23,19 @@ type Audit struct {
 // record appends an event. A failure to audit is logged, not returned: the
 // change it describes has already been made.
 func (au *Audit) record(ctx context.Context, a Actor, action, targetType, targetID string, details map[string]any) {
-	e := &store.AuditEvent{
+	e := au.event(a, action, targetType, targetID, details)
+	if err := au.store.AppendAudit(context.WithoutCancel(ctx), e); err != nil {
+		au.logger.Error("append audit event", "action", action, "target", targetID, "err", err)
+	}
+}
+
+// event is the audit event of a's action, for a store method that writes it
+// in the same transaction as the change it describes.
+func (au *Audit) event(a Actor, action, targetType, targetID string, details map[string]any) *store.AuditEvent {
+	return &store.AuditEvent{
 		At: au.now().UTC(), ActorID: a.userID(), ActorName: a.userName(),
 		Action: action, TargetType: targetType, TargetID: targetID,
 		IP: a.IP, Agent: a.Agent, Details: details,
-	}
-	if err := au.store.AppendAudit(context.WithoutCancel(ctx), e); err != nil {
-		au.logger.Error("append audit event", "action", action, "target", targetID, "err", err)
 	}
 }
 

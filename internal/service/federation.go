@@ -390,13 +390,13 @@ func (f *Federation) Exchange(ctx context.Context, t *federation.Token, policies
 		CreatedAt: now, UpdatedAt: now, ExpiresAt: &exp,
 		FederationPolicyID: p.ID, FederationClaims: claims,
 	}
-	if err := f.store.CreateToken(ctx, tok); err != nil {
-		return nil, fmt.Errorf("create fed token: %w", err)
-	}
-	f.audit.record(ctx, Actor{User: sa, IP: in.IP, Agent: in.Agent}, "token.federate", "token", tok.ID, map[string]any{
+	e := f.audit.event(Actor{User: sa, IP: in.IP, Agent: in.Agent}, "token.federate", "token", tok.ID, map[string]any{
 		"policy": p.Name, "policy_id": p.ID, "issuer": t.Issuer, "jti": printable(t.ID, 200), "claims": claims,
 		"scopes": tok.Scopes, "expires_at": exp.Format(time.RFC3339),
 	})
+	if err := f.store.CreateTokenWithAudit(ctx, tok, e); err != nil {
+		return nil, fmt.Errorf("create fed token: %w", err)
+	}
 	return &FederatedToken{IssuedToken: IssuedToken{Token: tok, Secret: secret}, Policy: p}, nil
 }
 

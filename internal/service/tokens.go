@@ -127,14 +127,15 @@ func (s *Tokens) Create(ctx context.Context, a Actor, in CreateTokenInput) (*Iss
 		Scopes: set.Strings(), Digest: digest[:], Hint: token.Hint(secret),
 		IPAllowlist: allow, CreatedAt: now, UpdatedAt: now, ExpiresAt: exp,
 	}
-	if err := s.store.CreateToken(ctx, t); err != nil {
+	details := map[string]any{"name": name, "scopes": t.Scopes, "kind": string(kind), "expires_at": exp, "owner": owner.Username}
+	// The token and its audit event are one write: no token exists that the
+	// audit log does not show created.
+	if err := s.store.CreateTokenWithAudit(ctx, t, s.audit.event(a, "token.create", "token", t.ID, details)); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return nil, conflict("name", "%s already has an active token named %q; choose another name or revoke that token first", owner.Username, name)
 		}
 		return nil, fmt.Errorf("create token: %w", err)
 	}
-	details := map[string]any{"name": name, "scopes": t.Scopes, "kind": string(kind), "expires_at": exp, "owner": owner.Username}
-	s.audit.record(ctx, a, "token.create", "token", t.ID, details)
 	return &IssuedToken{Token: t, Secret: secret}, nil
 }
 

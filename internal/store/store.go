@@ -352,6 +352,10 @@ type Store interface {
 	DeleteExpiredDeviceCodes(ctx context.Context, before time.Time) (int, error)
 
 	CreateToken(ctx context.Context, t *Token) error
+	// CreateTokenWithAudit is CreateToken and AppendAudit of e in one
+	// transaction: the token and its audit event are stored together or
+	// not at all.
+	CreateTokenWithAudit(ctx context.Context, t *Token, e *AuditEvent) error
 	// CreateTokens inserts many tokens in batched statements (seeding, imports).
 	CreateTokens(ctx context.Context, ts []*Token) error
 	GetToken(ctx context.Context, id string) (*Token, error)

@@ -91,12 +91,25 @@ func normToken(t *store.Token) {
 // store.ErrNotFound.
 func (s *Store) CreateToken(ctx context.Context, t *store.Token) error {
 	normToken(t)
-	_, err := s.pool.Exec(ctx, `INSERT INTO tokens (`+tokenColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
-		$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`, tokenArgs(t)...)
-	if err != nil {
+	if _, err := s.pool.Exec(ctx, insertTokenSQL, tokenArgs(t)...); err != nil {
 		return fmt.Errorf("create token: %w", translate(err))
 	}
 	return nil
+}
+
+// insertTokenSQL inserts one token.
+const insertTokenSQL = `INSERT INTO tokens (` + tokenColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
+		$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`
+
+// CreateTokenWithAudit inserts t and appends e in one transaction.
+func (s *Store) CreateTokenWithAudit(ctx context.Context, t *store.Token, e *store.AuditEvent) error {
+	normToken(t)
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, insertTokenSQL, tokenArgs(t)...); err != nil {
+			return fmt.Errorf("create token: %w", translate(err))
+		}
+		return appendAudit(ctx, tx, e)
+	})
 }
 
 // CreateTokens inserts ts in one transaction with COPY, PostgreSQL's bulk

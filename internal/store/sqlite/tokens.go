@@ -127,6 +127,18 @@ func (s *Store) CreateToken(ctx context.Context, t *store.Token) error {
 	return nil
 }
 
+// CreateTokenWithAudit inserts t and appends e in one write transaction:
+// one job for the writer instead of two.
+func (s *Store) CreateTokenWithAudit(ctx context.Context, t *store.Token, e *store.AuditEvent) error {
+	normToken(t)
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, insertTokenSQL, tokenArgs(t)...); err != nil {
+			return fmt.Errorf("create token: %w", translate(err))
+		}
+		return appendAudit(ctx, tx, e)
+	})
+}
+
 // insertTokenSQL inserts one token.
 var insertTokenSQL = `INSERT INTO tokens (` + tokenColumns + `) VALUES ` + placeholders(1, tokenColumnCount)
 

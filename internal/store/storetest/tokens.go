@@ -18,6 +18,7 @@ func tokenTests() []test {
 		{"GetTokenByDigestMatchesCurrentOrPreviousDigest", testTokenByDigest},
 		{"UpdateTokenWritesMutableFieldsInOneTransaction", testUpdateToken},
 		{"CreateTokensInsertsAllOrNothing", testCreateTokens},
+		{"CreateTokenWithAuditStoresBothOrNeither", testCreateTokenWithAudit},
 	}
 }
 
@@ -299,4 +300,44 @@ func tokenIDs(ts []*store.Token, err error) ([]string, error) {
 		ids[i] = tk.ID
 	}
 	return ids, nil
+}
+
+// testCreateTokenWithAudit creates a token with its audit event, then a
+// second one whose name is taken: the first stores both, the second
+// neither, and the store goes on taking writes.
+func testCreateTokenWithAudit(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := mustUser(t, s, "alice")
+	event := func(tk *store.Token) *store.AuditEvent {
+		return &store.AuditEvent{At: base, ActorID: u.ID, ActorName: u.Username, Action: "token.create",
+			TargetType: "token", TargetID: tk.ID, IP: "192.0.2.1", Details: map[string]any{"name": tk.Name}}
+	}
+	first := newToken(u.ID, "ci")
+	e := event(first)
+	noErr(t, "CreateTokenWithAudit", s.CreateTokenWithAudit(ctx, first, e))
+	if e.ID == 0 {
+		t.Error("the audit event got no ID")
+	}
+	got, err := s.GetToken(ctx, first.ID)
+	noErr(t, "GetToken", err)
+	if got.Name != "ci" {
+		t.Errorf("stored token named %q", got.Name)
+	}
+	events, err := s.ListAudit(ctx, store.AuditFilter{TargetID: first.ID})
+	noErr(t, "ListAudit", err)
+	if len(events) != 1 || events[0].Action != "token.create" || events[0].ActorID != u.ID || events[0].Details["name"] != "ci" {
+		t.Fatalf("audit events of the created token: %+v", events)
+	}
+
+	dup := newToken(u.ID, "ci")
+	wantErr(t, "CreateTokenWithAudit with a live name", s.CreateTokenWithAudit(ctx, dup, event(dup)), store.ErrConflict)
+	events, err = s.ListAudit(ctx, store.AuditFilter{TargetID: dup.ID})
+	noErr(t, "ListAudit", err)
+	if len(events) != 0 {
+		t.Fatalf("the refused token left %d audit events", len(events))
+	}
+	wantErr(t, "GetToken of the refused token", func() error { _, err := s.GetToken(ctx, dup.ID); return err }(), store.ErrNotFound)
+
+	other := newToken(u.ID, "deploy")
+	noErr(t, "CreateTokenWithAudit after a refusal", s.CreateTokenWithAudit(ctx, other, event(other)))
 }

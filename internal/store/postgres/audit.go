@@ -24,22 +24,32 @@ type rowQuerier interface {
 
 // appendAudit appends e through q (the pool, or a transaction).
 func appendAudit(ctx context.Context, q rowQuerier, e *store.AuditEvent) error {
+	args, err := auditArgs(e)
+	if err != nil {
+		return err
+	}
+	if err := q.QueryRow(ctx, insertAuditSQL, args...).Scan(&e.ID); err != nil {
+		return fmt.Errorf("append audit: %w", translate(err))
+	}
+	return nil
+}
+
+// insertAuditSQL appends one event and returns its ID.
+const insertAuditSQL = `INSERT INTO audit_events (at, actor_id, actor_name, action, target_type,
+		target_id, ip, agent, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb) RETURNING id`
+
+// auditArgs are insertAuditSQL's arguments for e; it truncates e.At as
+// stored.
+func auditArgs(e *store.AuditEvent) ([]any, error) {
 	var details []byte
 	if len(e.Details) > 0 {
 		var err error
 		if details, err = json.Marshal(e.Details); err != nil {
-			return fmt.Errorf("append audit: details: %w", translate(err))
+			return nil, fmt.Errorf("append audit: details: %w", translate(err))
 		}
 	}
 	e.At = ts(e.At)
-	err := q.QueryRow(ctx, `INSERT INTO audit_events (at, actor_id, actor_name, action, target_type,
-		target_id, ip, agent, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb) RETURNING id`,
-		e.At, e.ActorID, e.ActorName, e.Action, e.TargetType, e.TargetID, e.IP, e.Agent, nullText(details)).
-		Scan(&e.ID)
-	if err != nil {
-		return fmt.Errorf("append audit: %w", translate(err))
-	}
-	return nil
+	return []any{e.At, e.ActorID, e.ActorName, e.Action, e.TargetType, e.TargetID, e.IP, e.Agent, nullText(details)}, nil
 }
 
 // nullText passes JSON as text (NULL when empty) for a ::jsonb cast.

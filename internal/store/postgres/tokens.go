@@ -101,15 +101,23 @@ func (s *Store) CreateToken(ctx context.Context, t *store.Token) error {
 const insertTokenSQL = `INSERT INTO tokens (` + tokenColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
 		$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`
 
-// CreateTokenWithAudit inserts t and appends e in one transaction.
+// CreateTokenWithAudit inserts t and appends e in one round trip: the two
+// statements go as one pipelined batch ending in a single Sync, which
+// PostgreSQL runs as one implicit transaction, so either both are stored or
+// neither is.
 func (s *Store) CreateTokenWithAudit(ctx context.Context, t *store.Token, e *store.AuditEvent) error {
 	normToken(t)
-	return s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, insertTokenSQL, tokenArgs(t)...); err != nil {
-			return fmt.Errorf("create token: %w", translate(err))
-		}
-		return appendAudit(ctx, tx, e)
-	})
+	args, err := auditArgs(e)
+	if err != nil {
+		return err
+	}
+	b := &pgx.Batch{}
+	b.Queue(insertTokenSQL, tokenArgs(t)...)
+	b.Queue(insertAuditSQL, args...).QueryRow(func(r pgx.Row) error { return r.Scan(&e.ID) })
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("create token: %w", translate(err))
+	}
+	return nil
 }
 
 // CreateTokens inserts ts in one transaction with COPY, PostgreSQL's bulk

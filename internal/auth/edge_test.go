@@ -215,6 +215,44 @@ func TestFailureLimiterBlocksOneAddressOnly(t *testing.T) {
 	}
 }
 
+// TestFailureLimiterCountsIPv6ByItsSlash64 fails from addresses that all
+// lie in one /64: they share one budget, and another /64 and an IPv4
+// address keep theirs.
+func TestFailureLimiterCountsIPv6ByItsSlash64(t *testing.T) {
+	l := auth.NewFailureLimiter(3, time.Minute)
+	for _, ip := range []string{"2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff:ffff:ffff:ffff"} {
+		l.Fail(ip)
+	}
+	for _, ip := range []string{"2001:db8:1:2::1", "2001:db8:1:2:abcd::9", "2001:DB8:1:2::77"} {
+		if !l.Blocked(ip) {
+			t.Errorf("%s is not blocked after 3 failures in its /64", ip)
+		}
+	}
+	for _, ip := range []string{"2001:db8:1:3::1", "192.0.2.1", "::ffff:192.0.2.1"} {
+		if l.Blocked(ip) {
+			t.Errorf("%s is blocked by failures of another /64", ip)
+		}
+	}
+}
+
+func TestAddressKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"192.0.2.1":                   "192.0.2.1",
+		"::ffff:192.0.2.1":            "192.0.2.1",
+		"2001:db8:1:2::1":             "2001:db8:1:2::/64",
+		"2001:db8:1:2:aaaa:bbbb:cc:d": "2001:db8:1:2::/64",
+		"2001:DB8:1:2::1":             "2001:db8:1:2::/64",
+		"fe80::1%eth0":                "fe80::/64",
+		"::1":                         "::/64",
+		"not an address":              "not an address",
+		"":                            "",
+	} {
+		if got := auth.AddressKey(in); got != want {
+			t.Errorf("AddressKey(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 // TestFloodsOfUnknownTokensStayOffTheDatabase counts the store reads: a
 // flood of distinct checksum-valid unknown tokens from one address costs
 // at most its failure budget, a flood of one unknown token from many

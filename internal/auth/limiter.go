@@ -37,8 +37,9 @@ func (e *RateLimited) Seconds() string {
 // FailureLimiter throttles client addresses that fail authentication
 // repeatedly: each address has a token bucket that only failures drain, so
 // an address that never fails is never slowed, and an attacker flooding
-// from one address does not lock out anyone else. Checking an address that
-// never failed takes no lock.
+// from one address does not lock out anyone else. IPv6 addresses count by
+// their /64 (AddressKey). Checking an address that never failed takes no
+// lock.
 type FailureLimiter struct {
 	every time.Duration
 	burst int
@@ -65,7 +66,7 @@ func (l *FailureLimiter) Check(ip string) (retryAfter time.Duration, blocked boo
 	if l == nil {
 		return 0, false
 	}
-	v, ok := l.buckets.Load(ip)
+	v, ok := l.buckets.Load(AddressKey(ip))
 	if !ok {
 		return 0, false
 	}
@@ -89,6 +90,7 @@ func (l *FailureLimiter) Fail(ip string) {
 	if l == nil {
 		return
 	}
+	ip = AddressKey(ip)
 	v, ok := l.buckets.Load(ip)
 	if !ok {
 		l.mu.Lock()

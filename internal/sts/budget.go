@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/latchkey/latchkey/internal/auth"
 )
 
 // addressBudget is a token bucket per client address that every use drains,
@@ -14,7 +16,7 @@ import (
 // codes): one address cannot create without bound, and a flood from one
 // address leaves every other address its whole budget. The address is the
 // edge's (auth.ClientOf), so a forwarding header counts only from a
-// trusted proxy.
+// trusted proxy; an IPv6 address counts by its /64 (auth.AddressKey).
 type addressBudget struct {
 	every time.Duration // one use comes back per every
 	burst int           // uses an address may make at once
@@ -30,6 +32,7 @@ const maxBudgetAddresses = 100_000
 // take uses one of ip's budget. When none is left it reports false and how
 // long until one comes back.
 func (b *addressBudget) take(ip string, now time.Time) (retryAfter time.Duration, ok bool) {
+	ip = auth.AddressKey(ip) // IPv6 by its /64
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	l := b.buckets[ip]

@@ -1,6 +1,7 @@
 package sts_test
 
 import (
+	"fmt"
 	"encoding/json"
 	"io"
 	"net"
@@ -106,6 +107,27 @@ func TestDeviceAuthorizationFloodIsRefusedPerClientAddress(t *testing.T) {
 	t.Run("the refused address stated by the trusted proxy is still refused", func(t *testing.T) {
 		if resp, out := askForDeviceCode(t, loopbackClient("127.0.0.2"), s, "127.0.0.1"); resp.StatusCode != http.StatusTooManyRequests {
 			t.Fatalf("status %d %v, want 429", resp.StatusCode, out)
+		}
+	})
+
+	t.Run("an IPv6 client that changes address within its /64 shares one budget", func(t *testing.T) {
+		proxy := loopbackClient("127.0.0.2")
+		refusedAt := -1
+		for i := 1; i <= 200 && refusedAt < 0; i++ {
+			resp, out := askForDeviceCode(t, proxy, s, fmt.Sprintf("2001:db8:1:2::%x", i))
+			switch resp.StatusCode {
+			case http.StatusOK:
+			case http.StatusTooManyRequests:
+				refusedAt = i
+			default:
+				t.Fatalf("address %d: status %d %v", i, resp.StatusCode, out)
+			}
+		}
+		if refusedAt < 0 {
+			t.Fatal("200 addresses of one /64 were all given device codes")
+		}
+		if resp, out := askForDeviceCode(t, proxy, s, "2001:db8:1:3::1"); resp.StatusCode != http.StatusOK || out["device_code"] == nil {
+			t.Fatalf("a client in another /64: status %d %v, want a device code", resp.StatusCode, out)
 		}
 	})
 }

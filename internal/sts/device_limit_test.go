@@ -1,8 +1,8 @@
 package sts_test
 
 import (
-	"fmt"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"

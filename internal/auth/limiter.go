@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -44,9 +45,9 @@ type FailureLimiter struct {
 	every time.Duration
 	burst int
 
-	mu      sync.Mutex // serialises inserts and the size bound
-	n       int
-	buckets sync.Map // ip → *rate.Limiter
+	mu      sync.Mutex   // serialises inserts and the size bound
+	n       atomic.Int64 // addresses tracked; 0 lets Check skip AddressKey
+	buckets sync.Map     // AddressKey(ip) → *rate.Limiter
 }
 
 // NewFailureLimiter allows burst failures per address, refilled one per every.
@@ -63,8 +64,8 @@ func (l *FailureLimiter) Blocked(ip string) bool {
 // Check reports whether ip has used up its failures and, if so, how long
 // until it may try again.
 func (l *FailureLimiter) Check(ip string) (retryAfter time.Duration, blocked bool) {
-	if l == nil {
-		return 0, false
+	if l == nil || l.n.Load() == 0 {
+		return 0, false // nobody failed: no key to compute (it parses IPv6)
 	}
 	v, ok := l.buckets.Load(AddressKey(ip))
 	if !ok {
@@ -94,15 +95,15 @@ func (l *FailureLimiter) Fail(ip string) {
 	v, ok := l.buckets.Load(ip)
 	if !ok {
 		l.mu.Lock()
-		if l.n > 100_000 {
+		if l.n.Load() > 100_000 {
 			// Bounded memory under a flood of addresses: forget them all.
 			l.buckets.Clear()
-			l.n = 0
+			l.n.Store(0)
 		}
 		var loaded bool
 		v, loaded = l.buckets.LoadOrStore(ip, rate.NewLimiter(rate.Every(l.every), l.burst))
 		if !loaded {
-			l.n++
+			l.n.Add(1)
 		}
 		l.mu.Unlock()
 	}

@@ -1,12 +1,9 @@
 package postgres
 
 import (
-	"crypto/rand"
 	"errors"
 	"testing"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/latchkey/latchkey/internal/store"
 )
@@ -19,17 +16,8 @@ func TestTokenIsNotStoredWhenItsAuditEventFails(t *testing.T) {
 	s := openInternal(t)
 	ctx := t.Context()
 	now := time.Now()
-	u := &store.User{ID: uuid.NewString(), Username: "alice", Role: store.RoleMember, Kind: store.KindPerson,
-		LoginType: "password", CreatedAt: now, UpdatedAt: now}
-	if err := s.CreateUser(ctx, u); err != nil {
-		t.Fatal(err)
-	}
-	tok := func(name string) *store.Token {
-		var d [32]byte
-		rand.Read(d[:])
-		return &store.Token{ID: uuid.NewString(), UserID: u.ID, Kind: store.TokenPersonal, Name: name,
-			Digest: d[:], Hint: "abcd", CreatedAt: now, UpdatedAt: now}
-	}
+	u := internalUser(t, s, "alice")
+	tok := func(name string) *store.Token { return internalToken(u.ID, name, now) }
 	bad := tok("ci")
 	err := s.CreateTokenWithAudit(ctx, bad, &store.AuditEvent{At: now, ActorName: "al\x00ice", Action: "token.create", TargetType: "token", TargetID: bad.ID})
 	if err == nil {

@@ -6,8 +6,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/latchkey/latchkey/internal/testenv"
 )
 
 // TestHotPathQueriesHaveIndexPaths pins that every verification-path
@@ -80,16 +78,4 @@ func explain(t *testing.T, conn *pgxpool.Conn, q string, args ...any) string {
 		t.Fatal(err)
 	}
 	return strings.Join(plan, "\n")
-}
-
-// openInternal opens a store on a fresh schema of the test database,
-// closed when the test ends; it skips without one (fails under CI=true).
-func openInternal(t *testing.T) *Store {
-	t.Helper()
-	s, err := Open(t.Context(), NewTestSchema(t, testenv.PostgresDSN(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
 }

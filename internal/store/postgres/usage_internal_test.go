@@ -1,12 +1,9 @@
 package postgres
 
 import (
-	"crypto/rand"
 	"fmt"
 	"testing"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/latchkey/latchkey/internal/store"
 )
@@ -22,18 +19,10 @@ func TestFirstUseOfATokenIsWrittenOnItsPage(t *testing.T) {
 	ctx := t.Context()
 	s := openInternal(t)
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	u := &store.User{ID: uuid.Must(uuid.NewV7()).String(), Username: "pages", Role: store.RoleMember,
-		Kind: store.KindPerson, CreatedAt: now, UpdatedAt: now}
-	if err := s.CreateUser(ctx, u); err != nil {
-		t.Fatal(err)
-	}
+	u := internalUser(t, s, "pages")
 	ts := make([]*store.Token, 400) // several pages, the first ones full
 	for i := range ts {
-		d := make([]byte, 32)
-		_, _ = rand.Read(d)
-		ts[i] = &store.Token{ID: uuid.Must(uuid.NewV7()).String(), UserID: u.ID, Kind: store.TokenPersonal,
-			Name: fmt.Sprintf("token-%04d", i), Scopes: []string{"repo:read"}, Digest: d, Hint: "abcd",
-			CreatedAt: now, UpdatedAt: now}
+		ts[i] = internalToken(u.ID, fmt.Sprintf("token-%04d", i), now)
 	}
 	if err := s.CreateTokens(ctx, ts); err != nil {
 		t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"reflect"
 
 	"modernc.org/sqlite"
 )
@@ -221,7 +220,9 @@ func (c *cachingConn) Close() error {
 	return errors.Join(errs...)
 }
 
-// cachedRows hands the statement back when the rows close.
+// cachedRows hands the statement back when the rows close. It has the
+// driver rows' Columns, Next and Close only: no query of the store asks for
+// column types.
 type cachedRows struct {
 	driver.Rows
 	c      *cachingConn
@@ -240,41 +241,4 @@ func (r *cachedRows) Close() error {
 		err = gerr
 	}
 	return err
-}
-
-// The column-type methods of the driver's rows, for Rows.ColumnTypes.
-
-func (r *cachedRows) ColumnTypeDatabaseTypeName(i int) string {
-	if t, ok := r.Rows.(driver.RowsColumnTypeDatabaseTypeName); ok {
-		return t.ColumnTypeDatabaseTypeName(i)
-	}
-	return ""
-}
-
-func (r *cachedRows) ColumnTypeLength(i int) (int64, bool) {
-	if t, ok := r.Rows.(driver.RowsColumnTypeLength); ok {
-		return t.ColumnTypeLength(i)
-	}
-	return 0, false
-}
-
-func (r *cachedRows) ColumnTypeNullable(i int) (nullable, ok bool) {
-	if t, ok := r.Rows.(driver.RowsColumnTypeNullable); ok {
-		return t.ColumnTypeNullable(i)
-	}
-	return false, false
-}
-
-func (r *cachedRows) ColumnTypePrecisionScale(i int) (precision, scale int64, ok bool) {
-	if t, ok := r.Rows.(driver.RowsColumnTypePrecisionScale); ok {
-		return t.ColumnTypePrecisionScale(i)
-	}
-	return 0, 0, false
-}
-
-func (r *cachedRows) ColumnTypeScanType(i int) reflect.Type {
-	if t, ok := r.Rows.(driver.RowsColumnTypeScanType); ok {
-		return t.ColumnTypeScanType(i)
-	}
-	return reflect.TypeFor[any]()
 }

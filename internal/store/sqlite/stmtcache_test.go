@@ -187,6 +187,28 @@ func TestStatementCacheIsBounded(t *testing.T) {
 	}
 }
 
+// TestCloseFinalizesKeptStatements closes a pool whose connection keeps
+// compiled statements: the connection lets go of every one of them.
+func TestCloseFinalizesKeptStatements(t *testing.T) {
+	db, cc := openCaching(t)
+	if _, err := db.Exec(`INSERT INTO t (name) VALUES (?)`, "a"); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM t`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if len(cc.stmts) == 0 {
+		t.Fatal("no statement was kept")
+	}
+	if err := db.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	if len(cc.stmts) != 0 {
+		t.Fatalf("the closed connection still keeps %d statements", len(cc.stmts))
+	}
+}
+
 // TestStoreCloseFinalizesKeptStatements closes a store whose connections
 // hold compiled statements: Close reports no error, and the file opens
 // again with its data.

@@ -97,7 +97,7 @@ func TestVerifyIdentityHeadersHaveExactValuesAndFollowChanges(t *testing.T) {
 	}
 	identity := func(tok servertest.CreatedToken, scopes string) map[string]string {
 		return map[string]string{
-			"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+			"Cache-Control": "no-store",
 			"X-Latchkey-User": "alice", "X-Latchkey-User-Id": f.aliceID, "X-Latchkey-Token-Id": tok.ID(),
 			"X-Latchkey-Token-Kind": "pat", "X-Latchkey-Scopes": scopes,
 		}
@@ -124,7 +124,7 @@ func TestVerifyIdentityHeadersHaveExactValuesAndFollowChanges(t *testing.T) {
 		checkHeaders(t, verifyAnswer(t, s, "/v1/anything", forever.Secret, forgedIdentity), wantForever)
 		// A public route answers with no identity at all.
 		checkHeaders(t, verifyAnswer(t, s, "/status", "", forgedIdentity),
-			map[string]string{"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+			map[string]string{"Cache-Control": "no-store"})
 	})
 	t.Run("scopes changed", func(t *testing.T) {
 		s.JSON(t, http.MethodPatch, "/api/v1/tokens/"+expiring.ID(), f.alice,
@@ -150,7 +150,7 @@ func TestVerifyIdentityHeadersFollowTheOwnersRole(t *testing.T) {
 	kind, _ := tok.Token["kind"].(string)
 	want := func(scopes string) map[string]string {
 		return map[string]string{
-			"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+			"Cache-Control": "no-store",
 			"X-Latchkey-User": "carol", "X-Latchkey-User-Id": carolID, "X-Latchkey-Token-Id": tok.ID(),
 			"X-Latchkey-Token-Kind": kind, "X-Latchkey-Scopes": scopes,
 			"Latchkey-Token-Expiration": expiryOf(t, tok, "expires_at", 0),
@@ -159,4 +159,53 @@ func TestVerifyIdentityHeadersFollowTheOwnersRole(t *testing.T) {
 	checkHeaders(t, verifyAnswer(t, s, "/v1/anything", tok.Secret, forgedIdentity), want("admin:org repo:read"))
 	s.JSON(t, http.MethodPatch, "/api/v1/users/"+carolID, admin, map[string]any{"role": "member"}, http.StatusOK, nil)
 	checkHeaders(t, verifyAnswer(t, s, "/v1/anything", tok.Secret, forgedIdentity), want("repo:read"))
+}
+
+// TestVerifyAnswersWithABodyForbidSniffing checks X-Content-Type-Options on
+// every forward-auth answer that has a body: Traefik passes a denial's body
+// and headers on to the client. The 200 has no body and no such header.
+func TestVerifyAnswersWithABodyForbidSniffing(t *testing.T) {
+	s := servertest.Start(t, trustLoopback, "--config", writeConfig(t, identityRules))
+	f := newFixture(t, s)
+	tok := f.token(t, "ci", "repo:read=acme/*")
+	ask := func(secret, uri string, extra http.Header) (*http.Response, string) {
+		h := http.Header{"X-Original-Method": {"GET"}, "X-Original-Uri": {uri}}
+		if secret != "" {
+			h.Set("Authorization", bearer(secret))
+		}
+		for k, vs := range extra {
+			h[k] = vs
+		}
+		return send(t, http.MethodGet, s.URL+"/auth/verify", h)
+	}
+	json := http.Header{"Accept": {"application/json"}}
+	for _, c := range []struct {
+		name   string
+		secret string
+		uri    string
+		accept http.Header
+		status int
+	}{
+		{"no credential", "", "/v1/anything", nil, http.StatusUnauthorized},
+		{"unknown token", "lk_pat_unknown", "/v1/anything", json, http.StatusUnauthorized},
+		{"path no rule allows", tok.Secret, "/v1/%zz", nil, http.StatusForbidden},
+		{"original method disagrees", tok.Secret, "/v1/anything", http.Header{"X-Original-Method": {"POST"}, "X-Forwarded-Method": {"GET"}}, http.StatusBadRequest},
+		{"allowed", tok.Secret, "/v1/anything", nil, http.StatusOK},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			resp, body := ask(c.secret, c.uri, c.accept)
+			if resp.StatusCode != c.status {
+				t.Fatalf("status %d (%q), want %d", resp.StatusCode, body, c.status)
+			}
+			got := resp.Header.Values("X-Content-Type-Options")
+			switch {
+			case body != "" && (len(got) != 1 || got[0] != "nosniff"):
+				t.Errorf("answer with body %q: X-Content-Type-Options = %q, want nosniff", body, got)
+			case body == "" && c.status != http.StatusOK:
+				t.Errorf("denial %d has no body", c.status)
+			case c.status == http.StatusOK && (body != "" || len(got) != 0):
+				t.Errorf("200: body %q, X-Content-Type-Options %q; want neither", body, got)
+			}
+		})
+	}
 }

@@ -97,7 +97,7 @@ func TestVerifyIdentityHeadersHaveExactValuesAndFollowChanges(t *testing.T) {
 	}
 	identity := func(tok servertest.CreatedToken, scopes string) map[string]string {
 		return map[string]string{
-			"Cache-Control": "no-store",
+			"Cache-Control":   "no-store",
 			"X-Latchkey-User": "alice", "X-Latchkey-User-Id": f.aliceID, "X-Latchkey-Token-Id": tok.ID(),
 			"X-Latchkey-Token-Kind": "pat", "X-Latchkey-Scopes": scopes,
 		}
@@ -150,7 +150,7 @@ func TestVerifyIdentityHeadersFollowTheOwnersRole(t *testing.T) {
 	kind, _ := tok.Token["kind"].(string)
 	want := func(scopes string) map[string]string {
 		return map[string]string{
-			"Cache-Control": "no-store",
+			"Cache-Control":   "no-store",
 			"X-Latchkey-User": "carol", "X-Latchkey-User-Id": carolID, "X-Latchkey-Token-Id": tok.ID(),
 			"X-Latchkey-Token-Kind": kind, "X-Latchkey-Scopes": scopes,
 			"Latchkey-Token-Expiration": expiryOf(t, tok, "expires_at", 0),

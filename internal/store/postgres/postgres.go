@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -32,7 +33,9 @@ const (
 // Store is a store.Store on a PostgreSQL database (one schema of it). It is
 // safe for concurrent use; Close releases it.
 type Store struct {
-	pool *pgxpool.Pool
+	pool   *pgxpool.Pool
+	verify *verifyReaders
+	closed sync.Once
 }
 
 // Open connects to the database at dsn, applies pending migrations to the
@@ -49,12 +52,11 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open postgres store: %w", err)
 	}
-	s := &Store{pool: pool}
-	if err := s.Ping(ctx); err != nil {
+	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return nil, err
+		return nil, fmt.Errorf("ping postgres: %w", translate(err))
 	}
-	return s, nil
+	return &Store{pool: pool, verify: startVerifyReaders(pool, int(cfg.MaxConns)/2)}, nil
 }
 
 // Ping checks that the database answers.
@@ -65,9 +67,13 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes every connection of the pool.
+// Close stops the verification readers and closes every connection of
+// the pool. Calls after the first do nothing.
 func (s *Store) Close() error {
-	s.pool.Close()
+	s.closed.Do(func() {
+		s.verify.stop()
+		s.pool.Close()
+	})
 	return nil
 }
 

@@ -2,52 +2,31 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/latchkey/latchkey/internal/store"
 )
 
-// getTokenAndOwnerByDigestSQL is the uncached verification read: the token
-// by either digest and its live owner by primary key, in one round trip.
-// t.* is tokenColumns, in their order. The owner's password hash is not
-// read: nothing that verifies a token needs it.
+// GetTokenAndOwnerByDigest returns the token whose current or previous
+// digest equals digest and its owner (nil when deleted), in one read that
+// it may share with other verifications (see verifybatch.go). The owner's
+// PasswordHash is left empty.
 //
-// The plan is one probe per index touched, nothing more:
-//   - The digests are two branches of a UNION ALL under LIMIT 1, not an OR:
-//     the first branch's index scan answers a current secret and the
-//     second (a small partial index) runs only when it finds nothing,
-//     where an OR combines both indexes into a bitmap and rechecks the heap
-//     row.
-//   - The owner is a LATERAL subquery probed once for the one token row.
-//     OFFSET 0 keeps the planner from flattening it into a join, which it
-//     hashes: every read would scan and hash the whole users table to find
-//     one row. (With few users the probe may still be a sequential scan of
-//     their one or two pages; with many it is the primary key.)
+// The read's plan is one probe per index touched, nothing more:
+//   - The digests are two branches of a UNION ALL, not an OR: each is an
+//     index scan (the second a small partial index), where an OR combines
+//     both indexes into a bitmap and rechecks the heap row.
+//   - The owner is a LATERAL subquery probed once per token row. OFFSET 0
+//     keeps the planner from flattening it into a join, which it hashes:
+//     every read would scan and hash the whole users table. (With few
+//     users the probe may still be a sequential scan of their one or two
+//     pages; with many it is the primary key.)
 //
 // The owner's id is the token's user_id and is not read again; a NULL
 // created_at says no live owner matched.
-const getTokenAndOwnerByDigestSQL = `SELECT t.*,
-	u.username, u.role, u.kind, u.login_type, u.suspended, u.created_at, u.updated_at, u.email
-	FROM ((SELECT ` + tokenColumns + ` FROM tokens WHERE digest = $1)
-		UNION ALL (SELECT ` + tokenColumns + ` FROM tokens WHERE prev_digest = $1) LIMIT 1) AS t
-	LEFT JOIN LATERAL (SELECT username, role, kind, login_type, suspended, created_at, updated_at, email
-		FROM users WHERE users.id = t.user_id AND users.deleted_at IS NULL OFFSET 0) AS u ON true`
-
-// GetTokenAndOwnerByDigest returns the token whose current or previous
-// digest equals digest and its owner (nil when deleted), in one read. The
-// owner's PasswordHash is left empty.
 func (s *Store) GetTokenAndOwnerByDigest(ctx context.Context, digest []byte) (*store.Token, *store.User, error) {
-	var r verifyScan
-	if err := s.pool.QueryRow(ctx, getTokenAndOwnerByDigestSQL, digest).Scan(r.dest()...); err != nil {
-		return nil, nil, fmt.Errorf("get token and owner by digest: %w", translate(err))
-	}
-	t, err := r.tok.token()
-	if err != nil {
-		return nil, nil, fmt.Errorf("get token and owner by digest: %w", err)
-	}
-	return t, r.owner.user(t.UserID), nil
+	return s.verify.lookup(ctx, digest)
 }
 
 // verifyScan is a row of the verification read, scanned in one allocation

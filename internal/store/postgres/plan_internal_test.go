@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"encoding/hex"
 	"strings"
 	"testing"
 
@@ -30,7 +31,7 @@ func TestHotPathQueriesHaveIndexPaths(t *testing.T) {
 	} {
 		args := []any{[]byte("x")}
 		switch {
-		case strings.Contains(q, "ANY($1)"):
+		case strings.Contains(q, "$1::bytea[]"):
 			args = []any{[][]byte{[]byte("x"), []byte("y")}}
 		case !strings.Contains(q, "digest"):
 			args = []any{"x"}
@@ -44,10 +45,11 @@ func TestHotPathQueriesHaveIndexPaths(t *testing.T) {
 }
 
 // TestVerificationReadProbesOneDigestIndexAndTheOwner pins the shape of
-// the uncached verification read's plan, for one digest and for a batch:
-// each digest's index is probed (no bitmap over both), and the owner is
-// looked up for each token row rather than hashed from a scan of every
-// user.
+// the uncached verification read's plan, for one digest and for a batch,
+// in the generic plan PostgreSQL switches a prepared statement to: each
+// asked digest probes the current digest's index (the previous digest's
+// only when it finds nothing), and the owner is looked up for each token
+// row rather than hashed from a scan of every user.
 func TestVerificationReadProbesOneDigestIndexAndTheOwner(t *testing.T) {
 	ctx := t.Context()
 	s := openInternal(t)
@@ -56,21 +58,32 @@ func TestVerificationReadProbesOneDigestIndexAndTheOwner(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Release()
-	for _, n := range []int{1, maxVerifyBatch} {
-		if n > 1 {
-			// On the test's empty table a scan is cheaper than 64 probes;
-			// what must hold is that probes are possible as it grows.
-			if _, err := conn.Exec(ctx, `SET enable_seqscan = off`); err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Exec(ctx, `RESET enable_seqscan`)
+	// On the test's empty tables a scan is cheaper than probes; what must
+	// hold is that probes are possible as they grow.
+	for _, set := range []string{"enable_seqscan = off", "plan_cache_mode = force_generic_plan"} {
+		if _, err := conn.Exec(ctx, `SET `+set); err != nil {
+			t.Fatal(err)
 		}
+	}
+	defer conn.Exec(ctx, `RESET ALL`)
+	if _, err := conn.Exec(ctx, `PREPARE verify_read AS `+getTokensAndOwnersSQL); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Exec(ctx, `DEALLOCATE verify_read`)
+	for _, n := range []int{1, maxVerifyBatch} {
 		digests := make([][]byte, n)
 		for i := range digests {
 			digests[i] = []byte{byte(i), 'x'}
 		}
-		plan := explain(t, conn, getTokensAndOwnersSQL, digests)
+		elems := make([]string, n)
+		for i, d := range digests {
+			elems[i] = `"\\x` + hex.EncodeToString(d) + `"`
+		}
+		plan := explain(t, conn, `EXECUTE verify_read('{`+strings.Join(elems, ",")+`}')`)
 		t.Logf("%d digests:\n%s", n, plan)
+		if !strings.Contains(plan, "Index Cond: (digest = d.digest)") {
+			t.Errorf("the generic plan for %d digests does not probe the index once per asked digest:\n%s", n, plan)
+		}
 		for _, bad := range []string{"BitmapOr", "Hash", "Seq Scan on tokens"} {
 			if strings.Contains(plan, bad) {
 				t.Errorf("the verification read's plan for %d digests has a %s:\n%s", n, bad, plan)

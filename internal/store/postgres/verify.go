@@ -14,14 +14,16 @@ import (
 // PasswordHash is left empty.
 //
 // The read's plan is one probe per index touched, nothing more:
-//   - The digests are two branches of a UNION ALL, not an OR: each is an
-//     index scan (the second a small partial index), where an OR combines
-//     both indexes into a bitmap and rechecks the heap row.
-//   - The owner is a LATERAL subquery probed once per token row. OFFSET 0
-//     keeps the planner from flattening it into a join, which it hashes:
-//     every read would scan and hash the whole users table. (With few
-//     users the probe may still be a sequential scan of their one or two
-//     pages; with many it is the primary key.)
+//   - The digests are two branches of a UNION ALL under LIMIT 1, not an
+//     OR: the first branch's index scan answers a current secret and the
+//     second (a small partial index) runs only when it finds nothing,
+//     where an OR combines both indexes into a bitmap and rechecks the
+//     heap row.
+//   - The owner is a LATERAL subquery probed once for the token row.
+//     OFFSET 0 keeps the planner from flattening it into a join, which it
+//     hashes: every read would scan and hash the whole users table. (With
+//     few users the probe may still be a sequential scan of their one or
+//     two pages; with many it is the primary key.)
 //
 // The owner's id is the token's user_id and is not read again; a NULL
 // created_at says no live owner matched.

@@ -36,15 +36,18 @@ const (
 	verifyBatchTimeout = 10 * time.Second
 )
 
-// getTokensAndOwnersSQL reads the tokens whose current or previous digest
-// is in $1, each with its live owner, as getTokenAndOwnerByDigestSQL does
-// for one digest: the two digests are two index scans under UNION ALL
-// (the second a small partial index), and the owner a LATERAL probe of
-// the primary key per token row.
-const getTokensAndOwnersSQL = `SELECT t.*,
+// getTokensAndOwnersSQL reads, for each digest of $1, the token whose
+// current or previous digest it is, with its live owner: the single read
+// (one digest, the current first) run once per element of the array. Each
+// probe is an equality on a value from the array, so every plan, generic
+// or custom, probes the indexes: digest = ANY($1) was planned as a scan
+// of a million-row table once PostgreSQL switched the prepared statement
+// to its generic plan. The asked digest comes first in each row.
+const getTokensAndOwnersSQL = `SELECT d.digest, t.*,
 	u.username, u.role, u.kind, u.login_type, u.suspended, u.created_at, u.updated_at, u.email
-	FROM ((SELECT ` + tokenColumns + ` FROM tokens WHERE digest = ANY($1))
-		UNION ALL (SELECT ` + tokenColumns + ` FROM tokens WHERE prev_digest = ANY($1) AND prev_digest IS NOT NULL)) AS t
+	FROM unnest($1::bytea[]) AS d (digest)
+	CROSS JOIN LATERAL ((SELECT ` + tokenColumns + ` FROM tokens WHERE tokens.digest = d.digest)
+		UNION ALL (SELECT ` + tokenColumns + ` FROM tokens WHERE tokens.prev_digest = d.digest) LIMIT 1) AS t
 	LEFT JOIN LATERAL (SELECT username, role, kind, login_type, suspended, created_at, updated_at, email
 		FROM users WHERE users.id = t.user_id AND users.deleted_at IS NULL OFFSET 0) AS u ON true`
 
@@ -184,13 +187,15 @@ func (v *verifyReaders) read(batch []*verifyLookup) {
 	}
 	defer rows.Close()
 	type read struct {
+		asked []byte
 		tok   *store.Token
 		owner *store.User
 	}
 	var found []read
 	for rows.Next() {
 		var r verifyScan
-		if err := rows.Scan(r.dest()...); err != nil {
+		var asked []byte
+		if err := rows.Scan(append([]any{&asked}, r.dest()...)...); err != nil {
 			fail(err)
 			return
 		}
@@ -199,21 +204,17 @@ func (v *verifyReaders) read(batch []*verifyLookup) {
 			fail(err)
 			return
 		}
-		found = append(found, read{t, r.owner.user(t.UserID)})
+		found = append(found, read{asked, t, r.owner.user(t.UserID)})
 	}
 	if err := rows.Err(); err != nil {
 		fail(err)
 		return
 	}
-	// A current digest wins over a previous one, as in the single read.
 	// Two lookups of one digest each get a copy of their own: the caller
 	// may change the token it is given.
 	given := make([]bool, len(found))
 	for _, l := range waiting {
-		i := slices.IndexFunc(found, func(r read) bool { return bytes.Equal(r.tok.Digest, l.digest) })
-		if i < 0 {
-			i = slices.IndexFunc(found, func(r read) bool { return bytes.Equal(r.tok.PrevDigest, l.digest) })
-		}
+		i := slices.IndexFunc(found, func(r read) bool { return bytes.Equal(r.asked, l.digest) })
 		if i < 0 {
 			l.err = fmt.Errorf("get token and owner by digest: %w", store.ErrNotFound)
 			continue

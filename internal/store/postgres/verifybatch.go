@@ -18,10 +18,9 @@ import (
 
 // Uncached verifications are read in batches. Each read was a round trip
 // of its own: a socket write and read on both sides and a statement for a
-// backend to parse, plan and run, for one index probe. Under load that
-// overhead, not the probe, was most of what the server and PostgreSQL
-// spent on a verification. The lookups waiting at one moment now share one
-// statement (digest = ANY($1)) and one round trip.
+// backend to run, for one index probe. Under load that overhead, not the
+// probe, was most of what the server spent on a verification. The lookups
+// waiting at one moment now share one statement and one round trip.
 //
 // The batching adds no wait: a reader takes every lookup queued when it
 // becomes free, so a lone lookup is read at once, alone, and lookups

@@ -10,23 +10,9 @@ import (
 
 // GetTokenAndOwnerByDigest returns the token whose current or previous
 // digest equals digest and its owner (nil when deleted), in one read that
-// it may share with other verifications (see verifybatch.go). The owner's
+// it may share with other verifications (getTokensAndOwnersSQL in
+// verifybatch.go, which also says what its plan is). The owner's
 // PasswordHash is left empty.
-//
-// The read's plan is one probe per index touched, nothing more:
-//   - The digests are two branches of a UNION ALL under LIMIT 1, not an
-//     OR: the first branch's index scan answers a current secret and the
-//     second (a small partial index) runs only when it finds nothing,
-//     where an OR combines both indexes into a bitmap and rechecks the
-//     heap row.
-//   - The owner is a LATERAL subquery probed once for the token row.
-//     OFFSET 0 keeps the planner from flattening it into a join, which it
-//     hashes: every read would scan and hash the whole users table. (With
-//     few users the probe may still be a sequential scan of their one or
-//     two pages; with many it is the primary key.)
-//
-// The owner's id is the token's user_id and is not read again; a NULL
-// created_at says no live owner matched.
 func (s *Store) GetTokenAndOwnerByDigest(ctx context.Context, digest []byte) (*store.Token, *store.User, error) {
 	return s.verify.lookup(ctx, digest)
 }

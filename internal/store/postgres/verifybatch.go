@@ -41,7 +41,21 @@ const (
 // probe is an equality on a value from the array, so every plan, generic
 // or custom, probes the indexes: digest = ANY($1) was planned as a scan
 // of a million-row table once PostgreSQL switched the prepared statement
-// to its generic plan. The asked digest comes first in each row.
+// to its generic plan. Per digest:
+//   - The two digests are two branches of a UNION ALL under LIMIT 1, not
+//     an OR: the first branch's index scan answers a current secret and
+//     the second (a small partial index) runs only when it finds nothing,
+//     where an OR combines both indexes into a bitmap and rechecks the
+//     heap row.
+//   - The owner is a LATERAL subquery probed once for the token row.
+//     OFFSET 0 keeps the planner from flattening it into a join, which it
+//     hashes: every read would scan and hash the whole users table. (With
+//     few users the probe may still be a scan of their one or two pages;
+//     with many it is the primary key.)
+//
+// The asked digest comes first in each row. The owner's id is the token's
+// user_id and is not read again; a NULL created_at says no live owner
+// matched.
 const getTokensAndOwnersSQL = `SELECT d.digest, t.*,
 	u.username, u.role, u.kind, u.login_type, u.suspended, u.created_at, u.updated_at, u.email
 	FROM unnest($1::bytea[]) AS d (digest)

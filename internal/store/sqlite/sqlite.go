@@ -33,9 +33,8 @@ type Store struct {
 	getToken           *sql.Stmt
 	getUser            *sql.Stmt
 	getSessionByDigest *sql.Stmt
-	getTokenAndOwner   *sql.Stmt
-	// by the previous digest, asked only when the current one is unknown
-	getTokenAndOwnerPrev *sql.Stmt
+	// The uncached verification read's own connections (verify.go).
+	verify *verifyReaders
 	// foldMu runs one fold of the usage journal at a time.
 	foldMu sync.Mutex
 }
@@ -71,8 +70,6 @@ type options struct {
 func readerConns() int { return max(4, runtime.GOMAXPROCS(0)) + 1 }
 
 // dsn builds a driver name for path with the shared pragmas and extra ones.
-// The path is written as a file: URI so that characters such as '?' in it
-// are not taken for parameters.
 func dsn(path string, extra ...string) string {
 	q := url.Values{}
 	for _, p := range append(append([]string{}, pragmas...), extra...) {
@@ -82,8 +79,12 @@ func dsn(path string, extra ...string) string {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
-	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+	return fileURI(path) + "?" + q.Encode()
 }
+
+// fileURI is path as a file: URI, so that characters such as '?' in it are
+// not taken for parameters.
+func fileURI(path string) string { return "file:" + (&url.URL{Path: path}).EscapedPath() }
 
 // Open opens (creating if needed) the database file at path, applies
 // pending migrations and prepares the hot-path queries.
@@ -138,6 +139,10 @@ func open(ctx context.Context, path string, o options) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if s.verify, err = openVerifyReaders(fileURI(path), verifyConns()); err != nil {
+		s.Close()
+		return nil, err
+	}
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -164,8 +169,6 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.getToken, getTokenSQL},
 		{&s.getUser, getUserSQL},
 		{&s.getSessionByDigest, getSessionByDigestSQL},
-		{&s.getTokenAndOwner, getTokenAndOwnerByDigestSQL},
-		{&s.getTokenAndOwnerPrev, getTokenAndOwnerByPrevDigestSQL},
 	} {
 		st, err := s.r.PrepareContext(ctx, p.query)
 		if err != nil {
@@ -190,10 +193,13 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes the prepared statements and both pools.
 func (s *Store) Close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.getTokenByDigest, s.getToken, s.getUser, s.getSessionByDigest, s.getTokenAndOwner, s.getTokenAndOwnerPrev} {
+	for _, st := range []*sql.Stmt{s.getTokenByDigest, s.getToken, s.getUser, s.getSessionByDigest} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
+	}
+	if s.verify != nil {
+		errs = append(errs, s.verify.close())
 	}
 	if s.wr != nil {
 		s.wr.stop()

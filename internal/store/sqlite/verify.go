@@ -6,8 +6,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"time"
+
+	zsqlite "zombiezen.com/go/sqlite"
 
 	"github.com/latchkey/latchkey/internal/store"
 )
@@ -24,16 +29,15 @@ var (
 	getTokenAndOwnerByPrevDigestSQL = tokenAndOwnerSQL("t.digest", "t.prev_digest = ?")
 )
 
-// The columns of the verification read, in the order of verifyScan.dest:
-// verifyTokenColumns (every token column but the digests), the digest not
-// asked for, then verifyOwnerColumns.
+// The columns of the verification read, in the order verifyRow reads
+// them: verifyTokenColumns (every token column but the digests), the digest
+// not asked for, then verifyOwnerColumns.
 //
-// The driver costs a few allocations per non-empty TEXT value and some
-// work per column, so: the lists and claims a token usually has none of
-// come back as ” rather than '[]' or '{}' (the same to decodeList and
-// store.DecodeClaims); the owner's id is the token's user_id; a NULL
-// created_at says no live owner matched the LEFT JOIN; and the password
-// hash, which nothing that verifies a token reads, is left out.
+// Each non-empty TEXT value becomes a Go string, so the lists and claims a
+// token usually has none of come back as ” rather than '[]' or '{}' (the
+// same to decodeList and store.DecodeClaims); the owner's id is the token's
+// user_id; a NULL created_at says no live owner matched the LEFT JOIN; and
+// the password hash, which nothing that verifies a token reads, is left out.
 var (
 	verifyTokenColumns = []string{
 		"t.id", "t.user_id", "t.kind", "t.name", "t.description", "t.scopes", "t.hint", "t.prev_expires_at",
@@ -43,39 +47,168 @@ var (
 		"iif(t.federation_claims = '{}', '', t.federation_claims)",
 	}
 	verifyOwnerColumns = []string{
-		"u.created_at", "coalesce(u.username, '')", "coalesce(u.role, '')", "coalesce(u.kind, '')",
-		"coalesce(u.login_type, '')", "coalesce(u.suspended, 0)", "coalesce(u.updated_at, 0)",
-		"coalesce(u.email, '')",
+		"u.created_at", "u.username", "u.role", "u.kind", "u.login_type", "u.suspended", "u.updated_at", "u.email",
 	}
 )
 
-// verifyColumnCount is the width of the verification read.
-const verifyColumnCount = 29
-
 // tokenAndOwnerSQL is the verification read of the row where where holds,
 // other being the digest not asked for.
-//
-// Every result column is an expression (a column behind the no-op unary
-// +) named "": the driver copies each column's name and declared type into
-// new Go strings on every query, and an empty name or the absent declared
-// type of an expression costs nothing. The values are the same.
 func tokenAndOwnerSQL(other, where string) string {
 	cols := slices.Concat(verifyTokenColumns, []string{other}, verifyOwnerColumns)
-	for i, c := range cols {
-		cols[i] = `+` + c + ` AS ""`
-	}
 	return `SELECT ` + strings.Join(cols, ", ") + `
 	FROM tokens AS t LEFT JOIN users AS u ON u.id = t.user_id AND u.deleted_at IS NULL
 	WHERE ` + where
 }
 
+// verifyReaders are the connections the uncached verification reads on.
+//
+// They are not database/sql connections. An uncached verification is one
+// index probe and a join, and through database/sql and modernc's driver
+// about as much again went around it: the driver opens every connection
+// serialized (each of the 29 column reads, the step and the reset take the
+// connection's mutex, emulated in Go), copies every column's name and
+// declared type into new strings on each query, and database/sql converts
+// each value through a []driver.Value. zombiezen.com/go/sqlite opens its
+// connections on the same SQLite (modernc's, in this process: one set of
+// file locks) without a mutex, which is sound because a connection here is
+// used by one goroutine at a time, and reads a column with one call. On 1M
+// tokens, two goroutines, the read went from 21.5 to 12.3 µs, and uncached
+// verifications over HTTP from 0.28 to 0.36 of the floor
+// (bench/results/dec1eve-sqlite-read-ab-1M.jsonl).
+//
+// Each connection keeps both statements prepared, and the read resets its
+// statement without clearing the binding: zombiezen's Prepare of a kept
+// statement calls sqlite3_clear_bindings, which since SQLite 3.54 expires a
+// statement whose plan depends on a parameter (a "col = ?" of a join), so
+// every read would parse and plan the statement again (22–90 µs). The
+// connections are read-only (query_only): a verification never writes. A
+// statement is reset after every read, so no read transaction outlives its
+// read and checkpoints are never held back.
+type verifyReaders struct {
+	idle chan *verifyConn // the connections not in use
+	n    int              // connections opened
+	done chan struct{}    // closed by close
+	once sync.Once
+}
+
+// verifyConn is a verification connection and its two statements.
+type verifyConn struct {
+	c                *zsqlite.Conn
+	byDigest, byPrev *zsqlite.Stmt
+}
+
+// verifyConns is the number of verification connections: one per CPU, at
+// least four, as many as the reader pool, so that reads waiting for the
+// disk (a database larger than the OS's page cache) do not stop the others.
+func verifyConns() int { return max(4, runtime.GOMAXPROCS(0)) }
+
+// openVerifyReaders opens n connections to the database at uri (a file:
+// URI) and prepares the verification reads on each.
+func openVerifyReaders(uri string, n int) (*verifyReaders, error) {
+	p := &verifyReaders{idle: make(chan *verifyConn, n), done: make(chan struct{})}
+	for range n {
+		vc, err := openVerifyConn(uri)
+		if err != nil {
+			p.close()
+			return nil, fmt.Errorf("open sqlite verification reader: %w", err)
+		}
+		p.n++
+		p.idle <- vc
+	}
+	return p, nil
+}
+
+func openVerifyConn(uri string) (*verifyConn, error) {
+	// Read-write, not read-only: a read-only connection cannot recover the
+	// WAL index after a crash. query_only refuses writes all the same.
+	c, err := zsqlite.OpenConn(uri, zsqlite.OpenReadWrite, zsqlite.OpenURI)
+	if err != nil {
+		return nil, err
+	}
+	c.SetBusyTimeout(5 * time.Second) // as busy_timeout on the other connections
+	vc := &verifyConn{c: c}
+	err = execPragma(c, "PRAGMA query_only = 1")
+	if err == nil {
+		vc.byDigest, err = c.Prepare(getTokenAndOwnerByDigestSQL)
+	}
+	if err == nil {
+		vc.byPrev, err = c.Prepare(getTokenAndOwnerByPrevDigestSQL)
+	}
+	if err != nil {
+		c.Close() // finalizes what it prepared
+		return nil, err
+	}
+	return vc, nil
+}
+
+// execPragma runs one statement whose rows are not needed.
+func execPragma(c *zsqlite.Conn, q string) error {
+	st, _, err := c.PrepareTransient(q)
+	if err != nil {
+		return err
+	}
+	defer st.Finalize()
+	_, err = st.Step()
+	return err
+}
+
+// errClosed is what a read after Close gets.
+var errClosed = fmt.Errorf("%w: the store is closed", store.ErrUnavailable)
+
+// take waits for an idle connection, as long as ctx and the store last.
+func (p *verifyReaders) take(ctx context.Context) (*verifyConn, error) {
+	select {
+	case vc := <-p.idle:
+		return vc, nil
+	default:
+	}
+	select {
+	case vc := <-p.idle:
+		return vc, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-p.done:
+		return nil, errClosed
+	}
+}
+
+// give returns a connection taken with take.
+func (p *verifyReaders) give(vc *verifyConn) { p.idle <- vc }
+
+// close closes every connection, waiting for those in use to come back
+// (a read ends within the busy timeout). Reads after it fail with
+// errClosed; a second call does nothing.
+func (p *verifyReaders) close() error {
+	var errs []error
+	p.once.Do(func() {
+		close(p.done)
+		for range p.n {
+			errs = append(errs, (<-p.idle).c.Close())
+		}
+	})
+	return errors.Join(errs...)
+}
+
 // GetTokenAndOwnerByDigest returns the token whose current or previous
 // digest equals digest and its owner (nil when deleted), in one read. The
 // owner's PasswordHash is left empty.
+//
+// The read runs to its end once started: it is one index probe, over long
+// before a cancellation could stop it, and a lock wait is bounded by the
+// busy timeout. A context already done, or done while every connection is
+// busy, does not read.
 func (s *Store) GetTokenAndOwnerByDigest(ctx context.Context, digest []byte) (*store.Token, *store.User, error) {
-	t, u, err := tokenAndOwner(ctx, s.getTokenAndOwner, digest, false)
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	vc, err := s.verify.take(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("get token and owner by digest: %w", err)
+	}
+	defer s.verify.give(vc)
+	t, u, err := tokenAndOwner(vc.byDigest, digest, false)
 	if errors.Is(err, store.ErrNotFound) {
-		t, u, err = tokenAndOwner(ctx, s.getTokenAndOwnerPrev, digest, true)
+		t, u, err = tokenAndOwner(vc.byPrev, digest, true)
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("get token and owner by digest: %w", err)
@@ -85,37 +218,18 @@ func (s *Store) GetTokenAndOwnerByDigest(ctx context.Context, digest []byte) (*s
 
 // tokenAndOwner runs st, the read by the current digest or (prev) by the
 // previous one.
-//
-// A request's context is cancellable, and a cancellable context costs the
-// read more than the read itself: database/sql and the driver each start a
-// goroutine to watch it, and the driver installs a progress handler. The
-// read is one index probe, over long before a cancellation could stop it:
-// it waits for a pooled reader only as long as other such reads take, and
-// for a lock only while another connection recovers the WAL index (bounded
-// by busy_timeout). So it runs detached from the cancellation, keeping the
-// context's values; a context already done does not read.
-func tokenAndOwner(ctx context.Context, st *sql.Stmt, digest []byte, prev bool) (*store.Token, *store.User, error) {
-	if ctx.Done() != nil {
-		if err := ctx.Err(); err != nil {
-			return nil, nil, err
-		}
-		ctx = context.WithoutCancel(ctx)
-	}
-	rows, err := st.QueryContext(ctx, digest)
+func tokenAndOwner(st *zsqlite.Stmt, digest []byte, prev bool) (*store.Token, *store.User, error) {
+	defer st.Reset() // ends the read transaction; an error of the step is reported below
+	st.BindBytes(1, digest)
+	row, err := st.Step()
 	if err != nil {
-		return nil, nil, translate(err)
+		return nil, nil, zsqliteError(err)
 	}
-	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return nil, nil, translate(err)
-		}
+	if !row {
 		return nil, nil, store.ErrNotFound
 	}
-	var r verifyScan
-	if err := rows.Scan(r.dest()...); err != nil {
-		return nil, nil, translate(err)
-	}
+	var r verifyRow
+	r.read(st)
 	t, err := r.tok.token()
 	if err != nil {
 		return nil, nil, err
@@ -132,26 +246,48 @@ func tokenAndOwner(ctx context.Context, st *sql.Stmt, digest []byte, prev bool) 
 	return t, r.owner.user(t.UserID), nil
 }
 
-// verifyScan is a row of the verification read as the driver returns it,
-// with its scan destinations: one allocation.
-type verifyScan struct {
+// zsqliteError maps an error of zombiezen's connections as translate does
+// the driver's.
+func zsqliteError(err error) error {
+	return storageError(int(zsqlite.ErrCode(err)), err)
+}
+
+// verifyRow is a row of the verification read.
+type verifyRow struct {
 	tok   tokenScan
 	other []byte
 	owner ownerScan
-	d     [verifyColumnCount]any
 }
 
-// dest returns the destinations of verifyColumns.
-func (r *verifyScan) dest() []any {
-	t, o := &r.tok.t, &r.owner
-	return append(r.d[:0], &t.ID, &t.UserID, &t.Kind, &t.Name, &t.Description, &r.tok.scopes, &t.Hint,
-		&r.tok.prevExp, &r.tok.allow, &r.tok.created, &r.tok.updated, &r.tok.expires, &r.tok.revoked,
-		&r.tok.regenerated, &r.tok.lastUsed, &t.LastUsedIP, &t.LastUsedAgent, &r.tok.recent,
-		&t.FederationPolicyID, &r.tok.claims, &r.other,
-		&o.created, &o.username, &o.role, &o.kind, &o.loginType, &o.suspended, &o.updated, &o.email)
+// read reads the current row of st, a verification read.
+func (r *verifyRow) read(st *zsqlite.Stmt) {
+	t, k := &r.tok.t, &r.tok
+	t.ID, t.UserID, t.Kind = st.ColumnText(0), st.ColumnText(1), store.TokenKind(st.ColumnText(2))
+	t.Name, t.Description, k.scopes, t.Hint = st.ColumnText(3), st.ColumnText(4), st.ColumnText(5), st.ColumnText(6)
+	k.prevExp, k.allow = nullInt(st, 7), st.ColumnText(8)
+	k.created, k.updated = st.ColumnInt64(9), st.ColumnInt64(10)
+	k.expires, k.revoked, k.regenerated, k.lastUsed = nullInt(st, 11), nullInt(st, 12), nullInt(st, 13), nullInt(st, 14)
+	t.LastUsedIP, t.LastUsedAgent, k.recent = st.ColumnText(15), st.ColumnText(16), st.ColumnText(17)
+	t.FederationPolicyID, k.claims = st.ColumnText(18), st.ColumnText(19)
+	if n := st.ColumnLen(20); n > 0 {
+		r.other = make([]byte, n)
+		st.ColumnBytes(20, r.other)
+	}
+	o := &r.owner
+	o.created = nullInt(st, 21)
+	o.username, o.role, o.kind, o.loginType = st.ColumnText(22), st.ColumnText(23), st.ColumnText(24), st.ColumnText(25)
+	o.suspended, o.updated, o.email = st.ColumnInt64(26) != 0, st.ColumnInt64(27), st.ColumnText(28)
 }
 
-// ownerScan is the owner's columns of verifyColumns as scanned.
+// nullInt reads an INTEGER column that may be NULL.
+func nullInt(st *zsqlite.Stmt, col int) sql.NullInt64 {
+	if st.ColumnType(col) == zsqlite.TypeNull {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: st.ColumnInt64(col), Valid: true}
+}
+
+// ownerScan is the owner's columns of the verification read.
 type ownerScan struct {
 	created                                sql.NullInt64
 	username, role, kind, loginType, email string

@@ -34,13 +34,17 @@
 // write transaction of the store (each Update method, each insert, the
 // usage flush) is handed to one writer goroutine (writer.go) that owns the
 // write connection. It takes the next job, gathers the jobs queued behind
-// it (up to 256), and runs them in ONE transaction, each inside its own
-// SAVEPOINT, then commits once: one fsync for all of them. Each caller
-// waits for that commit and gets its own result:
+// it (up to 256), and runs them in ONE transaction, then commits once: one
+// fsync for all of them. Each caller waits for that commit and gets its
+// own result:
 //
 //   - a caller whose work fails (its updater's error, a unique or foreign
-//     key violation) gets ROLLBACK TO its savepoint and its error; the
-//     others commit;
+//     key violation) gets its error, and the transaction is rolled back;
+//     the others run again in a new one, each inside its own SAVEPOINT,
+//     so that a second failure is rolled back alone (ROLLBACK TO), and
+//     commit. Savepoints are kept for that second run because SQLite
+//     journals every page a job changes inside one, which cost creations
+//     about a quarter of their throughput;
 //   - a failure that ends the whole transaction (the disk is full, the
 //     savepoint cannot be rolled back, COMMIT fails) makes the writer
 //     abandon it and run each caller that had not failed on its own again,

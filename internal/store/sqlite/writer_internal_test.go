@@ -185,3 +185,70 @@ func BenchmarkDurableCreate(b *testing.B) {
 		})
 	}
 }
+
+// TestGroupCommitRunsJobsWithoutSavepointsUntilOneFails pins how a batch
+// runs: as plain statements of one transaction while every job succeeds
+// (a savepoint makes SQLite journal every page a job changes), and, once a
+// job fails, the others again, each in its own savepoint, committed
+// together without the failed job's statements.
+func TestGroupCommitRunsJobsWithoutSavepointsUntilOneFails(t *testing.T) {
+	for _, fail := range []bool{false, true} {
+		t.Run(fmt.Sprintf("a job fails: %v", fail), func(t *testing.T) {
+			s := openTest(t, options{})
+			u := testUser(t, s)
+			ctx := t.Context()
+			release, started := make(chan struct{}), make(chan struct{})
+			var wg sync.WaitGroup
+			// The first write holds the writer until the others are queued.
+			wg.Go(func() {
+				_ = s.inTx(ctx, func(tx *sql.Tx) error { close(started); <-release; return nil })
+			})
+			<-started
+			const n = 10
+			var mu sync.Mutex
+			inSavepoint := map[int]bool{} // by job, at its last run
+			errs := make([]error, n)
+			tokens := make([]*store.Token, n)
+			for i := range n {
+				tokens[i] = testToken(u.ID, fmt.Sprintf("t%d", i))
+				wg.Go(func() {
+					errs[i] = s.inTx(ctx, func(tx *sql.Tx) error {
+						// ROLLBACK TO a savepoint that does not exist is an
+						// error and leaves the transaction as it was.
+						_, err := tx.ExecContext(ctx, `ROLLBACK TO caller`)
+						mu.Lock()
+						inSavepoint[i] = err == nil
+						mu.Unlock()
+						if _, err := tx.ExecContext(ctx, insertTokenSQL, tokenArgs(tokens[i])...); err != nil {
+							return err
+						}
+						if fail && i == n/2 {
+							return errors.New("refused")
+						}
+						return nil
+					})
+				})
+				time.Sleep(5 * time.Millisecond) // queued in order
+			}
+			time.Sleep(100 * time.Millisecond)
+			close(release)
+			wg.Wait()
+			for i := range n {
+				failed := fail && i == n/2
+				switch {
+				case failed && errs[i] == nil:
+					t.Errorf("job %d should have failed", i)
+				case !failed && errs[i] != nil:
+					t.Errorf("job %d: %v", i, errs[i])
+				}
+				_, gerr := s.GetToken(ctx, tokens[i].ID)
+				if failed != errors.Is(gerr, store.ErrNotFound) {
+					t.Errorf("job %d (failed: %v): stored token lookup: %v", i, failed, gerr)
+				}
+				if want := fail && !failed; inSavepoint[i] != want {
+					t.Errorf("job %d ran in a savepoint: %v, want %v", i, inSavepoint[i], want)
+				}
+			}
+		})
+	}
+}

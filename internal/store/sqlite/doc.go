@@ -3,17 +3,23 @@
 //
 // # Connections
 //
-// Open keeps two pools on the same file. Writes go through a pool of exactly
+// Open keeps two pools on the same file, and a few connections for
+// uncached verifications (below). Writes go through a pool of exactly
 // one connection whose transactions begin IMMEDIATE, so writers queue in Go
 // instead of fighting over the file lock and never see SQLITE_BUSY from this
 // process. Reads go through a separate pool of query-only connections; in WAL
 // mode they never wait for the writer. Every connection gets the same
 // pragmas from the DSN (busy_timeout 5s, foreign_keys on, synchronous
 // FULL), so they hold for every pooled connection, not just the first.
-// The hot-path reads (GetTokenAndOwnerByDigest, GetTokenByDigest,
-// GetSessionByDigest, GetUser, GetToken) are prepared once at Open and hit
-// unique indexes; the first is the token joined with its live owner, the
-// whole of an uncached verification in one read.
+// The hot-path reads (GetTokenByDigest, GetSessionByDigest, GetUser,
+// GetToken) are prepared once at Open and hit unique indexes.
+//
+// The uncached verification (GetTokenAndOwnerByDigest: the token joined
+// with its live owner, in one read) runs on connections of its own,
+// opened with zombiezen.com/go/sqlite on the same SQLite library
+// (verify.go): without database/sql and without a per-connection mutex,
+// it took 12.3 µs instead of 21.5 through the pool (1M tokens, two
+// goroutines).
 //
 // The driver compiles a statement's text every time it runs one, so every
 // connection of both pools keeps the statements it has run compiled

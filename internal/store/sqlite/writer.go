@@ -101,23 +101,24 @@ func (w *writer) run() {
 				break gather
 			}
 		}
-		w.commit(batch)
+		w.commit(batch, false)
 		clear(batch)
 	}
 }
 
 // commit runs batch in one transaction and answers every job.
 //
-// The jobs run first as plain statements of the transaction, which is what
-// nearly every batch needs: every job succeeds. A savepoint around each
-// job would make SQLite journal the original of every page the job
-// changes, and move that journal to a temporary file once it passes 64
-// KiB, a pwrite per page from then on: it cost 11.5% of the server's CPU
-// when creating tokens on 1M. When a job fails, the transaction is rolled
-// back and that job gets its error (it failed after the jobs before it, a
-// valid order of the batch); the others run again, each in a savepoint
-// (commitInSavepoints), so that a second failure costs no third run.
-func (w *writer) commit(batch []*writeJob) {
+// The jobs run first as plain statements of the transaction (savepoints
+// false), which is what nearly every batch needs: every job succeeds. A
+// savepoint around each job would make SQLite journal the original of
+// every page the job changes, and move that journal to a temporary file
+// once it passes 64 KiB, a pwrite per page from then on: it cost 11.5% of
+// the server's CPU when creating tokens on 1M. When a job fails, the
+// transaction is rolled back and that job gets its error (it failed after
+// the jobs before it, a valid order of the batch); the others run again,
+// each in a savepoint (savepoints true), so that a second failure is rolled
+// back alone and costs no third run.
+func (w *writer) commit(batch []*writeJob, savepoints bool) {
 	if len(batch) == 1 {
 		w.alone(batch[0])
 		return
@@ -135,10 +136,17 @@ func (w *writer) commit(batch []*writeJob) {
 			results[i] = err
 			continue
 		}
-		if err := run(j.fn, tx); err != nil {
-			_ = tx.Rollback()
-			j.result <- err
-			w.commitInSavepoints(slices.Delete(batch, i, i+1))
+		if !savepoints {
+			if err := run(j.fn, tx); err != nil {
+				_ = tx.Rollback()
+				j.result <- err
+				w.commit(slices.Delete(batch, i, i+1), true)
+				return
+			}
+			continue
+		}
+		if !inSavepoint(tx, j, &results[i]) {
+			w.retryAlone(tx, batch, results)
 			return
 		}
 	}
@@ -151,51 +159,24 @@ func (w *writer) commit(batch []*writeJob) {
 	}
 }
 
-// commitInSavepoints runs batch in one transaction, each job in a
-// savepoint, and answers every job.
-func (w *writer) commitInSavepoints(batch []*writeJob) {
-	if len(batch) == 1 {
-		w.alone(batch[0])
-		return
+// inSavepoint runs j in a savepoint of tx, setting *result to its error
+// (its statements then rolled back). It reports false when the
+// transaction itself failed; *result is then nil unless the job had
+// failed already, and a job without a result must run again.
+func inSavepoint(tx *sql.Tx, j *writeJob, result *error) bool {
+	if _, err := tx.Exec(`SAVEPOINT caller`); err != nil {
+		return false
 	}
-	results := make([]error, len(batch))
-	tx, err := w.db.BeginTx(context.Background(), nil)
-	if err != nil {
-		for _, j := range batch {
-			j.result <- fmt.Errorf("begin: %w", translate(err))
+	if err := run(j.fn, tx); err != nil {
+		if _, rerr := tx.Exec(`ROLLBACK TO caller`); rerr != nil {
+			return false // the failure aborted the whole transaction
 		}
-		return
+		*result = err
 	}
-	for i, j := range batch {
-		if err := j.ctx.Err(); err != nil {
-			results[i] = err
-			continue
-		}
-		if _, err := tx.Exec(`SAVEPOINT caller`); err != nil {
-			w.retryAlone(tx, batch, results)
-			return
-		}
-		if err := run(j.fn, tx); err != nil {
-			results[i] = err
-			if _, rerr := tx.Exec(`ROLLBACK TO caller`); rerr != nil {
-				// The failure aborted the whole transaction.
-				results[i] = nil
-				w.retryAlone(tx, batch, results)
-				return
-			}
-		}
-		if _, err := tx.Exec(`RELEASE caller`); err != nil {
-			w.retryAlone(tx, batch, results)
-			return
-		}
+	if _, err := tx.Exec(`RELEASE caller`); err != nil {
+		return false // a job that failed keeps its error; the others run again
 	}
-	if err := tx.Commit(); err != nil {
-		w.retryAlone(nil, batch, results)
-		return
-	}
-	for i, j := range batch {
-		j.result <- results[i]
-	}
+	return true
 }
 
 // retryAlone abandons the shared transaction tx (nil: already ended) and

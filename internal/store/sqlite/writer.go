@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+
+	"github.com/latchkey/latchkey/internal/store"
 )
 
 // groupMax bounds the write transactions of callers gathered into one
@@ -115,7 +117,8 @@ func (w *writer) run() {
 // once it passes 64 KiB, a pwrite per page from then on: it cost 11.5% of
 // the server's CPU when creating tokens on 1M. When a job fails, the
 // transaction is rolled back and that job gets its error (it failed after
-// the jobs before it, a valid order of the batch); the others run again,
+// the jobs before it, a valid order of the batch), unless the database
+// itself failed (then it runs again too); the others run again,
 // each in a savepoint (savepoints true), so that a second failure is rolled
 // back alone and costs no third run.
 func (w *writer) commit(batch []*writeJob, savepoints bool) {
@@ -139,6 +142,12 @@ func (w *writer) commit(batch []*writeJob, savepoints bool) {
 		if !savepoints {
 			if err := run(j.fn, tx); err != nil {
 				_ = tx.Rollback()
+				if storageFailure(err) {
+					// Perhaps the batch's, not the job's own (a full
+					// disk): it runs again with the others.
+					w.commit(batch, true)
+					return
+				}
 				j.result <- err
 				w.commit(slices.Delete(batch, i, i+1), true)
 				return
@@ -157,6 +166,13 @@ func (w *writer) commit(batch []*writeJob, savepoints bool) {
 	for i, j := range batch {
 		j.result <- results[i]
 	}
+}
+
+// storageFailure reports whether err is the database failing (a full disk,
+// an I/O error) rather than the job refusing its write.
+func storageFailure(err error) bool {
+	err = translate(err)
+	return errors.Is(err, store.ErrDiskFull) || errors.Is(err, store.ErrUnavailable)
 }
 
 // inSavepoint runs j in a savepoint of tx, setting *result to its error

@@ -252,3 +252,55 @@ func TestGroupCommitRunsJobsWithoutSavepointsUntilOneFails(t *testing.T) {
 		})
 	}
 }
+
+// TestGroupCommitRunsAgainAJobTheDatabaseFailed: when the database fails
+// under a job of a batch (a full disk: perhaps the batch's writes, not the
+// job's own), the job is not answered with that failure but runs again,
+// and succeeds when the database lets it.
+func TestGroupCommitRunsAgainAJobTheDatabaseFailed(t *testing.T) {
+	s := openTest(t, options{})
+	u := testUser(t, s)
+	ctx := t.Context()
+	release, started := make(chan struct{}), make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		_ = s.inTx(ctx, func(tx *sql.Tx) error { close(started); <-release; return nil })
+	})
+	<-started
+	const n = 6
+	errs := make([]error, n)
+	tokens := make([]*store.Token, n)
+	runs := 0
+	for i := range n {
+		tokens[i] = testToken(u.ID, fmt.Sprintf("t%d", i))
+		wg.Go(func() {
+			errs[i] = s.inTx(ctx, func(tx *sql.Tx) error {
+				if _, err := tx.ExecContext(ctx, insertTokenSQL, tokenArgs(tokens[i])...); err != nil {
+					return err
+				}
+				if i == 2 {
+					runs++ // the writer runs jobs one at a time
+					if runs == 1 {
+						return fmt.Errorf("append audit: %w", store.ErrDiskFull)
+					}
+				}
+				return nil
+			})
+		})
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	if runs != 2 {
+		t.Errorf("the job the database failed ran %d times, want 2", runs)
+	}
+	for i := range n {
+		if errs[i] != nil {
+			t.Errorf("job %d: %v", i, errs[i])
+		}
+		if _, err := s.GetToken(ctx, tokens[i].ID); err != nil {
+			t.Errorf("job %d's token: %v", i, err)
+		}
+	}
+}

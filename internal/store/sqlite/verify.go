@@ -136,6 +136,9 @@ func openVerifyConn(uri string) (*verifyConn, error) {
 	if err == nil {
 		vc.byPrev, err = c.Prepare(getTokenAndOwnerByPrevDigestSQL)
 	}
+	if err == nil && (vc.byDigest.ColumnCount() != verifyColumns || vc.byPrev.ColumnCount() != verifyColumns) {
+		err = fmt.Errorf("the verification read has %d columns, verifyRow reads %d", vc.byDigest.ColumnCount(), verifyColumns)
+	}
 	if err != nil {
 		c.Close() // finalizes what it prepared
 		return nil, err
@@ -260,6 +263,11 @@ type verifyRow struct {
 	other []byte
 	owner ownerScan
 }
+
+// verifyColumns is how many columns read reads, by position (0 to 28). A
+// column added to verifyTokenColumns or verifyOwnerColumns and not to read
+// makes Open fail rather than every value after it shift.
+const verifyColumns = 29
 
 // read reads the current row of st, a verification read.
 func (r *verifyRow) read(st *zsqlite.Stmt) {

@@ -13,8 +13,8 @@ import (
 	"github.com/latchkey/latchkey/internal/store"
 )
 
-// verifyFixture opens a store with one user and one token, and returns the
-// token's digest.
+// verifyFixture opens a store with one user and one token, and returns
+// both the store and the token.
 func verifyFixture(t *testing.T) (*Store, *store.Token) {
 	t.Helper()
 	ctx := t.Context()
@@ -100,8 +100,9 @@ func TestVerificationConnectionsRefuseWrites(t *testing.T) {
 	}
 }
 
-// TestVerificationReadsHoldNoTransaction: after reads that found a row, a
-// row by the previous digest and none, no verification connection is left
+// TestVerificationReadsHoldNoTransaction: after reads that found a row and
+// reads that found none (which ask both statements, by the current and by
+// the previous digest), no verification connection is left
 // inside a read transaction, so a TRUNCATE checkpoint copies the whole WAL
 // and empties it (a reader left mid-statement would keep it busy).
 func TestVerificationReadsHoldNoTransaction(t *testing.T) {

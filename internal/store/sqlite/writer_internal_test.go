@@ -186,6 +186,29 @@ func BenchmarkDurableCreate(b *testing.B) {
 	}
 }
 
+// queueBatch holds the writer while n jobs, fn(i, tx) each, queue behind
+// it in order, then lets them run (as one batch) and returns their
+// results.
+func queueBatch(t *testing.T, s *Store, n int, fn func(i int, tx *sql.Tx) error) []error {
+	t.Helper()
+	ctx := t.Context()
+	release, started := make(chan struct{}), make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		_ = s.inTx(ctx, func(tx *sql.Tx) error { close(started); <-release; return nil })
+	})
+	<-started
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() { errs[i] = s.inTx(ctx, func(tx *sql.Tx) error { return fn(i, tx) }) })
+		time.Sleep(5 * time.Millisecond) // queued in order
+	}
+	time.Sleep(100 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	return errs
+}
+
 // TestGroupCommitRunsJobsWithoutSavepointsUntilOneFails pins how a batch
 // runs: as plain statements of one transaction while every job succeeds
 // (a savepoint makes SQLite journal every page a job changes), and, once a
@@ -197,42 +220,28 @@ func TestGroupCommitRunsJobsWithoutSavepointsUntilOneFails(t *testing.T) {
 			s := openTest(t, options{})
 			u := testUser(t, s)
 			ctx := t.Context()
-			release, started := make(chan struct{}), make(chan struct{})
-			var wg sync.WaitGroup
-			// The first write holds the writer until the others are queued.
-			wg.Go(func() {
-				_ = s.inTx(ctx, func(tx *sql.Tx) error { close(started); <-release; return nil })
-			})
-			<-started
 			const n = 10
 			var mu sync.Mutex
 			inSavepoint := map[int]bool{} // by job, at its last run
-			errs := make([]error, n)
 			tokens := make([]*store.Token, n)
-			for i := range n {
+			for i := range tokens {
 				tokens[i] = testToken(u.ID, fmt.Sprintf("t%d", i))
-				wg.Go(func() {
-					errs[i] = s.inTx(ctx, func(tx *sql.Tx) error {
-						// ROLLBACK TO a savepoint that does not exist is an
-						// error and leaves the transaction as it was.
-						_, err := tx.ExecContext(ctx, `ROLLBACK TO caller`)
-						mu.Lock()
-						inSavepoint[i] = err == nil
-						mu.Unlock()
-						if _, err := tx.ExecContext(ctx, insertTokenSQL, tokenArgs(tokens[i])...); err != nil {
-							return err
-						}
-						if fail && i == n/2 {
-							return errors.New("refused")
-						}
-						return nil
-					})
-				})
-				time.Sleep(5 * time.Millisecond) // queued in order
 			}
-			time.Sleep(100 * time.Millisecond)
-			close(release)
-			wg.Wait()
+			errs := queueBatch(t, s, n, func(i int, tx *sql.Tx) error {
+				// ROLLBACK TO a savepoint that does not exist is an error
+				// and leaves the transaction as it was.
+				_, err := tx.ExecContext(ctx, `ROLLBACK TO caller`)
+				mu.Lock()
+				inSavepoint[i] = err == nil
+				mu.Unlock()
+				if _, err := tx.ExecContext(ctx, insertTokenSQL, tokenArgs(tokens[i])...); err != nil {
+					return err
+				}
+				if fail && i == n/2 {
+					return errors.New("refused")
+				}
+				return nil
+			})
 			for i := range n {
 				failed := fail && i == n/2
 				switch {
@@ -261,37 +270,24 @@ func TestGroupCommitRunsAgainAJobTheDatabaseFailed(t *testing.T) {
 	s := openTest(t, options{})
 	u := testUser(t, s)
 	ctx := t.Context()
-	release, started := make(chan struct{}), make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		_ = s.inTx(ctx, func(tx *sql.Tx) error { close(started); <-release; return nil })
-	})
-	<-started
 	const n = 6
-	errs := make([]error, n)
 	tokens := make([]*store.Token, n)
-	runs := 0
-	for i := range n {
+	for i := range tokens {
 		tokens[i] = testToken(u.ID, fmt.Sprintf("t%d", i))
-		wg.Go(func() {
-			errs[i] = s.inTx(ctx, func(tx *sql.Tx) error {
-				if _, err := tx.ExecContext(ctx, insertTokenSQL, tokenArgs(tokens[i])...); err != nil {
-					return err
-				}
-				if i == 2 {
-					runs++ // the writer runs jobs one at a time
-					if runs == 1 {
-						return fmt.Errorf("append audit: %w", store.ErrDiskFull)
-					}
-				}
-				return nil
-			})
-		})
-		time.Sleep(5 * time.Millisecond)
 	}
-	time.Sleep(100 * time.Millisecond)
-	close(release)
-	wg.Wait()
+	runs := 0
+	errs := queueBatch(t, s, n, func(i int, tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, insertTokenSQL, tokenArgs(tokens[i])...); err != nil {
+			return err
+		}
+		if i == 2 {
+			runs++ // the writer runs jobs one at a time
+			if runs == 1 {
+				return fmt.Errorf("append audit: %w", store.ErrDiskFull)
+			}
+		}
+		return nil
+	})
 	if runs != 2 {
 		t.Errorf("the job the database failed ran %d times, want 2", runs)
 	}

@@ -14,6 +14,7 @@ type measurement struct {
 	top, end      mem // the server's memory at its largest, and at the end
 	samples       []float64
 	slices        int
+	cpu           time.Duration // the server's CPU time during the load; 0 if unknown
 }
 
 // measure drives the server and the floor with the same load, alternating
@@ -30,6 +31,7 @@ func measure(ctx context.Context, o *options, dir string, srv *server, l, fl loa
 	m.slices = max(1, int((o.duration+slice-1)/slice))
 	l.duration, fl.duration = slice, slice
 	sampler := sampleRSS(srv)
+	cpu0, cpuErr := srv.cpuTime()
 	for i := 0; i < m.slices; i++ {
 		res, err := runWrk(ctx, o.wrk, dir, l)
 		if err != nil {
@@ -52,6 +54,11 @@ func measure(ctx context.Context, o *options, dir string, srv *server, l, fl loa
 	}
 	m.top, m.samples = sampler.stop()
 	m.end, _ = srv.memory()
+	// The server is stopped while the floor runs: what it used between
+	// the two readings went to its own slices (and the settling pauses).
+	if cpu1, err := srv.cpuTime(); err == nil && cpuErr == nil {
+		m.cpu = cpu1 - cpu0
+	}
 	return m, nil
 }
 

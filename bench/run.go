@@ -217,6 +217,9 @@ func newResult(o *options, sc scenario, tokens, distinct int, m measurement, flo
 		FloorRPS: round1(fres.rps()), FloorP99MS: ms(fres.P99US),
 		FloorErrors: fres.errors(floorExpect), ExpectedStatus: sc.expect, Slices: m.slices,
 	}
+	if res.Requests > 0 && m.cpu > 0 {
+		r.CPUUSPerRequest = round1(float64(m.cpu.Microseconds()) / float64(res.Requests))
+	}
 	if r.FloorRPS > 0 {
 		r.Ratio = float64(int(r.RPS/r.FloorRPS*1000)) / 1000
 	}

@@ -62,11 +62,16 @@ type result struct {
 	P50MS       float64 `json:"p50_ms"`
 	P99MS       float64 `json:"p99_ms"`
 	Errors      int64   `json:"errors"`
-	RSSMB       float64 `json:"rss_mb"`       // peak VmRSS sampled during the load
-	RSSPeakMB   float64 `json:"rss_peak_mb"`  // VmHWM: peak over the server's life
-	RSSAnonMB   float64 `json:"rss_anon_mb"`  // of rss_mb: Go heap, SQLite caches
-	RSSFileMB   float64 `json:"rss_file_mb"`  // of rss_mb: the binary
-	RSSShmemMB  float64 `json:"rss_shmem_mb"` // of rss_mb: SQLite's WAL index
+	// CPUUSPerRequest is the server's CPU time (user and system, all its
+	// threads) during the load, per request answered: what a request
+	// costs, steadier than requests/s on a machine shared with the load
+	// tool, so A/B comparisons of two builds read it first.
+	CPUUSPerRequest float64 `json:"cpu_us_per_request,omitempty"`
+	RSSMB           float64 `json:"rss_mb"`       // peak VmRSS sampled during the load
+	RSSPeakMB       float64 `json:"rss_peak_mb"`  // VmHWM: peak over the server's life
+	RSSAnonMB       float64 `json:"rss_anon_mb"`  // of rss_mb: Go heap, SQLite caches
+	RSSFileMB       float64 `json:"rss_file_mb"`  // of rss_mb: the binary
+	RSSShmemMB      float64 `json:"rss_shmem_mb"` // of rss_mb: SQLite's WAL index
 	// RSSSamplesMB is VmRSS every 10 s of wall time during the load (the
 	// server is paused while the floor runs), to show memory is flat over
 	// a soak.

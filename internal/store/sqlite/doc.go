@@ -19,13 +19,7 @@
 // opened with zombiezen.com/go/sqlite on the same SQLite library
 // (verify.go): without database/sql and without a per-connection mutex,
 // it took 12.3 µs instead of 21.5 through the pool (1M tokens, two
-// goroutines). It looks for the token first at the rowid its digest gives
-// (rowid.go: creation and regeneration put a token there when the rowid is
-// free), so a verification descends the table's B-tree alone instead of
-// the digest's index and then the table: with 1M tokens that is one page
-// read from the operating system instead of two, and the read took 9.4–9.9
-// µs instead of 14.3–14.8 (BenchmarkVerificationRead). A token stored
-// elsewhere is found through the digest's index, as before.
+// goroutines).
 //
 // The driver compiles a statement's text every time it runs one, so every
 // connection of both pools keeps the statements it has run compiled

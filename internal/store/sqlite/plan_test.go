@@ -15,7 +15,7 @@ func TestHotPathQueriesUseIndexes(t *testing.T) {
 	}
 	defer s.Close()
 	for _, q := range []string{
-		getTokenByDigestSQL, getTokenAndOwnerByRowidSQL, getTokenAndOwnerByDigestSQL, getTokenAndOwnerByPrevDigestSQL, getTokenSQL, getUserSQL, getSessionByDigestSQL,
+		getTokenByDigestSQL, getTokenAndOwnerByDigestSQL, getTokenAndOwnerByPrevDigestSQL, getTokenSQL, getUserSQL, getSessionByDigestSQL,
 		`SELECT ` + userColumns + ` FROM users WHERE lower(username) = lower(?) AND deleted_at IS NULL`,
 		`SELECT ` + tokenColumns + ` FROM tokens WHERE user_id = ? ORDER BY id DESC LIMIT 100`,
 		`UPDATE tokens SET revoked_at = ?, updated_at = ? WHERE user_id = ? AND revoked_at IS NULL`,

@@ -120,7 +120,7 @@ func normToken(t *store.Token) {
 // store.ErrNotFound.
 func (s *Store) CreateToken(ctx context.Context, t *store.Token) error {
 	normToken(t)
-	_, err := s.exec(ctx, insertTokenSQL, insertTokenArgs(t)...)
+	_, err := s.exec(ctx, insertTokenSQL, tokenArgs(t)...)
 	if err != nil {
 		return fmt.Errorf("create token: %w", translate(err))
 	}
@@ -132,33 +132,18 @@ func (s *Store) CreateToken(ctx context.Context, t *store.Token) error {
 func (s *Store) CreateTokenWithAudit(ctx context.Context, t *store.Token, e *store.AuditEvent) error {
 	normToken(t)
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, insertTokenSQL, insertTokenArgs(t)...); err != nil {
+		if _, err := tx.ExecContext(ctx, insertTokenSQL, tokenArgs(t)...); err != nil {
 			return fmt.Errorf("create token: %w", translate(err))
 		}
 		return appendAudit(ctx, tx, e)
 	})
 }
 
-// insertTokenSQL inserts one token at its digest's rowid (rowid.go).
-var insertTokenSQL = insertTokensSQL(1)
-
-// insertTokensSQL inserts n tokens, each with insertArgs.
-func insertTokensSQL(n int) string {
-	row := "(" + rowidSQL + ", " + strings.TrimSuffix(strings.Repeat("?, ", tokenColumnCount), ", ") + ")"
-	return `INSERT INTO tokens (rowid, ` + tokenColumns + `) VALUES ` + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
-}
-
-// insertTokenArgs are the arguments of insertTokenSQL for t.
-func insertTokenArgs(t *store.Token) []any { return insertArgs(nil, t, digestRowid(t.Digest)) }
-
-// insertArgs appends to args the values of one row of insertTokensSQL:
-// rowid (twice, for rowidSQL) then t's columns.
-func insertArgs(args []any, t *store.Token, rowid any) []any {
-	return append(append(args, rowid, rowid), tokenArgs(t)...)
-}
+// insertTokenSQL inserts one token.
+var insertTokenSQL = `INSERT INTO tokens (` + tokenColumns + `) VALUES ` + placeholders(1, tokenColumnCount)
 
 // createTokensChunk is how many rows one INSERT of CreateTokens carries
-// (24 parameters each, well under SQLite's 32766 variables).
+// (20 columns each, well under SQLite's 32766 variables).
 const createTokensChunk = 500
 
 // CreateTokens inserts ts in one transaction with multi-row INSERTs; any
@@ -177,25 +162,15 @@ func (s *Store) CreateTokens(ctx context.Context, ts []*store.Token) error {
 				full.Close()
 			}
 		}()
-		args := make([]any, 0, createTokensChunk*(tokenColumnCount+2))
-		// rowidSQL sees the rows already in the table, not those of its
-		// own statement: two tokens of the batch with the same rowid let
-		// SQLite choose the second's.
-		taken := make(map[any]bool, len(ts))
+		args := make([]any, 0, createTokensChunk*tokenColumnCount)
 		for start := 0; start < len(ts); start += createTokensChunk {
 			chunk := ts[start:min(start+createTokensChunk, len(ts))]
 			args = args[:0]
 			for _, t := range chunk {
 				normToken(t)
-				rowid := digestRowid(t.Digest)
-				if taken[rowid] {
-					rowid = nil
-				} else if rowid != nil {
-					taken[rowid] = true
-				}
-				args = insertArgs(args, t, rowid)
+				args = append(args, tokenArgs(t)...)
 			}
-			q := insertTokensSQL(len(chunk))
+			q := `INSERT INTO tokens (` + tokenColumns + `) VALUES ` + placeholders(len(chunk), tokenColumnCount)
 			var err error
 			if len(chunk) == createTokensChunk {
 				if full == nil {
@@ -312,16 +287,11 @@ func (s *Store) UpdateToken(ctx context.Context, id string, fn func(*store.Token
 		if err := fn(t); err != nil {
 			return err
 		}
-		// A new digest moves the row to the new digest's rowid when no
-		// other row has it (rowid.go); SET sees the row as it was.
-		rowid := digestRowid(t.Digest)
-		out, err = scanToken(tx.QueryRowContext(ctx, `UPDATE tokens SET rowid = CASE WHEN digest = ? THEN rowid
-				WHEN EXISTS (SELECT 1 FROM tokens AS o WHERE o.rowid = ?) THEN rowid ELSE coalesce(?, rowid) END,
-			name = ?, description = ?, scopes = ?,
+		out, err = scanToken(tx.QueryRowContext(ctx, `UPDATE tokens SET name = ?, description = ?, scopes = ?,
 			digest = ?, hint = ?, prev_digest = ?, prev_expires_at = ?, ip_allowlist = ?, updated_at = ?,
 			expires_at = ?, revoked_at = ?, regenerated_at = ?, last_used_at = ?, last_used_ip = ?,
 			last_used_agent = ?, recent_ips = ? WHERE id = ? RETURNING `+tokenColumns,
-			t.Digest, rowid, rowid, t.Name, t.Description, encodeList(t.Scopes), t.Digest, t.Hint, blobOrNull(t.PrevDigest),
+			t.Name, t.Description, encodeList(t.Scopes), t.Digest, t.Hint, blobOrNull(t.PrevDigest),
 			microsPtr(t.PrevExpiresAt), encodeList(t.IPAllowlist), micros(t.UpdatedAt), microsPtr(t.ExpiresAt),
 			microsPtr(t.RevokedAt), microsPtr(t.RegeneratedAt), microsPtr(t.LastUsedAt), t.LastUsedIP,
 			t.LastUsedAgent, encodeList(t.RecentIPs), id))

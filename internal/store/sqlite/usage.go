@@ -136,14 +136,7 @@ func recordUses(ctx context.Context, tx *sql.Tx, uses []store.TokenUse) error {
 		st := state[id]
 		set = append(set, [5]any{st.rowid, st.at.Int64, st.ip, st.agent, encodeList(st.recent)})
 	}
-	// OR FAIL on both multi-row writes: a failure stops the statement
-	// where it is rather than undoing its earlier rows, and nothing needs
-	// that undo, since the error rolls back the transaction (or the job's
-	// savepoint, writer.go) anyway. Without it SQLite copies every page
-	// the statement changes to a statement journal first, in case: with
-	// 1M tokens, a page per token written, 1.4% of the server's CPU under
-	// uncached verification.
-	if _, err := tx.ExecContext(ctx, `UPDATE OR FAIL tokens SET last_used_at = u.at, last_used_ip = u.ip,
+	if _, err := tx.ExecContext(ctx, `UPDATE tokens SET last_used_at = u.at, last_used_ip = u.ip,
 		last_used_agent = u.agent, recent_ips = u.recent
 		FROM (SELECT json_extract(value, '$[0]') AS rid, json_extract(value, '$[1]') AS at,
 			json_extract(value, '$[2]') AS ip, json_extract(value, '$[3]') AS agent,
@@ -157,7 +150,7 @@ func recordUses(ctx context.Context, tx *sql.Tx, uses []store.TokenUse) error {
 	slices.SortFunc(counts, func(a, b [3]any) int {
 		return cmp.Or(cmp.Compare(a[0].(string), b[0].(string)), cmp.Compare(a[1].(string), b[1].(string)))
 	})
-	if _, err := tx.ExecContext(ctx, `INSERT OR FAIL INTO token_usage (token_id, day, count)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO token_usage (token_id, day, count)
 		SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]')
 		FROM json_each(?) WHERE true
 		ON CONFLICT (token_id, day) DO UPDATE SET count = count + excluded.count`, jsonText(counts)); err != nil {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 
 	"github.com/latchkey/latchkey/internal/store"
 )
@@ -157,7 +156,6 @@ func (s *Store) fold(ctx context.Context) (int, error) {
 		applied int
 		chunks  int
 	)
-	lastRid = after // every row read is past it
 	apply := func() error {
 		if len(chunk) == 0 {
 			return nil
@@ -242,9 +240,8 @@ func (s *Store) foldStart(ctx context.Context) (upto, after int64, ok bool, err 
 		if !last.Valid {
 			return nil
 		}
-		// Rowids come from digests (rowid.go): any int64, negative ones too.
-		upto, after, ok = last.Int64, math.MinInt64, true
-		_, err = tx.ExecContext(ctx, `INSERT INTO usage_fold (id, upto, after_rid) VALUES (1, ?, ?)`, upto, after)
+		upto, after, ok = last.Int64, 0, true
+		_, err = tx.ExecContext(ctx, `INSERT INTO usage_fold (id, upto, after_rid) VALUES (1, ?, 0)`, upto)
 		return err
 	})
 	return upto, after, ok, err

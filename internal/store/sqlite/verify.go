@@ -24,12 +24,7 @@ import (
 // only when the first finds nothing: a valid secret costs one probe, not
 // the two of an OR over both indexes. Each reads only the digest it was not
 // asked for.
-//
-// getTokenAndOwnerByRowidSQL, asked before both, is the read by the current
-// digest at the rowid the digest gives (rowid.go): one B-tree instead of
-// two. Only a token that is not at its digest's rowid needs the others.
 var (
-	getTokenAndOwnerByRowidSQL      = tokenAndOwnerSQL("t.prev_digest", "t.rowid = ? AND t.digest = ?")
 	getTokenAndOwnerByDigestSQL     = tokenAndOwnerSQL("t.prev_digest", "t.digest = ?")
 	getTokenAndOwnerByPrevDigestSQL = tokenAndOwnerSQL("t.digest", "t.prev_digest = ?")
 )
@@ -96,10 +91,10 @@ type verifyReaders struct {
 	once sync.Once
 }
 
-// verifyConn is a verification connection and its statements.
+// verifyConn is a verification connection and its two statements.
 type verifyConn struct {
-	c                         *zsqlite.Conn
-	byRowid, byDigest, byPrev *zsqlite.Stmt
+	c                *zsqlite.Conn
+	byDigest, byPrev *zsqlite.Stmt
 }
 
 // verifyConns is the number of verification connections: one per CPU, at
@@ -135,16 +130,14 @@ func openVerifyConn(uri string) (*verifyConn, error) {
 	c.SetBusyTimeout(5 * time.Second) // as busy_timeout on the other connections
 	vc := &verifyConn{c: c}
 	err = execPragma(c, "PRAGMA query_only = 1")
-	for _, p := range []struct {
-		st **zsqlite.Stmt
-		q  string
-	}{{&vc.byRowid, getTokenAndOwnerByRowidSQL}, {&vc.byDigest, getTokenAndOwnerByDigestSQL}, {&vc.byPrev, getTokenAndOwnerByPrevDigestSQL}} {
-		if err == nil {
-			*p.st, err = c.Prepare(p.q)
-		}
-		if err == nil && (*p.st).ColumnCount() != verifyColumns {
-			err = fmt.Errorf("the verification read has %d columns, verifyRow reads %d", (*p.st).ColumnCount(), verifyColumns)
-		}
+	if err == nil {
+		vc.byDigest, err = c.Prepare(getTokenAndOwnerByDigestSQL)
+	}
+	if err == nil {
+		vc.byPrev, err = c.Prepare(getTokenAndOwnerByPrevDigestSQL)
+	}
+	if err == nil && (vc.byDigest.ColumnCount() != verifyColumns || vc.byPrev.ColumnCount() != verifyColumns) {
+		err = fmt.Errorf("the verification read has %d columns, verifyRow reads %d", vc.byDigest.ColumnCount(), verifyColumns)
 	}
 	if err != nil {
 		c.Close() // finalizes what it prepared
@@ -218,20 +211,9 @@ func (s *Store) GetTokenAndOwnerByDigest(ctx context.Context, digest []byte) (*s
 		return nil, nil, fmt.Errorf("get token and owner by digest: %w", err)
 	}
 	defer s.verify.give(vc)
-	err = store.ErrNotFound
-	var (
-		t *store.Token
-		u *store.User
-	)
-	if rowid, ok := digestRowid(digest).(int64); ok {
-		vc.byRowid.BindInt64(1, rowid)
-		t, u, err = tokenAndOwner(vc.byRowid, 2, digest, false)
-	}
+	t, u, err := tokenAndOwner(vc.byDigest, digest, false)
 	if errors.Is(err, store.ErrNotFound) {
-		t, u, err = tokenAndOwner(vc.byDigest, 1, digest, false)
-	}
-	if errors.Is(err, store.ErrNotFound) {
-		t, u, err = tokenAndOwner(vc.byPrev, 1, digest, true)
+		t, u, err = tokenAndOwner(vc.byPrev, digest, true)
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("get token and owner by digest: %w", err)
@@ -240,11 +222,10 @@ func (s *Store) GetTokenAndOwnerByDigest(ctx context.Context, digest []byte) (*s
 }
 
 // tokenAndOwner runs st, the read by the current digest or (prev) by the
-// previous one, with digest bound as its parameter param (any other is
-// bound already).
-func tokenAndOwner(st *zsqlite.Stmt, param int, digest []byte, prev bool) (*store.Token, *store.User, error) {
+// previous one.
+func tokenAndOwner(st *zsqlite.Stmt, digest []byte, prev bool) (*store.Token, *store.User, error) {
 	defer st.Reset() // ends the read transaction; an error of the step is reported below
-	st.BindBytes(param, digest)
+	st.BindBytes(1, digest)
 	row, err := st.Step()
 	if err != nil {
 		return nil, nil, zsqliteError(err)

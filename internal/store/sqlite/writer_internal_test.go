@@ -122,7 +122,7 @@ func TestAPanickingWriteIsAnErrorAndTheWriterGoesOn(t *testing.T) {
 	ctx := t.Context()
 	tk := testToken(u.ID, "doomed")
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, insertTokenSQL, insertTokenArgs(tk)...); err != nil {
+		if _, err := tx.ExecContext(ctx, insertTokenSQL, tokenArgs(tk)...); err != nil {
 			return err
 		}
 		panic("bug")
@@ -234,7 +234,7 @@ func TestGroupCommitRunsJobsWithoutSavepointsUntilOneFails(t *testing.T) {
 				mu.Lock()
 				inSavepoint[i] = err == nil
 				mu.Unlock()
-				if _, err := tx.ExecContext(ctx, insertTokenSQL, insertTokenArgs(tokens[i])...); err != nil {
+				if _, err := tx.ExecContext(ctx, insertTokenSQL, tokenArgs(tokens[i])...); err != nil {
 					return err
 				}
 				if fail && i == n/2 {
@@ -277,7 +277,7 @@ func TestGroupCommitRunsAgainAJobTheDatabaseFailed(t *testing.T) {
 	}
 	runs := 0
 	errs := queueBatch(t, s, n, func(i int, tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, insertTokenSQL, insertTokenArgs(tokens[i])...); err != nil {
+		if _, err := tx.ExecContext(ctx, insertTokenSQL, tokenArgs(tokens[i])...); err != nil {
 			return err
 		}
 		if i == 2 {

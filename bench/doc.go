@@ -13,7 +13,8 @@
 // Scenarios: verify-cached, verify-uncached (--cache-size 0), introspect,
 // api-me, create, invalid-flood. Each prints one JSON line (with -json,
 // nothing else goes to stdout): requests/s, p50, p99, errors, the server's
-// RSS, the floor's requests/s and the ratio, and the DESIGN.md §5 target
+// RSS and its CPU time per request, the floor's requests/s and the ratio,
+// and the DESIGN.md §5 target
 // the scenario is judged against. Answers other than the expected status
 // are errors and make the run exit 1. -plot FILE sweeps the verify
 // scenarios over -plot-tokens and draws throughput and p99 against the

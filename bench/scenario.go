@@ -63,9 +63,10 @@ type result struct {
 	P99MS       float64 `json:"p99_ms"`
 	Errors      int64   `json:"errors"`
 	// CPUUSPerRequest is the server's CPU time (user and system, all its
-	// threads) during the load, per request answered: what a request
-	// costs, steadier than requests/s on a machine shared with the load
-	// tool, so A/B comparisons of two builds read it first.
+	// threads) during the load, per request answered: what a request costs
+	// the server, beside requests/s, which the load tool on the same cores
+	// shapes too. It also rises when the host is busy (on 1 December the
+	// same build measured 87–114 µs per uncached request at 1M tokens).
 	CPUUSPerRequest float64 `json:"cpu_us_per_request,omitempty"`
 	RSSMB           float64 `json:"rss_mb"`       // peak VmRSS sampled during the load
 	RSSPeakMB       float64 `json:"rss_peak_mb"`  // VmHWM: peak over the server's life

@@ -37,6 +37,9 @@ type Store struct {
 	verify *verifyReaders
 	// foldMu runs one fold of the usage journal at a time.
 	foldMu sync.Mutex
+	// ckpt copies the WAL back off the writer's path (checkpoint.go); nil
+	// when opened without it.
+	ckpt *checkpointer
 }
 
 // pragmas apply to every connection of both pools. busy_timeout covers
@@ -62,6 +65,7 @@ type options struct {
 	synchronous string // "FULL" (default) or "NORMAL"
 	noGroup     bool   // one commit per write transaction
 	noStmtCache bool   // the driver compiles every statement each time
+	noCkpt      bool   // the writer checkpoints every 1,000 pages itself, as SQLite does by default
 }
 
 // readerConns is the size of the reader pool: one per CPU (at least 4),
@@ -107,9 +111,13 @@ func open(ctx context.Context, path string, o options) (*Store, error) {
 	if _, err := Migrate(ctx, path); err != nil {
 		return nil, err
 	}
-	extra := []string{fmt.Sprintf("cache_size(-%d)", writerCacheKiB)}
+	var syncExtra []string
 	if o.synchronous != "" {
-		extra = append(extra, "synchronous("+o.synchronous+")")
+		syncExtra = []string{"synchronous(" + o.synchronous + ")"}
+	}
+	extra := append([]string{fmt.Sprintf("cache_size(-%d)", writerCacheKiB)}, syncExtra...)
+	if !o.noCkpt {
+		extra = append(extra, fmt.Sprintf("wal_autocheckpoint(%d)", writerCheckpointPages))
 	}
 	wc, err := o.connector(dsn(path, extra...))
 	if err != nil {
@@ -142,6 +150,12 @@ func open(ctx context.Context, path string, o options) (*Store, error) {
 	if s.verify, err = openVerifyReaders(fileURI(path), verifyConns()); err != nil {
 		s.Close()
 		return nil, err
+	}
+	if !o.noCkpt {
+		if s.ckpt, err = startCheckpointer(o, dsn(path, syncExtra...)); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
@@ -203,6 +217,9 @@ func (s *Store) Close() error {
 	}
 	if s.wr != nil {
 		s.wr.stop()
+	}
+	if s.ckpt != nil {
+		errs = append(errs, s.ckpt.close())
 	}
 	errs = append(errs, s.r.Close(), s.w.Close())
 	return errors.Join(errs...)

@@ -52,7 +52,7 @@ func boolInt(b bool) int {
 // CreateFederationPolicy inserts p.
 func (s *Store) CreateFederationPolicy(ctx context.Context, p *store.FederationPolicy) error {
 	normFedPolicy(p)
-	_, err := s.w.ExecContext(ctx, `INSERT INTO federation_policies (`+fedPolicyColumns+`) VALUES `+placeholders(1, 12),
+	_, err := s.execAuto(ctx, `INSERT INTO federation_policies (`+fedPolicyColumns+`) VALUES `+placeholders(1, 12),
 		p.ID, p.Name, p.Description, p.Issuer, p.Audience, store.EncodeClaims(p.Conditions), p.ServiceAccountID,
 		encodeList(p.Scopes), int64(p.MaxLifetime), boolInt(p.Disabled), micros(p.CreatedAt), micros(p.UpdatedAt))
 	if err != nil {
@@ -126,7 +126,7 @@ func (s *Store) UpdateFederationPolicy(ctx context.Context, id string, fn func(*
 
 // DeleteFederationPolicy deletes the policy; the tokens it issued keep its id.
 func (s *Store) DeleteFederationPolicy(ctx context.Context, id string) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM federation_policies WHERE id = ?`, id)
+	res, err := s.execAuto(ctx, `DELETE FROM federation_policies WHERE id = ?`, id)
 	if err != nil {
 		return fmt.Errorf("delete federation policy: %w", translate(err))
 	}
@@ -164,7 +164,7 @@ func (s *Store) RevokeFederatedTokens(ctx context.Context, policyID string, at t
 
 // ClaimFederationJTI inserts (issuer, jti) unless present.
 func (s *Store) ClaimFederationJTI(ctx context.Context, issuer, jti string, expiresAt time.Time) (bool, error) {
-	res, err := s.w.ExecContext(ctx, `INSERT INTO federation_jtis (issuer, jti, expires_at) VALUES (?, ?, ?)
+	res, err := s.execAuto(ctx, `INSERT INTO federation_jtis (issuer, jti, expires_at) VALUES (?, ?, ?)
 		ON CONFLICT (issuer, jti) DO NOTHING`, issuer, jti, micros(expiresAt))
 	if err != nil {
 		return false, fmt.Errorf("claim federation jti: %w", translate(err))
@@ -178,7 +178,7 @@ func (s *Store) ClaimFederationJTI(ctx context.Context, issuer, jti string, expi
 
 // DeleteFederationJTIsBefore deletes claims that expired before the time.
 func (s *Store) DeleteFederationJTIsBefore(ctx context.Context, before time.Time) (int, error) {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM federation_jtis WHERE expires_at < ?`, microsCeil(before))
+	res, err := s.execAuto(ctx, `DELETE FROM federation_jtis WHERE expires_at < ?`, microsCeil(before))
 	if err != nil {
 		return 0, fmt.Errorf("delete federation jtis: %w", translate(err))
 	}

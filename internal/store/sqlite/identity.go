@@ -33,7 +33,7 @@ func scanIdentity(sc scanner) (*store.Identity, error) {
 // CreateIdentity links a user to an external identity.
 func (s *Store) CreateIdentity(ctx context.Context, i *store.Identity) error {
 	i.CreatedAt, i.LastLoginAt = store.Truncate(i.CreatedAt), store.TruncatePtr(i.LastLoginAt)
-	_, err := s.w.ExecContext(ctx, `INSERT INTO identities (`+identityColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.execAuto(ctx, `INSERT INTO identities (`+identityColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		i.Provider, i.Subject, i.UserID, i.Email, encodeList(i.Claims), micros(i.CreatedAt), microsPtr(i.LastLoginAt))
 	if err != nil {
 		return fmt.Errorf("create identity: %w", translate(err))
@@ -103,7 +103,7 @@ func (s *Store) UpdateIdentity(ctx context.Context, provider, subject string, fn
 
 // DeleteIdentity unlinks an identity.
 func (s *Store) DeleteIdentity(ctx context.Context, provider, subject string) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM identities WHERE provider = ? AND subject = ?`, provider, subject)
+	res, err := s.execAuto(ctx, `DELETE FROM identities WHERE provider = ? AND subject = ?`, provider, subject)
 	return affectedOne(res, err, "delete identity")
 }
 
@@ -269,7 +269,7 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, fn func(*store.Group
 
 // DeleteGroup removes a group and its memberships.
 func (s *Store) DeleteGroup(ctx context.Context, id string) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM scim_groups WHERE id = ?`, id)
+	res, err := s.execAuto(ctx, `DELETE FROM scim_groups WHERE id = ?`, id)
 	return affectedOne(res, err, "delete group")
 }
 
@@ -302,7 +302,7 @@ func scanDevice(sc scanner) (*store.DeviceCode, error) {
 // CreateDeviceCode inserts a device authorization.
 func (s *Store) CreateDeviceCode(ctx context.Context, d *store.DeviceCode) error {
 	d.CreatedAt, d.ExpiresAt, d.LastPolledAt = store.Truncate(d.CreatedAt), store.Truncate(d.ExpiresAt), store.TruncatePtr(d.LastPolledAt)
-	_, err := s.w.ExecContext(ctx, `INSERT INTO device_codes (`+deviceColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.execAuto(ctx, `INSERT INTO device_codes (`+deviceColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		d.ID, d.DeviceDigest, d.UserDigest, d.ClientID, d.Status, d.UserID, micros(d.CreatedAt), micros(d.ExpiresAt),
 		int64(d.Interval), microsPtr(d.LastPolledAt))
 	if err != nil {
@@ -354,7 +354,7 @@ func (s *Store) UpdateDeviceCode(ctx context.Context, id string, fn func(*store.
 
 // DeleteExpiredDeviceCodes removes codes that expired strictly before.
 func (s *Store) DeleteExpiredDeviceCodes(ctx context.Context, before time.Time) (int, error) {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM device_codes WHERE expires_at < ?`, microsCeil(before))
+	res, err := s.execAuto(ctx, `DELETE FROM device_codes WHERE expires_at < ?`, microsCeil(before))
 	if err != nil {
 		return 0, fmt.Errorf("delete expired device codes: %w", translate(err))
 	}

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -40,6 +41,10 @@ type Store struct {
 	// ckpt copies the WAL back off the writer's path (checkpoint.go); nil
 	// when opened without it.
 	ckpt *checkpointer
+	// changes counts the writes of this store, each counted once it has
+	// committed or failed: a verification connection keeps its read
+	// snapshot only while the count is the one it began with (verify.go).
+	changes atomic.Uint64
 }
 
 // pragmas apply to every connection of both pools. busy_timeout covers
@@ -230,6 +235,7 @@ func (s *Store) Close() error {
 // commit, fn runs in a savepoint of a transaction shared with concurrent
 // callers, and inTx returns once that transaction is committed.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	defer s.changes.Add(1) // once committed or failed
 	if s.wr != nil {
 		return s.wr.do(ctx, fn)
 	}
@@ -247,6 +253,13 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return fmt.Errorf("commit: %w", translate(err))
 	}
 	return nil
+}
+
+// execAuto runs one write statement on the write connection, outside
+// group commit (it commits on its own), and counts the write.
+func (s *Store) execAuto(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	defer s.changes.Add(1) // once committed or failed
+	return s.w.ExecContext(ctx, query, args...)
 }
 
 // exec runs one write statement in its own write transaction.

@@ -102,9 +102,11 @@ func TestVerificationConnectionsRefuseWrites(t *testing.T) {
 
 // TestVerificationReadsHoldNoTransaction: after reads that found a row and
 // reads that found none (which ask both statements, by the current and by
-// the previous digest), no verification connection is left
-// inside a read transaction, so a TRUNCATE checkpoint copies the whole WAL
-// and empties it (a reader left mid-statement would keep it busy).
+// the previous digest), the verification connections keep their read
+// snapshot only while used: once idle for snapshotMaxAge they end it, so a
+// TRUNCATE checkpoint (which waits for readers up to the busy timeout)
+// copies the whole WAL and empties it. A snapshot kept while idle would
+// keep it busy.
 func TestVerificationReadsHoldNoTransaction(t *testing.T) {
 	s, tk := verifyFixture(t)
 	ctx := t.Context()
@@ -157,6 +159,127 @@ func TestVerificationReadSeesASchemaChange(t *testing.T) {
 	for range 2 * s.verify.n {
 		if _, owner, err := s.GetTokenAndOwnerByDigest(ctx, tk.Digest); err != nil || owner == nil {
 			t.Fatalf("after a schema change: owner %v, err %v", owner, err)
+		}
+	}
+}
+
+// holdSnapshots reads tk on every verification connection, so that each
+// keeps a read snapshot, and checks that they do.
+func holdSnapshots(t *testing.T, s *Store, tk *store.Token) {
+	t.Helper()
+	for range 2 * s.verify.n {
+		if _, _, err := s.GetTokenAndOwnerByDigest(t.Context(), tk.Digest); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range s.verify.n {
+		vc, err := s.verify.take(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.verify.give(vc)
+		if !vc.inTx {
+			t.Fatal("a verification connection just used keeps no read snapshot: the test does not test what it says")
+		}
+	}
+}
+
+// TestVerificationSeesAWriteOfTheStoreAtOnce: with every verification
+// connection keeping a read snapshot, a write of the store that returned
+// (a revocation, a suspension, a new token) is seen by the very next read
+// on every connection: the snapshot is not reused across a write.
+func TestVerificationSeesAWriteOfTheStoreAtOnce(t *testing.T) {
+	s, tk := verifyFixture(t)
+	ctx := t.Context()
+	now := time.Now()
+
+	holdSnapshots(t, s, tk)
+	if _, err := s.UpdateToken(ctx, tk.ID, func(t *store.Token) error {
+		t.RevokedAt = &now
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 * s.verify.n {
+		got, _, err := s.GetTokenAndOwnerByDigest(ctx, tk.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.RevokedAt == nil {
+			t.Fatalf("read %d after the revocation returned: the token is not revoked", i+1)
+		}
+	}
+
+	holdSnapshots(t, s, tk)
+	if _, err := s.UpdateUser(ctx, tk.UserID, func(u *store.User) error {
+		u.Suspended = true
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 * s.verify.n {
+		_, owner, err := s.GetTokenAndOwnerByDigest(ctx, tk.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if owner == nil || !owner.Suspended {
+			t.Fatalf("read %d after the suspension returned: owner %+v is not suspended", i+1, owner)
+		}
+	}
+
+	holdSnapshots(t, s, tk)
+	d := make([]byte, 32)
+	rand.Read(d)
+	fresh := &store.Token{ID: uuid.Must(uuid.NewV7()).String(), UserID: tk.UserID, Kind: store.TokenPersonal,
+		Name: "fresh", Scopes: []string{"repo"}, Digest: d, Hint: "wxyz", CreatedAt: now, UpdatedAt: now}
+	if err := s.CreateToken(ctx, fresh); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 * s.verify.n {
+		if _, _, err := s.GetTokenAndOwnerByDigest(ctx, d); err != nil {
+			t.Fatalf("read %d of a token created before it: %v", i+1, err)
+		}
+	}
+}
+
+// TestVerificationSeesAWriteOfAnotherProcess: a revocation written by
+// another process on the same database (latchkey admin, a second store
+// here) is not counted by this store; reads that never pause still see it
+// once their snapshot is snapshotMaxAge old. The bound checked, a second,
+// is a hundred times that, for a busy machine.
+func TestVerificationSeesAWriteOfAnotherProcess(t *testing.T) {
+	s, tk := verifyFixture(t)
+	ctx := t.Context()
+	var path string
+	if err := s.w.QueryRowContext(ctx, `SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&path); err != nil {
+		t.Fatal(err)
+	}
+	other, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+
+	holdSnapshots(t, s, tk)
+	now := time.Now()
+	if _, err := other.UpdateToken(ctx, tk.ID, func(t *store.Token) error {
+		t.RevokedAt = &now
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	written := time.Now()
+	for {
+		got, _, err := s.GetTokenAndOwnerByDigest(ctx, tk.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.RevokedAt != nil {
+			t.Logf("seen %v after the other process wrote it", time.Since(written))
+			return
+		}
+		if time.Since(written) > time.Second {
+			t.Fatal("a revocation written by another process is still not seen after a second of reads")
 		}
 	}
 }

@@ -19,7 +19,11 @@
 // opened with zombiezen.com/go/sqlite on the same SQLite library
 // (verify.go): without database/sql and without a per-connection mutex,
 // it took 12.3 µs instead of 21.5 through the pool (1M tokens, two
-// goroutines).
+// goroutines). Consecutive reads on one of them share a read snapshot, which
+// spares each the read transaction's locks (11 of 16.5 µs on 1,000 cached
+// tokens): the snapshot ends at the store's next write (Store.changes counts
+// every write once it has committed or failed), at 10 ms of age (a write of
+// another process) and after 10 ms idle (checkpoints are not held back).
 //
 // A checkpointer (checkpoint.go) copies the WAL back into the database
 // file every 50 ms on a connection of its own, in PASSIVE mode, so that

@@ -172,7 +172,8 @@ func openVerifyConn(uri string) (*verifyConn, error) {
 		vc.end, err = c.Prepare("COMMIT")
 	}
 	if err == nil && (vc.byDigest.ColumnCount() != verifyColumns || vc.byPrev.ColumnCount() != verifyColumns) {
-		err = fmt.Errorf("the verification read has %d columns, verifyRow reads %d", vc.byDigest.ColumnCount(), verifyColumns)
+		err = fmt.Errorf("the verification reads have %d (by digest) and %d (by previous digest) columns, verifyRow reads %d",
+			vc.byDigest.ColumnCount(), vc.byPrev.ColumnCount(), verifyColumns)
 	}
 	if err != nil {
 		c.Close() // finalizes what it prepared

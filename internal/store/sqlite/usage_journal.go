@@ -117,9 +117,9 @@ var foldFailAfter func(chunks int) error
 // day counts, audit events of new addresses), and empties the journal. It
 // returns how many journaled uses it applied.
 //
-// Uses are read in one pass sorted by the tokens' rowid and applied in
+// Uses are ordered in one pass by the tokens' rowid and applied in
 // transactions of foldChunk tokens, in that order, so each page is written
-// once. Each transaction also records the last rowid it applied in
+// once; no read stays open across those commits (foldOrderSQL). Each transaction also records the last rowid it applied in
 // usage_fold: a fold interrupted by an error or a crash resumes after it,
 // so nothing is lost or counted twice. Uses appended while a fold runs wait
 // for the next one. Uses of deleted tokens are dropped.

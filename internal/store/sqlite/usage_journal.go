@@ -119,9 +119,10 @@ var foldFailAfter func(chunks int) error
 //
 // Uses are ordered in one pass by the tokens' rowid and applied in
 // transactions of foldChunk tokens, in that order, so each page is written
-// once; no read stays open across those commits (foldOrderSQL). Each transaction also records the last rowid it applied in
-// usage_fold: a fold interrupted by an error or a crash resumes after it,
-// so nothing is lost or counted twice. Uses appended while a fold runs wait
+// once; no read stays open across those commits (foldOrderSQL). Each
+// transaction also records the last rowid it applied in usage_fold: a fold
+// interrupted by an error or a crash resumes after it, so nothing is lost
+// or counted twice. Uses appended while a fold runs wait
 // for the next one. Uses of deleted tokens are dropped.
 func (s *Store) FoldTokenUse(ctx context.Context) (int, error) {
 	s.foldMu.Lock()

@@ -28,6 +28,8 @@ type Store struct {
 	w  *sql.DB // the one write connection
 	r  *sql.DB // query-only readers
 	wr *writer // group commit on w; nil when opened without it
+	// uri names the database file, for connections opened later (a fold's).
+	uri string
 
 	// Prepared hot-path reads on the reader pool.
 	getTokenByDigest   *sql.Stmt
@@ -73,10 +75,9 @@ type options struct {
 	noCkpt      bool   // the writer checkpoints every 1,000 pages itself, as SQLite does by default
 }
 
-// readerConns is the size of the reader pool: one per CPU (at least 4),
-// and one more for the usage journal's fold, which holds a reader for the
-// seconds its sorted read lasts.
-func readerConns() int { return max(4, runtime.GOMAXPROCS(0)) + 1 }
+// readerConns is the size of the reader pool: one per CPU, at least 4. (The
+// usage journal's fold reads on a connection of its own, foldConn.)
+func readerConns() int { return max(4, runtime.GOMAXPROCS(0)) }
 
 // dsn builds a driver name for path with the shared pragmas and extra ones.
 func dsn(path string, extra ...string) string {
@@ -144,7 +145,7 @@ func open(ctx context.Context, path string, o options) (*Store, error) {
 	r.SetMaxIdleConns(n)
 	r.SetConnMaxLifetime(0)
 	r.SetConnMaxIdleTime(0)
-	s := &Store{w: w, r: r}
+	s := &Store{w: w, r: r, uri: fileURI(path)}
 	if !o.noGroup {
 		s.wr = newWriter(w)
 	}

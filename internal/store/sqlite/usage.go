@@ -40,7 +40,7 @@ func (s *Store) RecordTokenUse(ctx context.Context, uses []store.TokenUse) error
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		for start := 0; start < len(uses); start += recordUseChunk {
-			if err := recordUses(ctx, tx, uses[start:min(start+recordUseChunk, len(uses))]); err != nil {
+			if err := recordUsesOf(ctx, tx, uses[start:min(start+recordUseChunk, len(uses))], nil); err != nil {
 				return fmt.Errorf("record token use: %w", err)
 			}
 		}
@@ -58,20 +58,33 @@ type lastUse struct {
 	queued       bool // in the list of tokens to write
 }
 
-func recordUses(ctx context.Context, tx *sql.Tx, uses []store.TokenUse) error {
-	// Every statement walks its B-tree in key order: the ids sorted for
-	// the primary-key lookups, the rows written in rowid order, the day
-	// counts in (token, day) order. Uses spread over a large table then
-	// touch each page once, in file order, instead of in request order,
-	// where a page can be spilled from the writer's cache and written to
-	// the WAL again by a later use in the same transaction.
-	ids := make([]string, 0, len(uses))
-	for _, u := range uses {
-		ids = append(ids, u.TokenID)
+// recordUsesOf applies uses in tx, as RecordTokenUse. rids, when the
+// caller knows them (the fold), are the rowids of the uses' tokens, in the
+// same order: the tokens are then read by rowid, in the order their pages
+// lie in the file, rather than found by id first.
+func recordUsesOf(ctx context.Context, tx *sql.Tx, uses []store.TokenUse, rids []int64) error {
+	// Every statement walks its B-tree in key order: the keys sorted for
+	// the lookups, the rows written in rowid order, the day counts in
+	// (token, day) order. Uses spread over a large table then touch each
+	// page once, in file order, instead of in request order, where a page
+	// can be spilled from the writer's cache and written to the WAL again
+	// by a later use in the same transaction.
+	const readLastUse = `SELECT id, rowid, last_used_at, last_used_ip, last_used_agent, recent_ips, name, user_id FROM tokens `
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	if rids != nil {
+		keys := slices.Compact(slices.Sorted(slices.Values(rids)))
+		rows, err = tx.QueryContext(ctx, readLastUse+`WHERE rowid IN (SELECT value FROM json_each(?))`, jsonText(keys))
+	} else {
+		ids := make([]string, 0, len(uses))
+		for _, u := range uses {
+			ids = append(ids, u.TokenID)
+		}
+		slices.Sort(ids)
+		rows, err = tx.QueryContext(ctx, readLastUse+`WHERE id IN (SELECT value FROM json_each(?))`, jsonText(ids))
 	}
-	slices.Sort(ids)
-	rows, err := tx.QueryContext(ctx, `SELECT id, rowid, last_used_at, last_used_ip, last_used_agent, recent_ips, name, user_id
-		FROM tokens WHERE id IN (SELECT value FROM json_each(?))`, jsonText(ids))
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
+
+	zsqlite "zombiezen.com/go/sqlite"
 
 	"github.com/latchkey/latchkey/internal/store"
 )
@@ -134,68 +137,168 @@ func (s *Store) FoldTokenUse(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// foldOrderSQL lists the journaled uses of a fold in the tokens' row order:
-// one pass over the journal, each token found by its id, then one sort.
-// Only the row and the journal's seq are kept (16 bytes a use), and the
-// rows are read to the end before anything is written: a read left open
-// across the fold's commits would keep its snapshot, and with it every
-// page the fold writes in the WAL, which could then not start over (it
-// grew to 170-270 MB folding 300,000 uses of 1M tokens).
-const foldOrderSQL = `SELECT t.rowid, j.seq
+// foldSortSQL reads the journaled uses of a fold in the order they are
+// applied, the tokens' row order: one pass over the journal, each token
+// found by its id in the covering tokens(id) index, then one sort.
+//
+// The fold copies this into a temporary table of its own connection
+// (foldConn) and applies it from there. A read of the tokens' database left
+// open across the fold's commits would keep its snapshot, and with it every
+// page the fold writes in the WAL, which could then not start over (it grew
+// to 170-270 MB folding 300,000 uses of 1M tokens); the copy is read to the
+// end by one statement, and reading the temporary table holds no snapshot
+// of the database. Reading each chunk's uses back from the journal by seq
+// instead, a random search per use, made the fold's reads cost as much as
+// its writes.
+const foldSortSQL = `SELECT t.rowid, j.token_id, j.use
 	FROM token_use_journal AS j CROSS JOIN tokens AS t ON t.id = j.token_id
 	WHERE j.seq <= ? AND t.rowid > ? ORDER BY t.rowid, j.seq`
 
-// foldUsesSQL reads the uses of one chunk by their journal seq (its
-// primary key), in a short read of its own.
-const foldUsesSQL = `SELECT seq, token_id, use FROM token_use_journal
-	WHERE seq IN (SELECT value FROM json_each(?))`
+// foldConn is the connection a fold reads the journal on, in its order.
+//
+// It is opened for one fold and closed after it, which drops its temporary
+// table; its temporary storage is a file (the sort and the copy of 250,000
+// uses are ~40 MB), kept in the operating system's page cache rather than
+// in the server's memory.
+type foldConn struct {
+	c    *zsqlite.Conn
+	rows *zsqlite.Stmt // the sorted uses, in order
+	done bool          // rows has ended (and Step would start it over)
+}
 
-// foldRef is a journaled use in a fold's order.
-type foldRef struct{ rid, seq int64 }
+// openFold sorts the uses journaled up to seq upto of tokens after row
+// after into a new foldConn.
+func (s *Store) openFold(upto, after int64) (*foldConn, error) {
+	c, err := zsqlite.OpenConn(s.uri, zsqlite.OpenReadWrite, zsqlite.OpenURI)
+	if err != nil {
+		return nil, zsqliteError(err)
+	}
+	c.SetBusyTimeout(5 * time.Second) // as busy_timeout on the other connections
+	f := &foldConn{c: c}
+	for _, q := range []string{
+		"PRAGMA temp_store = FILE",
+		"CREATE TEMP TABLE fold_work (rid INTEGER NOT NULL, token_id TEXT NOT NULL, use TEXT NOT NULL)",
+	} {
+		if err = execPragma(c, q); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		err = execBound(c, `INSERT INTO temp.fold_work (rid, token_id, use) `+foldSortSQL, upto, after)
+	}
+	if err == nil {
+		f.rows, err = c.Prepare(`SELECT rid, token_id, use FROM temp.fold_work ORDER BY rowid`)
+	}
+	if err != nil {
+		c.Close()
+		return nil, zsqliteError(err)
+	}
+	return f, nil
+}
+
+// execBound runs q with its integer parameters bound to args.
+func execBound(c *zsqlite.Conn, q string, args ...int64) error {
+	st, _, err := c.PrepareTransient(q)
+	if err != nil {
+		return err
+	}
+	defer st.Finalize()
+	for i, a := range args {
+		st.BindInt64(i+1, a)
+	}
+	_, err = st.Step()
+	return err
+}
+
+// next reads the uses of the next chunk: those of up to foldChunk tokens,
+// ending between two tokens so that the chunk's last row is exact for
+// usage_fold. It returns no uses at the end. pending carries a row read
+// past the previous chunk.
+func (f *foldConn) next(pending *foldRow) ([]store.TokenUse, []int64, error) {
+	var (
+		uses []store.TokenUse
+		rids []int64
+	)
+	tokens := 0
+	for {
+		r := *pending
+		if !r.ok {
+			if f.done {
+				return uses, rids, nil
+			}
+			row, err := f.rows.Step()
+			if err != nil {
+				return nil, nil, zsqliteError(err)
+			}
+			if !row {
+				f.done = true
+				return uses, rids, nil
+			}
+			r = foldRow{ok: true, rid: f.rows.ColumnInt64(0), id: f.rows.ColumnText(1), use: f.rows.ColumnText(2)}
+		}
+		*pending = foldRow{}
+		if len(rids) == 0 || rids[len(rids)-1] != r.rid {
+			if tokens == foldChunk {
+				*pending = r // the first of the next chunk
+				return uses, rids, nil
+			}
+			tokens++
+		}
+		var j journalUse
+		if err := json.Unmarshal([]byte(r.use), &j); err != nil {
+			return nil, nil, fmt.Errorf("journaled use of token %s: %w", r.id, err)
+		}
+		uses, rids = append(uses, j.use(r.id)), append(rids, r.rid)
+	}
+}
+
+// foldRow is a row of a fold's sorted uses.
+type foldRow struct {
+	ok      bool
+	rid     int64
+	id, use string
+}
+
+func (f *foldConn) close() {
+	f.rows.Finalize()
+	f.c.Close()
+}
 
 func (s *Store) fold(ctx context.Context) (int, error) {
 	upto, after, ok, err := s.foldStart(ctx)
 	if err != nil || !ok {
 		return 0, err
 	}
-	order, err := s.foldOrder(ctx, upto, after)
+	f, err := s.openFold(upto, after)
 	if err != nil {
 		return 0, err
 	}
-	applied, chunks := 0, 0
-	for start := 0; start < len(order); {
-		// A chunk ends between tokens, so that after_rid is exact.
-		end, tokens := start, 0
-		for ; end < len(order); end++ {
-			if end == start || order[end].rid != order[end-1].rid {
-				if tokens == foldChunk {
-					break
-				}
-				tokens++
-			}
-		}
-		chunk, err := s.foldUses(ctx, order[start:end])
+	defer f.close()
+	var pending foldRow
+	applied := 0
+	for chunks := 0; ; chunks++ {
+		chunk, rids, err := f.next(&pending)
 		if err != nil {
 			return applied, err
+		}
+		if len(chunk) == 0 {
+			break
 		}
 		if foldFailAfter != nil {
 			if err := foldFailAfter(chunks); err != nil {
 				return applied, err
 			}
 		}
-		rid := order[end-1].rid
 		if err := s.inTx(ctx, func(tx *sql.Tx) error {
-			if err := recordUses(ctx, tx, chunk); err != nil {
+			if err := recordUsesOf(ctx, tx, chunk, rids); err != nil {
 				return err
 			}
-			_, err := tx.ExecContext(ctx, `UPDATE usage_fold SET after_rid = ? WHERE id = 1`, rid)
+			_, err := tx.ExecContext(ctx, `UPDATE usage_fold SET after_rid = ? WHERE id = 1`, rids[len(rids)-1])
 			return err
 		}); err != nil {
 			return applied, err
 		}
 		applied += len(chunk)
-		chunks++
-		start = end
 	}
 	return applied, s.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM token_use_journal WHERE seq <= ?`, upto); err != nil {
@@ -204,63 +307,6 @@ func (s *Store) fold(ctx context.Context) (int, error) {
 		_, err := tx.ExecContext(ctx, `DELETE FROM usage_fold`)
 		return err
 	})
-}
-
-// foldOrder returns the journaled uses up to seq upto of tokens after row
-// after, in the order they are applied.
-func (s *Store) foldOrder(ctx context.Context, upto, after int64) ([]foldRef, error) {
-	rows, err := s.r.QueryContext(ctx, foldOrderSQL, upto, after)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var order []foldRef
-	for rows.Next() {
-		var r foldRef
-		if err := rows.Scan(&r.rid, &r.seq); err != nil {
-			return nil, err
-		}
-		order = append(order, r)
-	}
-	return order, rows.Err()
-}
-
-// foldUses reads the uses refs name, in refs' order.
-func (s *Store) foldUses(ctx context.Context, refs []foldRef) ([]store.TokenUse, error) {
-	seqs := make([]int64, len(refs))
-	for i, r := range refs {
-		seqs[i] = r.seq
-	}
-	rows, err := s.r.QueryContext(ctx, foldUsesSQL, jsonText(seqs))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	bySeq := make(map[int64]store.TokenUse, len(refs))
-	for rows.Next() {
-		var (
-			seq      int64
-			id, text string
-			j        journalUse
-		)
-		if err := rows.Scan(&seq, &id, &text); err != nil {
-			return nil, err
-		}
-		if err := json.Unmarshal([]byte(text), &j); err != nil {
-			return nil, fmt.Errorf("journaled use of token %s: %w", id, err)
-		}
-		bySeq[seq] = j.use(id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	uses := make([]store.TokenUse, 0, len(refs))
-	for _, r := range refs {
-		if u, ok := bySeq[r.seq]; ok {
-			uses = append(uses, u)
-		}
-	}
-	return uses, nil
 }
 
 // foldStart returns the fold to run: the one an earlier fold left

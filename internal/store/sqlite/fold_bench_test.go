@@ -1,0 +1,59 @@
+package sqlite
+
+import (
+	"fmt"
+	mrand "math/rand/v2"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/store"
+)
+
+// BenchmarkFold is the usage fold the uncached verification of many
+// distinct tokens leads to: 250,000 first uses, one per token, of tokens
+// chosen at random among 1M seeded as the harness seeds them, journaled in
+// batches as auth.Usage journals them and then folded. Each iteration
+// journals and folds a new day's uses; the fold alone is timed, and
+// reported per use. The seeding takes about half a minute.
+func BenchmarkFold(b *testing.B) {
+	const tokens, uses = 1_000_000, 250_000
+	s, err := Open(b.Context(), filepath.Join(b.TempDir(), "db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	seedVerifyBench(b, s, tokens)
+	day := time.Now().UTC().Truncate(24 * time.Hour)
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		at := day.AddDate(0, 0, i)
+		batch := make([]store.TokenUse, 0, 10_000)
+		for k, idx := range mrand.Perm(tokens)[:uses] {
+			batch = append(batch, store.TokenUse{
+				TokenID: seedTokenID(idx), At: at, IP: "127.0.0.1", IPs: []string{"127.0.0.1"},
+				Counts:       map[string]int64{at.Format(time.DateOnly): 1},
+				NewAddresses: []store.AddressUse{{IP: "127.0.0.1", At: at}},
+			})
+			if len(batch) == cap(batch) || k == uses-1 {
+				if err := s.JournalTokenUse(b.Context(), batch); err != nil {
+					b.Fatal(err)
+				}
+				batch = batch[:0]
+			}
+		}
+		b.StartTimer()
+		n, err := s.FoldTokenUse(b.Context())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n != uses {
+			b.Fatalf("folded %d uses, want %d", n, uses)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*uses), "ns/use")
+}
+
+// seedTokenID is the id of the i-th token seedVerifyBench creates.
+func seedTokenID(i int) string { return fmt.Sprintf("00000000-0000-7000-8000-%012x", i) }

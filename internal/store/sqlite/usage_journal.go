@@ -161,19 +161,29 @@ const foldSortSQL = `SELECT t.rowid, j.token_id, j.use
 // uses are ~40 MB), kept in the operating system's page cache rather than
 // in the server's memory.
 type foldConn struct {
-	c    *zsqlite.Conn
-	rows *zsqlite.Stmt // the sorted uses, in order
-	done bool          // rows has ended (and Step would start it over)
+	c       *zsqlite.Conn
+	rows    *zsqlite.Stmt // the sorted uses, in order
+	pending foldRow       // a row read past the previous chunk
+	done    bool          // rows has ended (and Step would start it over)
+}
+
+// foldRow is a row of a fold's sorted uses.
+type foldRow struct {
+	ok      bool
+	rid     int64
+	id, use string
 }
 
 // openFold sorts the uses journaled up to seq upto of tokens after row
-// after into a new foldConn.
-func (s *Store) openFold(upto, after int64) (*foldConn, error) {
+// after into a new foldConn. The connection's statements end with an error
+// when ctx does.
+func (s *Store) openFold(ctx context.Context, upto, after int64) (*foldConn, error) {
 	c, err := zsqlite.OpenConn(s.uri, zsqlite.OpenReadWrite, zsqlite.OpenURI)
 	if err != nil {
 		return nil, zsqliteError(err)
 	}
 	c.SetBusyTimeout(5 * time.Second) // as busy_timeout on the other connections
+	c.SetInterrupt(ctx.Done())
 	f := &foldConn{c: c}
 	for _, q := range []string{
 		"PRAGMA temp_store = FILE",
@@ -212,16 +222,16 @@ func execBound(c *zsqlite.Conn, q string, args ...int64) error {
 
 // next reads the uses of the next chunk: those of up to foldChunk tokens,
 // ending between two tokens so that the chunk's last row is exact for
-// usage_fold. It returns no uses at the end. pending carries a row read
-// past the previous chunk.
-func (f *foldConn) next(pending *foldRow) ([]store.TokenUse, []int64, error) {
+// usage_fold, and the rowids of their tokens. It returns no uses at the
+// end.
+func (f *foldConn) next() ([]store.TokenUse, []int64, error) {
 	var (
 		uses []store.TokenUse
 		rids []int64
 	)
 	tokens := 0
 	for {
-		r := *pending
+		r := f.pending
 		if !r.ok {
 			if f.done {
 				return uses, rids, nil
@@ -236,10 +246,10 @@ func (f *foldConn) next(pending *foldRow) ([]store.TokenUse, []int64, error) {
 			}
 			r = foldRow{ok: true, rid: f.rows.ColumnInt64(0), id: f.rows.ColumnText(1), use: f.rows.ColumnText(2)}
 		}
-		*pending = foldRow{}
+		f.pending = foldRow{}
 		if len(rids) == 0 || rids[len(rids)-1] != r.rid {
 			if tokens == foldChunk {
-				*pending = r // the first of the next chunk
+				f.pending = r // the first of the next chunk
 				return uses, rids, nil
 			}
 			tokens++
@@ -252,13 +262,6 @@ func (f *foldConn) next(pending *foldRow) ([]store.TokenUse, []int64, error) {
 	}
 }
 
-// foldRow is a row of a fold's sorted uses.
-type foldRow struct {
-	ok      bool
-	rid     int64
-	id, use string
-}
-
 func (f *foldConn) close() {
 	f.rows.Finalize()
 	f.c.Close()
@@ -269,15 +272,14 @@ func (s *Store) fold(ctx context.Context) (int, error) {
 	if err != nil || !ok {
 		return 0, err
 	}
-	f, err := s.openFold(upto, after)
+	f, err := s.openFold(ctx, upto, after)
 	if err != nil {
 		return 0, err
 	}
 	defer f.close()
-	var pending foldRow
 	applied := 0
 	for chunks := 0; ; chunks++ {
-		chunk, rids, err := f.next(&pending)
+		chunk, rids, err := f.next()
 		if err != nil {
 			return applied, err
 		}

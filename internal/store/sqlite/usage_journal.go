@@ -120,13 +120,14 @@ var foldFailAfter func(chunks int) error
 // day counts, audit events of new addresses), and empties the journal. It
 // returns how many journaled uses it applied.
 //
-// Uses are ordered in one pass by the tokens' rowid and applied in
+// Uses are sorted in one pass by the tokens' rowid, into a temporary table
+// of the fold's own connection (foldSortSQL, foldConn), and applied in
 // transactions of foldChunk tokens, in that order, so each page is written
-// once; no read stays open across those commits (foldOrderSQL). Each
+// once; no read of the database stays open across those commits. Each
 // transaction also records the last rowid it applied in usage_fold: a fold
 // interrupted by an error or a crash resumes after it, so nothing is lost
-// or counted twice. Uses appended while a fold runs wait
-// for the next one. Uses of deleted tokens are dropped.
+// or counted twice. Uses appended while a fold runs wait for the next one.
+// Uses of deleted tokens are dropped.
 func (s *Store) FoldTokenUse(ctx context.Context) (int, error) {
 	s.foldMu.Lock()
 	defer s.foldMu.Unlock()

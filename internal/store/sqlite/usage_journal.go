@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	zsqlite "zombiezen.com/go/sqlite"
 
@@ -179,23 +178,22 @@ type foldRow struct {
 // after into a new foldConn. The connection's statements end with an error
 // when ctx does.
 func (s *Store) openFold(ctx context.Context, upto, after int64) (*foldConn, error) {
-	c, err := zsqlite.OpenConn(s.uri, zsqlite.OpenReadWrite, zsqlite.OpenURI)
+	c, err := openConn(s.uri)
 	if err != nil {
 		return nil, zsqliteError(err)
 	}
-	c.SetBusyTimeout(5 * time.Second) // as busy_timeout on the other connections
 	c.SetInterrupt(ctx.Done())
 	f := &foldConn{c: c}
 	for _, q := range []string{
 		"PRAGMA temp_store = FILE",
 		"CREATE TEMP TABLE fold_work (rid INTEGER NOT NULL, token_id TEXT NOT NULL, use TEXT NOT NULL)",
 	} {
-		if err = execPragma(c, q); err != nil {
+		if err = execConn(c, q); err != nil {
 			break
 		}
 	}
 	if err == nil {
-		err = execBound(c, `INSERT INTO temp.fold_work (rid, token_id, use) `+foldSortSQL, upto, after)
+		err = execConn(c, `INSERT INTO temp.fold_work (rid, token_id, use) `+foldSortSQL, upto, after)
 	}
 	if err == nil {
 		f.rows, err = c.Prepare(`SELECT rid, token_id, use FROM temp.fold_work ORDER BY rowid`)
@@ -205,20 +203,6 @@ func (s *Store) openFold(ctx context.Context, upto, after int64) (*foldConn, err
 		return nil, zsqliteError(err)
 	}
 	return f, nil
-}
-
-// execBound runs q with its integer parameters bound to args.
-func execBound(c *zsqlite.Conn, q string, args ...int64) error {
-	st, _, err := c.PrepareTransient(q)
-	if err != nil {
-		return err
-	}
-	defer st.Finalize()
-	for i, a := range args {
-		st.BindInt64(i+1, a)
-	}
-	_, err = st.Step()
-	return err
 }
 
 // next reads the uses of the next chunk: those of up to foldChunk tokens,

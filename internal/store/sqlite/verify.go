@@ -150,15 +150,13 @@ func openVerifyReaders(uri string, n int) (*verifyReaders, error) {
 }
 
 func openVerifyConn(uri string) (*verifyConn, error) {
-	// Read-write, not read-only: a read-only connection cannot recover the
-	// WAL index after a crash. query_only refuses writes all the same.
-	c, err := zsqlite.OpenConn(uri, zsqlite.OpenReadWrite, zsqlite.OpenURI)
+	// query_only: a verification never writes.
+	c, err := openConn(uri)
 	if err != nil {
 		return nil, err
 	}
-	c.SetBusyTimeout(5 * time.Second) // as busy_timeout on the other connections
 	vc := &verifyConn{c: c}
-	err = execPragma(c, "PRAGMA query_only = 1")
+	err = execConn(c, "PRAGMA query_only = 1")
 	if err == nil {
 		vc.byDigest, err = c.Prepare(getTokenAndOwnerByDigestSQL)
 	}
@@ -182,13 +180,30 @@ func openVerifyConn(uri string) (*verifyConn, error) {
 	return vc, nil
 }
 
-// execPragma runs one statement whose rows are not needed.
-func execPragma(c *zsqlite.Conn, q string) error {
+// openConn opens a zombiezen connection to the database at uri (the
+// verification reads', a fold's), on the SQLite of this process.
+// Read-write, not read-only: a read-only connection cannot recover the WAL
+// index after a crash.
+func openConn(uri string) (*zsqlite.Conn, error) {
+	c, err := zsqlite.OpenConn(uri, zsqlite.OpenReadWrite, zsqlite.OpenURI)
+	if err != nil {
+		return nil, err
+	}
+	c.SetBusyTimeout(5 * time.Second) // as busy_timeout on the other connections
+	return c, nil
+}
+
+// execConn runs one statement whose rows are not needed, with its integer
+// parameters bound to args.
+func execConn(c *zsqlite.Conn, q string, args ...int64) error {
 	st, _, err := c.PrepareTransient(q)
 	if err != nil {
 		return err
 	}
 	defer st.Finalize()
+	for i, a := range args {
+		st.BindInt64(i+1, a)
+	}
 	_, err = st.Step()
 	return err
 }

@@ -95,7 +95,7 @@ func TestVerificationConnectionsRefuseWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.verify.give(vc)
-	if err := execPragma(vc.c, `DELETE FROM users`); err == nil {
+	if err := execConn(vc.c, `DELETE FROM users`); err == nil {
 		t.Fatal("a verification connection accepted a write")
 	}
 }

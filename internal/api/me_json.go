@@ -34,8 +34,9 @@ type meEncoded struct {
 }
 
 // encodedMe returns body encoded, from p's memo when it was encoded with
-// the same token state, expiry and grace.
-func encodedMe(p *auth.Principal, body *meOutputBody) *meEncoded {
+// the same token state, expiry and grace. Otherwise it calls complete,
+// which may finish body, then encodes it and keeps it on p.
+func encodedMe(p *auth.Principal, body *meOutputBody, complete func()) *meEncoded {
 	var k meEncoded
 	if t := body.Token; t != nil {
 		k.state = t.State
@@ -49,6 +50,7 @@ func encodedMe(p *auth.Principal, body *meOutputBody) *meEncoded {
 	if e, ok := p.Memo().Load().(*meEncoded); ok && e.state == k.state && e.expires.Equal(k.expires) && e.grace.Equal(k.grace) {
 		return e
 	}
+	complete()
 	plain := *body
 	plain.encoded = nil
 	var buf bytes.Buffer

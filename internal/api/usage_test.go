@@ -198,3 +198,32 @@ func skipWithoutSecondLoopback(t *testing.T, s *servertest.Server) {
 	}
 	resp.Body.Close()
 }
+
+// TestMeShowsTheStoredLastUseOfItsToken: /api/v1/me shows the token's
+// stored last use, on both stores, although the SQLite store's
+// verification read leaves it out; and a token without the tokens scope
+// may see it.
+func TestMeShowsTheStoredLastUseOfItsToken(t *testing.T) {
+	servertest.ForEachBackend(t, func(t *testing.T, s *servertest.Server) {
+		w := newWorld(t, s)
+		tk := createToken(t, s, w.Member, map[string]any{"name": "git", "scopes": []string{"repo:read"}})
+		if r := send(t, s, call{Method: http.MethodGet, Path: "/auth/verify/acme/web.git/info/refs?service=git-upload-pack",
+			Auth: bearer(tk.Secret), Agent: "git/2.47"}); r.Status != http.StatusOK {
+			t.Fatalf("use: %s", r)
+		}
+		var stored tokenJSON
+		eventually(t, 10*time.Second, "last_used_at to be recorded", func() bool {
+			stored = getToken(t, s, w.Member, tk.Token.ID)
+			return stored.LastUsedAt != nil
+		})
+		got := me(t, s, bearer(tk.Secret))
+		if got.Token == nil || got.Token.ID != tk.Token.ID {
+			t.Fatalf("/me token = %+v, want %s", got.Token, tk.Token.ID)
+		}
+		if got.Token.LastUsedAt == nil || !got.Token.LastUsedAt.Equal(*stored.LastUsedAt) ||
+			got.Token.LastUsedIP != "127.0.0.1" || got.Token.LastUsedAgent != "git/2.47" || !slices.Equal(got.Token.RecentIPs, stored.RecentIPs) {
+			t.Errorf("/me shows last use %v %q %q %v, want the stored %v 127.0.0.1 git/2.47 %v", got.Token.LastUsedAt,
+				got.Token.LastUsedIP, got.Token.LastUsedAgent, got.Token.RecentIPs, stored.LastUsedAt, stored.RecentIPs)
+		}
+	})
+}

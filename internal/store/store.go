@@ -363,7 +363,10 @@ type Store interface {
 	GetTokenByDigest(ctx context.Context, digest []byte) (*Token, error)
 	// GetTokenAndOwnerByDigest is GetTokenByDigest and GetUser of its owner
 	// in one indexed read (verification without a cache). The user is nil
-	// when the owner is deleted, and its PasswordHash is left empty.
+	// when the owner is deleted, and its PasswordHash is left empty. The
+	// token's last use (LastUsedAt, LastUsedIP, LastUsedAgent, RecentIPs)
+	// may be left empty too: verification does not need it, and a store
+	// that keeps it apart does not read it here (SQLite).
 	GetTokenAndOwnerByDigest(ctx context.Context, digest []byte) (*Token, *User, error)
 	ListTokens(ctx context.Context, f TokenFilter) ([]*Token, error)
 	UpdateToken(ctx context.Context, id string, fn func(*Token) error) (*Token, error)

@@ -99,9 +99,14 @@
 // call the store: the writer waits until it returns.
 //
 // RecordTokenUse is set-based: per chunk of up to 1,000 uses, one SELECT
-// reads the tokens' last use, one UPDATE ... FROM json_each(?) writes them
-// and one INSERT ... SELECT upserts the day counts, and the audit events of
-// first uses from new addresses are appended in the same transaction.
+// reads the tokens' last use, one INSERT ... SELECT upserts them into
+// token_last_use and one more upserts the day counts, and the audit events
+// of first uses from new addresses are appended in the same transaction.
+// A token's last use lives in token_last_use, a narrow table keyed by the
+// token's id (migration 00008), not in its tokens row: a use rewrites a
+// ~100-byte row, never a ~200-byte tokens row, and the tokens table does
+// not change when tokens are used. Reads of tokens join it
+// (selectToken); the verification read does not (verify.go).
 //
 // # Migrations
 //

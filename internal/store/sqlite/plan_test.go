@@ -17,7 +17,7 @@ func TestHotPathQueriesUseIndexes(t *testing.T) {
 	for _, q := range []string{
 		getTokenByDigestSQL, getTokenAndOwnerByDigestSQL, getTokenAndOwnerByPrevDigestSQL, getTokenSQL, getUserSQL, getSessionByDigestSQL,
 		`SELECT ` + userColumns + ` FROM users WHERE lower(username) = lower(?) AND deleted_at IS NULL`,
-		`SELECT ` + tokenColumns + ` FROM tokens WHERE user_id = ? ORDER BY id DESC LIMIT 100`,
+		selectToken + ` WHERE user_id = ? ORDER BY id DESC LIMIT 100`,
 		`UPDATE tokens SET revoked_at = ?, updated_at = ? WHERE user_id = ? AND revoked_at IS NULL`,
 		`SELECT day, count FROM token_usage WHERE token_id = ? AND day >= ? ORDER BY day`,
 	} {

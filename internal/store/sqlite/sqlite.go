@@ -174,8 +174,8 @@ func open(ctx context.Context, path string, o options) (*Store, error) {
 // digest lookup is a two-index OR (a 256-bit digest cannot be both one
 // token's current and another's previous digest, so no ordering is needed).
 const (
-	getTokenByDigestSQL   = `SELECT ` + tokenColumns + ` FROM tokens WHERE digest = ?1 OR prev_digest = ?1 LIMIT 1`
-	getTokenSQL           = `SELECT ` + tokenColumns + ` FROM tokens WHERE id = ?`
+	getTokenByDigestSQL   = selectToken + ` WHERE digest = ?1 OR prev_digest = ?1 LIMIT 1`
+	getTokenSQL           = selectToken + ` WHERE id = ?`
 	getUserSQL            = `SELECT ` + userColumns + ` FROM users WHERE id = ? AND deleted_at IS NULL`
 	getSessionByDigestSQL = `SELECT ` + sessionColumns + ` FROM sessions WHERE digest = ?`
 )

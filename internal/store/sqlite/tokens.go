@@ -5,18 +5,28 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/store"
 )
 
+// tokenColumns are the columns of the tokens table, in tokenArgs' order.
+// A token's last use is not among them: it lives in token_last_use
+// (migration 00008), so that usage tracking never rewrites a tokens row.
 const tokenColumns = `id, user_id, kind, name, description, scopes, digest, hint, prev_digest, prev_expires_at,
-	ip_allowlist, created_at, updated_at, expires_at, revoked_at, regenerated_at, last_used_at,
-	last_used_ip, last_used_agent, recent_ips, federation_policy_id, federation_claims`
+	ip_allowlist, created_at, updated_at, expires_at, revoked_at, regenerated_at, federation_policy_id, federation_claims`
 
 // tokenColumnCount is the number of columns in tokenColumns.
-const tokenColumnCount = 22
+const tokenColumnCount = 18
+
+// selectToken reads tokens with their last use, the columns scanToken
+// reads: tokenColumns, then the last use (none for a token never used,
+// which has no token_last_use row). Callers append WHERE, ORDER BY, LIMIT.
+const selectToken = `SELECT ` + tokenColumns + `, l.last_used_at, coalesce(l.last_used_ip, ''),
+	coalesce(l.last_used_agent, ''), coalesce(l.recent_ips, '[]')
+	FROM tokens LEFT JOIN token_last_use AS l ON l.token_id = tokens.id`
 
 // tokenArgs returns t's values in tokenColumns order.
 func tokenArgs(t *store.Token) []any {
@@ -24,15 +34,46 @@ func tokenArgs(t *store.Token) []any {
 		t.ID, t.UserID, t.Kind, t.Name, t.Description, encodeList(t.Scopes), t.Digest, t.Hint,
 		blobOrNull(t.PrevDigest), microsPtr(t.PrevExpiresAt), encodeList(t.IPAllowlist),
 		micros(t.CreatedAt), micros(t.UpdatedAt), microsPtr(t.ExpiresAt), microsPtr(t.RevokedAt),
-		microsPtr(t.RegeneratedAt), microsPtr(t.LastUsedAt), t.LastUsedIP, t.LastUsedAgent,
-		encodeList(t.RecentIPs), t.FederationPolicyID, store.EncodeClaims(t.FederationClaims),
+		microsPtr(t.RegeneratedAt), t.FederationPolicyID, store.EncodeClaims(t.FederationClaims),
 	}
+}
+
+// hasLastUse reports whether t carries a last use to store.
+func hasLastUse(t *store.Token) bool {
+	return t.LastUsedAt != nil || t.LastUsedIP != "" || t.LastUsedAgent != "" || len(t.RecentIPs) > 0
+}
+
+// sameLastUse reports whether a and b carry the same last use.
+func sameLastUse(a, b *store.Token) bool {
+	return microsPtr(a.LastUsedAt) == microsPtr(b.LastUsedAt) && a.LastUsedIP == b.LastUsedIP &&
+		a.LastUsedAgent == b.LastUsedAgent && slices.Equal(a.RecentIPs, b.RecentIPs)
+}
+
+// upsertLastUseSQL stores one token's last use, or replaces it.
+const upsertLastUseSQL = `INSERT INTO token_last_use (token_id, last_used_at, last_used_ip, last_used_agent, recent_ips)
+	VALUES (?, ?, ?, ?, ?) ON CONFLICT (token_id) DO UPDATE SET last_used_at = excluded.last_used_at,
+	last_used_ip = excluded.last_used_ip, last_used_agent = excluded.last_used_agent, recent_ips = excluded.recent_ips`
+
+// writeLastUse stores t's last use in tx: its token_last_use row, or none
+// when t carries none.
+func writeLastUse(ctx context.Context, tx *sql.Tx, t *store.Token) error {
+	var err error
+	if hasLastUse(t) {
+		_, err = tx.ExecContext(ctx, upsertLastUseSQL, t.ID, microsPtr(t.LastUsedAt), t.LastUsedIP, t.LastUsedAgent,
+			encodeList(t.RecentIPs))
+	} else {
+		_, err = tx.ExecContext(ctx, `DELETE FROM token_last_use WHERE token_id = ?`, t.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("last use: %w", translate(err))
+	}
+	return nil
 }
 
 func scanToken(sc scanner) (*store.Token, error) {
 	var r struct {
 		tokenScan
-		dest [tokenColumnCount]any
+		dest [tokenColumnCount + 4]any
 	}
 	if err := sc.Scan(r.tokenScan.dest(r.dest[:0])...); err != nil {
 		return nil, translate(err)
@@ -40,7 +81,7 @@ func scanToken(sc scanner) (*store.Token, error) {
 	return r.token()
 }
 
-// tokenScan holds a row of tokenColumns as the driver returns it: one
+// tokenScan holds a row of selectToken as the driver returns it: one
 // allocation for every scan destination rather than one for each.
 type tokenScan struct {
 	t                                                store.Token
@@ -49,12 +90,12 @@ type tokenScan struct {
 	prevExp, expires, revoked, regenerated, lastUsed sql.NullInt64
 }
 
-// dest appends the destinations of tokenColumns to d.
+// dest appends the destinations of selectToken's columns to d.
 func (r *tokenScan) dest(d []any) []any {
 	t := &r.t
 	return append(d, &t.ID, &t.UserID, &t.Kind, &t.Name, &t.Description, &r.scopes, &t.Digest, &t.Hint,
 		&t.PrevDigest, &r.prevExp, &r.allow, &r.created, &r.updated, &r.expires, &r.revoked, &r.regenerated,
-		&r.lastUsed, &t.LastUsedIP, &t.LastUsedAgent, &r.recent, &t.FederationPolicyID, &r.claims)
+		&t.FederationPolicyID, &r.claims, &r.lastUsed, &t.LastUsedIP, &t.LastUsedAgent, &r.recent)
 }
 
 // token decodes the scanned row into a new token.
@@ -120,9 +161,25 @@ func normToken(t *store.Token) {
 // store.ErrNotFound.
 func (s *Store) CreateToken(ctx context.Context, t *store.Token) error {
 	normToken(t)
+	if hasLastUse(t) {
+		return s.inTx(ctx, func(tx *sql.Tx) error { return insertToken(ctx, tx, t) })
+	}
 	_, err := s.exec(ctx, insertTokenSQL, tokenArgs(t)...)
 	if err != nil {
 		return fmt.Errorf("create token: %w", translate(err))
+	}
+	return nil
+}
+
+// insertToken inserts the normalised t in tx, with its last use if any.
+func insertToken(ctx context.Context, tx *sql.Tx, t *store.Token) error {
+	if _, err := tx.ExecContext(ctx, insertTokenSQL, tokenArgs(t)...); err != nil {
+		return fmt.Errorf("create token: %w", translate(err))
+	}
+	if hasLastUse(t) {
+		if err := writeLastUse(ctx, tx, t); err != nil {
+			return fmt.Errorf("create token: %w", err)
+		}
 	}
 	return nil
 }
@@ -132,8 +189,8 @@ func (s *Store) CreateToken(ctx context.Context, t *store.Token) error {
 func (s *Store) CreateTokenWithAudit(ctx context.Context, t *store.Token, e *store.AuditEvent) error {
 	normToken(t)
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, insertTokenSQL, tokenArgs(t)...); err != nil {
-			return fmt.Errorf("create token: %w", translate(err))
+		if err := insertToken(ctx, tx, t); err != nil {
+			return err
 		}
 		return appendAudit(ctx, tx, e)
 	})
@@ -184,6 +241,13 @@ func (s *Store) CreateTokens(ctx context.Context, ts []*store.Token) error {
 			}
 			if err != nil {
 				return fmt.Errorf("create tokens: %w", translate(err))
+			}
+			for _, t := range chunk {
+				if hasLastUse(t) {
+					if err := writeLastUse(ctx, tx, t); err != nil {
+						return fmt.Errorf("create tokens: %w", err)
+					}
+				}
 			}
 		}
 		return nil
@@ -250,7 +314,7 @@ func (s *Store) ListTokens(ctx context.Context, f store.TokenFilter) ([]*store.T
 	if f.Cursor != "" {
 		where, args = append(where, `id < ?`), append(args, f.Cursor)
 	}
-	q := `SELECT ` + tokenColumns + ` FROM tokens`
+	q := selectToken
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, ` AND `)
 	}
@@ -280,22 +344,30 @@ func (s *Store) ListTokens(ctx context.Context, f store.TokenFilter) ([]*store.T
 func (s *Store) UpdateToken(ctx context.Context, id string, fn func(*store.Token) error) (*store.Token, error) {
 	var out *store.Token
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		t, err := scanToken(tx.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE id = ?`, id))
+		t, err := scanToken(tx.QueryRowContext(ctx, getTokenSQL, id))
 		if err != nil {
 			return fmt.Errorf("update token: %w", translate(err))
 		}
+		was := *t
 		if err := fn(t); err != nil {
 			return err
 		}
-		out, err = scanToken(tx.QueryRowContext(ctx, `UPDATE tokens SET name = ?, description = ?, scopes = ?,
+		normToken(t)
+		t.ID = id // the last use written is id's, whatever fn did
+		if _, err := tx.ExecContext(ctx, `UPDATE tokens SET name = ?, description = ?, scopes = ?,
 			digest = ?, hint = ?, prev_digest = ?, prev_expires_at = ?, ip_allowlist = ?, updated_at = ?,
-			expires_at = ?, revoked_at = ?, regenerated_at = ?, last_used_at = ?, last_used_ip = ?,
-			last_used_agent = ?, recent_ips = ? WHERE id = ? RETURNING `+tokenColumns,
+			expires_at = ?, revoked_at = ?, regenerated_at = ? WHERE id = ?`,
 			t.Name, t.Description, encodeList(t.Scopes), t.Digest, t.Hint, blobOrNull(t.PrevDigest),
 			microsPtr(t.PrevExpiresAt), encodeList(t.IPAllowlist), micros(t.UpdatedAt), microsPtr(t.ExpiresAt),
-			microsPtr(t.RevokedAt), microsPtr(t.RegeneratedAt), microsPtr(t.LastUsedAt), t.LastUsedIP,
-			t.LastUsedAgent, encodeList(t.RecentIPs), id))
-		if err != nil {
+			microsPtr(t.RevokedAt), microsPtr(t.RegeneratedAt), id); err != nil {
+			return fmt.Errorf("update token: %w", translate(err))
+		}
+		if !sameLastUse(&was, t) {
+			if err := writeLastUse(ctx, tx, t); err != nil {
+				return fmt.Errorf("update token: %w", err)
+			}
+		}
+		if out, err = scanToken(tx.QueryRowContext(ctx, getTokenSQL, id)); err != nil {
 			return fmt.Errorf("update token: %w", translate(err))
 		}
 		return nil

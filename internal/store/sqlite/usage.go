@@ -23,8 +23,9 @@ const recordUseChunk = 1_000
 // store.TokenUse). Uses of unknown tokens are skipped.
 //
 // The work is set-based: per chunk of uses, one SELECT reads the tokens'
-// last use, one UPDATE ... FROM json_each writes them and one INSERT ...
-// SELECT upserts the day counts, whatever the number of tokens, so a flush
+// last use, one INSERT ... SELECT upserts them into token_last_use (a
+// narrow table: a use never rewrites a tokens row) and one more upserts
+// the day counts, whatever the number of tokens, so a flush
 // of many first uses costs a few statements, not three per token.
 func (s *Store) RecordTokenUse(ctx context.Context, uses []store.TokenUse) error {
 	if err := ctx.Err(); err != nil {
@@ -53,7 +54,6 @@ type lastUse struct {
 	at           sql.NullInt64
 	ip, agent    string
 	name, userID string
-	rowid        int64
 	recent       []string
 	queued       bool // in the list of tokens to write
 }
@@ -64,26 +64,27 @@ type lastUse struct {
 // lie in the file, rather than found by id first.
 func recordUsesOf(ctx context.Context, tx *sql.Tx, uses []store.TokenUse, rids []int64) error {
 	// Every statement walks its B-tree in key order: the keys sorted for
-	// the lookups, the rows written in rowid order, the day counts in
-	// (token, day) order. Uses spread over a large table then touch each
+	// the lookups, the last uses written in token id order, the day counts
+	// in (token, day) order. Uses spread over a large table then touch each
 	// page once, in file order, instead of in request order, where a page
 	// can be spilled from the writer's cache and written to the WAL again
 	// by a later use in the same transaction.
-	const readLastUse = `SELECT id, rowid, last_used_at, last_used_ip, last_used_agent, recent_ips, name, user_id FROM tokens `
+	const readLastUse = `SELECT t.id, l.last_used_at, coalesce(l.last_used_ip, ''), coalesce(l.last_used_agent, ''),
+		coalesce(l.recent_ips, '[]'), t.name, t.user_id FROM tokens AS t LEFT JOIN token_last_use AS l ON l.token_id = t.id `
 	var (
 		rows *sql.Rows
 		err  error
 	)
 	if rids != nil {
 		keys := slices.Compact(slices.Sorted(slices.Values(rids)))
-		rows, err = tx.QueryContext(ctx, readLastUse+`WHERE rowid IN (SELECT value FROM json_each(?))`, jsonText(keys))
+		rows, err = tx.QueryContext(ctx, readLastUse+`WHERE t.rowid IN (SELECT value FROM json_each(?))`, jsonText(keys))
 	} else {
 		ids := make([]string, 0, len(uses))
 		for _, u := range uses {
 			ids = append(ids, u.TokenID)
 		}
 		slices.Sort(ids)
-		rows, err = tx.QueryContext(ctx, readLastUse+`WHERE id IN (SELECT value FROM json_each(?))`, jsonText(ids))
+		rows, err = tx.QueryContext(ctx, readLastUse+`WHERE t.id IN (SELECT value FROM json_each(?))`, jsonText(ids))
 	}
 	if err != nil {
 		return err
@@ -94,7 +95,7 @@ func recordUsesOf(ctx context.Context, tx *sql.Tx, uses []store.TokenUse, rids [
 			id, recent string
 			st         lastUse
 		)
-		if err := rows.Scan(&id, &st.rowid, &st.at, &st.ip, &st.agent, &recent, &st.name, &st.userID); err != nil {
+		if err := rows.Scan(&id, &st.at, &st.ip, &st.agent, &recent, &st.name, &st.userID); err != nil {
 			rows.Close()
 			return err
 		}
@@ -143,19 +144,18 @@ func recordUsesOf(ctx context.Context, tx *sql.Tx, uses []store.TokenUse, rids [
 	if len(order) == 0 {
 		return nil
 	}
-	slices.SortFunc(order, func(a, b string) int { return cmp.Compare(state[a].rowid, state[b].rowid) })
+	slices.Sort(order)
 	set := make([][5]any, 0, len(order))
 	for _, id := range order {
 		st := state[id]
-		set = append(set, [5]any{st.rowid, st.at.Int64, st.ip, st.agent, encodeList(st.recent)})
+		set = append(set, [5]any{id, st.at.Int64, st.ip, st.agent, encodeList(st.recent)})
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE tokens SET last_used_at = u.at, last_used_ip = u.ip,
-		last_used_agent = u.agent, recent_ips = u.recent
-		FROM (SELECT json_extract(value, '$[0]') AS rid, json_extract(value, '$[1]') AS at,
-			json_extract(value, '$[2]') AS ip, json_extract(value, '$[3]') AS agent,
-			json_extract(value, '$[4]') AS recent FROM json_each(?)) AS u
-		WHERE tokens.rowid = u.rid`, jsonText(set)); err != nil {
-		return translate(err)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO token_last_use (token_id, last_used_at, last_used_ip, last_used_agent, recent_ips)
+		SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),
+			json_extract(value, '$[3]'), json_extract(value, '$[4]') FROM json_each(?) WHERE true
+		ON CONFLICT (token_id) DO UPDATE SET last_used_at = excluded.last_used_at, last_used_ip = excluded.last_used_ip,
+			last_used_agent = excluded.last_used_agent, recent_ips = excluded.recent_ips`, jsonText(set)); err != nil {
+		return fmt.Errorf("last use: %w", translate(err))
 	}
 	if len(counts) == 0 {
 		return nil

@@ -14,14 +14,15 @@ import (
 
 // The usage journal. When every request is a token's first use (a large
 // platform with many tokens, each used now and then), RecordTokenUse
-// rewrites about one page of tokens and one of token_usage per use, spread
-// over the whole file: with 1M tokens, each flush rewrites tens of
-// thousands of pages, each written to the WAL and again by a checkpoint.
+// rewrites about one page of token_last_use and one of token_usage per
+// use, spread over the whole file: with 1M tokens, each flush rewrites tens
+// of thousands of pages, each written to the WAL and again by a checkpoint.
 // JournalTokenUse instead appends the batch to token_use_journal, whose
 // pages fill one after the other; FoldTokenUse later applies everything
-// journaled in the tokens' row order, so that each page of tokens and
-// token_usage is rewritten once per fold however many of its tokens were
-// used. The caller (auth.Usage) journals large batches and folds every
+// journaled in the tokens' row order (which, tokens' ids being UUIDv7 in
+// creation order, is also their ids' order, the key of token_last_use and
+// token_usage), so that each page of those is rewritten once per fold
+// however many of its tokens were used. The caller (auth.Usage) journals large batches and folds every
 // minute, or sooner when the journal grows; until a fold, a token's stored
 // last use lags behind by at most that long, as a busy token's already
 // does between its writes.

@@ -34,6 +34,12 @@ var (
 // them: verifyTokenColumns (every token column but the digests), the digest
 // not asked for, then verifyOwnerColumns.
 //
+// The token's last use (token_last_use) is not read: verification does not
+// need it (usage tracking decides what a new address is when the store
+// writes a use, store.NewAddresses), and joining it would cost every read
+// a third B-tree descent and, at a million tokens, a third page from disk.
+// The token comes back with no last use and no recent addresses.
+//
 // Each non-empty TEXT value becomes a Go string, so the lists and claims a
 // token usually has none of come back as ” rather than '[]' or '{}' (the
 // same to decodeList and store.DecodeClaims); the owner's id is the token's
@@ -43,8 +49,7 @@ var (
 	verifyTokenColumns = []string{
 		"t.id", "t.user_id", "t.kind", "t.name", "t.description", "t.scopes", "t.hint", "t.prev_expires_at",
 		"iif(t.ip_allowlist = '[]', '', t.ip_allowlist)", "t.created_at", "t.updated_at", "t.expires_at",
-		"t.revoked_at", "t.regenerated_at", "t.last_used_at", "t.last_used_ip", "t.last_used_agent",
-		"iif(t.recent_ips = '[]', '', t.recent_ips)", "t.federation_policy_id",
+		"t.revoked_at", "t.regenerated_at", "t.federation_policy_id",
 		"iif(t.federation_claims = '{}', '', t.federation_claims)",
 	}
 	verifyOwnerColumns = []string{
@@ -425,10 +430,10 @@ type verifyRow struct {
 	owner ownerScan
 }
 
-// verifyColumns is how many columns read reads, by position (0 to 28). A
+// verifyColumns is how many columns read reads, by position (0 to 24). A
 // column added to verifyTokenColumns or verifyOwnerColumns and not to read
 // makes Open fail rather than every value after it shift.
-const verifyColumns = 29
+const verifyColumns = 25
 
 // read reads the current row of st, a verification read.
 func (r *verifyRow) read(st *zsqlite.Stmt) {
@@ -437,17 +442,16 @@ func (r *verifyRow) read(st *zsqlite.Stmt) {
 	t.Name, t.Description, k.scopes, t.Hint = st.ColumnText(3), st.ColumnText(4), st.ColumnText(5), st.ColumnText(6)
 	k.prevExp, k.allow = nullInt(st, 7), st.ColumnText(8)
 	k.created, k.updated = st.ColumnInt64(9), st.ColumnInt64(10)
-	k.expires, k.revoked, k.regenerated, k.lastUsed = nullInt(st, 11), nullInt(st, 12), nullInt(st, 13), nullInt(st, 14)
-	t.LastUsedIP, t.LastUsedAgent, k.recent = st.ColumnText(15), st.ColumnText(16), st.ColumnText(17)
-	t.FederationPolicyID, k.claims = st.ColumnText(18), st.ColumnText(19)
-	if n := st.ColumnLen(20); n > 0 {
+	k.expires, k.revoked, k.regenerated = nullInt(st, 11), nullInt(st, 12), nullInt(st, 13)
+	t.FederationPolicyID, k.claims = st.ColumnText(14), st.ColumnText(15)
+	if n := st.ColumnLen(16); n > 0 {
 		r.other = make([]byte, n)
-		st.ColumnBytes(20, r.other)
+		st.ColumnBytes(16, r.other)
 	}
 	o := &r.owner
-	o.created = nullInt(st, 21)
-	o.username, o.role, o.kind, o.loginType = st.ColumnText(22), st.ColumnText(23), st.ColumnText(24), st.ColumnText(25)
-	o.suspended, o.updated, o.email = st.ColumnInt64(26) != 0, st.ColumnInt64(27), st.ColumnText(28)
+	o.created = nullInt(st, 17)
+	o.username, o.role, o.kind, o.loginType = st.ColumnText(18), st.ColumnText(19), st.ColumnText(20), st.ColumnText(21)
+	o.suspended, o.updated, o.email = st.ColumnInt64(22) != 0, st.ColumnInt64(23), st.ColumnText(24)
 }
 
 // nullInt reads an INTEGER column that may be NULL.

@@ -38,7 +38,15 @@ func testGetTokenAndOwner(t *testing.T, s store.Store) {
 	for what, d := range map[string][]byte{"current digest": tk.Digest, "previous digest": tk.PrevDigest} {
 		got, owner, err := s.GetTokenAndOwnerByDigest(ctx, d)
 		noErr(t, "GetTokenAndOwnerByDigest by "+what, err)
-		equal(t, "token by "+what, tk, got)
+		wantTk := tk
+		if got.LastUsedAt == nil && got.LastUsedIP == "" && got.LastUsedAgent == "" && len(got.RecentIPs) == 0 {
+			// The store may leave the last use out, all of it; every other
+			// field must be there.
+			c := *tk
+			c.LastUsedAt, c.LastUsedIP, c.LastUsedAgent, c.RecentIPs = nil, "", "", got.RecentIPs
+			wantTk = &c
+		}
+		equal(t, "token by "+what, wantTk, got)
 		equal(t, "owner by "+what, want, owner)
 	}
 	revoked := mustToken(t, s, u.ID, "old", func(t *store.Token) { t.RevokedAt, t.ExpiresAt = ptr(base), nil })

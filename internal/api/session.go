@@ -122,15 +122,15 @@ func (a *API) me(ctx context.Context, _ *struct{}) (*meOutput, error) {
 
 // lastUseOf gives v, the view of the token the request authenticated with,
 // the token's stored last use when verification left it out (the SQLite
-// store's verification read does not read it). /me then costs one read
-// per encoding of its answer, which is kept on the Principal, not one per
-// request. A failed read is logged and leaves the last use empty: the
+// store's verification read does not read it). It costs one primary-key
+// read per encoding of the answer, which is kept on the Principal, not one
+// per request. A failed read is logged and leaves the last use empty: the
 // caller was authenticated, and the rest of the answer stands.
 func (a *API) lastUseOf(ctx context.Context, actor service.Actor, v *Token) {
 	if v == nil || v.LastUsedAt != nil {
 		return
 	}
-	t, err := a.d.Services.Tokens.Current(ctx, actor)
+	t, err := a.d.Services.Tokens.LastUse(ctx, actor)
 	if err != nil {
 		a.d.Logger.WarnContext(ctx, "reading the last use of the token for /api/v1/me", "token_id", v.ID, "error", err)
 		return

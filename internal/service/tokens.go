@@ -189,21 +189,14 @@ func (s *Tokens) Get(ctx context.Context, a Actor, id string) (*store.Token, err
 	return s.visible(ctx, a, id)
 }
 
-// Current returns, as stored, the token the actor authenticated with,
-// whatever its scopes: /api/v1/me shows a token to its bearer. An actor
-// of a session has none (not found).
-func (s *Tokens) Current(ctx context.Context, a Actor) (*store.Token, error) {
-	if a.Session || a.User == nil || uuid.Validate(a.CredentialID) != nil {
+// LastUse returns the stored last use of the token the actor
+// authenticated with (store.Store.GetTokenLastUse), whatever its scopes:
+// /api/v1/me shows a token to its bearer. An actor of a session has none.
+func (s *Tokens) LastUse(ctx context.Context, a Actor) (*store.Token, error) {
+	if a.Session || uuid.Validate(a.CredentialID) != nil {
 		return nil, notFound("the request was not authenticated with a token")
 	}
-	t, err := s.store.GetToken(ctx, a.CredentialID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && t.UserID != a.User.ID) {
-		return nil, notFound("the token the request was authenticated with is gone")
-	}
-	if err != nil {
-		return nil, err
-	}
-	return t, nil
+	return s.store.GetTokenLastUse(ctx, a.CredentialID)
 }
 
 func (s *Tokens) visible(ctx context.Context, a Actor, id string) (*store.Token, error) {

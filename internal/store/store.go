@@ -368,6 +368,12 @@ type Store interface {
 	// may be left empty too: verification does not need it, and a store
 	// that keeps it apart does not read it here (SQLite).
 	GetTokenAndOwnerByDigest(ctx context.Context, digest []byte) (*Token, *User, error)
+	// GetTokenLastUse returns the stored last use of the token with id:
+	// a Token with ID, LastUsedAt, LastUsedIP, LastUsedAgent and RecentIPs
+	// (never nil) set and nothing else, all zero for a token never used
+	// (or unknown). It is the part of a token that GetTokenAndOwnerByDigest
+	// may leave out, as cheap as that read.
+	GetTokenLastUse(ctx context.Context, id string) (*Token, error)
 	ListTokens(ctx context.Context, f TokenFilter) ([]*Token, error)
 	UpdateToken(ctx context.Context, id string, fn func(*Token) error) (*Token, error)
 	// RevokeFederatedTokens revokes, in one transaction, every live token

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -147,6 +148,26 @@ func (s *Store) GetToken(ctx context.Context, id string) (*store.Token, error) {
 	t, err := scanToken(s.pool.QueryRow(ctx, getTokenSQL, id))
 	if err != nil {
 		return nil, fmt.Errorf("get token: %w", translate(err))
+	}
+	return t, nil
+}
+
+// GetTokenLastUse returns the token's stored last use (see store.Store):
+// here the verification read already has it, so only /api/v1/me of a
+// token verified before its first use written asks.
+func (s *Store) GetTokenLastUse(ctx context.Context, id string) (*store.Token, error) {
+	t := &store.Token{ID: id}
+	err := s.pool.QueryRow(ctx, `SELECT last_used_at, last_used_ip, last_used_agent, recent_ips FROM tokens WHERE id = $1`, id).
+		Scan(&t.LastUsedAt, &t.LastUsedIP, &t.LastUsedAgent, &t.RecentIPs)
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get token last use: %w", translate(err))
+	}
+	t.RecentIPs = list(t.RecentIPs)
+	if t.LastUsedAt != nil {
+		*t.LastUsedAt = t.LastUsedAt.UTC()
 	}
 	return t, nil
 }

@@ -123,6 +123,7 @@ const snapshotMaxAge = 10 * time.Millisecond
 type verifyConn struct {
 	c                *zsqlite.Conn
 	byDigest, byPrev *zsqlite.Stmt
+	lastUse          *zsqlite.Stmt // getTokenLastUseSQL
 	begin, end       *zsqlite.Stmt // BEGIN, COMMIT: the connection's read transaction
 
 	inTx   bool      // a read transaction is open (begun by begin)
@@ -167,6 +168,9 @@ func openVerifyConn(uri string) (*verifyConn, error) {
 	}
 	if err == nil {
 		vc.byPrev, err = c.Prepare(getTokenAndOwnerByPrevDigestSQL)
+	}
+	if err == nil {
+		vc.lastUse, err = c.Prepare(getTokenLastUseSQL)
 	}
 	if err == nil {
 		vc.begin, err = c.Prepare("BEGIN DEFERRED")
@@ -385,6 +389,57 @@ func (s *Store) GetTokenAndOwnerByDigest(ctx context.Context, digest []byte) (*s
 		return nil, nil, fmt.Errorf("get token and owner by digest: %w", err)
 	}
 	return t, u, nil
+}
+
+// getTokenLastUseSQL is GetTokenLastUse's read: one search of a narrow
+// table by its primary key.
+const getTokenLastUseSQL = `SELECT last_used_at, last_used_ip, last_used_agent, recent_ips FROM token_last_use WHERE token_id = ?`
+
+// GetTokenLastUse returns the token's stored last use (see store.Store),
+// read on the verification connections like GetTokenAndOwnerByDigest, of
+// which it is the missing part: /api/v1/me shows it, once per Principal.
+func (s *Store) GetTokenLastUse(ctx context.Context, id string) (*store.Token, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	change := s.changes.Load() // before the snapshot it may begin
+	vc, err := s.verify.take(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("get token last use: %w", err)
+	}
+	defer s.verify.give(vc)
+	if err := vc.snapshot(change); err != nil {
+		return nil, fmt.Errorf("get token last use: begin: %w", err)
+	}
+	t, err := lastUseOf(vc.lastUse, id)
+	if err != nil {
+		vc.endSnapshot() // the next read begins afresh
+		return nil, fmt.Errorf("get token last use: %w", err)
+	}
+	return t, nil
+}
+
+// lastUseOf runs st, getTokenLastUseSQL, for the token id.
+func lastUseOf(st *zsqlite.Stmt, id string) (*store.Token, error) {
+	defer st.Reset() // an error of the step is reported below
+	st.BindText(1, id)
+	row, err := st.Step()
+	if err != nil {
+		return nil, zsqliteError(err)
+	}
+	t := &store.Token{ID: id, RecentIPs: []string{}}
+	if !row {
+		return t, nil
+	}
+	if at := nullInt(st, 0); at.Valid {
+		v := fromMicros(at.Int64)
+		t.LastUsedAt = &v
+	}
+	t.LastUsedIP, t.LastUsedAgent = st.ColumnText(1), st.ColumnText(2)
+	if t.RecentIPs, err = decodeList(st.ColumnText(3)); err != nil {
+		return nil, fmt.Errorf("token %s recent ips: %w", id, err)
+	}
+	return t, nil
 }
 
 // tokenAndOwner runs st, the read by the current digest or (prev) by the

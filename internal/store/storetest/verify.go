@@ -13,6 +13,7 @@ import (
 func verifyTests() []test {
 	return []test{
 		{"GetTokenAndOwnerByDigestIsOneReadOfBoth", testGetTokenAndOwner},
+		{"GetTokenLastUseIsTheStoredLastUse", testGetTokenLastUse},
 		{"RecordTokenUseAuditsFirstUseFromANewAddress", testRecordTokenUseAudit},
 		{"RecordTokenUseOfManyTokensAtOnce", testRecordTokenUseMany},
 	}
@@ -73,6 +74,41 @@ func testGetTokenAndOwner(t *testing.T, s store.Store) {
 	noErr(t, "GetTokenAndOwnerByDigest, owner deleted", err)
 	if owner != nil || got.RevokedAt == nil {
 		t.Fatalf("after deleting the owner: owner %+v, token revoked_at %v; want nil owner and a revoked token", owner, got.RevokedAt)
+	}
+}
+
+func testGetTokenLastUse(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := newUser("ben")
+	noErr(t, "CreateUser", s.CreateUser(ctx, u))
+	used := mustToken(t, s, u.ID, "used", func(t *store.Token) {
+		t.LastUsedAt, t.LastUsedIP, t.LastUsedAgent = ptr(base.Add(time.Minute)), "10.1.2.3", "curl/8"
+		t.RecentIPs = []string{"10.1.2.3", "10.1.2.4"}
+	})
+	never := mustToken(t, s, u.ID, "never")
+	got, err := s.GetTokenLastUse(ctx, used.ID)
+	noErr(t, "GetTokenLastUse", err)
+	equal(t, "last use", &store.Token{ID: used.ID, LastUsedAt: store.TruncatePtr(used.LastUsedAt), LastUsedIP: "10.1.2.3", LastUsedAgent: "curl/8",
+		RecentIPs: []string{"10.1.2.3", "10.1.2.4"}}, got)
+
+	// A use written later is read back.
+	at := base.Add(time.Hour)
+	noErr(t, "RecordTokenUse", s.RecordTokenUse(ctx, []store.TokenUse{{TokenID: never.ID, At: at, IP: "10.9.9.9", Agent: "git/2",
+		IPs: []string{"10.9.9.9"}, Counts: map[string]int64{}}}))
+	got, err = s.GetTokenLastUse(ctx, never.ID)
+	noErr(t, "GetTokenLastUse after a use", err)
+	stored := store.Truncate(at)
+	equal(t, "last use after a use", &store.Token{ID: never.ID, LastUsedAt: &stored, LastUsedIP: "10.9.9.9", LastUsedAgent: "git/2",
+		RecentIPs: []string{"10.9.9.9"}}, got)
+
+	other := mustToken(t, s, u.ID, "other")
+	got, err = s.GetTokenLastUse(ctx, other.ID)
+	noErr(t, "GetTokenLastUse of a token never used", err)
+	equal(t, "never used", &store.Token{ID: other.ID, RecentIPs: []string{}}, got)
+	got, err = s.GetTokenLastUse(ctx, newID())
+	noErr(t, "GetTokenLastUse of an unknown token", err)
+	if got.LastUsedAt != nil || got.LastUsedIP != "" {
+		t.Errorf("unknown token has a last use: %+v", got)
 	}
 }
 

@@ -118,6 +118,14 @@ func TestLastUseFollowsItsToken(t *testing.T) {
 	if got.Description != "deploys" || got.LastUsedAt == nil || !got.LastUsedAt.Equal(at) || !slices.Equal(got.RecentIPs, before.RecentIPs) {
 		t.Errorf("UpdateToken of the description: %q, last use %v %v", got.Description, got.LastUsedAt, got.RecentIPs)
 	}
+	// A change made in place, to the time the token was read with, is written.
+	later := at.Add(time.Hour)
+	if _, err = s.UpdateToken(ctx, tk.ID, func(t *store.Token) error { *t.LastUsedAt = later; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = s.GetToken(ctx, tk.ID); err != nil || got.LastUsedAt == nil || !got.LastUsedAt.Equal(later) {
+		t.Errorf("last use changed in place by UpdateToken read back as %v (%v), want %v", got.LastUsedAt, err, later)
+	}
 	got, err = s.UpdateToken(ctx, tk.ID, func(t *store.Token) error {
 		t.LastUsedAt, t.LastUsedIP, t.LastUsedAgent, t.RecentIPs = nil, "", "", nil
 		return nil

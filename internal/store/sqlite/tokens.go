@@ -348,7 +348,9 @@ func (s *Store) UpdateToken(ctx context.Context, id string, fn func(*store.Token
 		if err != nil {
 			return fmt.Errorf("update token: %w", translate(err))
 		}
-		was := *t
+		// The last use as read, copied: fn may change t's time or list in place.
+		was := &store.Token{LastUsedAt: store.TruncatePtr(t.LastUsedAt), LastUsedIP: t.LastUsedIP,
+			LastUsedAgent: t.LastUsedAgent, RecentIPs: slices.Clone(t.RecentIPs)}
 		if err := fn(t); err != nil {
 			return err
 		}
@@ -362,7 +364,7 @@ func (s *Store) UpdateToken(ctx context.Context, id string, fn func(*store.Token
 			microsPtr(t.RevokedAt), microsPtr(t.RegeneratedAt), id); err != nil {
 			return fmt.Errorf("update token: %w", translate(err))
 		}
-		if !sameLastUse(&was, t) {
+		if !sameLastUse(was, t) {
 			if err := writeLastUse(ctx, tx, t); err != nil {
 				return fmt.Errorf("update token: %w", err)
 			}

@@ -143,12 +143,8 @@ func (s *Store) RevokeFederatedTokens(ctx context.Context, policyID string, at t
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		// RETURNING sees only the updated table: it gives the ids, and the
 		// tokens are read back with their last use.
-		rows, err := tx.QueryContext(ctx, `UPDATE tokens SET revoked_at = ?, updated_at = ?
+		ids, err := stringColumn(ctx, tx, `UPDATE tokens SET revoked_at = ?, updated_at = ?
 			WHERE federation_policy_id = ? AND revoked_at IS NULL RETURNING id`, micros(at), micros(at), policyID)
-		if err != nil {
-			return fmt.Errorf("revoke federated tokens: %w", translate(err))
-		}
-		ids, err := scanStrings(rows)
 		if err != nil {
 			return fmt.Errorf("revoke federated tokens: %w", translate(err))
 		}
@@ -156,7 +152,8 @@ func (s *Store) RevokeFederatedTokens(ctx context.Context, policyID string, at t
 			return nil
 		}
 		slices.Sort(ids)
-		if rows, err = tx.QueryContext(ctx, selectToken+` WHERE id IN (SELECT value FROM json_each(?))`, jsonText(ids)); err != nil {
+		rows, err := tx.QueryContext(ctx, selectToken+` WHERE id IN (SELECT value FROM json_each(?))`, jsonText(ids))
+		if err != nil {
 			return fmt.Errorf("revoke federated tokens: %w", translate(err))
 		}
 		defer rows.Close()
@@ -173,20 +170,6 @@ func (s *Store) RevokeFederatedTokens(ctx context.Context, policyID string, at t
 		return nil, err
 	}
 	return out, nil
-}
-
-// scanStrings reads and closes rows of one TEXT column.
-func scanStrings(rows *sql.Rows) ([]string, error) {
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
 }
 
 // ClaimFederationJTI inserts (issuer, jti) unless present.

@@ -22,10 +22,10 @@ import (
 // journaled in the tokens' row order (which, tokens' ids being UUIDv7 in
 // creation order, is also their ids' order, the key of token_last_use and
 // token_usage), so that each page of those is rewritten once per fold
-// however many of its tokens were used. The caller (auth.Usage) journals large batches and folds every
-// minute, or sooner when the journal grows; until a fold, a token's stored
-// last use lags behind by at most that long, as a busy token's already
-// does between its writes.
+// however many of its tokens were used. The caller (auth.Usage) journals
+// large batches and folds every minute, or sooner when the journal grows;
+// until a fold, a token's stored last use lags behind by at most that
+// long, as a busy token's already does between its writes.
 
 // journalChunk bounds the uses one appending statement carries.
 const journalChunk = 5_000

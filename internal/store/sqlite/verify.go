@@ -366,18 +366,11 @@ func (p *verifyReaders) close() error {
 // busy timeout. A context already done, or done while every connection is
 // busy, does not read.
 func (s *Store) GetTokenAndOwnerByDigest(ctx context.Context, digest []byte) (*store.Token, *store.User, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, nil, err
-	}
-	change := s.changes.Load() // before the snapshot it may begin
-	vc, err := s.verify.take(ctx)
+	vc, err := s.readConn(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("get token and owner by digest: %w", err)
 	}
 	defer s.verify.give(vc)
-	if err := vc.snapshot(change); err != nil {
-		return nil, nil, fmt.Errorf("get token and owner by digest: begin: %w", err)
-	}
 	t, u, err := tokenAndOwner(vc.byDigest, digest, false)
 	if errors.Is(err, store.ErrNotFound) {
 		t, u, err = tokenAndOwner(vc.byPrev, digest, true)
@@ -391,6 +384,26 @@ func (s *Store) GetTokenAndOwnerByDigest(ctx context.Context, digest []byte) (*s
 	return t, u, nil
 }
 
+// readConn takes a verification connection whose snapshot sees every
+// write this store acknowledged before the call; the caller gives it back
+// (s.verify.give). A context already done, or done while every connection
+// is busy, gets no connection.
+func (s *Store) readConn(ctx context.Context) (*verifyConn, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	change := s.changes.Load() // before the snapshot it may begin
+	vc, err := s.verify.take(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := vc.snapshot(change); err != nil {
+		s.verify.give(vc)
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	return vc, nil
+}
+
 // getTokenLastUseSQL is GetTokenLastUse's read: one search of a narrow
 // table by its primary key.
 const getTokenLastUseSQL = `SELECT last_used_at, last_used_ip, last_used_agent, recent_ips FROM token_last_use WHERE token_id = ?`
@@ -399,18 +412,11 @@ const getTokenLastUseSQL = `SELECT last_used_at, last_used_ip, last_used_agent, 
 // read on the verification connections like GetTokenAndOwnerByDigest, of
 // which it is the missing part: /api/v1/me shows it, once per Principal.
 func (s *Store) GetTokenLastUse(ctx context.Context, id string) (*store.Token, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	change := s.changes.Load() // before the snapshot it may begin
-	vc, err := s.verify.take(ctx)
+	vc, err := s.readConn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("get token last use: %w", err)
 	}
 	defer s.verify.give(vc)
-	if err := vc.snapshot(change); err != nil {
-		return nil, fmt.Errorf("get token last use: begin: %w", err)
-	}
 	t, err := lastUseOf(vc.lastUse, id)
 	if err != nil {
 		vc.endSnapshot() // the next read begins afresh

@@ -85,7 +85,7 @@ func testGetTokenLastUse(t *testing.T, s store.Store) {
 		t.LastUsedAt, t.LastUsedIP, t.LastUsedAgent = ptr(base.Add(time.Minute)), "10.1.2.3", "curl/8"
 		t.RecentIPs = []string{"10.1.2.3", "10.1.2.4"}
 	})
-	never := mustToken(t, s, u.ID, "never")
+	later := mustToken(t, s, u.ID, "later")
 	got, err := s.GetTokenLastUse(ctx, used.ID)
 	noErr(t, "GetTokenLastUse", err)
 	equal(t, "last use", &store.Token{ID: used.ID, LastUsedAt: store.TruncatePtr(used.LastUsedAt), LastUsedIP: "10.1.2.3", LastUsedAgent: "curl/8",
@@ -93,12 +93,12 @@ func testGetTokenLastUse(t *testing.T, s store.Store) {
 
 	// A use written later is read back.
 	at := base.Add(time.Hour)
-	noErr(t, "RecordTokenUse", s.RecordTokenUse(ctx, []store.TokenUse{{TokenID: never.ID, At: at, IP: "10.9.9.9", Agent: "git/2",
+	noErr(t, "RecordTokenUse", s.RecordTokenUse(ctx, []store.TokenUse{{TokenID: later.ID, At: at, IP: "10.9.9.9", Agent: "git/2",
 		IPs: []string{"10.9.9.9"}, Counts: map[string]int64{}}}))
-	got, err = s.GetTokenLastUse(ctx, never.ID)
+	got, err = s.GetTokenLastUse(ctx, later.ID)
 	noErr(t, "GetTokenLastUse after a use", err)
 	stored := store.Truncate(at)
-	equal(t, "last use after a use", &store.Token{ID: never.ID, LastUsedAt: &stored, LastUsedIP: "10.9.9.9", LastUsedAgent: "git/2",
+	equal(t, "last use after a use", &store.Token{ID: later.ID, LastUsedAt: &stored, LastUsedIP: "10.9.9.9", LastUsedAgent: "git/2",
 		RecentIPs: []string{"10.9.9.9"}}, got)
 
 	other := mustToken(t, s, u.ID, "other")

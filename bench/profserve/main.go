@@ -67,6 +67,9 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	if server.AutoMemoryLimitApplies(cfg, os.Getenv) {
+		app.FollowCacheWithMemoryLimit()
+	}
 	cpu, err := os.Create(filepath.Join(dir, "cpu.pprof"))
 	if err != nil {
 		return err

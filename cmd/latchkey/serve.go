@@ -43,6 +43,9 @@ and may be set in the --config YAML file by its name.`,
 			if err != nil {
 				return err
 			}
+			if server.AutoMemoryLimitApplies(cfg, os.Getenv) {
+				app.FollowCacheWithMemoryLimit()
+			}
 			return app.Serve(cmd.Context())
 		},
 	}

@@ -19,5 +19,6 @@ func (a *App) verificationSource() (auth.Source, error) {
 		return nil, err
 	}
 	a.Services.SetInvalidator(inv)
+	a.cache = c
 	return c, nil
 }

@@ -52,8 +52,13 @@ type App struct {
 	Version string
 
 	failures *auth.FailureLimiter
-	requests *prometheus.CounterVec
-	latency  *prometheus.HistogramVec
+	// cache is the verification cache (nil when --cache-size is 0);
+	// followMemory makes Serve keep an auto memory limit at what it holds
+	// (FollowCacheWithMemoryLimit).
+	cache        *auth.Cache
+	followMemory bool
+	requests     *prometheus.CounterVec
+	latency      *prometheus.HistogramVec
 	// routeMetrics caches the children of requests and latency.
 	routeMetrics sync.Map
 	listener     net.Listener
@@ -278,6 +283,7 @@ func (a *App) Serve(ctx context.Context) error {
 	}
 	a.banner()
 	a.startJobs()
+	a.startMemoryFollower()
 	srv := &http.Server{
 		Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
 		ErrorLog: slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn),

@@ -58,11 +58,11 @@ func (c *Serve) MemoryLimitBytes() (int64, error) {
 
 // AutoMemoryLimit is the soft heap limit for a verification cache holding
 // cacheSize entries: 64 MiB plus 1,000 bytes per entry (159 MiB at the
-// default 100,000). `latchkey serve` starts at the limit of a full cache
-// and then follows the entries the cache holds (server.App.
-// FollowCacheWithMemoryLimit). Measured with 100,000 entries filled from 1M tokens,
+// default 100,000). Measured with 100,000 entries filled from 1M tokens,
 // the live heap is about 116 MB; without a limit the process grew to
-// 309 MB of resident memory (BENCHMARKS.md).
+// 309 MB of resident memory (BENCHMARKS.md). `latchkey serve` starts at
+// the limit of a full cache and then follows the entries the cache holds
+// (server.App.FollowCacheWithMemoryLimit).
 func AutoMemoryLimit(cacheSize int) int64 {
 	return memoryLimitBase + int64(max(cacheSize, 0))*memoryLimitPerEntry
 }

@@ -1,0 +1,58 @@
+package sqlite
+
+import (
+	"encoding/binary"
+	"testing"
+
+	"modernc.org/libc"
+	"modernc.org/libc/sys/types"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// sqliteStatus is SQLite's process-wide counter op: its current value and
+// its high-water mark.
+func sqliteStatus(t *testing.T, op int32) (current, highwater int64) {
+	t.Helper()
+	tls := libc.NewTLS()
+	defer tls.Close()
+	p := libc.Xmalloc(tls, types.Size_t(16))
+	if p == 0 {
+		t.Fatal("out of memory")
+	}
+	defer libc.Xfree(tls, p)
+	if rc := sqlite3.Xsqlite3_status64(tls, op, p, p+8, 0); rc != sqlite3.SQLITE_OK {
+		t.Fatalf("sqlite3_status64(%d): %d", op, rc)
+	}
+	b := libc.GoBytes(p, 16)
+	return int64(binary.NativeEndian.Uint64(b)), int64(binary.NativeEndian.Uint64(b[8:]))
+}
+
+// TestCachedPagesLiveInThePageBuffer: the pages a store reads are held in
+// the page buffer set up at init, not in a malloc each (which costs an
+// 8 KiB slot of modernc's allocator per 4 KiB page).
+func TestCachedPagesLiveInThePageBuffer(t *testing.T) {
+	if err := pageCacheSetup.err; err != nil {
+		t.Fatalf("page buffer not set up: %v", err)
+	}
+	if min := 4096 + 100; pageCacheSetup.slotSize < min || pageCacheSetup.slotSize > 8192 {
+		t.Fatalf("slot size %d, want a page and its header (%d–8192 bytes)", pageCacheSetup.slotSize, min)
+	}
+	want := (writerCacheKiB + (readerConns()+verifyConns()+2)*defaultCacheKiB) << 10
+	if got := pageCacheSetup.slots * pageCacheSetup.slotSize; got < want {
+		t.Fatalf("buffer of %d bytes, want room for the %d bytes of one store's caches", got, want)
+	}
+
+	s, tk := verifyFixture(t)
+	for range 3 {
+		if _, _, err := s.GetTokenAndOwnerByDigest(t.Context(), tk.Digest); err != nil {
+			t.Fatal(err)
+		}
+	}
+	used, _ := sqliteStatus(t, sqlite3.SQLITE_STATUS_PAGECACHE_USED)
+	if used <= 0 {
+		t.Fatalf("%d pages in the page buffer after a store wrote and read, want some", used)
+	}
+	if used > int64(pageCacheSetup.slots) {
+		t.Fatalf("%d pages in a buffer of %d slots", used, pageCacheSetup.slots)
+	}
+}

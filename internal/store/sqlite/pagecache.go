@@ -3,7 +3,6 @@ package sqlite
 import (
 	"encoding/binary"
 	"fmt"
-	"runtime"
 
 	"modernc.org/libc"
 	"modernc.org/libc/sys/types"
@@ -79,6 +78,5 @@ func setUpPageCache(pageSize int) (slots, slotSize int, err error) {
 		libc.Xfree(tls, buf)
 		return 0, 0, fmt.Errorf("sqlite page cache: %s (a connection was opened before this package's init)", libc.GoString(sqlite3.Xsqlite3_errstr(tls, rc)))
 	}
-	runtime.KeepAlive(tls)
 	return slots, slotSize, nil
 }

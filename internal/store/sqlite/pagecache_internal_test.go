@@ -34,8 +34,8 @@ func TestCachedPagesLiveInThePageBuffer(t *testing.T) {
 	if err := pageCacheSetup.err; err != nil {
 		t.Fatalf("page buffer not set up: %v", err)
 	}
-	if min := 4096 + 100; pageCacheSetup.slotSize < min || pageCacheSetup.slotSize > 8192 {
-		t.Fatalf("slot size %d, want a page and its header (%d–8192 bytes)", pageCacheSetup.slotSize, min)
+	if least := 4096 + 100; pageCacheSetup.slotSize < least || pageCacheSetup.slotSize > 8192 {
+		t.Fatalf("slot size %d, want a page and its header (%d–8192 bytes)", pageCacheSetup.slotSize, least)
 	}
 	want := (writerCacheKiB + (readerConns()+verifyConns()+2)*defaultCacheKiB) << 10
 	if got := pageCacheSetup.slots * pageCacheSetup.slotSize; got < want {

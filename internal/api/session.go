@@ -103,7 +103,7 @@ func (a *API) me(ctx context.Context, _ *struct{}) (*meOutput, error) {
 	}
 	out := &meOutput{}
 	out.Body.User = userView(p.User)
-	out.Body.Scopes = p.Identity().ScopeList // shared between requests, read-only
+	out.Body.Scopes = p.Identity().ScopeList() // shared between requests, read-only
 	if p.Token != nil {
 		v := tokenView(p.Token, a.d.Services.Policies.Current(ctx), a.d.Now())
 		out.Body.Token = &v

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/latchkey/latchkey/internal/scope"
 )
 
 // The identity headers: what a protected service learns about the caller
@@ -27,19 +29,24 @@ const (
 // the token or its owner drops the prepared token, and the next request
 // gets a new Principal with a new Identity.
 type Identity struct {
-	// Scopes are the effective grants, canonical, space-separated.
-	Scopes string
-	// ScopeList are the same grants, one a string; never nil. Shared by
-	// every request of the Principal: read-only.
-	ScopeList []string
-	// Expiration is when the credential stops working, RFC 3339 in UTC;
-	// "" when it never does.
-	Expiration string
+	text *scopeText // the effective grants
 
 	// values holds the header values; the header maps get one-element
 	// slices of it (capacity one, so an Add elsewhere copies).
 	values [6]string
 }
+
+// ScopeList are the effective grants, canonical, one a string; never nil.
+// Shared by every request of the Principal and every Principal with the
+// same grants: read-only.
+func (id *Identity) ScopeList() []string { return id.text.list }
+
+// Scopes are the effective grants, canonical, space-separated.
+func (id *Identity) Scopes() string { return id.values[valScopes] }
+
+// Expiration is when the credential stops working, RFC 3339 in UTC; ""
+// when it never does.
+func (id *Identity) Expiration() string { return id.values[valExpiration] }
 
 // Indexes of Identity.values.
 const (
@@ -63,13 +70,21 @@ func (p *Principal) Identity() *Identity {
 }
 
 func newIdentity(p *Principal) *Identity {
-	id := &Identity{ScopeList: p.Scopes.Strings()}
-	if id.ScopeList == nil {
-		id.ScopeList = []string{}
+	id := new(Identity)
+	id.fill(p, nil)
+	return id
+}
+
+// fill sets id to p's text forms. text, when not nil, is p.Scopes's,
+// computed once for every credential with the same effective scopes.
+func (id *Identity) fill(p *Principal, text *scopeText) {
+	if text == nil {
+		text = newScopeText(p.Scopes)
 	}
-	id.Scopes = strings.Join(id.ScopeList, " ")
+	id.text = text
+	var expiration string
 	if p.ExpiresAt != nil {
-		id.Expiration = p.ExpiresAt.UTC().Format(time.RFC3339)
+		expiration = p.ExpiresAt.UTC().Format(time.RFC3339)
 	}
 	var username, userID string
 	if p.User != nil {
@@ -77,9 +92,25 @@ func newIdentity(p *Principal) *Identity {
 	}
 	id.values = [6]string{
 		valUser: username, valUserID: userID, valTokenID: p.CredentialID(), valTokenKind: string(p.Kind),
-		valScopes: id.Scopes, valExpiration: id.Expiration,
+		valScopes: text.joined, valExpiration: expiration,
 	}
-	return id
+}
+
+// scopeText is a scope set's text forms, as an Identity carries them.
+// Read-only once made: the cache's entries of tokens with the same
+// effective scopes share one.
+type scopeText struct {
+	list   []string // never nil
+	joined string
+}
+
+func newScopeText(s scope.Set) *scopeText {
+	t := &scopeText{list: s.Strings()}
+	if t.list == nil {
+		t.list = []string{}
+	}
+	t.joined = strings.Join(t.list, " ")
+	return t
 }
 
 // value returns values[i] as a header value slice of capacity one.
@@ -102,7 +133,7 @@ func (id *Identity) SetHeaders(h http.Header) {
 // every answer to a request it authenticated does. Like SetHeaders, the
 // value is shared.
 func (id *Identity) SetExpiration(h http.Header) {
-	if id.Expiration != "" {
+	if id.Expiration() != "" {
 		h[HeaderExpiration] = id.value(valExpiration)
 	}
 }

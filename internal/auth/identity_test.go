@@ -53,7 +53,7 @@ func TestIdentityIsThePrincipalAsText(t *testing.T) {
 			if tc.p.Identity() != tc.p.Identity() {
 				t.Error("Identity is built again on every call")
 			}
-			if list := tc.p.Identity().ScopeList; list == nil || !slices.Equal(list, tc.p.Scopes.Strings()) {
+			if list := tc.p.Identity().ScopeList(); list == nil || !slices.Equal(list, tc.p.Scopes.Strings()) {
 				t.Errorf("ScopeList = %#v, want %#v (never nil)", list, tc.p.Scopes.Strings())
 			}
 		})

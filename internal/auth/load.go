@@ -41,7 +41,8 @@ func (c *Checker) load(ctx context.Context, d token.Digest, kind token.Kind, now
 // tokenEntry prepares the verification of token t, whose owner u (nil when
 // deleted) was read with it.
 func (c *Checker) tokenEntry(ctx context.Context, t *store.Token, u *store.User, d token.Digest, nowNano int64, gen uint64) (*entry, error) {
-	e := &entry{kind: token.Kind(t.Kind), tok: t, owner: noOwner, allow: parseAllowlist(t.IPAllowlist)}
+	e := &entry{owner: noOwner, allow: parseAllowlist(t.IPAllowlist)}
+	e.first.p.Kind, e.first.p.Token = token.Kind(t.Kind), t
 	if !token.Equal(t.Digest, d[:]) {
 		// Only the previous secret during a grace period gets here.
 		if t.PrevExpiresAt == nil || !token.Equal(t.PrevDigest, d[:]) {
@@ -56,13 +57,14 @@ func (c *Checker) tokenEntry(ctx context.Context, t *store.Token, u *store.User,
 	}
 	owner := c.readOwner(t.UserID, u, nowNano, gen)
 	e.owner, e.late = owner, ownerRefusal(owner)
+	e.first.p.User = owner.user
 	if e.late == nil {
 		m, err := c.effective(t.Scopes, string(owner.user.Role))
 		if err != nil {
 			// A scope removed from the catalog since the token was made grants nothing.
 			e.late = fail("the token's scopes are no longer valid: " + err.Error())
 		}
-		e.scopes = m.set
+		e.first.p.Scopes, e.text = m.set, m.text
 		// Rows of a cache share what they have in common, so an entry
 		// costs little more than the row's own strings.
 		t.Scopes, t.UserID = m.scopes, owner.user.ID
@@ -73,7 +75,8 @@ func (c *Checker) tokenEntry(ctx context.Context, t *store.Token, u *store.User,
 }
 
 func (c *Checker) sessionEntry(ctx context.Context, s *store.Session, nowNano int64, gen uint64) (*entry, error) {
-	e := &entry{kind: token.Session, sess: s, owner: noOwner}
+	e := &entry{owner: noOwner}
+	e.first.p.Kind, e.first.p.Session = token.Session, s
 	if s.RevokedAt != nil {
 		e.early = errSessionEnded
 		e.deadline = c.deadline(nowNano, e.owner)
@@ -84,8 +87,9 @@ func (c *Checker) sessionEntry(ctx context.Context, s *store.Session, nowNano in
 		return nil, err
 	}
 	e.owner, e.late = owner, ownerRefusal(owner)
+	e.first.p.User = owner.user
 	if e.late == nil {
-		e.scopes = c.forRole(string(owner.user.Role))
+		e.first.p.Scopes = c.forRole(string(owner.user.Role))
 	}
 	e.deadline = c.deadline(nowNano, e.owner)
 	return e, nil
@@ -151,6 +155,7 @@ func ownerRefusal(r *ownerRef) error {
 type scopeMemo struct {
 	set    scope.Set
 	scopes []string
+	text   *scopeText // set's text forms, for the entries' identities
 }
 
 // effective returns the token's scopes intersected with what the role may
@@ -177,6 +182,7 @@ func (c *Checker) effective(scopes []string, role string) (scopeMemo, error) {
 		return scopeMemo{scopes: scopes}, err
 	}
 	m = scopeMemo{set: parsed.Intersect(c.forRole(role)), scopes: scopes}
+	m.text = newScopeText(m.set)
 	c.scopeMu.Lock()
 	if len(c.scopeMem) > 10_000 {
 		clear(c.scopeMem)

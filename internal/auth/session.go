@@ -13,7 +13,7 @@ import (
 // session's Principal carries the expiry of this request (it slides), so
 // it is built per request.
 func (c *Checker) checkSession(e *entry, now time.Time, req Request) (*Principal, error) {
-	s := e.sess
+	s := e.sess()
 	if e.early != nil || !now.Before(s.ExpiresAt) {
 		return nil, errSessionEnded
 	}
@@ -21,7 +21,7 @@ func (c *Checker) checkSession(e *entry, now time.Time, req Request) (*Principal
 		return nil, e.late
 	}
 	exp := c.touch(s, now, req)
-	return &Principal{User: e.owner.user, Session: s, Kind: token.Session, ExpiresAt: &exp, Scopes: e.scopes}, nil
+	return &Principal{User: e.owner.user, Session: s, Kind: token.Session, ExpiresAt: &exp, Scopes: e.scopes()}, nil
 }
 
 // refreshEvery throttles session writes to one per session per minute.

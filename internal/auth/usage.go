@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"weak"
 
 	"github.com/latchkey/latchkey/internal/store"
 )
@@ -190,6 +191,7 @@ func (u *Usage) cell(t *store.Token) *useCell {
 		return nil
 	}
 	c := &useCell{id: t.ID, usedFlush: u.flushes.Load()}
+	c.ref = &cellRef{p: weak.Make(c)}
 	c.update(t)
 	sh.m[t.ID] = c
 	if n := u.cells.Add(1); n == u.maxTokens*3/4 {

@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -234,5 +235,39 @@ func TestBusyTokenIsWrittenOncePerMinuteNotEveryFlush(t *testing.T) {
 	usage.Close(f.ctx)
 	if n := written(); n != 14 {
 		t.Fatalf("after Close: %d uses written, want all 14", n)
+	}
+}
+
+// A cached entry holds its usage cell weakly: once the flush has written
+// the cell and the index has forgotten it as idle, it is collected while
+// the entry stays cached (most entries of a cache over a million tokens
+// are used once), and the token's next uses get a new cell and are all
+// counted.
+func TestAnIdleCachedTokenKeepsNoUsageCellAlive(t *testing.T) {
+	f := newFixture(t, true)
+	it := f.create(f.member, "ci", "repo")
+	f.mustVerifyOnce(it.Secret)
+	if cached, cell := auth.CachedUsageCell(f.cache, it.Secret, f.clock.Now()); !cached || !cell {
+		t.Fatalf("after a use: cached %v, usage cell %v; want both", cached, cell)
+	}
+	for range 3 { // written, then forgotten as idle for two intervals
+		f.usage.Flush(f.ctx)
+	}
+	if n := f.usage.Tracked(); n != 0 {
+		t.Fatalf("still tracking %d idle tokens", n)
+	}
+	runtime.GC()
+	if cached, cell := auth.CachedUsageCell(f.cache, it.Secret, f.clock.Now()); !cached || cell {
+		t.Fatalf("idle and collected: cached %v, usage cell %v; want the entry cached and its cell gone", cached, cell)
+	}
+	f.mustVerifyOnce(it.Secret)
+	f.mustVerifyOnce(it.Secret)
+	f.usage.Close(f.ctx)
+	days, err := f.st.TokenUsage(f.ctx, it.Token.ID, f.clock.Now().Add(-24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(days) != 1 || days[0].Count != 3 {
+		t.Fatalf("usage %v, want 3 uses today", days)
 	}
 }

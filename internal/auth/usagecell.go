@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"weak"
 
 	"github.com/latchkey/latchkey/internal/store"
 )
@@ -20,7 +21,8 @@ const nanosPerDay = int64(24 * 60 * 60 * 1e9)
 // so concurrent requests for different tokens never share a lock and
 // requests for the same token share only a counter.
 type useCell struct {
-	id string
+	id  string
+	ref *cellRef // how cached entries hold the cell: weakly
 
 	n      atomic.Int64 // uses on day since the last flush
 	day    atomic.Int64 // UTC day number n counts for
@@ -53,6 +55,14 @@ type useCell struct {
 	usedFlush    uint64 // number of the last flush that found uses
 	writtenFlush uint64 // number of the last flush that wrote the cell; 0 = never
 }
+
+// cellRef is a weak pointer to a cell, shared by the cell's cached
+// entries. The Usage's index and its flush queue hold cells strongly; an
+// entry of the verification cache only through its cellRef, so a cell the
+// index forgot and the flush wrote is collected while the entry stays
+// cached (with a million tokens, most entries are used once and keep no
+// cell alive: a fifth of the cache's memory).
+type cellRef struct{ p weak.Pointer[useCell] }
 
 // update takes the token's latest row: its recent addresses decide what a
 // new address is, and a regeneration makes the next uses due at once.

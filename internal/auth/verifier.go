@@ -122,10 +122,10 @@ func (c *Checker) Verify(ctx context.Context, raw string, req Request) (*Princip
 	if err != nil {
 		return nil, err
 	}
-	if e.kind != parsed.Kind {
+	if e.kind() != parsed.Kind {
 		return nil, errUnknown
 	}
-	if e.sess != nil {
+	if e.sess() != nil {
 		return c.checkSession(e, time.Unix(0, nowNano), req)
 	}
 	return c.checkToken(ctx, e, nowNano, req)
@@ -244,18 +244,22 @@ type policySnapshot struct {
 }
 
 // record counts the use in the entry's usage cell, fetching the cell from
-// Usage when the entry has none yet (or it went idle and was dropped).
+// Usage when the entry has none yet (or it went idle and was dropped, or
+// collected after that).
 func (c *Checker) record(e *entry, nowNano int64, req Request) {
 	u := c.opts.Usage
 	if u == nil {
 		return
 	}
-	cell := e.cell.Load()
+	var cell *useCell
+	if r := e.cell.Load(); r != nil {
+		cell = r.p.Value() // nil once collected
+	}
 	if cell == nil || cell.detached.Load() {
-		if cell = u.cell(e.tok); cell == nil {
+		if cell = u.cell(e.tok()); cell == nil {
 			return
 		}
-		e.cell.Store(cell)
+		e.cell.Store(cell.ref)
 	}
 	cell.hit(u, nowNano, req.IP, req.Agent)
 }

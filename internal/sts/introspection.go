@@ -152,7 +152,7 @@ func (in *Introspector) answer(ctx context.Context, raw string) *Introspection {
 		return &Introspection{Active: false}
 	}
 	ans := &Introspection{
-		Active: true, Scope: p.Identity().Scopes, Username: p.User.Username,
+		Active: true, Scope: p.Identity().Scopes(), Username: p.User.Username,
 		Sub: p.User.ID, TokenType: "Bearer", Iss: in.Issuer(), Kind: string(p.Kind), Role: string(p.User.Role),
 		TokenID: p.CredentialID(), ClientID: p.CredentialID(),
 	}

@@ -23,9 +23,12 @@ const (
 	// requests in flight and the collector's headroom.
 	memoryLimitBase = 64 << 20
 	// memoryLimitPerEntry covers one verification-cache entry: the token
-	// row, its prepared entry and Principal and the cache's node (about
-	// 700 bytes live), with headroom for the collector.
-	memoryLimitPerEntry = 1_000
+	// row, its prepared entry, Principal and identity, and the cache's
+	// node, about 1,030 bytes live (BenchmarkCacheEntryBytes in
+	// internal/auth), with a little room for the collector. With no room
+	// (1,000 bytes against 1,218 live, until 2 December) a full cache made
+	// the collector run without pause: a third of the CPU of verify-cold.
+	memoryLimitPerEntry = 1_200
 	// memoryLimitMin is the smallest explicit limit accepted: below it the
 	// collector would run without pause.
 	memoryLimitMin = 32 << 20
@@ -57,10 +60,10 @@ func (c *Serve) MemoryLimitBytes() (int64, error) {
 }
 
 // AutoMemoryLimit is the soft heap limit for a verification cache holding
-// cacheSize entries: 64 MiB plus 1,000 bytes per entry (159 MiB at the
-// default 100,000). Measured with 100,000 entries filled from 1M tokens,
-// the live heap is about 116 MB; without a limit the process grew to
-// 309 MB of resident memory (BENCHMARKS.md). `latchkey serve` starts at
+// cacheSize entries: 64 MiB plus 1,200 bytes per entry (about 178 MiB at
+// the default 100,000). Measured with 100,000 entries filled from 1M
+// tokens, the live heap is about 100 MB; without a limit the process grew
+// to 309-486 MB of resident memory (BENCHMARKS.md). `latchkey serve` starts at
 // the limit of a full cache and then follows the entries the cache holds
 // (server.App.FollowCacheWithMemoryLimit).
 func AutoMemoryLimit(cacheSize int) int64 {

@@ -12,9 +12,9 @@ func TestMemoryLimitIsReadAndChecked(t *testing.T) {
 		flags []string
 		want  int64
 	}{
-		{nil, 64<<20 + 100_000*1_000},
+		{nil, 64<<20 + 100_000*1_200},
 		{[]string{"--cache-size", "0"}, 64 << 20},
-		{[]string{"--cache-size", "1000000", "--memory-limit", "auto"}, 64<<20 + 1_000_000*1_000},
+		{[]string{"--cache-size", "1000000", "--memory-limit", "auto"}, 64<<20 + 1_000_000*1_200},
 		{[]string{"--memory-limit", "off"}, 0},
 		{[]string{"--memory-limit", "512MiB"}, 512 << 20},
 		{[]string{"--memory-limit", "1GB"}, 1_000_000_000},
@@ -30,7 +30,7 @@ func TestMemoryLimitIsReadAndChecked(t *testing.T) {
 			t.Errorf("serve %v: memory limit %d, %v; want %d", c.flags, got, err, c.want)
 		}
 	}
-	if got := config.AutoMemoryLimit(100_000); got != 64<<20+100_000_000 {
+	if got := config.AutoMemoryLimit(100_000); got != 64<<20+120_000_000 {
 		t.Errorf("AutoMemoryLimit(100000) = %d", got)
 	}
 	for _, c := range []struct {

@@ -39,7 +39,7 @@ func ApplyMemoryLimit(cfg config.Serve, getenv func(string) string, logger *slog
 	debug.SetMemoryLimit(limit)
 	from := "--memory-limit"
 	if auto {
-		from = "auto: 64MiB + 1,000 bytes per entry the verification cache holds, up to --cache-size entries"
+		from = "auto: 64MiB + 1,200 bytes per entry the verification cache holds, up to --cache-size entries"
 	}
 	logger.Info("memory limit", "bytes", limit, "from", from)
 	return limit

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/auth"
+	"github.com/latchkey/latchkey/internal/config"
 )
 
 // BenchmarkCacheEntryBytes measures what one cached verification keeps on
@@ -27,28 +28,56 @@ func BenchmarkCacheEntryBytes(b *testing.B) {
 		name := map[bool]string{true: "tracking", false: "no-tracking"}[tracking]
 		b.Run(name, func(b *testing.B) {
 			for b.Loop() {
-				cache := auth.NewCache(set.st, auth.CacheConfig{Size: n, TTL: time.Hour})
-				v, u := benchChecker(cache, set.st, tracking)
-				before := heapAfterGC()
-				req := auth.Request{IP: "127.0.0.1", Agent: "bench"}
-				for _, s := range set.secrets {
-					p, err := v.Verify(context.Background(), s, req)
-					if err != nil {
-						b.Fatal(err)
-					}
-					p.Identity()
-				}
-				after := heapAfterGC()
-				if got := cache.Len(); got < n*9/10 {
-					b.Fatalf("the cache holds %d entries of %d", got, n)
-				}
-				b.ReportMetric(float64(after-before)/float64(cache.Len()), "bytes/entry")
-				runtime.KeepAlive(v)
-				runtime.KeepAlive(u)
-				runtime.KeepAlive(cache)
+				b.ReportMetric(cacheEntryBytes(b, set, tracking), "bytes/entry")
 			}
 		})
 	}
+}
+
+// The auto memory limit must cover what a cache entry holds, with room to
+// spare: on 2 December an entry held 1,218 bytes against an allowance of
+// 1,000, and a full cache made the collector run without pause (half of
+// the CPU of verify-cold). An entry that grows past the allowance, less a
+// tenth for the collector, fails here rather than in a load test.
+func TestTheAutoMemoryLimitCoversACacheEntry(t *testing.T) {
+	set, err := seed(t.TempDir(), 20_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set.st.Close()
+	per := cacheEntryBytes(t, set, false)
+	allowance := config.AutoMemoryLimit(1) - config.AutoMemoryLimit(0)
+	t.Logf("a cache entry holds %.0f bytes; the auto limit allows %d", per, allowance)
+	if per*1.1 > float64(allowance) {
+		t.Fatalf("a cache entry holds %.0f bytes and the auto memory limit allows %d per entry: "+
+			"leave the collector a tenth more (config.memoryLimitPerEntry) or make the entry smaller", per, allowance)
+	}
+}
+
+// cacheEntryBytes fills a cache with set's tokens, verified as forward-auth
+// verifies them, and returns the heap bytes it holds per entry.
+func cacheEntryBytes(tb testing.TB, set *benchSet, tracking bool) float64 {
+	tb.Helper()
+	cache := auth.NewCache(set.st, auth.CacheConfig{Size: len(set.secrets), TTL: time.Hour})
+	v, u := benchChecker(cache, set.st, tracking)
+	before := heapAfterGC()
+	req := auth.Request{IP: "127.0.0.1", Agent: "bench"}
+	for _, s := range set.secrets {
+		p, err := v.Verify(context.Background(), s, req)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		p.Identity()
+	}
+	after := heapAfterGC()
+	if got := cache.Len(); got < len(set.secrets)*9/10 {
+		tb.Fatalf("the cache holds %d entries of %d", got, len(set.secrets))
+	}
+	per := float64(after-before) / float64(cache.Len())
+	runtime.KeepAlive(v)
+	runtime.KeepAlive(u)
+	runtime.KeepAlive(cache)
+	return per
 }
 
 func heapAfterGC() uint64 {

@@ -110,7 +110,7 @@ func recordUsesOf(ctx context.Context, tx *sql.Tx, uses []store.TokenUse, rids [
 	}
 	order := make([]string, 0, len(state)) // tokens to write, in batch order
 	var (
-		counts [][3]any
+		counts []countArg
 		events []*store.AuditEvent
 	)
 	for _, u := range uses {
@@ -133,7 +133,7 @@ func recordUsesOf(ctx context.Context, tx *sql.Tx, uses []store.TokenUse, rids [
 			st.ip, st.agent = u.IP, u.Agent
 		}
 		for day, n := range u.Counts {
-			counts = append(counts, [3]any{u.TokenID, day, n})
+			counts = append(counts, countArg{ID: u.TokenID, Day: day, N: n})
 		}
 	}
 	for _, e := range events {
@@ -145,14 +145,14 @@ func recordUsesOf(ctx context.Context, tx *sql.Tx, uses []store.TokenUse, rids [
 		return nil
 	}
 	slices.Sort(order)
-	set := make([][5]any, 0, len(order))
+	set := make([]lastUseArg, 0, len(order))
 	for _, id := range order {
 		st := state[id]
-		set = append(set, [5]any{id, st.at.Int64, st.ip, st.agent, encodeList(st.recent)})
+		set = append(set, lastUseArg{ID: id, At: st.at.Int64, IP: st.ip, Agent: st.agent, Recent: encodeList(st.recent)})
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO token_last_use (token_id, last_used_at, last_used_ip, last_used_agent, recent_ips)
-		SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),
-			json_extract(value, '$[3]'), json_extract(value, '$[4]') FROM json_each(?) WHERE true
+		SELECT json_extract(value, '$.i'), json_extract(value, '$.t'), json_extract(value, '$.p'),
+			json_extract(value, '$.a'), json_extract(value, '$.r') FROM json_each(?) WHERE true
 		ON CONFLICT (token_id) DO UPDATE SET last_used_at = excluded.last_used_at, last_used_ip = excluded.last_used_ip,
 			last_used_agent = excluded.last_used_agent, recent_ips = excluded.recent_ips`, jsonText(set)); err != nil {
 		return fmt.Errorf("last use: %w", translate(err))
@@ -160,17 +160,35 @@ func recordUsesOf(ctx context.Context, tx *sql.Tx, uses []store.TokenUse, rids [
 	if len(counts) == 0 {
 		return nil
 	}
-	slices.SortFunc(counts, func(a, b [3]any) int {
-		return cmp.Or(cmp.Compare(a[0].(string), b[0].(string)), cmp.Compare(a[1].(string), b[1].(string)))
+	slices.SortFunc(counts, func(a, b countArg) int {
+		return cmp.Or(cmp.Compare(a.ID, b.ID), cmp.Compare(a.Day, b.Day))
 	})
 	if _, err := tx.ExecContext(ctx, `INSERT INTO token_usage (token_id, day, count)
-		SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]')
+		SELECT json_extract(value, '$.i'), json_extract(value, '$.d'), json_extract(value, '$.n')
 		FROM json_each(?) WHERE true
 		ON CONFLICT (token_id, day) DO UPDATE SET count = count + excluded.count`, jsonText(counts)); err != nil {
 		return fmt.Errorf("count: %w", translate(err))
 	}
 	return nil
 }
+
+// The rows recordUsesOf writes, as JSON objects for json_each: typed, so
+// encoding them boxes no value in an interface (three or five
+// allocations a row as arrays of any).
+type (
+	lastUseArg struct {
+		ID     string `json:"i"`
+		At     int64  `json:"t"` // Unix microseconds
+		IP     string `json:"p"`
+		Agent  string `json:"a"`
+		Recent string `json:"r"` // the recent addresses, JSON text (encodeList)
+	}
+	countArg struct {
+		ID  string `json:"i"`
+		Day string `json:"d"`
+		N   int64  `json:"n"`
+	}
+)
 
 // jsonText encodes v as a JSON text parameter for json_each.
 func jsonText(v any) string {

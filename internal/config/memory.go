@@ -27,7 +27,7 @@ const (
 	// node, about 1,030 bytes live (BenchmarkCacheEntryBytes in
 	// internal/auth), with a little room for the collector. With no room
 	// (1,000 bytes against 1,218 live, until 2 December) a full cache made
-	// the collector run without pause: a third of the CPU of verify-cold.
+	// the collector run without pause: half the CPU of verify-cold.
 	memoryLimitPerEntry = 1_200
 	// memoryLimitMin is the smallest explicit limit accepted: below it the
 	// collector would run without pause.

@@ -152,7 +152,7 @@ func recordUsesOf(ctx context.Context, tx *sql.Tx, uses []store.TokenUse, rids [
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO token_last_use (token_id, last_used_at, last_used_ip, last_used_agent, recent_ips)
 		SELECT json_extract(value, '$.i'), json_extract(value, '$.t'), json_extract(value, '$.p'),
-			json_extract(value, '$.a'), json_extract(value, '$.r') FROM json_each(?) WHERE true
+			json_extract(value, '$.a'), json_extract(value, '$.r') FROM jsonb_each(?) WHERE true
 		ON CONFLICT (token_id) DO UPDATE SET last_used_at = excluded.last_used_at, last_used_ip = excluded.last_used_ip,
 			last_used_agent = excluded.last_used_agent, recent_ips = excluded.recent_ips`, jsonText(set)); err != nil {
 		return fmt.Errorf("last use: %w", translate(err))
@@ -165,7 +165,7 @@ func recordUsesOf(ctx context.Context, tx *sql.Tx, uses []store.TokenUse, rids [
 	})
 	if _, err := tx.ExecContext(ctx, `INSERT INTO token_usage (token_id, day, count)
 		SELECT json_extract(value, '$.i'), json_extract(value, '$.d'), json_extract(value, '$.n')
-		FROM json_each(?) WHERE true
+		FROM jsonb_each(?) WHERE true
 		ON CONFLICT (token_id, day) DO UPDATE SET count = count + excluded.count`, jsonText(counts)); err != nil {
 		return fmt.Errorf("count: %w", translate(err))
 	}

@@ -26,11 +26,15 @@ func journalBatches(tokens []*store.Token) [][]store.TokenUse {
 			}
 			at := base.Add(time.Duration(b)*14*time.Hour + time.Duration(i)*time.Millisecond)
 			ip := fmt.Sprintf("10.0.%d.%d", b, i%7)
-			batch = append(batch, store.TokenUse{
+			use := store.TokenUse{
 				TokenID: tk.ID, At: at, IP: ip, Agent: fmt.Sprintf("agent/%d", b), IPs: []string{ip},
 				Counts:       map[string]int64{at.Format(time.DateOnly): int64(i%5 + 1)},
 				NewAddresses: []store.AddressUse{{IP: ip, Agent: "agent", At: at}},
-			})
+			}
+			if i%2 == 0 { // the journal's short form: the new address is the use
+				use.NewAddresses[0].Agent = use.Agent
+			}
+			batch = append(batch, use)
 		}
 		out = append(out, batch)
 	}

@@ -475,7 +475,7 @@ func tokenAndOwner(st *zsqlite.Stmt, digest []byte, prev bool) (*store.Token, *s
 	if len(t.PrevDigest) == 0 {
 		t.PrevDigest = nil
 	}
-	return t, r.owner.user(t.UserID), nil
+	return t, r.owner.user(), nil
 }
 
 // zsqliteError maps an error of zombiezen's connections as translate does
@@ -496,23 +496,83 @@ type verifyRow struct {
 // makes Open fail rather than every value after it shift.
 const verifyColumns = 25
 
+// The TEXT columns of the verification read, by position: the token's
+// (but its user_id and scopes), and the owner's after the token's user_id
+// (the owner's id).
+var (
+	verifyTokenText = [...]int{0, 2, 3, 4, 6, 8, 14, 15}
+	verifyOwnerText = [...]int{1, 18, 19, 20, 21, 24}
+)
+
 // read reads the current row of st, a verification read.
+//
+// The token's TEXT values are substrings of one string, and the owner's of
+// another (columnStrings): a few allocations where there were one per
+// non-empty value, eleven in a usual row. The token's user_id is the
+// owner's id, and its scopes are a string of their own: the verifier
+// replaces both with what it shares among tokens (the cached owner's id,
+// the scope lists of its scope memo), and a buffer holding them would
+// keep them alive in every cached token. A token the verification cache
+// keeps is then one object where it was three.
 func (r *verifyRow) read(st *zsqlite.Stmt) {
 	t, k := &r.tok.t, &r.tok
-	t.ID, t.UserID, t.Kind = st.ColumnText(0), st.ColumnText(1), store.TokenKind(st.ColumnText(2))
-	t.Name, t.Description, k.scopes, t.Hint = st.ColumnText(3), st.ColumnText(4), st.ColumnText(5), st.ColumnText(6)
-	k.prevExp, k.allow = nullInt(st, 7), st.ColumnText(8)
+	var tok [len(verifyTokenText)]string
+	columnStrings(st, verifyTokenText[:], tok[:])
+	t.ID, t.Kind, t.Name, t.Description, t.Hint = tok[0], store.TokenKind(tok[1]), tok[2], tok[3], tok[4]
+	k.allow, t.FederationPolicyID, k.claims = tok[5], tok[6], tok[7]
+	k.scopes = st.ColumnText(5)
+	k.prevExp = nullInt(st, 7)
 	k.created, k.updated = st.ColumnInt64(9), st.ColumnInt64(10)
 	k.expires, k.revoked, k.regenerated = nullInt(st, 11), nullInt(st, 12), nullInt(st, 13)
-	t.FederationPolicyID, k.claims = st.ColumnText(14), st.ColumnText(15)
 	if n := st.ColumnLen(16); n > 0 {
 		r.other = make([]byte, n)
 		st.ColumnBytes(16, r.other)
 	}
 	o := &r.owner
-	o.created = nullInt(st, 17)
-	o.username, o.role, o.kind, o.loginType = st.ColumnText(18), st.ColumnText(19), st.ColumnText(20), st.ColumnText(21)
-	o.suspended, o.updated, o.email = st.ColumnInt64(22) != 0, st.ColumnInt64(23), st.ColumnText(24)
+	if o.created = nullInt(st, 17); !o.created.Valid {
+		t.UserID = st.ColumnText(1) // no live owner: the owner's columns are NULL
+		return
+	}
+	var own [len(verifyOwnerText)]string
+	columnStrings(st, verifyOwnerText[:], own[:])
+	o.id, o.username, o.role, o.kind, o.loginType, o.email = own[0], own[1], own[2], own[3], own[4], own[5]
+	o.suspended, o.updated = st.ColumnInt64(22) != 0, st.ColumnInt64(23)
+	t.UserID = o.id
+}
+
+// columnStrings sets out[i] to the text of column cols[i] of st's current
+// row (NULL reads as ""). The values are substrings of one string: one
+// allocation for them all, none when they are all empty. A value kept
+// alone keeps the others alive; the callers keep them together.
+func columnStrings(st *zsqlite.Stmt, cols []int, out []string) {
+	var (
+		ends  [16]int // where each value ends in buf
+		stack [512]byte
+	)
+	n := 0
+	for _, c := range cols {
+		n += st.ColumnLen(c)
+	}
+	if n == 0 {
+		clear(out)
+		return
+	}
+	buf := stack[:0]
+	if n > len(stack) {
+		buf = make([]byte, 0, n)
+	}
+	for i, c := range cols {
+		at := len(buf)
+		buf = buf[:at+st.ColumnLen(c)]
+		st.ColumnBytes(c, buf[at:])
+		ends[i] = len(buf)
+	}
+	all := string(buf)
+	start := 0
+	for i := range cols {
+		out[i] = all[start:ends[i]]
+		start = ends[i]
+	}
 }
 
 // nullInt reads an INTEGER column that may be NULL.
@@ -525,19 +585,19 @@ func nullInt(st *zsqlite.Stmt, col int) sql.NullInt64 {
 
 // ownerScan is the owner's columns of the verification read.
 type ownerScan struct {
-	created                                sql.NullInt64
-	username, role, kind, loginType, email string
-	suspended                              bool
-	updated                                int64
+	created                                    sql.NullInt64
+	id, username, role, kind, loginType, email string
+	suspended                                  bool
+	updated                                    int64
 }
 
-// user is the scanned owner, whose id is id; nil when no live user matched.
-func (o *ownerScan) user(id string) *store.User {
+// user is the scanned owner; nil when no live user matched.
+func (o *ownerScan) user() *store.User {
 	if !o.created.Valid {
 		return nil
 	}
 	return &store.User{
-		ID: id, Username: o.username, Role: store.Role(o.role), Kind: store.UserKind(o.kind),
+		ID: o.id, Username: o.username, Role: store.Role(o.role), Kind: store.UserKind(o.kind),
 		LoginType: o.loginType, Suspended: o.suspended, CreatedAt: fromMicros(o.created.Int64),
 		UpdatedAt: fromMicros(o.updated), Email: o.email,
 	}

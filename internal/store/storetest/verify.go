@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,9 +25,11 @@ func testGetTokenAndOwner(t *testing.T, s store.Store) {
 	u := newUser("alice")
 	u.Email = "alice@example.com"
 	noErr(t, "CreateUser", s.CreateUser(ctx, u))
-	// Every field set, so that a column the read leaves out shows.
+	// Every field set, so that a column the read leaves out shows; a long
+	// description, so that the row's text is more than a few hundred bytes.
 	tk := mustToken(t, s, u.ID, "ci", func(t *store.Token) {
-		t.Description, t.Scopes = "deploys", []string{"repo:read=acme/*", "tokens", `odd "scope" \ é`}
+		t.Description = strings.Repeat("deploys the app é ", 60)
+		t.Scopes = []string{"repo:read=acme/*", "tokens", `odd "scope" \ é`}
 		t.PrevDigest, t.PrevExpiresAt = digest(), ptr(base.Add(time.Hour))
 		t.IPAllowlist, t.RecentIPs = []string{"10.0.0.0/8", "2001:db8::/32"}, []string{"10.1.2.3", "10.1.2.4"}
 		t.RegeneratedAt, t.LastUsedAt = ptr(base.Add(time.Minute)), ptr(base.Add(2*time.Minute))
@@ -72,8 +75,9 @@ func testGetTokenAndOwner(t *testing.T, s store.Store) {
 	noErr(t, "DeleteUser", s.DeleteUser(ctx, u.ID, base.Add(time.Minute)))
 	got, owner, err = s.GetTokenAndOwnerByDigest(ctx, tk.Digest)
 	noErr(t, "GetTokenAndOwnerByDigest, owner deleted", err)
-	if owner != nil || got.RevokedAt == nil {
-		t.Fatalf("after deleting the owner: owner %+v, token revoked_at %v; want nil owner and a revoked token", owner, got.RevokedAt)
+	if owner != nil || got.RevokedAt == nil || got.UserID != u.ID || got.ID != tk.ID || got.Name != tk.Name {
+		t.Fatalf("after deleting the owner: owner %+v, token %s %q of %s revoked_at %v; want nil owner and token %s %q of %s, revoked",
+			owner, got.ID, got.Name, got.UserID, got.RevokedAt, tk.ID, tk.Name, u.ID)
 	}
 }
 

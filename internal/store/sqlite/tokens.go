@@ -101,19 +101,25 @@ func (r *tokenScan) dest(d []any) []any {
 // token decodes the scanned row into a new token.
 func (r *tokenScan) token() (*store.Token, error) {
 	t := new(store.Token)
+	return t, r.fill(t, nil)
+}
+
+// fill decodes the scanned row into t. The optional times that are set
+// share one allocation: spare's array when it has room, else a new one.
+func (r *tokenScan) fill(t *store.Token, spare []time.Time) error {
 	*t = r.t
 	var err error
 	if t.FederationClaims, err = store.DecodeClaims(r.claims); err != nil {
-		return nil, fmt.Errorf("token %s federation claims: %w", t.ID, err)
+		return fmt.Errorf("token %s federation claims: %w", t.ID, err)
 	}
 	if t.Scopes, err = decodeList(r.scopes); err != nil {
-		return nil, fmt.Errorf("token %s scopes: %w", t.ID, err)
+		return fmt.Errorf("token %s scopes: %w", t.ID, err)
 	}
 	if t.IPAllowlist, err = decodeList(r.allow); err != nil {
-		return nil, fmt.Errorf("token %s ip allowlist: %w", t.ID, err)
+		return fmt.Errorf("token %s ip allowlist: %w", t.ID, err)
 	}
 	if t.RecentIPs, err = decodeList(r.recent); err != nil {
-		return nil, fmt.Errorf("token %s recent ips: %w", t.ID, err)
+		return fmt.Errorf("token %s recent ips: %w", t.ID, err)
 	}
 	if len(t.PrevDigest) == 0 {
 		t.PrevDigest = nil
@@ -127,10 +133,13 @@ func (r *tokenScan) token() (*store.Token, error) {
 			n++
 		}
 	}
-	times := make([]time.Time, 0, n)
+	times := spare[:0]
+	if cap(times) < n {
+		times = make([]time.Time, 0, n)
+	}
 	t.PrevExpiresAt, t.ExpiresAt, t.RevokedAt = timeIn(&times, opt[0]), timeIn(&times, opt[1]), timeIn(&times, opt[2])
 	t.RegeneratedAt, t.LastUsedAt = timeIn(&times, opt[3]), timeIn(&times, opt[4])
-	return t, nil
+	return nil
 }
 
 // timeIn is fromNullMicros appended to *times, whose capacity must hold it:

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -448,6 +449,16 @@ func lastUseOf(st *zsqlite.Stmt, id string) (*store.Token, error) {
 	return t, nil
 }
 
+// verifiedToken is a token as the verification read returns it: the row,
+// the digest it was found by and its expiry (or another of its times) in
+// one allocation, which the verification cache keeps as one object rather
+// than three.
+type verifiedToken struct {
+	t      store.Token
+	digest [sha256.Size]byte
+	times  [1]time.Time
+}
+
 // tokenAndOwner runs st, the read by the current digest or (prev) by the
 // previous one.
 func tokenAndOwner(st *zsqlite.Stmt, digest []byte, prev bool) (*store.Token, *store.User, error) {
@@ -462,11 +473,18 @@ func tokenAndOwner(st *zsqlite.Stmt, digest []byte, prev bool) (*store.Token, *s
 	}
 	var r verifyRow
 	r.read(st)
-	t, err := r.tok.token()
-	if err != nil {
+	v := new(verifiedToken)
+	t := &v.t
+	if err := r.tok.fill(t, v.times[:]); err != nil {
 		return nil, nil, err
 	}
-	asked := bytes.Clone(digest)
+	var asked []byte
+	if len(digest) <= len(v.digest) {
+		asked = v.digest[:len(digest):len(digest)]
+		copy(asked, digest)
+	} else {
+		asked = bytes.Clone(digest)
+	}
 	if prev {
 		t.Digest, t.PrevDigest = r.other, asked
 	} else {
@@ -512,8 +530,8 @@ var (
 // owner's id, and its scopes are a string of their own: the verifier
 // replaces both with what it shares among tokens (the cached owner's id,
 // the scope lists of its scope memo), and a buffer holding them would
-// keep them alive in every cached token. A token the verification cache
-// keeps is then one object where it was three.
+// keep them alive in every cached token. The strings a token the
+// verification cache keeps are then one object where they were three.
 func (r *verifyRow) read(st *zsqlite.Stmt) {
 	t, k := &r.tok.t, &r.tok
 	var tok [len(verifyTokenText)]string

@@ -42,7 +42,7 @@ const foldChunk = 2_000
 // Most journaled uses are a token's first in a while, from one address:
 // their recent addresses are that address, their one new address is that
 // use, and their counts are of the use's day. Those parts are then kept in
-// a short form (Same, N) rather than spelled out: a third of the bytes, and
+// a short form (Same, N) rather than spelled out: half the bytes, and
 // no list, object or map for the fold to decode. A row written without the
 // short form (by an earlier version) reads as before.
 type journalUse struct {
@@ -66,7 +66,7 @@ const (
 )
 
 // journalArg is a row JournalTokenUse appends, as a JSON object for
-// json_each (typed: nothing is boxed in an interface to encode it).
+// jsonb_each (typed: nothing is boxed in an interface to encode it).
 type journalArg struct {
 	ID  string     `json:"i"`
 	Use journalUse `json:"u"`

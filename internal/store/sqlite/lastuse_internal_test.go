@@ -159,3 +159,44 @@ func TestLastUseFollowsItsToken(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestClearingALastUseKeepsTheDaysCount: the row of a token's last use
+// also counts its latest day's requests, so a last use cleared by
+// UpdateToken must leave that count, and a token never used again still
+// shows it.
+func TestClearingALastUseKeepsTheDaysCount(t *testing.T) {
+	ctx := t.Context()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "latchkey.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	u := testUser(t, s)
+	tk := testToken(u.ID, "ci")
+	if err := s.CreateToken(ctx, tk); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2031, 3, 4, 10, 0, 0, 0, time.UTC)
+	if err := s.RecordTokenUse(ctx, []store.TokenUse{{TokenID: tk.ID, At: at, IP: "10.1.1.1", IPs: []string{"10.1.1.1"},
+		Counts: map[string]int64{"2031-03-03": 2, "2031-03-04": 3}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateToken(ctx, tk.ID, func(t *store.Token) error {
+		t.LastUsedAt, t.LastUsedIP, t.LastUsedAgent, t.RecentIPs = nil, "", "", nil
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetToken(ctx, tk.ID)
+	if err != nil || hasLastUse(got) {
+		t.Fatalf("cleared last use read back as %v %q %v (%v)", got.LastUsedAt, got.LastUsedIP, got.RecentIPs, err)
+	}
+	days, err := s.TokenUsage(ctx, tk.ID, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []store.UsageDay{{Day: "2031-03-03", Count: 2}, {Day: "2031-03-04", Count: 3}}
+	if !slices.Equal(days, want) {
+		t.Errorf("day counts after the last use was cleared: %v, want %v", days, want)
+	}
+}

@@ -55,14 +55,16 @@ const upsertLastUseSQL = `INSERT INTO token_last_use (token_id, last_used_at, la
 	last_used_ip = excluded.last_used_ip, last_used_agent = excluded.last_used_agent, recent_ips = excluded.recent_ips`
 
 // writeLastUse stores t's last use in tx: its token_last_use row, or none
-// when t carries none.
+// when t carries none. A row that counts a day's requests keeps the count
+// with its last use cleared.
 func writeLastUse(ctx context.Context, tx *sql.Tx, t *store.Token) error {
 	var err error
 	if hasLastUse(t) {
 		_, err = tx.ExecContext(ctx, upsertLastUseSQL, t.ID, microsPtr(t.LastUsedAt), t.LastUsedIP, t.LastUsedAgent,
 			encodeList(t.RecentIPs))
-	} else {
-		_, err = tx.ExecContext(ctx, `DELETE FROM token_last_use WHERE token_id = ?`, t.ID)
+	} else if _, err = tx.ExecContext(ctx, `DELETE FROM token_last_use WHERE token_id = ? AND day_count = 0`, t.ID); err == nil {
+		_, err = tx.ExecContext(ctx, `UPDATE token_last_use SET last_used_at = NULL, last_used_ip = '', last_used_agent = '',
+			recent_ips = '[]' WHERE token_id = ?`, t.ID)
 	}
 	if err != nil {
 		return fmt.Errorf("last use: %w", translate(err))

@@ -18,15 +18,18 @@ const recordUseChunk = 1_000
 // RecordTokenUse applies a batch of aggregated uses in one transaction: per
 // use, last_used_at becomes the later of the stored time and u.At (with IP
 // and agent only when u.At is later), u's IPs are merged into recent_ips,
-// u.Counts are added to token_usage, and an audit event is appended for
-// each of u.NewAddresses the token was not used from before (see
-// store.TokenUse). Uses of unknown tokens are skipped.
+// u.Counts are added to the token's day counts (lastUse.addDay), and an
+// audit event is appended for each of u.NewAddresses the token was not
+// used from before (see store.TokenUse). Uses of unknown tokens are
+// skipped.
 //
 // The work is set-based: per chunk of uses, one SELECT reads the tokens'
 // last use, one INSERT ... SELECT upserts them into token_last_use (a
-// narrow table: a use never rewrites a tokens row) and one more upserts
-// the day counts, whatever the number of tokens, so a flush
-// of many first uses costs a few statements, not three per token.
+// narrow table: a use never rewrites a tokens row, and the row also counts
+// the token's latest day) and one more upserts the counts of earlier days
+// (none, when every use is of the day a token's row counts), whatever the
+// number of tokens, so a flush of many first uses costs a few statements,
+// not three per token.
 func (s *Store) RecordTokenUse(ctx context.Context, uses []store.TokenUse) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("record token use: %w", err)
@@ -55,7 +58,30 @@ type lastUse struct {
 	ip, agent    string
 	name, userID string
 	recent       []string
-	queued       bool // in the list of tokens to write
+	// day is the latest day the token was used on ("" = none counted
+	// yet), and dayCount its requests on it so far.
+	day      string
+	dayCount int64
+	queued   bool // in the list of tokens to write
+}
+
+// addDay adds n requests of day to st's counts: to the day it counts
+// when it is that day; to a later day, which it counts from then on, when
+// it is later (the day counted so far is appended to counts, for
+// token_usage); otherwise to counts.
+func (st *lastUse) addDay(id, day string, n int64, counts []countArg) []countArg {
+	switch {
+	case day == st.day:
+		st.dayCount += n
+	case day > st.day:
+		if st.day != "" && st.dayCount != 0 {
+			counts = append(counts, countArg{ID: id, Day: st.day, N: st.dayCount})
+		}
+		st.day, st.dayCount = day, n
+	default:
+		counts = append(counts, countArg{ID: id, Day: day, N: n})
+	}
+	return counts
 }
 
 // recordUsesOf applies uses in tx, as RecordTokenUse. rids, when the
@@ -70,7 +96,8 @@ func recordUsesOf(ctx context.Context, tx *sql.Tx, uses []store.TokenUse, rids [
 	// can be spilled from the writer's cache and written to the WAL again
 	// by a later use in the same transaction.
 	const readLastUse = `SELECT t.id, l.last_used_at, coalesce(l.last_used_ip, ''), coalesce(l.last_used_agent, ''),
-		coalesce(l.recent_ips, '[]'), t.name, t.user_id FROM tokens AS t LEFT JOIN token_last_use AS l ON l.token_id = t.id `
+		coalesce(l.recent_ips, '[]'), coalesce(l.day, ''), coalesce(l.day_count, 0), t.name, t.user_id
+		FROM tokens AS t LEFT JOIN token_last_use AS l ON l.token_id = t.id `
 	var (
 		rows *sql.Rows
 		err  error
@@ -95,7 +122,7 @@ func recordUsesOf(ctx context.Context, tx *sql.Tx, uses []store.TokenUse, rids [
 			id, recent string
 			st         lastUse
 		)
-		if err := rows.Scan(&id, &st.at, &st.ip, &st.agent, &recent, &st.name, &st.userID); err != nil {
+		if err := rows.Scan(&id, &st.at, &st.ip, &st.agent, &recent, &st.day, &st.dayCount, &st.name, &st.userID); err != nil {
 			rows.Close()
 			return err
 		}
@@ -133,7 +160,7 @@ func recordUsesOf(ctx context.Context, tx *sql.Tx, uses []store.TokenUse, rids [
 			st.ip, st.agent = u.IP, u.Agent
 		}
 		for day, n := range u.Counts {
-			counts = append(counts, countArg{ID: u.TokenID, Day: day, N: n})
+			counts = st.addDay(u.TokenID, day, n, counts)
 		}
 	}
 	for _, e := range events {
@@ -148,13 +175,17 @@ func recordUsesOf(ctx context.Context, tx *sql.Tx, uses []store.TokenUse, rids [
 	set := make([]lastUseArg, 0, len(order))
 	for _, id := range order {
 		st := state[id]
-		set = append(set, lastUseArg{ID: id, At: st.at.Int64, IP: st.ip, Agent: st.agent, Recent: encodeList(st.recent)})
+		set = append(set, lastUseArg{ID: id, At: st.at.Int64, IP: st.ip, Agent: st.agent, Recent: encodeList(st.recent),
+			Day: st.day, DayCount: st.dayCount})
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO token_last_use (token_id, last_used_at, last_used_ip, last_used_agent, recent_ips)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO token_last_use (token_id, last_used_at, last_used_ip, last_used_agent, recent_ips,
+			day, day_count)
 		SELECT json_extract(value, '$.i'), json_extract(value, '$.t'), json_extract(value, '$.p'),
-			json_extract(value, '$.a'), json_extract(value, '$.r') FROM jsonb_each(?) WHERE true
+			json_extract(value, '$.a'), json_extract(value, '$.r'), json_extract(value, '$.d'), json_extract(value, '$.n')
+		FROM jsonb_each(?) WHERE true
 		ON CONFLICT (token_id) DO UPDATE SET last_used_at = excluded.last_used_at, last_used_ip = excluded.last_used_ip,
-			last_used_agent = excluded.last_used_agent, recent_ips = excluded.recent_ips`, jsonText(set)); err != nil {
+			last_used_agent = excluded.last_used_agent, recent_ips = excluded.recent_ips,
+			day = excluded.day, day_count = excluded.day_count`, jsonText(set)); err != nil {
 		return fmt.Errorf("last use: %w", translate(err))
 	}
 	if len(counts) == 0 {
@@ -180,11 +211,13 @@ func recordUsesOf(ctx context.Context, tx *sql.Tx, uses []store.TokenUse, rids [
 // was a third of the fold's writes).
 type (
 	lastUseArg struct {
-		ID     string `json:"i"`
-		At     int64  `json:"t"` // Unix microseconds
-		IP     string `json:"p"`
-		Agent  string `json:"a"`
-		Recent string `json:"r"` // the recent addresses, JSON text (encodeList)
+		ID       string `json:"i"`
+		At       int64  `json:"t"` // Unix microseconds
+		IP       string `json:"p"`
+		Agent    string `json:"a"`
+		Recent   string `json:"r"` // the recent addresses, JSON text (encodeList)
+		Day      string `json:"d"`
+		DayCount int64  `json:"n"`
 	}
 	countArg struct {
 		ID  string `json:"i"`
@@ -213,9 +246,14 @@ func validDays(counts map[string]int64) error {
 }
 
 // TokenUsage returns the token's per-day counts for days on or after the
-// UTC date of since, oldest first.
+// UTC date of since, oldest first: token_usage's, and the day its last
+// use counts (see lastUse.addDay).
 func (s *Store) TokenUsage(ctx context.Context, tokenID string, since time.Time) ([]store.UsageDay, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT day, count FROM token_usage WHERE token_id = ? AND day >= ? ORDER BY day`,
+	rows, err := s.r.QueryContext(ctx, `SELECT day, sum(count) FROM (
+			SELECT day, count FROM token_usage WHERE token_id = ?1 AND day >= ?2
+			UNION ALL
+			SELECT day, day_count FROM token_last_use WHERE token_id = ?1 AND day >= ?2 AND day_count <> 0
+		) GROUP BY day ORDER BY day`,
 		tokenID, since.UTC().Format(time.DateOnly))
 	if err != nil {
 		return nil, fmt.Errorf("token usage: %w", err)

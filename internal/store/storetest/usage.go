@@ -104,6 +104,26 @@ func testTokenUsageCounts(t *testing.T, s store.Store) {
 	got, err = s.TokenUsage(ctx, tk.ID, time.Date(2031, time.March, 5, 0, 0, 0, 0, time.UTC))
 	noErr(t, "TokenUsage", err)
 	equal(t, "TokenUsage after the last day", []store.UsageDay{}, got)
+
+	// Later batches: a day before the latest one used, the latest again,
+	// then a later one, and the other token's day alone. Each adds to
+	// its day, whichever days came before.
+	for _, counts := range []map[string]int64{{"2031-03-02": 4}, {"2031-03-04": 1}, {"2031-03-05": 6}, {"2031-03-04": 2}} {
+		noErr(t, "RecordTokenUse", s.RecordTokenUse(ctx, []store.TokenUse{{TokenID: tk.ID, At: at, IP: "10.0.0.1", Counts: counts}}))
+	}
+	noErr(t, "RecordTokenUse", s.RecordTokenUse(ctx, []store.TokenUse{{TokenID: other.ID, At: at, IP: "10.0.0.1",
+		Counts: map[string]int64{"2031-03-03": 1}}}))
+	got, err = s.TokenUsage(ctx, tk.ID, time.Time{})
+	noErr(t, "TokenUsage", err)
+	equal(t, "TokenUsage after later batches", []store.UsageDay{
+		day("2031-03-01", 5), day("2031-03-02", 5), day("2031-03-03", 10), day("2031-03-04", 5), day("2031-03-05", 6),
+	}, got)
+	got, err = s.TokenUsage(ctx, tk.ID, time.Date(2031, time.March, 5, 0, 0, 0, 0, time.UTC))
+	noErr(t, "TokenUsage", err)
+	equal(t, "TokenUsage of the latest day", []store.UsageDay{day("2031-03-05", 6)}, got)
+	got, err = s.TokenUsage(ctx, other.ID, time.Time{})
+	noErr(t, "TokenUsage", err)
+	equal(t, "TokenUsage of the other token", []store.UsageDay{day("2031-03-03", 101)}, got)
 }
 
 func day(d string, n int64) store.UsageDay { return store.UsageDay{Day: d, Count: n} }

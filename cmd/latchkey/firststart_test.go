@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -23,6 +24,11 @@ import (
 // the database, so the next (good) start creates the owner and prints its
 // password.
 func TestFailedFirstStartLeavesNoOwnerBehind(t *testing.T) {
+	// serve sets the process's memory limit and collector pacing before it
+	// fails to start: give this test process its own back.
+	limit, gc := debug.SetMemoryLimit(-1), debug.SetGCPercent(-1)
+	debug.SetGCPercent(gc)
+	t.Cleanup(func() { debug.SetMemoryLimit(limit); debug.SetGCPercent(gc) })
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -20,6 +20,15 @@ import (
 // full verification cache; FollowCacheWithMemoryLimit keeps it at what
 // the cache holds. It changes the whole process: call it once, from the
 // command that serves.
+//
+// Under the auto limit the collector runs when the heap reaches the limit,
+// not also each time it doubles what is live (GOGC=100, Go's default),
+// unless $GOGC is set: the auto limit is sized from what a server holds
+// (its base and its cache), so it already is the pacing a server needs, and
+// a collection at every doubling of a small live heap was 7-11% of the CPU
+// of a cached verification, introspection, at ~20 MB more resident memory
+// (BENCHMARKS.md, 2 December 21:00). A live heap past the limit makes the
+// collector run as often with either pacing (at most half the CPU).
 func ApplyMemoryLimit(cfg config.Serve, getenv func(string) string, logger *slog.Logger) int64 {
 	limit, err := cfg.MemoryLimitBytes()
 	if err != nil { // Resolve refused it already; keep the runtime's
@@ -37,11 +46,19 @@ func ApplyMemoryLimit(cfg config.Serve, getenv func(string) string, logger *slog
 		return math.MaxInt64
 	}
 	debug.SetMemoryLimit(limit)
-	from := "--memory-limit"
-	if auto {
-		from = "auto: 64MiB + 1,200 bytes per entry the verification cache holds, up to --cache-size entries"
+	if !auto {
+		logger.Info("memory limit", "bytes", limit, "from", "--memory-limit")
+		return limit
 	}
-	logger.Info("memory limit", "bytes", limit, "from", from)
+	pacing := "the memory limit"
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(-1)
+	} else {
+		pacing = "GOGC and the memory limit"
+	}
+	logger.Info("memory limit", "bytes", limit,
+		"from", "auto: 64MiB + 1,200 bytes per entry the verification cache holds, up to --cache-size entries",
+		"collector_paced_by", pacing)
 	return limit
 }
 

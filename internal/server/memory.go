@@ -25,9 +25,10 @@ import (
 // not also each time it doubles what is live (GOGC=100, Go's default),
 // unless $GOGC is set: the auto limit is sized from what a server holds
 // (its base and its cache), so it already is the pacing a server needs, and
-// a collection at every doubling of a small live heap was 7-11% of the CPU
-// of a cached verification, introspection, at ~20 MB more resident memory
-// (BENCHMARKS.md, 2 December 21:00). A live heap past the limit makes the
+// a collection at every doubling of a small live heap cost cached
+// verification and introspection 3-25% of their CPU per request; pacing by
+// the limit costs ~20 MB more resident memory while they run (BENCHMARKS.md,
+// 2 December 21:00-23:30). A live heap past the limit makes the
 // collector run as often with either pacing (at most half the CPU).
 func ApplyMemoryLimit(cfg config.Serve, getenv func(string) string, logger *slog.Logger) int64 {
 	limit, err := cfg.MemoryLimitBytes()

@@ -163,7 +163,7 @@ func (c *Serve) options() []option {
 		{"basic-auth-username-must-match", "refuse Basic credentials whose user name is not the token owner's", boolean(&c.BasicAuthUsernameMustMatch, false)},
 		{"cache-size", "verification cache entries (0 disables the cache)", integer(&c.CacheSize, 100_000)},
 		{"cache-ttl", "how long a cached verification may be reused before re-reading it", dur(&c.CacheTTL, 30*time.Second)},
-		{"memory-limit", "soft limit of the Go heap, which makes the garbage collector return memory before the process grows past it: auto (64MiB plus 1,200 bytes per entry the verification cache holds, up to --cache-size entries; $GOMEMLIMIT wins when set), off, or a size such as 512MiB", str(&c.MemoryLimit, "auto")},
+		{"memory-limit", "soft limit of the Go heap, which makes the garbage collector return memory before the process grows past it: auto (64MiB plus 1,200 bytes per entry the verification cache holds, up to --cache-size entries, with the collector run at the limit rather than at each doubling of the heap unless $GOGC is set; $GOMEMLIMIT wins when set), off, or a size such as 512MiB", str(&c.MemoryLimit, "auto")},
 		{"negative-cache-ttl", "how long an unknown token digest is remembered as unknown", dur(&c.NegativeTTL, 2*time.Second)},
 		{"signing-key-secret", "secret that encrypts the JWT signing keys at rest (default with SQLite: generated into the data directory; required for token exchange with PostgreSQL, the same on every replica)", str(&c.SigningKeySecret, "")},
 		{"signing-key-secret-file", "file holding the signing-key secret", str(&c.SigningKeySecretFile, "")},

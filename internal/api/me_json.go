@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"io"
 	"reflect"
+	"sync/atomic"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/latchkey/latchkey/internal/auth"
 )
@@ -19,10 +21,11 @@ import (
 // after huma's schema-link transformer copied it into a reflect-built type
 // was a fifth of the request's CPU. So the body after $schema is encoded
 // once per Principal and kept on it (Principal.Memo) with the three fields
-// it was encoded with; each request asks huma's own schema-link
-// transformer for the $schema URL and Link header, and writes
-// {"$schema":URL, followed by the kept bytes. TestMeAnswerIsHumas proves
-// the bytes and headers equal huma's for hosts, forwarded hosts and TLS.
+// it was encoded with; the $schema URL and Link header are huma's own
+// schema-link transformer's, kept for the last kind of request (host,
+// forwarded host, TLS), and the answer is {"$schema":URL, followed by the
+// kept bytes. TestMeAnswerIsHumas proves the bytes and headers equal
+// huma's for hosts, forwarded hosts and TLS, alone and interleaved.
 
 // meEncoded is one Principal's /api/v1/me body without $schema: rest is
 // `"user":...}` and a newline, as encoding/json ends it.
@@ -64,8 +67,12 @@ func encodedMe(p *auth.Principal, body *meOutputBody, complete func()) *meEncode
 	return &k
 }
 
-// encodedBody is a whole JSON body, which the JSON format writes as is.
-type encodedBody []byte
+// encodedBody is a whole /api/v1/me body, which the JSON format writes as
+// is: head, `{"$schema":URL,`, then rest, the Principal's kept bytes. It is
+// written in two parts rather than copied into one slice per request.
+type encodedBody struct {
+	head, rest []byte
+}
 
 // withMeEncoder sets up cfg as huma.DefaultConfig does (a schema-link
 // transformer, so the OpenAPI document is the same), with the encoded
@@ -81,13 +88,42 @@ func withMeEncoder(cfg *huma.Config) {
 	cfg.Formats = map[string]huma.Format{"application/json": format, "json": format}
 }
 
+// schemaLink is what huma's schema-link transformer gave one kind of
+// request for the /api/v1/me body: the body's head with the $schema URL,
+// and the Link header it added. The URL depends only on the request's
+// X-Forwarded-Host, Forwarded and Host headers, whether it came over TLS,
+// and the operation; those are its key.
+type schemaLink struct {
+	forwardedHost, forwarded, host, op string
+	tls                                bool
+	head                               []byte // {"$schema":URL,
+	link                               string
+}
+
+func (l *schemaLink) matches(forwardedHost, forwarded, host, op string, tls bool) bool {
+	return l.forwardedHost == forwardedHost && l.forwarded == forwarded && l.host == host && l.op == op && l.tls == tls
+}
+
 // meTransformer turns an encoded /api/v1/me body into an encodedBody,
-// with the $schema URL and Link header link gives the body's type.
+// with the $schema URL and Link header link gives the body's type. What
+// link gave the last kind of request is kept (one, so a client sending
+// odd hosts grows nothing): asking it again on every request, through
+// reflection, was a twentieth of the answer's CPU.
 func meTransformer(link *huma.SchemaLinkTransformer) huma.Transformer {
+	var last atomic.Pointer[schemaLink]
 	return func(ctx huma.Context, status string, v any) (any, error) {
 		b, ok := v.(meOutputBody)
 		if !ok || b.encoded == nil {
 			return v, nil
+		}
+		var op string
+		if o := ctx.Operation(); o != nil {
+			op = o.OperationID
+		}
+		forwardedHost, forwarded, host, tls := ctx.Header("X-Forwarded-Host"), ctx.Header("Forwarded"), ctx.Host(), ctx.TLS() != nil
+		if l := last.Load(); l != nil && l.matches(forwardedHost, forwarded, host, op, tls) {
+			ctx.AppendHeader("Link", l.link)
+			return encodedBody{head: l.head, rest: b.encoded.rest}, nil
 		}
 		// An empty body of the same type: huma copies nothing worth
 		// copying, sets $schema and adds the Link header.
@@ -100,12 +136,17 @@ func meTransformer(link *huma.SchemaLinkTransformer) huma.Transformer {
 			tv.Elem().Type().Field(0).Tag.Get("json") != "$schema" {
 			return v, nil // no schema link: huma encodes the body
 		}
-		rest := b.encoded.rest
-		out := make(encodedBody, 0, len(`{"$schema":"",`)+tv.Elem().Field(0).Len()+len(rest))
-		out = append(out, `{"$schema":`...)
-		out = appendJSONString(out, tv.Elem().Field(0).String())
-		out = append(out, ',')
-		return append(out, rest...), nil
+		l := &schemaLink{forwardedHost: forwardedHost, forwarded: forwarded, host: host, op: op, tls: tls}
+		l.head = append(l.head, `{"$schema":`...)
+		l.head = appendJSONString(l.head, tv.Elem().Field(0).String())
+		l.head = append(l.head, ',')
+		if _, w := humago.Unwrap(ctx); w != nil {
+			if links := w.Header().Values("Link"); len(links) > 0 {
+				l.link = links[len(links)-1] // the one link just added
+				last.Store(l)
+			}
+		}
+		return encodedBody{head: l.head, rest: b.encoded.rest}, nil
 	}
 }
 
@@ -130,7 +171,10 @@ func appendJSONString(out []byte, s string) []byte {
 // as is.
 func marshalJSON(w io.Writer, v any) error {
 	if e, ok := v.(encodedBody); ok {
-		_, err := w.Write(e)
+		if _, err := w.Write(e.head); err != nil {
+			return err
+		}
+		_, err := w.Write(e.rest)
 		return err
 	}
 	return huma.DefaultJSONFormat.Marshal(w, v)

@@ -5,10 +5,12 @@ import (
 	"crypto/tls"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -76,10 +78,39 @@ func TestMeAnswerIsHumas(t *testing.T) {
 		"localhost":            func(r *http.Request) { r.Host = "localhost:8080" },
 		"host":                 func(r *http.Request) { r.Host = "keys.example.org" },
 		"tls":                  func(r *http.Request) { r.Host = "keys.example.org"; r.TLS = &tls.ConnectionState{} },
+		"loopback":             func(r *http.Request) { r.Host = "127.0.0.1:8080" },
+		"loopback over tls":    func(r *http.Request) { r.Host = "127.0.0.1:8080"; r.TLS = &tls.ConnectionState{} },
 		"x-forwarded-host":     func(r *http.Request) { r.Header.Set("X-Forwarded-Host", `odd"host\with`+"\u2028") },
 		"forwarded host":       func(r *http.Request) { r.Header.Set("Forwarded", `for=1.2.3.4;host="127.0.0.1:9"`) },
 		"accept anything else": func(r *http.Request) { r.Header.Set("Accept", "application/cbor, */*") },
 	}
+	// One server answering every kind of request in turn: the $schema URL
+	// and Link header it keeps from one request must not answer another
+	// whose host differs.
+	t.Run("interleaved hosts", func(t *testing.T) {
+		p := principals["token"]()
+		plain, encoded := serve(p, true), serve(p, false)
+		names := slices.Sorted(maps.Keys(requests))
+		var order []string // every kind after every kind
+		for _, a := range names {
+			for _, b := range names {
+				order = append(order, a, b)
+			}
+		}
+		for i, name := range order {
+			var got [2]*httptest.ResponseRecorder
+			for j, h := range []http.Handler{plain, encoded} {
+				r := httptest.NewRequest(http.MethodGet, "/api/v1/me", nil)
+				r.Header.Set("Authorization", "Bearer x")
+				requests[name](r)
+				got[j] = httptest.NewRecorder()
+				h.ServeHTTP(got[j], r)
+			}
+			if got[1].Body.String() != got[0].Body.String() || !reflect.DeepEqual(got[1].Header(), got[0].Header()) {
+				t.Fatalf("request %d (%s): huma answers\n%v\n%s\nthe encoder\n%v\n%s", i, name, got[0].Header(), got[0].Body, got[1].Header(), got[1].Body)
+			}
+		}
+	})
 	for pname, principal := range principals {
 		for rname, set := range requests {
 			t.Run(pname+"/"+rname, func(t *testing.T) {

@@ -101,17 +101,23 @@ func recordUsesOf(ctx context.Context, tx *sql.Tx, uses []store.TokenUse, rids [
 	var (
 		rows *sql.Rows
 		err  error
+		// text is the JSON of each statement's parameter in turn (see
+		// usage_json.go), passed as a string: a []byte is bound as a
+		// BLOB, which jsonb_each would read as binary JSON.
+		text []byte
 	)
 	if rids != nil {
 		keys := slices.Compact(slices.Sorted(slices.Values(rids)))
-		rows, err = tx.QueryContext(ctx, readLastUse+`WHERE t.rowid IN (SELECT value FROM json_each(?))`, jsonText(keys))
+		text = appendJSONInts(text, keys)
+		rows, err = tx.QueryContext(ctx, readLastUse+`WHERE t.rowid IN (SELECT value FROM json_each(?))`, string(text))
 	} else {
 		ids := make([]string, 0, len(uses))
 		for _, u := range uses {
 			ids = append(ids, u.TokenID)
 		}
 		slices.Sort(ids)
-		rows, err = tx.QueryContext(ctx, readLastUse+`WHERE t.id IN (SELECT value FROM json_each(?))`, jsonText(ids))
+		text = appendJSONStrings(text, ids)
+		rows, err = tx.QueryContext(ctx, readLastUse+`WHERE t.id IN (SELECT value FROM json_each(?))`, string(text))
 	}
 	if err != nil {
 		return err
@@ -175,9 +181,15 @@ func recordUsesOf(ctx context.Context, tx *sql.Tx, uses []store.TokenUse, rids [
 	set := make([]lastUseArg, 0, len(order))
 	for _, id := range order {
 		st := state[id]
-		set = append(set, lastUseArg{ID: id, At: st.at.Int64, IP: st.ip, Agent: st.agent, Recent: encodeList(st.recent),
+		recent := "[]" // encodeList's, without its three allocations
+		if len(st.recent) > 0 {
+			text = appendJSONStrings(text[:0], st.recent)
+			recent = string(text)
+		}
+		set = append(set, lastUseArg{ID: id, At: st.at.Int64, IP: st.ip, Agent: st.agent, Recent: recent,
 			Day: st.day, DayCount: st.dayCount})
 	}
+	text = appendLastUseArgs(text[:0], set)
 	if _, err := tx.ExecContext(ctx, `INSERT INTO token_last_use (token_id, last_used_at, last_used_ip, last_used_agent, recent_ips,
 			day, day_count)
 		SELECT json_extract(value, '$.i'), json_extract(value, '$.t'), json_extract(value, '$.p'),
@@ -185,7 +197,7 @@ func recordUsesOf(ctx context.Context, tx *sql.Tx, uses []store.TokenUse, rids [
 		FROM jsonb_each(?) WHERE true
 		ON CONFLICT (token_id) DO UPDATE SET last_used_at = excluded.last_used_at, last_used_ip = excluded.last_used_ip,
 			last_used_agent = excluded.last_used_agent, recent_ips = excluded.recent_ips,
-			day = excluded.day, day_count = excluded.day_count`, jsonText(set)); err != nil {
+			day = excluded.day, day_count = excluded.day_count`, string(text)); err != nil {
 		return fmt.Errorf("last use: %w", translate(err))
 	}
 	if len(counts) == 0 {
@@ -194,21 +206,22 @@ func recordUsesOf(ctx context.Context, tx *sql.Tx, uses []store.TokenUse, rids [
 	slices.SortFunc(counts, func(a, b countArg) int {
 		return cmp.Or(cmp.Compare(a.ID, b.ID), cmp.Compare(a.Day, b.Day))
 	})
+	text = appendCountArgs(text[:0], counts)
 	if _, err := tx.ExecContext(ctx, `INSERT INTO token_usage (token_id, day, count)
 		SELECT json_extract(value, '$.i'), json_extract(value, '$.d'), json_extract(value, '$.n')
 		FROM jsonb_each(?) WHERE true
-		ON CONFLICT (token_id, day) DO UPDATE SET count = count + excluded.count`, jsonText(counts)); err != nil {
+		ON CONFLICT (token_id, day) DO UPDATE SET count = count + excluded.count`, string(text)); err != nil {
 		return fmt.Errorf("count: %w", translate(err))
 	}
 	return nil
 }
 
-// The rows recordUsesOf writes, as JSON objects for jsonb_each: typed, so
-// encoding them boxes no value in an interface (three or five
-// allocations a row as arrays of any). jsonb_each, not json_each, hands
-// each object to json_extract as SQLite's binary JSON; json_each hands it
-// over as text, which every json_extract parsed again (SQLite's JSON work
-// was a third of the fold's writes).
+// The rows recordUsesOf writes, as JSON objects for jsonb_each, encoded by
+// appendLastUseArgs and appendCountArgs as json.Marshal would encode them
+// (usage_json.go). jsonb_each, not json_each, hands each object to
+// json_extract as SQLite's binary JSON; json_each hands it over as text,
+// which every json_extract parsed again (SQLite's JSON work was a third of
+// the fold's writes).
 type (
 	lastUseArg struct {
 		ID       string `json:"i"`
@@ -226,7 +239,8 @@ type (
 	}
 )
 
-// jsonText encodes v as a JSON text parameter for json_each or jsonb_each.
+// jsonText encodes v as a JSON text parameter for json_each or jsonb_each,
+// for callers off the usage pipeline's hot path (usage_json.go).
 func jsonText(v any) string {
 	b, err := json.Marshal(v)
 	if err != nil { // cannot happen for strings and numbers

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -31,6 +30,10 @@ import (
 
 // journalChunk bounds the uses one appending statement carries.
 const journalChunk = 5_000
+
+// journalArgSize is about the length of a journaled use as JSON text (a
+// first use is ~100 bytes), to size the text of a chunk at once.
+const journalArgSize = 128
 
 // foldChunk is how many tokens one fold transaction applies: small enough
 // that writers waiting for the write connection (token creation) wait
@@ -156,10 +159,15 @@ func (s *Store) JournalTokenUse(ctx context.Context, uses []store.TokenUse) erro
 		rows = append(rows, journalArg{ID: u.TokenID, Use: toJournal(u)})
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		// The text is passed as a string: jsonb_each reads a []byte, bound
+		// as a BLOB, as binary JSON.
+		var text []byte
 		for start := 0; start < len(rows); start += journalChunk {
+			chunk := rows[start:min(start+journalChunk, len(rows))]
+			text = appendJournalArgs(slices.Grow(text[:0], len(chunk)*journalArgSize), chunk)
 			if _, err := tx.ExecContext(ctx, `INSERT INTO token_use_journal (token_id, use)
 				SELECT json_extract(value, '$.i'), json_extract(value, '$.u') FROM jsonb_each(?)`,
-				jsonText(rows[start:min(start+journalChunk, len(rows))])); err != nil {
+				string(text)); err != nil {
 				return translate(err)
 			}
 		}
@@ -231,7 +239,8 @@ type foldConn struct {
 	// time for every chunk, they were a tenth of a fold's allocations.
 	uses []store.TokenUse
 	rids []int64
-	buf  []byte // a row's journaled use, read without a string of its own
+	buf  []byte         // a row's journaled use, read without a string of its own
+	dec  journalDecoder // reads buf, sharing memory across the fold's uses
 }
 
 // foldRow is a row of a fold's sorted uses.
@@ -299,7 +308,7 @@ func (f *foldConn) next() ([]store.TokenUse, []int64, error) {
 			r = foldRow{ok: true, rid: f.rows.ColumnInt64(0), id: f.rows.ColumnText(1)}
 			f.buf = slices.Grow(f.buf[:0], f.rows.ColumnLen(2))[:f.rows.ColumnLen(2)]
 			f.rows.ColumnBytes(2, f.buf)
-			if err := json.Unmarshal(f.buf, &r.use); err != nil {
+			if err := f.dec.decode(f.buf, &r.use); err != nil {
 				return nil, nil, fmt.Errorf("journaled use of token %s: %w", r.id, err)
 			}
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/latchkey/latchkey/internal/auth"
 )
@@ -57,7 +56,7 @@ type Introspector struct {
 	Issuer func() string
 	JWT    JWTIntrospector
 
-	bufs answerBufs // for encoding answers
+	bufs answerBufs // for reading form bodies and encoding answers
 }
 
 // ServeHTTP answers an introspection request. The caller authenticates with
@@ -71,19 +70,18 @@ func (in *Introspector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, &oauthError{http.StatusMethodNotAllowed, "invalid_request", "use POST with a form-encoded body"})
 		return
 	}
-	if q := r.URL.Query(); q.Has("token") || q.Has("client_secret") {
-		writeOAuthError(w, invalidRequest("send the token in the form body, never in the URL, where logs and proxies keep it"))
-		return
-	}
-	form := strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded")
-	if form {
-		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-		if err := r.ParseForm(); err != nil {
-			writeOAuthError(w, invalidRequest("the form body could not be read ("+err.Error()+"); send token=<token> form-encoded, at most 64 KiB"))
+	if r.URL.RawQuery != "" {
+		if q := r.URL.Query(); q.Has("token") || q.Has("client_secret") {
+			writeOAuthError(w, invalidRequest("send the token in the form body, never in the URL, where logs and proxies keep it"))
 			return
 		}
 	}
-	caller, err := in.caller(r)
+	f, err := in.readForm(w, r, maxFormBytes)
+	if err != nil {
+		writeOAuthError(w, invalidRequest("the form body could not be read ("+err.Error()+"); send token=<token> form-encoded, at most 64 KiB"))
+		return
+	}
+	caller, err := in.caller(r, f.clientSecret)
 	if err != nil {
 		// Declared here, not above: errors.As makes them escape, and a
 		// caller who passes should not pay for them.
@@ -104,23 +102,23 @@ func (in *Introspector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"the caller's credential lacks the introspect scope; call with a token that holds introspect"})
 		return
 	}
-	if !form {
+	if !f.form {
 		writeOAuthError(w, invalidRequest("send the body as application/x-www-form-urlencoded with a token parameter"))
 		return
 	}
-	raw := r.PostForm.Get("token")
-	if raw == "" {
+	if f.token == "" {
 		writeOAuthError(w, invalidRequest("the token parameter is required: send token=<token> in the form body"))
 		return
 	}
-	in.writeIntrospection(w, in.answer(r.Context(), raw))
+	in.writeIntrospection(w, in.answer(r.Context(), f.token))
 }
 
-// caller authenticates the resource server.
-func (in *Introspector) caller(r *http.Request) (*auth.Principal, error) {
+// caller authenticates the resource server. postedSecret is the form's
+// client_secret, used only when no Authorization header is sent.
+func (in *Introspector) caller(r *http.Request, postedSecret string) (*auth.Principal, error) {
 	secret, _, ok := auth.ClientCredential(r.Header)
-	if !ok && r.Header.Get("Authorization") == "" && r.PostForm != nil {
-		secret, ok = r.PostForm.Get("client_secret"), r.PostForm.Get("client_secret") != ""
+	if !ok && r.Header.Get("Authorization") == "" {
+		secret, ok = postedSecret, postedSecret != ""
 	}
 	if !ok {
 		return nil, &oauthError{http.StatusUnauthorized, "invalid_client",

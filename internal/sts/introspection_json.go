@@ -17,6 +17,7 @@ import (
 
 // answerBufs keeps encoding buffers between answers. Write does not keep
 // the slice it is given (io.Writer), so a buffer is free again on return.
+// readForm reads form bodies into them too: it copies out what it keeps.
 type answerBufs struct{ pool sync.Pool }
 
 func (a *answerBufs) get() *[]byte {

@@ -55,34 +55,30 @@ func appendMarshaledString(dst []byte, s string) []byte {
 	return append(dst, b...)
 }
 
-// appendJSONStrings appends l as json.Marshal writes a []string.
-func appendJSONStrings(dst []byte, l []string) []byte {
+// appendJSONArray appends l as json.Marshal writes a slice whose
+// elements elem writes: null when nil, else [e,e,...].
+func appendJSONArray[T any](dst []byte, l []T, elem func([]byte, *T) []byte) []byte {
 	if l == nil {
 		return append(dst, "null"...)
 	}
 	dst = append(dst, '[')
-	for i, s := range l {
+	for i := range l {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(dst, s)
+		dst = elem(dst, &l[i])
 	}
 	return append(dst, ']')
 }
 
+// appendJSONStrings appends l as json.Marshal writes a []string.
+func appendJSONStrings(dst []byte, l []string) []byte {
+	return appendJSONArray(dst, l, func(dst []byte, s *string) []byte { return appendJSONString(dst, *s) })
+}
+
 // appendJSONInts appends l as json.Marshal writes a []int64.
 func appendJSONInts(dst []byte, l []int64) []byte {
-	if l == nil {
-		return append(dst, "null"...)
-	}
-	dst = append(dst, '[')
-	for i, n := range l {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = strconv.AppendInt(dst, n, 10)
-	}
-	return append(dst, ']')
+	return appendJSONArray(dst, l, func(dst []byte, n *int64) []byte { return strconv.AppendInt(dst, *n, 10) })
 }
 
 // appendJSONCounts appends m as json.Marshal writes a map[string]int64:
@@ -111,21 +107,13 @@ func appendJSONCounts(dst []byte, m map[string]int64) []byte {
 
 // appendJournalArgs appends rows as json.Marshal writes them.
 func appendJournalArgs(dst []byte, rows []journalArg) []byte {
-	if rows == nil {
-		return append(dst, "null"...)
-	}
-	dst = append(dst, '[')
-	for i := range rows {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
+	return appendJSONArray(dst, rows, func(dst []byte, r *journalArg) []byte {
 		dst = append(dst, `{"i":`...)
-		dst = appendJSONString(dst, rows[i].ID)
+		dst = appendJSONString(dst, r.ID)
 		dst = append(dst, `,"u":`...)
-		dst = appendJournalUse(dst, &rows[i].Use)
-		dst = append(dst, '}')
-	}
-	return append(dst, ']')
+		dst = appendJournalUse(dst, &r.Use)
+		return append(dst, '}')
+	})
 }
 
 // appendJournalUse appends j as json.Marshal writes it, its empty fields
@@ -193,15 +181,7 @@ func appendField(dst []byte, open int, key string) []byte {
 
 // appendLastUseArgs appends rows as json.Marshal writes them.
 func appendLastUseArgs(dst []byte, rows []lastUseArg) []byte {
-	if rows == nil {
-		return append(dst, "null"...)
-	}
-	dst = append(dst, '[')
-	for i := range rows {
-		r := &rows[i]
-		if i > 0 {
-			dst = append(dst, ',')
-		}
+	return appendJSONArray(dst, rows, func(dst []byte, r *lastUseArg) []byte {
 		dst = append(dst, `{"i":`...)
 		dst = appendJSONString(dst, r.ID)
 		dst = append(dst, `,"t":`...)
@@ -216,28 +196,19 @@ func appendLastUseArgs(dst []byte, rows []lastUseArg) []byte {
 		dst = appendJSONString(dst, r.Day)
 		dst = append(dst, `,"n":`...)
 		dst = strconv.AppendInt(dst, r.DayCount, 10)
-		dst = append(dst, '}')
-	}
-	return append(dst, ']')
+		return append(dst, '}')
+	})
 }
 
 // appendCountArgs appends rows as json.Marshal writes them.
 func appendCountArgs(dst []byte, rows []countArg) []byte {
-	if rows == nil {
-		return append(dst, "null"...)
-	}
-	dst = append(dst, '[')
-	for i := range rows {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
+	return appendJSONArray(dst, rows, func(dst []byte, r *countArg) []byte {
 		dst = append(dst, `{"i":`...)
-		dst = appendJSONString(dst, rows[i].ID)
+		dst = appendJSONString(dst, r.ID)
 		dst = append(dst, `,"d":`...)
-		dst = appendJSONString(dst, rows[i].Day)
+		dst = appendJSONString(dst, r.Day)
 		dst = append(dst, `,"n":`...)
-		dst = strconv.AppendInt(dst, rows[i].N, 10)
-		dst = append(dst, '}')
-	}
-	return append(dst, ']')
+		dst = strconv.AppendInt(dst, r.N, 10)
+		return append(dst, '}')
+	})
 }

@@ -407,11 +407,7 @@ func encodeList(l []string) string {
 	if len(l) == 0 {
 		return "[]"
 	}
-	b, err := json.Marshal(l)
-	if err != nil { // cannot happen for []string
-		panic(err)
-	}
-	return string(b)
+	return string(appendJSONStrings(nil, l)) // json.Marshal's bytes, in one allocation (usage_json.go)
 }
 
 // decodeList reads a stored JSON array, always non-nil. A list of plain

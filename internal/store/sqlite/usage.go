@@ -181,12 +181,7 @@ func recordUsesOf(ctx context.Context, tx *sql.Tx, uses []store.TokenUse, rids [
 	set := make([]lastUseArg, 0, len(order))
 	for _, id := range order {
 		st := state[id]
-		recent := "[]" // encodeList's, without its three allocations
-		if len(st.recent) > 0 {
-			text = appendJSONStrings(text[:0], st.recent)
-			recent = string(text)
-		}
-		set = append(set, lastUseArg{ID: id, At: st.at.Int64, IP: st.ip, Agent: st.agent, Recent: recent,
+		set = append(set, lastUseArg{ID: id, At: st.at.Int64, IP: st.ip, Agent: st.agent, Recent: encodeList(st.recent),
 			Day: st.day, DayCount: st.dayCount})
 	}
 	text = appendLastUseArgs(text[:0], set)

@@ -136,6 +136,13 @@ func (s *keySet) add(key byte) bool {
 // object reads an object whose keys are one byte, calling value with
 // each key to read its value.
 func (p *journalParser) object(value func(key byte) bool) bool {
+	return p.members(func(key []byte) bool { return len(key) == 1 && value(key[0]) })
+}
+
+// members reads an object whose keys are plain strings, calling value
+// with each key (in the row's memory) once its colon is read, to read its
+// value.
+func (p *journalParser) members(value func(key []byte) bool) bool {
 	if !p.skip('{') {
 		return false
 	}
@@ -144,7 +151,7 @@ func (p *journalParser) object(value func(key byte) bool) bool {
 	}
 	for {
 		key, ok := p.plain()
-		if !ok || len(key) != 1 || !p.skip(':') || !value(key[0]) {
+		if !ok || !p.skip(':') || !value(key) {
 			return false
 		}
 		if p.skip('}') {
@@ -189,29 +196,13 @@ func (p *journalParser) textList(l *[]string) bool {
 
 func (p *journalParser) counts(m *map[string]int64) bool {
 	*m = map[string]int64{}
-	if !p.skip('{') {
-		return false
-	}
-	if p.skip('}') {
-		return true
-	}
-	for {
-		key, ok := p.plain()
-		if !ok || !p.skip(':') {
-			return false
-		}
+	return p.members(func(key []byte) bool {
 		n, ok := p.int()
-		if !ok {
-			return false
+		if ok {
+			(*m)[p.d.str(key)] = n // a later duplicate wins, as in encoding/json
 		}
-		(*m)[p.d.str(key)] = n // a later duplicate wins, as in encoding/json
-		if p.skip('}') {
-			return true
-		}
-		if !p.skip(',') {
-			return false
-		}
-	}
+		return ok
+	})
 }
 
 func (p *journalParser) addresses(l *[]journalAddress) bool {

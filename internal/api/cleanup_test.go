@@ -110,3 +110,86 @@ func TestCleanupCountsUsesStillInTheUsageJournal(t *testing.T) {
 		}
 	}
 }
+
+// TestCleanupDeletesUsageDaysNoOneCanReadAnyMore: the usage API reads at
+// most store.UsageDaysKept days back, so the cleanup job deletes the
+// per-day counts of older days (else a million tokens leave a million rows
+// a day for ever). The scheduled job does it once a day, a run on demand
+// always; the days still readable stay, and so does the token's last use.
+func TestCleanupDeletesUsageDaysNoOneCanReadAnyMore(t *testing.T) {
+	servertest.ForEachBackend(t, func(t *testing.T, s *servertest.Server) {
+		admin := s.AdminSession(t)
+		tok := s.CreateToken(t, admin, map[string]any{"name": "years", "scopes": []string{"repo:read"}})
+		ctx := context.Background()
+		now := time.Now().UTC()
+		dayAgo := func(days int) string { return now.AddDate(0, 0, -days).Format(time.DateOnly) }
+		record := func(counts map[string]int64) {
+			t.Helper()
+			if err := s.App.Store.RecordTokenUse(ctx, []store.TokenUse{
+				{TokenID: tok.ID(), At: now.Add(-time.Minute), IP: "192.0.2.1", Counts: counts},
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		usage := func() map[string]float64 {
+			t.Helper()
+			var out struct {
+				Days []struct {
+					Day   string  `json:"day"`
+					Count float64 `json:"count"`
+				} `json:"days"`
+			}
+			s.JSON(t, http.MethodGet, "/api/v1/tokens/"+tok.ID()+"/usage?days=366", admin, nil, http.StatusOK, &out)
+			got := map[string]float64{}
+			for _, d := range out.Days {
+				got[d.Day] = d.Count
+			}
+			return got
+		}
+		stored := func() []store.UsageDay {
+			t.Helper()
+			days, err := s.App.Store.TokenUsage(ctx, tok.ID(), time.Time{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return days
+		}
+		record(map[string]int64{dayAgo(800): 4, dayAgo(366): 3, dayAgo(365): 2, dayAgo(100): 1})
+		if got := usage(); len(got) != 2 || got[dayAgo(365)] != 2 || got[dayAgo(100)] != 1 {
+			t.Fatalf("usage over 366 days before the cleanup = %v; want %s: 2 and %s: 1", got, dayAgo(365), dayAgo(100))
+		}
+
+		// The first scheduled run since the start deletes the two days
+		// the API can no longer show.
+		if !s.App.RunJobs(ctx) {
+			t.Fatal("the jobs did not run")
+		}
+		if got := stored(); len(got) != 2 || got[0].Day != dayAgo(365) || got[1].Day != dayAgo(100) {
+			t.Fatalf("stored usage after the scheduled cleanup = %v; want only %s and %s", got, dayAgo(365), dayAgo(100))
+		}
+		// Within the day, the scheduled run leaves old days alone...
+		record(map[string]int64{dayAgo(500): 5})
+		s.App.RunJobs(ctx)
+		if got := stored(); len(got) != 3 {
+			t.Fatalf("stored usage after a second scheduled cleanup within the day = %v; want the day 500 days ago kept until the next day's", got)
+		}
+		// ...and a run on demand deletes them, and says how many.
+		var run struct {
+			Result map[string]any `json:"result"`
+		}
+		s.JSON(t, http.MethodPost, "/api/v1/jobs/cleanup/run", admin, nil, http.StatusOK, &run)
+		if run.Result["deleted_usage_days"] != float64(1) {
+			t.Errorf("cleanup on demand deleted %v usage days; want 1", run.Result["deleted_usage_days"])
+		}
+		if got := usage(); len(got) != 2 || got[dayAgo(365)] != 2 || got[dayAgo(100)] != 1 {
+			t.Errorf("usage over 366 days after the cleanup = %v; want it unchanged", got)
+		}
+		got, err := s.App.Store.GetToken(ctx, tok.ID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.LastUsedAt == nil || got.LastUsedIP != "192.0.2.1" {
+			t.Errorf("the token's last use after the cleanup = %v from %q; want it kept", got.LastUsedAt, got.LastUsedIP)
+		}
+	})
+}

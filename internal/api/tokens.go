@@ -81,7 +81,7 @@ type regenerateInput struct {
 
 type usageInput struct {
 	ID   string `path:"id" maxLength:"100"`
-	Days int    `query:"days" minimum:"1" maximum:"366" default:"30"`
+	Days int    `query:"days" minimum:"1" maximum:"366" default:"30"` // maximum: store.UsageDaysKept
 }
 
 // UsageDay is a token's request count on one UTC day.

@@ -10,7 +10,8 @@ import (
 )
 
 // Background jobs: revoking tokens unused for longer than the policy allows,
-// deleting sessions that ended a day ago, and sending expiry reminders. On a
+// deleting sessions that ended a day ago and per-day usage counts past
+// store.UsageDaysKept, and sending expiry reminders. On a
 // shared database one replica at a time runs them, under an advisory lock;
 // they are idempotent besides (each reminder is claimed in the database
 // before it is sent), so a lost lock costs only duplicate work.
@@ -18,7 +19,13 @@ const (
 	jobsEvery      = time.Hour
 	jobsFirstDelay = time.Minute
 	sessionsKept   = 24 * time.Hour
-	jobsLock       = "latchkey_jobs"
+	// usagePruneEvery is how often the scheduled cleanup deletes per-day
+	// usage counts past store.UsageDaysKept: a day is their unit, and the
+	// deletion goes through every token (on a million tokens, seconds of
+	// the writer's time in short transactions). A run on demand always
+	// deletes them.
+	usagePruneEvery = 24 * time.Hour
+	jobsLock        = "latchkey_jobs"
 )
 
 // startJobs runs the background jobs until the App closes.
@@ -55,7 +62,7 @@ func (a *App) RunJobs(ctx context.Context) bool {
 	for _, job := range []struct {
 		name string
 		run  service.JobFunc
-	}{{"cleanup", a.cleanup}, {"reminders", a.reminders}} {
+	}{{"cleanup", a.cleanupJob(false)}, {"reminders", a.reminders}} {
 		res, err := job.run(ctx)
 		if err != nil {
 			a.Logger.Error("background job failed", "job", job.name, "err", err)
@@ -87,7 +94,7 @@ func (a *App) jobsLock(ctx context.Context) (release func(), ok bool) {
 // registerJobs makes the jobs runnable on demand (POST /api/v1/jobs/{name}/run).
 // rotate-keys is registered by mountSTS, which holds the keyring.
 func (a *App) registerJobs() {
-	for name, fn := range map[string]service.JobFunc{"cleanup": a.cleanup, "reminders": a.reminders} {
+	for name, fn := range map[string]service.JobFunc{"cleanup": a.cleanupJob(true), "reminders": a.reminders} {
 		a.Services.Jobs.Register(name, func(ctx context.Context) (map[string]any, error) {
 			release, got := a.jobsLock(ctx)
 			if !got {
@@ -99,10 +106,16 @@ func (a *App) registerJobs() {
 	}
 }
 
-// cleanup revokes tokens unused for longer than the policy allows, deletes
-// sessions that ended a day ago, forgets federation token ids (jti) past
-// their expiry and deletes device codes that expired an hour ago.
-func (a *App) cleanup(ctx context.Context) (map[string]any, error) {
+// cleanupJob is the cleanup job: it revokes tokens unused for longer than
+// the policy allows, deletes sessions that ended a day ago, forgets
+// federation token ids (jti) past their expiry, deletes device codes that
+// expired an hour ago and, every usagePruneEvery or always when onDemand,
+// deletes the per-day usage counts of days past store.UsageDaysKept.
+func (a *App) cleanupJob(onDemand bool) service.JobFunc {
+	return func(ctx context.Context) (map[string]any, error) { return a.cleanup(ctx, onDemand) }
+}
+
+func (a *App) cleanup(ctx context.Context, onDemand bool) (map[string]any, error) {
 	// Last uses still in memory or in the usage journal count: a token
 	// used a moment ago is not unused.
 	a.Usage.Flush(ctx)
@@ -132,8 +145,17 @@ func (a *App) cleanup(ctx context.Context) (map[string]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("delete expired device codes: %w", err)
 	}
+	usageDays := 0
+	if last := a.usagePrunedAt.Load(); onDemand || now.Sub(time.Unix(0, last)) >= usagePruneEvery {
+		// After the fold above: what it moved to the per-day counts is
+		// judged too.
+		if usageDays, err = a.Store.DeleteTokenUsageBefore(ctx, store.UsageCutoff(now)); err != nil {
+			return nil, fmt.Errorf("delete per-day token usage older than %d days (deleted %d): %w", store.UsageDaysKept, usageDays, err)
+		}
+		a.usagePrunedAt.Store(now.UnixNano())
+	}
 	return map[string]any{"revoked_unused_tokens": revoked, "deleted_sessions": deleted,
-		"forgotten_federation_jtis": forgotten, "deleted_device_codes": codes}, nil
+		"forgotten_federation_jtis": forgotten, "deleted_device_codes": codes, "deleted_usage_days": usageDays}, nil
 }
 
 // reminders sends the expiry reminders that are due.

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -52,6 +53,9 @@ type App struct {
 	Version string
 
 	failures *auth.FailureLimiter
+	// usagePrunedAt is when the cleanup job last deleted per-day usage
+	// counts past their keeping (Unix nanoseconds; 0 until the first time).
+	usagePrunedAt atomic.Int64
 	// cache is the verification cache (nil when --cache-size is 0);
 	// followMemory makes Serve keep an auto memory limit at what it holds
 	// (FollowCacheWithMemoryLimit).

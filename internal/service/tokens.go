@@ -512,8 +512,8 @@ func (s *Tokens) Usage(ctx context.Context, a Actor, id string, days int) ([]sto
 	if _, err := s.visible(ctx, a, id); err != nil {
 		return nil, err
 	}
-	if days <= 0 || days > 366 {
-		return nil, invalid("days", "days must be between 1 and 366")
+	if days <= 0 || days > store.UsageDaysKept {
+		return nil, invalid("days", "days must be between 1 and %d", store.UsageDaysKept)
 	}
 	since := s.now().UTC().AddDate(0, 0, -(days - 1))
 	return s.store.TokenUsage(ctx, id, since)

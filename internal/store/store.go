@@ -383,6 +383,11 @@ type Store interface {
 	RecordTokenUse(ctx context.Context, uses []TokenUse) error
 	// TokenUsage returns per-day counts for days >= since, oldest first.
 	TokenUsage(ctx context.Context, tokenID string, since time.Time) ([]UsageDay, error)
+	// DeleteTokenUsageBefore deletes every token's per-day counts of UTC
+	// days before the UTC date of before and returns how many days it
+	// deleted. It works through the tokens in short transactions, so a
+	// million tokens do not hold the database's writer for long.
+	DeleteTokenUsageBefore(ctx context.Context, before time.Time) (int, error)
 
 	CreateSession(ctx context.Context, s *Session) error
 	GetSessionByDigest(ctx context.Context, digest []byte) (*Session, error)

@@ -1,8 +1,24 @@
 package store
 
+import "time"
+
 // RecentIPsKept is how many distinct client IPs a token remembers in
 // Token.RecentIPs.
 const RecentIPsKept = 5
+
+// UsageDaysKept is how many UTC days of per-day request counts a token
+// keeps, today included: the most that TokenUsage is asked for (GET
+// /api/v1/tokens/{id}/usage?days=366). Older days can no longer be read,
+// and DeleteTokenUsageBefore removes them, so a platform with a million
+// tokens does not keep a million rows a day for ever.
+const UsageDaysKept = 366
+
+// UsageCutoff is the first UTC day still kept at now: every day before it
+// is past UsageDaysKept.
+func UsageCutoff(now time.Time) time.Time {
+	y, m, d := now.UTC().Date()
+	return time.Date(y, m, d-(UsageDaysKept-1), 0, 0, 0, 0, time.UTC)
+}
 
 // MergeRecentIPs merges the IPs of a batch of uses (u.IP and u.IPs, most
 // recent first) into a token's stored RecentIPs and returns the new list:

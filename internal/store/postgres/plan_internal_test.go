@@ -28,9 +28,14 @@ func TestHotPathQueriesHaveIndexPaths(t *testing.T) {
 		getTokenByDigestSQL, getTokensAndOwnersSQL, getTokenSQL, getUserSQL, getSessionByDigestSQL,
 		`SELECT ` + userColumns + ` FROM users WHERE lower(username) = lower($1) AND deleted_at IS NULL`,
 		`SELECT ` + tokenColumns + ` FROM tokens WHERE user_id = $1 ORDER BY id DESC LIMIT 100`,
+		pruneUsageBoundSQL, pruneUsageSQL,
 	} {
 		args := []any{[]byte("x")}
 		switch {
+		case q == pruneUsageBoundSQL:
+			args = []any{"x", 1000}
+		case q == pruneUsageSQL:
+			args = []any{"x", "y", "2031-03-04"}
 		case strings.Contains(q, "$1::bytea[]"):
 			args = []any{[][]byte{[]byte("x"), []byte("y")}}
 		case !strings.Contains(q, "digest"):

@@ -195,3 +195,40 @@ func (s *Store) TokenUsage(ctx context.Context, tokenID string, since time.Time)
 	}
 	return out, nil
 }
+
+// usagePruneChunk is how many tokens one transaction of
+// DeleteTokenUsageBefore goes through (a variable so that the package's
+// tests can make chunks of a few tokens).
+var usagePruneChunk = 1_000
+
+// The statements of DeleteTokenUsageBefore: the chunk's last token (NULL
+// when no token is left), from the tokens' primary key, then the chunk's
+// old days, each token's found by token_usage's primary key (token_id,
+// day).
+const (
+	pruneUsageBoundSQL = `SELECT max(id) FROM (SELECT id FROM tokens WHERE id > $1 ORDER BY id LIMIT $2) AS chunk`
+	pruneUsageSQL      = `DELETE FROM token_usage WHERE token_id IN (SELECT id FROM tokens WHERE id > $1 AND id <= $2) AND day < $3::date`
+)
+
+// DeleteTokenUsageBefore deletes the per-day counts of UTC days before the
+// UTC date of before, usagePruneChunk tokens per statement, so that no
+// statement holds its row locks for long.
+func (s *Store) DeleteTokenUsageBefore(ctx context.Context, before time.Time) (int, error) {
+	cutoff := before.UTC().Format(time.DateOnly)
+	total, after := 0, ""
+	for {
+		var last *string
+		if err := s.pool.QueryRow(ctx, pruneUsageBoundSQL, after, usagePruneChunk).Scan(&last); err != nil {
+			return total, fmt.Errorf("delete old token usage: %w", translate(err))
+		}
+		if last == nil {
+			return total, nil
+		}
+		tag, err := s.pool.Exec(ctx, pruneUsageSQL, after, *last, cutoff)
+		if err != nil {
+			return total, fmt.Errorf("delete old token usage: %w", translate(err))
+		}
+		total += int(tag.RowsAffected())
+		after = *last
+	}
+}

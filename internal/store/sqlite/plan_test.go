@@ -32,6 +32,31 @@ func TestHotPathQueriesUseIndexes(t *testing.T) {
 	}
 }
 
+// TestOldUsageIsDeletedByTheKeysOfTheTokensInAChunk pins the plans of
+// DeleteTokenUsageBefore: the chunk's bound and its tokens come from the
+// tokens' primary key, and each token's old days are searched by
+// token_usage's (token_id, day), never a scan of a table that holds a row
+// per token and day.
+func TestOldUsageIsDeletedByTheKeysOfTheTokensInAChunk(t *testing.T) {
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for q, args := range map[string][]any{
+		pruneUsageBoundSQL: {"a", 1000}, pruneUsageSQL: {"a", "b", "2031-03-04"},
+	} {
+		joined := strings.Join(explain(t, s, q, args...), "; ")
+		t.Logf("%.60s… → %s", q, joined)
+		if strings.Contains(joined, "SCAN ") && !strings.Contains(joined, "SCAN tokens USING COVERING INDEX") || strings.Contains(joined, "TEMP B-TREE") {
+			t.Errorf("%q plans %q: want searches by primary key", q, joined)
+		}
+		if q != pruneUsageBoundSQL && !strings.Contains(joined, "SEARCH token_usage USING PRIMARY KEY (token_id=? AND day<?)") {
+			t.Errorf("%q plans %q: want each token's old days searched by (token_id, day)", q, joined)
+		}
+	}
+}
+
 // TestFoldReadsTheJournalOnceAndFindsTokensByID pins the plan of the usage
 // journal's fold: one pass over the journal, each token by its id (never a
 // scan of a million-row tokens table), then one sort.

@@ -281,3 +281,45 @@ func (s *Store) TokenUsage(ctx context.Context, tokenID string, since time.Time)
 	}
 	return out, nil
 }
+
+// usagePruneChunk is how many tokens one transaction of
+// DeleteTokenUsageBefore goes through (a variable so that the package's
+// tests can make chunks of a few tokens).
+var usagePruneChunk = 1_000
+
+// The statements of DeleteTokenUsageBefore: the chunk's last token (NULL
+// when no token is left), from the tokens' primary key, then the chunk's
+// old days, each token's searched by token_usage's (token_id, day), so a
+// chunk reads only the rows it deletes.
+const (
+	pruneUsageBoundSQL = `SELECT max(id) FROM (SELECT id FROM tokens WHERE id > ? ORDER BY id LIMIT ?)`
+	pruneUsageSQL      = `DELETE FROM token_usage WHERE token_id IN (SELECT id FROM tokens WHERE id > ?1 AND id <= ?2) AND day < ?3`
+)
+
+// DeleteTokenUsageBefore deletes the per-day counts of UTC days before the
+// UTC date of before, usagePruneChunk tokens per write transaction. The
+// day a token's last use counts (token_last_use) is one row per token and
+// stays.
+func (s *Store) DeleteTokenUsageBefore(ctx context.Context, before time.Time) (int, error) {
+	cutoff := before.UTC().Format(time.DateOnly)
+	total, after := 0, ""
+	for {
+		var last sql.NullString
+		if err := s.r.QueryRowContext(ctx, pruneUsageBoundSQL, after, usagePruneChunk).Scan(&last); err != nil {
+			return total, fmt.Errorf("delete old token usage: %w", translate(err))
+		}
+		if !last.Valid {
+			return total, nil
+		}
+		res, err := s.execAuto(ctx, pruneUsageSQL, after, last.String, cutoff)
+		if err != nil {
+			return total, fmt.Errorf("delete old token usage: %w", translate(err))
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, fmt.Errorf("delete old token usage: %w", err)
+		}
+		total += int(n)
+		after = last.String
+	}
+}

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ func usageTests() []test {
 	return []test{
 		{"RecordTokenUseKeepsLatestUseAndRecentIPs", testRecordTokenUse},
 		{"RecordTokenUseAddsDailyCounts", testTokenUsageCounts},
+		{"DeleteTokenUsageBeforeDeletesOnlyOlderDays", testDeleteTokenUsageBefore},
 	}
 }
 
@@ -127,3 +129,60 @@ func testTokenUsageCounts(t *testing.T, s store.Store) {
 }
 
 func day(d string, n int64) store.UsageDay { return store.UsageDay{Day: d, Count: n} }
+
+// testDeleteTokenUsageBefore: the days before the cutoff's UTC date go,
+// of every token (the backends go through the tokens in chunks, which
+// their own tests make smaller than this user's seven tokens); the days
+// on and after it stay, and so does everything else.
+func testDeleteTokenUsageBefore(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := mustUser(t, s, "alice")
+	bob := mustUser(t, s, "bob")
+	at := base.Add(time.Hour) // 2031-03-04 00:36 UTC: the day of the last use
+	var toks []*store.Token
+	var uses []store.TokenUse
+	for i := range 7 {
+		owner := u
+		if i%3 == 1 {
+			owner = bob
+		}
+		tk := mustToken(t, s, owner.ID, fmt.Sprintf("t%d", i))
+		toks = append(toks, tk)
+		counts := map[string]int64{"2030-03-01": 1, "2031-03-02": 2, "2031-03-03": 3, "2031-03-04": 4}
+		if i == 3 {
+			counts = map[string]int64{"2031-03-04": 5} // nothing old
+		}
+		uses = append(uses, store.TokenUse{TokenID: tk.ID, At: at, IP: "10.0.0.1", Counts: counts})
+	}
+	noErr(t, "RecordTokenUse", s.RecordTokenUse(ctx, uses))
+	untouched := mustToken(t, s, u.ID, "never used")
+
+	n, err := s.DeleteTokenUsageBefore(ctx, time.Date(2030, time.March, 1, 0, 0, 0, 0, time.UTC))
+	noErr(t, "DeleteTokenUsageBefore the oldest day", err)
+	equal(t, "days deleted before the oldest day", 0, n)
+
+	// 2031-03-03 01:00 at UTC+05:30 is 2031-03-02 19:30 UTC: the days
+	// before 2031-03-02 go, that day stays.
+	n, err = s.DeleteTokenUsageBefore(ctx, time.Date(2031, time.March, 3, 1, 0, 0, 0, zone))
+	noErr(t, "DeleteTokenUsageBefore", err)
+	equal(t, "days deleted", 6, n)
+	for i, tk := range toks {
+		got, err := s.TokenUsage(ctx, tk.ID, time.Time{})
+		noErr(t, "TokenUsage", err)
+		want := []store.UsageDay{day("2031-03-02", 2), day("2031-03-03", 3), day("2031-03-04", 4)}
+		if i == 3 {
+			want = []store.UsageDay{day("2031-03-04", 5)}
+		}
+		equal(t, fmt.Sprintf("TokenUsage of token %d after the deletion", i), want, got)
+		stored, err := s.GetToken(ctx, tk.ID)
+		noErr(t, "GetToken", err)
+		equal(t, "LastUsedAt after the deletion", ptr(micro(at)), stored.LastUsedAt)
+	}
+	got, err := s.TokenUsage(ctx, untouched.ID, time.Time{})
+	noErr(t, "TokenUsage", err)
+	equal(t, "TokenUsage of a token never used", []store.UsageDay{}, got)
+
+	n, err = s.DeleteTokenUsageBefore(ctx, time.Date(2031, time.March, 2, 23, 0, 0, 0, time.UTC))
+	noErr(t, "DeleteTokenUsageBefore again", err)
+	equal(t, "days deleted the second time", 0, n)
+}

@@ -105,6 +105,12 @@ func (a *API) authenticate(ctx huma.Context, next func(huma.Context)) {
 		c = auth.ClientOf(r)
 		ctx = huma.WithContext(ctx, auth.WithClient(ctx.Context(), c))
 	}
+	if !c.ViaProxy {
+		// huma builds its schema links ($schema, Link) from these: only a
+		// trusted proxy may say what host the client asked for.
+		delete(r.Header, "X-Forwarded-Host")
+		delete(r.Header, "Forwarded")
+	}
 	secret, _, ok := auth.Credential(r.Header)
 	if !ok {
 		if r.Header.Get("Authorization") != "" {

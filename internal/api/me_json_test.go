@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,11 +69,17 @@ func TestMeAnswerIsHumas(t *testing.T) {
 			return &auth.Principal{User: user, Session: &store.Session{ID: "s1", CreatedAt: earlier}, Kind: "ses", ExpiresAt: &later}
 		},
 	}
+	// httptest's requests come from 192.0.2.1: a trusted proxy, whose
+	// forwarded hosts the schema links follow.
+	proxies, err := auth.ParseProxies([]string{"192.0.2.0/24"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	serve := func(p *auth.Principal, plain bool) http.Handler {
 		mux := http.NewServeMux()
 		a := New(mux, Deps{Services: svc, Verifier: onePrincipal{p}, Logger: logger, Now: func() time.Time { return now }})
 		a.plainMe = plain
-		return mux
+		return auth.NewEdge(onePrincipal{p}, proxies, nil).Handler(mux)
 	}
 	requests := map[string]func(r *http.Request){
 		"localhost":            func(r *http.Request) { r.Host = "localhost:8080" },
@@ -83,6 +90,11 @@ func TestMeAnswerIsHumas(t *testing.T) {
 		"x-forwarded-host":     func(r *http.Request) { r.Header.Set("X-Forwarded-Host", `odd"host\with`+"\u2028") },
 		"forwarded host":       func(r *http.Request) { r.Header.Set("Forwarded", `for=1.2.3.4;host="127.0.0.1:9"`) },
 		"accept anything else": func(r *http.Request) { r.Header.Set("Accept", "application/cbor, */*") },
+		"forged forwarded host": func(r *http.Request) {
+			r.RemoteAddr = "203.0.113.9:4000"
+			r.Header.Set("X-Forwarded-Host", "evil.example")
+			r.Header.Set("Forwarded", `host="evil.example"`)
+		},
 	}
 	// One server answering every kind of request in turn: the $schema URL
 	// and Link header it keeps from one request must not answer another
@@ -105,6 +117,7 @@ func TestMeAnswerIsHumas(t *testing.T) {
 				requests[name](r)
 				got[j] = httptest.NewRecorder()
 				h.ServeHTTP(got[j], r)
+				got[j].Header().Del("X-Request-Id") // each edge numbers its own
 			}
 			if got[1].Body.String() != got[0].Body.String() || !reflect.DeepEqual(got[1].Header(), got[0].Header()) {
 				t.Fatalf("request %d (%s): huma answers\n%v\n%s\nthe encoder\n%v\n%s", i, name, got[0].Header(), got[0].Body, got[1].Header(), got[1].Body)
@@ -123,6 +136,7 @@ func TestMeAnswerIsHumas(t *testing.T) {
 						set(r)
 						got[j] = httptest.NewRecorder()
 						h.ServeHTTP(got[j], r)
+						got[j].Header().Del("X-Request-Id") // each edge numbers its own
 					}
 					if got[0].Code != http.StatusOK || got[1].Code != got[0].Code || got[1].Body.String() != got[0].Body.String() {
 						t.Fatalf("request %d: huma answers %d\n%s\nthe encoder %d\n%s", i, got[0].Code, got[0].Body, got[1].Code, got[1].Body)
@@ -132,6 +146,61 @@ func TestMeAnswerIsHumas(t *testing.T) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// TestSchemaLinksFollowOnlyATrustedProxysForwardedHost: huma builds the
+// $schema URL from X-Forwarded-Host and Forwarded.
+// From a client that is not a trusted proxy those headers are forged and
+// are not read; from a trusted proxy they name the host the client asked
+// for, and are.
+func TestSchemaLinksFollowOnlyATrustedProxysForwardedHost(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc := service.New(st, scope.DefaultCatalog(), service.Config{}, nil, nil, logger)
+	if err := svc.Policies.Init(context.Background(), store.Policy{Creation: "everyone"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	user := &store.User{ID: "u1", Username: "mia", Role: store.Role("member"), Kind: store.UserKind("person"), CreatedAt: now, UpdatedAt: now}
+	proxies, err := auth.ParseProxies([]string{"10.0.0.0/8"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, plain := range []bool{true, false} {
+		for _, forged := range []map[string]string{
+			{"X-Forwarded-Host": "keys.example.net"},
+			{"Forwarded": `for=192.0.2.60;host="keys.example.net"`},
+			{"X-Forwarded-Host": "keys.example.net", "Forwarded": `for=192.0.2.60;host="keys.example.net"`},
+		} {
+			p := &auth.Principal{User: user, Session: &store.Session{ID: "s1", CreatedAt: now}, Kind: "ses", ExpiresAt: &now}
+			mux := http.NewServeMux()
+			a := New(mux, Deps{Services: svc, Verifier: onePrincipal{p}, Logger: logger, Now: func() time.Time { return now }})
+			a.plainMe = plain
+			h := auth.NewEdge(onePrincipal{p}, proxies, nil).Handler(mux)
+			for _, peer := range []string{"203.0.113.9:4000", "10.1.2.3:4000", "203.0.113.9:4001"} {
+				r := httptest.NewRequest(http.MethodGet, "/api/v1/me", nil)
+				r.Host, r.RemoteAddr = "latchkey.internal", peer
+				r.Header.Set("Authorization", "Bearer x")
+				for k, v := range forged {
+					r.Header.Set(k, v)
+				}
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, r)
+				trusted := strings.HasPrefix(peer, "10.")
+				want := "https://latchkey.internal/api/v1/schemas/MeOutputBody.json"
+				if trusted {
+					want = "https://keys.example.net/api/v1/schemas/MeOutputBody.json"
+				}
+				if w.Code != http.StatusOK || !strings.HasPrefix(w.Body.String(), `{"$schema":"`+want+`"`) {
+					t.Errorf("plain %v, %v from %s: %d %.120s; want $schema %s", plain, forged, peer, w.Code, w.Body, want)
+				}
+			}
 		}
 	}
 }

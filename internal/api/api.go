@@ -106,7 +106,7 @@ func (a *API) authenticate(ctx huma.Context, next func(huma.Context)) {
 		ctx = huma.WithContext(ctx, auth.WithClient(ctx.Context(), c))
 	}
 	if !c.ViaProxy {
-		// huma builds its schema links ($schema, Link) from these: only a
+		// huma builds the $schema URL of its answers from these: only a
 		// trusted proxy may say what host the client asked for.
 		delete(r.Header, "X-Forwarded-Host")
 		delete(r.Header, "Forwarded")

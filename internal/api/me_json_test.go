@@ -35,16 +35,7 @@ func (v onePrincipal) Verify(context.Context, string, auth.Request) (*auth.Princ
 // hosts and TLS that change the $schema URL; the second request of each
 // comes from the memo.
 func TestMeAnswerIsHumas(t *testing.T) {
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := service.New(st, scope.DefaultCatalog(), service.Config{}, nil, nil, logger)
-	if err := svc.Policies.Init(context.Background(), store.Policy{MaxLifetime: 90 * 24 * time.Hour, Creation: "everyone"}, nil); err != nil {
-		t.Fatal(err)
-	}
+	svc, logger := meServices(t, store.Policy{MaxLifetime: 90 * 24 * time.Hour, Creation: "everyone"})
 	now := time.Date(2026, 5, 1, 12, 0, 0, 123456789, time.UTC)
 	later, earlier := now.Add(30*24*time.Hour), now.Add(-time.Hour)
 	user := &store.User{ID: "u1", Username: `mia "<&>" ü`, Email: "mia@example.org", Role: store.Role("member"),
@@ -156,16 +147,7 @@ func TestMeAnswerIsHumas(t *testing.T) {
 // are not read; from a trusted proxy they name the host the client asked
 // for, and are.
 func TestSchemaLinksFollowOnlyATrustedProxysForwardedHost(t *testing.T) {
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := service.New(st, scope.DefaultCatalog(), service.Config{}, nil, nil, logger)
-	if err := svc.Policies.Init(context.Background(), store.Policy{Creation: "everyone"}, nil); err != nil {
-		t.Fatal(err)
-	}
+	svc, logger := meServices(t, store.Policy{Creation: "everyone"})
 	now := time.Now()
 	user := &store.User{ID: "u1", Username: "mia", Role: store.Role("member"), Kind: store.UserKind("person"), CreatedAt: now, UpdatedAt: now}
 	proxies, err := auth.ParseProxies([]string{"10.0.0.0/8"})
@@ -203,4 +185,21 @@ func TestSchemaLinksFollowOnlyATrustedProxysForwardedHost(t *testing.T) {
 			}
 		}
 	}
+}
+
+// meServices returns the services over a new SQLite store with policy,
+// and a logger that discards, for an API under test.
+func meServices(t *testing.T, policy store.Policy) (*service.Services, *slog.Logger) {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc := service.New(st, scope.DefaultCatalog(), service.Config{}, nil, nil, logger)
+	if err := svc.Policies.Init(context.Background(), policy, nil); err != nil {
+		t.Fatal(err)
+	}
+	return svc, logger
 }

@@ -145,28 +145,7 @@ func BenchmarkDeleteTokenUsageBefore(b *testing.B) {
 	exec(`INSERT INTO token_usage (token_id, day, count) SELECT id, d::date, 1 FROM tokens, (VALUES ('2030-06-02'), ('2030-06-03')) AS v(d)`)
 	defer exec(`DELETE FROM token_usage WHERE day BETWEEN '2030-06-01' AND '2030-06-03'`)
 	exec(`VACUUM ANALYZE token_usage`)
-	cutoff := time.Date(2030, time.June, 2, 0, 0, 0, 0, time.UTC)
-	for _, run := range []struct {
-		name string
-		old  int // old days per token
-	}{{"one-old-day-per-token", 1}, {"nothing-old", 0}} {
-		b.Run(run.name, func(b *testing.B) {
-			for b.Loop() {
-				b.StopTimer()
-				if run.old > 0 {
-					exec(`INSERT INTO token_usage (token_id, day, count) SELECT id, '2030-06-01', 1 FROM tokens`)
-				}
-				b.StartTimer()
-				n, err := s.DeleteTokenUsageBefore(b.Context(), cutoff)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if n != seededTokens*run.old {
-					b.Fatalf("deleted %d days, want %d", n, seededTokens*run.old)
-				}
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*seededTokens), "ns/token")
-			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/run")
-		})
-	}
+	storetest.BenchmarkDeleteTokenUsageBefore(b, s, seededTokens, func(*testing.B) {
+		exec(`INSERT INTO token_usage (token_id, day, count) SELECT id, '2030-06-01', 1 FROM tokens`)
+	})
 }

@@ -19,12 +19,7 @@ import (
 // timed, and reported per use. The seeding takes about half a minute.
 func BenchmarkFold(b *testing.B) {
 	const tokens = 1_000_000
-	s, err := Open(b.Context(), filepath.Join(b.TempDir(), "db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	seedVerifyBench(b, s, tokens)
+	s := openSeededBench(b, tokens)
 	day := time.Now().UTC().Truncate(24 * time.Hour)
 	for _, run := range []struct {
 		name    string
@@ -76,6 +71,19 @@ func journalFirstUses(b *testing.B, s *Store, idx []int, at time.Time) {
 			batch = batch[:0]
 		}
 	}
+}
+
+// openSeededBench opens a store in a temporary directory, closed when b
+// ends, with n tokens seeded by seedVerifyBench.
+func openSeededBench(b *testing.B, n int) *Store {
+	b.Helper()
+	s, err := Open(b.Context(), filepath.Join(b.TempDir(), "db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	seedVerifyBench(b, s, n)
+	return s
 }
 
 // seedTokenID is the id of the i-th token seedVerifyBench creates.

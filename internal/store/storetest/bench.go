@@ -79,3 +79,36 @@ func benchTokens(userID string, n, from int) []*store.Token {
 	}
 	return ts
 }
+
+// BenchmarkDeleteTokenUsageBefore times the cleanup job's daily deletion
+// of per-day usage counts on s, whose tokens each have counts on
+// 2030-06-02 and 2030-06-03: with one day past the cutoff per token
+// (addOld gives each token a count on 2030-06-01 before each run: the
+// daily run's work), and with none (a second run the same day). It
+// reports the time per token and per run.
+func BenchmarkDeleteTokenUsageBefore(b *testing.B, s store.Store, tokens int, addOld func(b *testing.B)) {
+	cutoff := time.Date(2030, time.June, 2, 0, 0, 0, 0, time.UTC)
+	for _, run := range []struct {
+		name string
+		old  int // old days per token
+	}{{"one-old-day-per-token", 1}, {"nothing-old", 0}} {
+		b.Run(run.name, func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				if run.old > 0 {
+					addOld(b)
+				}
+				b.StartTimer()
+				n, err := s.DeleteTokenUsageBefore(b.Context(), cutoff)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if n != tokens*run.old {
+					b.Fatalf("deleted %d days, want %d", n, tokens*run.old)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*tokens), "ns/token")
+			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/run")
+		})
+	}
+}

@@ -159,7 +159,7 @@ func (c *Serve) options() []option {
 		{"console-host", "reverse-proxy mode: the host name the web console is served on (e.g. latchkey.example.com); never on an upstream's origin", str(&c.ConsoleHost, "")},
 		{"upstream-timeout", "reverse-proxy mode: how long to wait for an upstream's response headers (0 = no limit)", dur(&c.UpstreamTimeout, time.Minute)},
 		{"gateway-realm", "realm of the Basic challenge sent by /auth/verify and reverse-proxy mode", str(&c.GatewayRealm, "latchkey")},
-		{"trusted-proxies", "comma-separated CIDRs of the proxies in front of Latchkey (e.g. 127.0.0.1/32,10.0.0.0/8): only they may set X-Forwarded-For, Forwarded, X-Real-IP and the forward-auth original method and URI (default: none, trust no header)", list(&c.TrustedProxies)},
+		{"trusted-proxies", "comma-separated CIDRs of the proxies in front of Latchkey (e.g. 127.0.0.1/32,10.0.0.0/8): only they may set X-Forwarded-For, Forwarded, X-Real-IP, X-Forwarded-Host (the API's $schema links) and the forward-auth original method and URI (default: none, trust no header)", list(&c.TrustedProxies)},
 		{"basic-auth-username-must-match", "refuse Basic credentials whose user name is not the token owner's", boolean(&c.BasicAuthUsernameMustMatch, false)},
 		{"cache-size", "verification cache entries (0 disables the cache)", integer(&c.CacheSize, 100_000)},
 		{"cache-ttl", "how long a cached verification may be reused before re-reading it", dur(&c.CacheTTL, 30*time.Second)},

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/latchkey/latchkey/internal/servertest"
 	"github.com/latchkey/latchkey/internal/store"
 )
@@ -190,6 +192,50 @@ func TestCleanupDeletesUsageDaysNoOneCanReadAnyMore(t *testing.T) {
 		}
 		if got.LastUsedAt == nil || got.LastUsedIP != "192.0.2.1" {
 			t.Errorf("the token's last use after the cleanup = %v from %q; want it kept", got.LastUsedAt, got.LastUsedIP)
+		}
+	})
+}
+
+// TestCleanupDeletesFederationTokensAMonthAfterTheyExpired: each CI run
+// that exchanges an OIDC token leaves a short-lived federation token; the
+// cleanup job deletes those that expired over 30 days ago, so the tokens
+// table does not grow by a row per run for ever. A more recently expired
+// one stays, and so does every other kind of token.
+func TestCleanupDeletesFederationTokensAMonthAfterTheyExpired(t *testing.T) {
+	servertest.ForEachBackend(t, func(t *testing.T, s *servertest.Server) {
+		admin := s.AdminSession(t)
+		ctx := context.Background()
+		owner, err := s.App.Store.GetUserByUsername(ctx, servertest.AdminUser)
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		made := func(name string, kind store.TokenKind, expires time.Time) string {
+			t.Helper()
+			tk := &store.Token{ID: uuid.Must(uuid.NewV7()).String(), UserID: owner.ID, Kind: kind, Name: name, Scopes: []string{"repo:read"},
+				Digest: []byte(fmt.Sprintf("%-32s", name))[:32], Hint: "abcd", CreatedAt: expires.Add(-15 * time.Minute),
+				UpdatedAt: expires.Add(-15 * time.Minute), ExpiresAt: &expires}
+			if kind == store.TokenFederated {
+				tk.FederationPolicyID = "p1"
+			}
+			if err := s.App.Store.CreateToken(ctx, tk); err != nil {
+				t.Fatal(err)
+			}
+			return tk.ID
+		}
+		old := made("fed:ci:old", store.TokenFederated, now.Add(-31*24*time.Hour))
+		recent := made("fed:ci:recent", store.TokenFederated, now.Add(-29*24*time.Hour))
+		pat := made("pat-old", store.TokenPersonal, now.Add(-400*24*time.Hour))
+		var run struct {
+			Result map[string]any `json:"result"`
+		}
+		s.JSON(t, http.MethodPost, "/api/v1/jobs/cleanup/run", admin, nil, http.StatusOK, &run)
+		if run.Result["deleted_federation_tokens"] != float64(1) {
+			t.Errorf("cleanup deleted %v federation tokens; want 1", run.Result["deleted_federation_tokens"])
+		}
+		s.JSON(t, http.MethodGet, "/api/v1/tokens/"+old, admin, nil, http.StatusNotFound, nil)
+		for _, id := range []string{recent, pat} {
+			s.JSON(t, http.MethodGet, "/api/v1/tokens/"+id, admin, nil, http.StatusOK, nil)
 		}
 	})
 }

@@ -13,7 +13,7 @@ type JobRun struct {
 	Job        string         `json:"job" doc:"The job that ran"`
 	StartedAt  time.Time      `json:"started_at"`
 	FinishedAt time.Time      `json:"finished_at"`
-	Result     map[string]any `json:"result" doc:"What the run did: for cleanup revoked_unused_tokens, deleted_sessions, forgotten_federation_jtis, deleted_device_codes and deleted_usage_days; for reminders sent and failed; for rotate-keys new_key_id, algorithm and removed_key_ids"`
+	Result     map[string]any `json:"result" doc:"What the run did: for cleanup revoked_unused_tokens, deleted_sessions, forgotten_federation_jtis, deleted_device_codes, deleted_federation_tokens and deleted_usage_days; for reminders sent and failed; for rotate-keys new_key_id, algorithm and removed_key_ids"`
 }
 
 type runJobInput struct {

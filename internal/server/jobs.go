@@ -10,8 +10,9 @@ import (
 )
 
 // Background jobs: revoking tokens unused for longer than the policy allows,
-// deleting sessions that ended a day ago and per-day usage counts past
-// store.UsageDaysKept, and sending expiry reminders. On a
+// deleting sessions that ended a day ago, federation tokens that expired a
+// month ago and per-day usage counts past store.UsageDaysKept, and sending
+// expiry reminders. On a
 // shared database one replica at a time runs them, under an advisory lock;
 // they are idempotent besides (each reminder is claimed in the database
 // before it is sent), so a lost lock costs only duplicate work.
@@ -25,7 +26,11 @@ const (
 	// the writer's time in short transactions). A run on demand always
 	// deletes them.
 	usagePruneEvery = 24 * time.Hour
-	jobsLock        = "latchkey_jobs"
+	// fedTokensKept is how long an expired federation token is kept (one
+	// per CI run: without this the tokens table grows by a row per run for
+	// ever); the audit log keeps its events.
+	fedTokensKept = 30 * 24 * time.Hour
+	jobsLock      = "latchkey_jobs"
 )
 
 // startJobs runs the background jobs until the App closes.
@@ -109,7 +114,8 @@ func (a *App) registerJobs() {
 // cleanupJob is the cleanup job: it revokes tokens unused for longer than
 // the policy allows, deletes sessions that ended a day ago, forgets
 // federation token ids (jti) past their expiry, deletes device codes that
-// expired an hour ago and, every usagePruneEvery or always when onDemand,
+// expired an hour ago and federation tokens that expired fedTokensKept
+// ago and, every usagePruneEvery or always when onDemand,
 // deletes the per-day usage counts of days past store.UsageDaysKept.
 func (a *App) cleanupJob(onDemand bool) service.JobFunc {
 	return func(ctx context.Context) (map[string]any, error) { return a.cleanup(ctx, onDemand) }
@@ -145,6 +151,13 @@ func (a *App) cleanup(ctx context.Context, onDemand bool) (map[string]any, error
 	if err != nil {
 		return nil, fmt.Errorf("delete expired device codes: %w", err)
 	}
+	fedTokens, err := a.Store.DeleteExpiredFederatedTokens(ctx, now.Add(-fedTokensKept))
+	if err != nil {
+		return nil, fmt.Errorf("delete federation tokens that expired over %d days ago (deleted %d): %w", int(fedTokensKept.Hours()/24), fedTokens, err)
+	}
+	if fedTokens > 0 {
+		a.Logger.Info("deleted expired federation tokens", "count", fedTokens)
+	}
 	usageDays := 0
 	if last := a.usagePrunedAt.Load(); onDemand || now.Sub(time.Unix(0, last)) >= usagePruneEvery {
 		// After the fold above: what it moved to the per-day counts is
@@ -155,7 +168,8 @@ func (a *App) cleanup(ctx context.Context, onDemand bool) (map[string]any, error
 		a.usagePrunedAt.Store(now.UnixNano())
 	}
 	return map[string]any{"revoked_unused_tokens": revoked, "deleted_sessions": deleted,
-		"forgotten_federation_jtis": forgotten, "deleted_device_codes": codes, "deleted_usage_days": usageDays}, nil
+		"forgotten_federation_jtis": forgotten, "deleted_device_codes": codes, "deleted_federation_tokens": fedTokens,
+		"deleted_usage_days": usageDays}, nil
 }
 
 // reminders sends the expiry reminders that are due.

@@ -443,6 +443,10 @@ type Store interface {
 	// exchanged, and reports whether this caller claimed it first: false
 	// when it was claimed before, on any replica, and has not expired.
 	ClaimFederationJTI(ctx context.Context, issuer, jti string, expiresAt time.Time) (bool, error)
+	// DeleteExpiredFederatedTokens deletes the federation (fed) tokens that
+	// expired before the time, with their usage, last use and notices, in
+	// short transactions, and returns how many it deleted.
+	DeleteExpiredFederatedTokens(ctx context.Context, before time.Time) (int, error)
 	// DeleteFederationJTIsBefore forgets claims of OIDC tokens that expired
 	// before the given time, which can no longer be replayed.
 	DeleteFederationJTIsBefore(ctx context.Context, before time.Time) (int, error)

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -28,10 +29,12 @@ func TestHotPathQueriesHaveIndexPaths(t *testing.T) {
 		getTokenByDigestSQL, getTokensAndOwnersSQL, getTokenSQL, getUserSQL, getSessionByDigestSQL,
 		`SELECT ` + userColumns + ` FROM users WHERE lower(username) = lower($1) AND deleted_at IS NULL`,
 		`SELECT ` + tokenColumns + ` FROM tokens WHERE user_id = $1 ORDER BY id DESC LIMIT 100`,
-		pruneUsageBoundSQL, pruneUsageSQL,
+		pruneUsageBoundSQL, pruneUsageSQL, deleteExpiredFedSQL,
 	} {
 		args := []any{[]byte("x")}
 		switch {
+		case q == deleteExpiredFedSQL:
+			args = []any{time.Now(), 1000}
 		case q == pruneUsageBoundSQL:
 			args = []any{"x", 1000}
 		case q == pruneUsageSQL:

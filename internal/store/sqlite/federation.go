@@ -198,3 +198,33 @@ func (s *Store) DeleteFederationJTIsBefore(ctx context.Context, before time.Time
 	}
 	return int(n), nil
 }
+
+// fedDeleteChunk is how many tokens one transaction of
+// DeleteExpiredFederatedTokens deletes.
+var fedDeleteChunk = 1_000 // a variable for the package's tests
+
+// deleteExpiredFedSQL deletes a chunk of expired federation tokens, found
+// by the partial index tokens_fed_expiry; their usage, last use and
+// notices go with them (ON DELETE CASCADE).
+const deleteExpiredFedSQL = `DELETE FROM tokens WHERE id IN
+	(SELECT id FROM tokens WHERE kind = 'fed' AND expires_at < ?1 LIMIT ?2)`
+
+// DeleteExpiredFederatedTokens deletes the federation tokens that expired
+// before the time, fedDeleteChunk per write transaction.
+func (s *Store) DeleteExpiredFederatedTokens(ctx context.Context, before time.Time) (int, error) {
+	total := 0
+	for {
+		res, err := s.execAuto(ctx, deleteExpiredFedSQL, microsCeil(before), fedDeleteChunk)
+		if err != nil {
+			return total, fmt.Errorf("delete expired federation tokens: %w", translate(err))
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, fmt.Errorf("delete expired federation tokens: %w", err)
+		}
+		total += int(n)
+		if n < int64(fedDeleteChunk) {
+			return total, nil
+		}
+	}
+}

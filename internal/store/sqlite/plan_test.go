@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -9,11 +8,7 @@ import (
 // TestHotPathQueriesUseIndexes pins that verification-path lookups never
 // scan a table: their cost must stay flat from 1k to 1M tokens.
 func TestHotPathQueriesUseIndexes(t *testing.T) {
-	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTest(t, options{})
 	for _, q := range []string{
 		getTokenByDigestSQL, getTokenAndOwnerByDigestSQL, getTokenAndOwnerByPrevDigestSQL, getTokenSQL, getUserSQL, getSessionByDigestSQL,
 		`SELECT ` + userColumns + ` FROM users WHERE lower(username) = lower(?) AND deleted_at IS NULL`,
@@ -38,11 +33,7 @@ func TestHotPathQueriesUseIndexes(t *testing.T) {
 // token_usage's (token_id, day), never a scan of a table that holds a row
 // per token and day.
 func TestOldUsageIsDeletedByTheKeysOfTheTokensInAChunk(t *testing.T) {
-	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTest(t, options{})
 	for q, args := range map[string][]any{
 		pruneUsageBoundSQL: {"a", 1000}, pruneUsageSQL: {"a", "b", "2031-03-04"},
 	} {
@@ -57,15 +48,23 @@ func TestOldUsageIsDeletedByTheKeysOfTheTokensInAChunk(t *testing.T) {
 	}
 }
 
+// TestExpiredFederationTokensAreFoundByTheirIndex pins the plan of
+// DeleteExpiredFederatedTokens: the expired federation tokens come from
+// the partial index tokens_fed_expiry, never a scan of every token.
+func TestExpiredFederationTokensAreFoundByTheirIndex(t *testing.T) {
+	s := openTest(t, options{})
+	joined := strings.Join(explain(t, s, deleteExpiredFedSQL, 1, 1000), "; ")
+	t.Logf("%s", joined)
+	if strings.Contains(joined, "SCAN ") || !strings.Contains(joined, "USING INDEX tokens_fed_expiry (expires_at<?)") {
+		t.Errorf("the deletion of expired federation tokens plans %q: want them searched by tokens_fed_expiry", joined)
+	}
+}
+
 // TestFoldReadsTheJournalOnceAndFindsTokensByID pins the plan of the usage
 // journal's fold: one pass over the journal, each token by its id (never a
 // scan of a million-row tokens table), then one sort.
 func TestFoldReadsTheJournalOnceAndFindsTokensByID(t *testing.T) {
-	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTest(t, options{})
 	joined := strings.Join(explain(t, s, foldSortSQL, 0, 0), "; ")
 	t.Logf("fold order → %s", joined)
 	if !strings.Contains(joined, "j USING INTEGER PRIMARY KEY") || !strings.Contains(joined, "SEARCH t USING") || !strings.Contains(joined, "(id=?)") ||

@@ -2,7 +2,9 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -16,6 +18,7 @@ func federationTests() []test {
 		{"FederatedTokenKeepsPolicyAndClaims", testFederatedTokenKeepsPolicyAndClaims},
 		{"RevokeFederatedTokensRevokesOnlyThatPolicysLiveTokens", testRevokeFederatedTokens},
 		{"FederationJTIIsClaimedOnce", testFederationJTIIsClaimedOnce},
+		{"DeleteExpiredFederatedTokensDeletesOnlyExpiredFedTokens", testDeleteExpiredFederatedTokens},
 	}
 }
 
@@ -174,4 +177,55 @@ func testFederationJTIIsClaimedOnce(t *testing.T, s store.Store) {
 	if ok, _ := s.ClaimFederationJTI(ctx, "https://gitlab.com", "j1", exp); !ok {
 		t.Errorf("claim after cleanup refused")
 	}
+}
+
+// testDeleteExpiredFederatedTokens: federation tokens that expired before
+// the time go, with their usage and last use (the backends delete in
+// chunks, which their own tests make smaller than the three expired
+// here); a federation token expiring later, or expiring at the time
+// itself, and every other kind of token, expired or not, stay.
+func testDeleteExpiredFederatedTokens(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	sa := mustUser(t, s, "ci-bot")
+	cutoff := micro(base.Add(-30 * 24 * time.Hour)) // what the store keeps of a time: "at the cutoff" is exact
+	expiring := func(at time.Time) func(*store.Token) {
+		return func(tk *store.Token) { tk.ExpiresAt = ptr(at) }
+	}
+	var gone []*store.Token
+	for i, at := range []time.Time{cutoff.Add(-365 * 24 * time.Hour), cutoff.Add(-time.Hour), cutoff.Add(-time.Microsecond)} {
+		gone = append(gone, mustToken(t, s, sa.ID, fmt.Sprintf("fed-old-%d", i), fedToken("p1"), expiring(at)))
+	}
+	kept := []*store.Token{
+		mustToken(t, s, sa.ID, "fed-at-the-cutoff", fedToken("p1"), expiring(cutoff)),
+		mustToken(t, s, sa.ID, "fed-live", fedToken("p1"), expiring(base.Add(time.Minute))),
+		mustToken(t, s, sa.ID, "pat-expired-long-ago", expiring(cutoff.Add(-365*24*time.Hour))),
+		mustToken(t, s, sa.ID, "pat-never-expires"),
+	}
+	var uses []store.TokenUse
+	for _, tk := range append(slices.Clone(gone), kept...) {
+		uses = append(uses, store.TokenUse{TokenID: tk.ID, At: base, IP: "10.0.0.1", Counts: map[string]int64{"2031-03-01": 2, "2031-03-04": 1}})
+	}
+	noErr(t, "RecordTokenUse", s.RecordTokenUse(ctx, uses))
+
+	n, err := s.DeleteExpiredFederatedTokens(ctx, cutoff)
+	noErr(t, "DeleteExpiredFederatedTokens", err)
+	equal(t, "federation tokens deleted", len(gone), n)
+	for _, tk := range gone {
+		_, err := s.GetToken(ctx, tk.ID)
+		wantErr(t, "GetToken of a deleted federation token", err, store.ErrNotFound)
+		days, err := s.TokenUsage(ctx, tk.ID, time.Time{})
+		noErr(t, "TokenUsage of a deleted federation token", err)
+		equal(t, "usage of a deleted federation token", []store.UsageDay{}, days)
+	}
+	for _, tk := range kept {
+		got, err := s.GetToken(ctx, tk.ID)
+		noErr(t, "GetToken of "+tk.Name, err)
+		equal(t, "last use of "+tk.Name, ptr(micro(base)), got.LastUsedAt)
+		days, err := s.TokenUsage(ctx, tk.ID, time.Time{})
+		noErr(t, "TokenUsage of "+tk.Name, err)
+		equal(t, "usage of "+tk.Name, []store.UsageDay{day("2031-03-01", 2), day("2031-03-04", 1)}, days)
+	}
+	n, err = s.DeleteExpiredFederatedTokens(ctx, cutoff)
+	noErr(t, "DeleteExpiredFederatedTokens again", err)
+	equal(t, "federation tokens deleted the second time", 0, n)
 }

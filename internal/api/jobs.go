@@ -27,7 +27,9 @@ func (a *API) registerJobs() {
 		OperationID: "run-job", Method: http.MethodPost, Path: "/api/v1/jobs/{name}/run", Tags: []string{"Operations"},
 		Summary: "Run a background job now (admins)",
 		Description: "Runs a scheduled job at once instead of waiting for its schedule: `cleanup` (revoke tokens unused " +
-			"for longer than the policy allows, delete sessions that ended a day ago; hourly), `reminders` (expiry " +
+			"for longer than the policy allows; delete sessions that ended a day ago, federation tokens that expired " +
+			"over 30 days ago and, once a day or at every run on demand, per-day usage counts older than 366 days; " +
+			"hourly), `reminders` (expiry " +
 			"reminders; hourly) or `rotate-keys` (a new JWT signing key takes over, retired ones past their retention " +
 			"are removed; every --key-rotation-interval). Answers what the run did. 409 when the job is running on " +
 			"another replica at that moment.",

@@ -28,6 +28,12 @@ type Deps struct {
 	// Outage, when set, is told about every storage failure answered 503
 	// (readiness reports a full disk from it).
 	Outage func(error)
+	// PublicURL is the URL users reach Latchkey at, without a trailing
+	// slash; PublicURLSet says it was configured (--public-url) rather
+	// than derived from --listen. The $schema URLs of answers start with
+	// it when set, else with the request's own origin (see origin).
+	PublicURL    string
+	PublicURLSet bool
 }
 
 // API is the mounted REST API.
@@ -62,8 +68,9 @@ func New(mux *http.ServeMux, d Deps) *API {
 		"basic":  {Type: "http", Scheme: "basic", Description: "Any user name and the token as password (git over HTTPS)"},
 	}
 	documentRules(&cfg)
-	withMeEncoder(&cfg)
-	a := &API{API: humago.New(mux, cfg), d: d, mux: mux}
+	a := &API{d: d, mux: mux}
+	a.withMeEncoder(&cfg)
+	a.API = humago.New(mux, cfg)
 	a.UseMiddleware(a.authenticate)
 	a.registerAuth()
 	nullableObjects(a.OpenAPI(), "/api/v1/me", http.MethodGet, "token", "session")
@@ -104,12 +111,6 @@ func (a *API) authenticate(ctx huma.Context, next func(huma.Context)) {
 	if c == nil {
 		c = auth.ClientOf(r)
 		ctx = huma.WithContext(ctx, auth.WithClient(ctx.Context(), c))
-	}
-	if !c.ViaProxy {
-		// huma builds the $schema URL of its answers from these: only a
-		// trusted proxy may say what host the client asked for.
-		delete(r.Header, "X-Forwarded-Host")
-		delete(r.Header, "Forwarded")
 	}
 	secret, _, ok := auth.Credential(r.Header)
 	if !ok {

@@ -22,8 +22,8 @@ import (
 // was a fifth of the request's CPU. So the body after $schema is encoded
 // once per Principal and kept on it (Principal.Memo) with the three fields
 // it was encoded with; the $schema URL and Link header are huma's own
-// schema-link transformer's, kept for the last kind of request (host,
-// forwarded host, TLS), and the answer is {"$schema":URL, followed by the
+// schema-link transformer's, kept for the last origin (see origin), and
+// the answer is {"$schema":URL, followed by the
 // kept bytes. TestMeAnswerIsHumas proves the bytes and headers equal
 // huma's for hosts, forwarded hosts and TLS, alone and interleaved.
 
@@ -75,33 +75,29 @@ type encodedBody struct {
 }
 
 // withMeEncoder sets up cfg as huma.DefaultConfig does (a schema-link
-// transformer, so the OpenAPI document is the same), with the encoded
+// transformer, so the OpenAPI document is the same, building its URLs from
+// origin), with the encoded
 // /api/v1/me answer before it and a JSON format that writes it.
-func withMeEncoder(cfg *huma.Config) {
+func (a *API) withMeEncoder(cfg *huma.Config) {
 	cfg.CreateHooks = []func(huma.Config) huma.Config{func(c huma.Config) huma.Config {
 		link := huma.NewSchemaLinkTransformer("#/components/schemas/", c.SchemasPath)
 		c.OnAddOperation = append(c.OnAddOperation, link.OnAddOperation)
-		c.Transformers = append(c.Transformers, meTransformer(link), link.Transform)
+		transform := a.originTransform(link)
+		c.Transformers = append(c.Transformers, a.meTransformer(transform), transform)
 		return c
 	}}
 	format := huma.Format{Marshal: marshalJSON, Unmarshal: huma.DefaultJSONFormat.Unmarshal}
 	cfg.Formats = map[string]huma.Format{"application/json": format, "json": format}
 }
 
-// schemaLink is what huma's schema-link transformer gave one kind of
-// request for the /api/v1/me body: the body's head with the $schema URL,
-// and the Link header it added. The URL depends only on the request's
-// X-Forwarded-Host, Forwarded and Host headers, whether it came over TLS,
-// and the operation; those are its key.
+// schemaLink is what the schema-link transformer gave one kind of request
+// for the /api/v1/me body: the body's head with the $schema URL, and the
+// Link header it added. The URL depends only on the request's origin and
+// the operation; those are its key.
 type schemaLink struct {
-	forwardedHost, forwarded, host, op string
-	tls                                bool
-	head                               []byte // {"$schema":URL,
-	link                               string
-}
-
-func (l *schemaLink) matches(forwardedHost, forwarded, host, op string, tls bool) bool {
-	return l.forwardedHost == forwardedHost && l.forwarded == forwarded && l.host == host && l.op == op && l.tls == tls
+	scheme, host, op string
+	head             []byte // {"$schema":URL,
+	link             string
 }
 
 // meTransformer turns an encoded /api/v1/me body into an encodedBody,
@@ -109,7 +105,7 @@ func (l *schemaLink) matches(forwardedHost, forwarded, host, op string, tls bool
 // link gave the last kind of request is kept (one, so a client sending
 // odd hosts grows nothing): asking it again on every request, through
 // reflection, was a twentieth of the answer's CPU.
-func meTransformer(link *huma.SchemaLinkTransformer) huma.Transformer {
+func (a *API) meTransformer(link huma.Transformer) huma.Transformer {
 	var last atomic.Pointer[schemaLink]
 	return func(ctx huma.Context, status string, v any) (any, error) {
 		b, ok := v.(meOutputBody)
@@ -120,14 +116,14 @@ func meTransformer(link *huma.SchemaLinkTransformer) huma.Transformer {
 		if o := ctx.Operation(); o != nil {
 			op = o.OperationID
 		}
-		forwardedHost, forwarded, host, tls := ctx.Header("X-Forwarded-Host"), ctx.Header("Forwarded"), ctx.Host(), ctx.TLS() != nil
-		if l := last.Load(); l != nil && l.matches(forwardedHost, forwarded, host, op, tls) {
+		scheme, host := a.requestOrigin(ctx)
+		if l := last.Load(); l != nil && l.scheme == scheme && l.host == host && l.op == op {
 			ctx.AppendHeader("Link", l.link)
 			return encodedBody{head: l.head, rest: b.encoded.rest}, nil
 		}
 		// An empty body of the same type: huma copies nothing worth
 		// copying, sets $schema and adds the Link header.
-		t, err := link.Transform(ctx, status, meOutputBody{})
+		t, err := link(ctx, status, meOutputBody{})
 		if err != nil {
 			return nil, err
 		}
@@ -136,7 +132,7 @@ func meTransformer(link *huma.SchemaLinkTransformer) huma.Transformer {
 			tv.Elem().Type().Field(0).Tag.Get("json") != "$schema" {
 			return v, nil // no schema link: huma encodes the body
 		}
-		l := &schemaLink{forwardedHost: forwardedHost, forwarded: forwarded, host: host, op: op, tls: tls}
+		l := &schemaLink{scheme: scheme, host: host, op: op}
 		l.head = append(l.head, `{"$schema":`...)
 		l.head = appendJSONString(l.head, tv.Elem().Field(0).String())
 		l.head = append(l.head, ',')

@@ -141,12 +141,14 @@ func TestMeAnswerIsHumas(t *testing.T) {
 	}
 }
 
-// TestSchemaLinksFollowOnlyATrustedProxysForwardedHost: huma builds the
-// $schema URL from X-Forwarded-Host and Forwarded.
-// From a client that is not a trusted proxy those headers are forged and
-// are not read; from a trusted proxy they name the host the client asked
-// for, and are.
-func TestSchemaLinksFollowOnlyATrustedProxysForwardedHost(t *testing.T) {
+// TestSchemaLinksStartWithTheOriginTheClientReached: every answer's
+// $schema URL starts with the scheme and host the client reached Latchkey
+// at: --public-url when set; else the Host, over https only with TLS, or
+// what a trusted proxy says in X-Forwarded-Host/-Proto or Forwarded.
+// Forwarding headers from anyone else are forged and not read, and a
+// host that would change the URL's shape is not taken. Both /api/v1/me
+// encoders and huma's error answers are checked.
+func TestSchemaLinksStartWithTheOriginTheClientReached(t *testing.T) {
 	svc, logger := meServices(t, store.Policy{Creation: "everyone"})
 	now := time.Now()
 	user := &store.User{ID: "u1", Username: "mia", Role: store.Role("member"), Kind: store.UserKind("person"), CreatedAt: now, UpdatedAt: now}
@@ -154,33 +156,78 @@ func TestSchemaLinksFollowOnlyATrustedProxysForwardedHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, plain := range []bool{true, false} {
-		for _, forged := range []map[string]string{
-			{"X-Forwarded-Host": "keys.example.net"},
-			{"Forwarded": `for=192.0.2.60;host="keys.example.net"`},
-			{"X-Forwarded-Host": "keys.example.net", "Forwarded": `for=192.0.2.60;host="keys.example.net"`},
-		} {
+	const direct, proxy = "203.0.113.9:4000", "10.1.2.3:4000"
+	cases := []struct {
+		name    string
+		public  string // --public-url
+		peer    string
+		host    string
+		tls     bool
+		headers map[string]string
+		want    string
+	}{
+		{name: "localhost", peer: direct, host: "localhost:8080", want: "http://localhost:8080"},
+		{name: "host over plain http", peer: direct, host: "keys.example.org", want: "http://keys.example.org"},
+		{name: "host over tls", peer: direct, host: "keys.example.org", tls: true, want: "https://keys.example.org"},
+		{name: "ipv6 host", peer: direct, host: "[::1]:8080", want: "http://[::1]:8080"},
+		{name: "no host", peer: direct, host: "", want: "http://latchkey.test:8080"},
+		{name: "forged x-forwarded-host", peer: direct, host: "keys.example.org",
+			headers: map[string]string{"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https"}, want: "http://keys.example.org"},
+		{name: "forged forwarded", peer: direct, host: "keys.example.org",
+			headers: map[string]string{"Forwarded": `for=192.0.2.60;host="evil.example";proto=https`}, want: "http://keys.example.org"},
+		{name: "proxy's x-forwarded-host", peer: proxy, host: "latchkey.internal",
+			headers: map[string]string{"X-Forwarded-Host": "keys.example.net", "X-Forwarded-Proto": "https"}, want: "https://keys.example.net"},
+		{name: "proxy's forwarded", peer: proxy, host: "latchkey.internal",
+			headers: map[string]string{"Forwarded": `for=192.0.2.60;host="keys.example.net:8443";proto=https, for=10.0.0.7;host=latchkey.internal;proto=http`},
+			want:    "https://keys.example.net:8443"},
+		{name: "proxy's x-forwarded-host before forwarded", peer: proxy, host: "latchkey.internal",
+			headers: map[string]string{"X-Forwarded-Host": "keys.example.net, other.example", "Forwarded": `for=192.0.2.60;host=elsewhere.example`}, want: "http://keys.example.net"},
+		{name: "proxy over tls saying http", peer: proxy, host: "latchkey.internal", tls: true,
+			headers: map[string]string{"X-Forwarded-Proto": "http"}, want: "http://latchkey.internal"},
+		{name: "proxy's host with a path", peer: proxy, host: "latchkey.internal",
+			headers: map[string]string{"X-Forwarded-Host": "evil.example/x?"}, want: "http://latchkey.internal"},
+		{name: "proxy's host with user info", peer: proxy, host: "latchkey.internal",
+			headers: map[string]string{"X-Forwarded-Host": "keys.example.net@evil.example"}, want: "http://latchkey.internal"},
+		{name: "proxy's odd scheme", peer: proxy, host: "latchkey.internal",
+			headers: map[string]string{"X-Forwarded-Proto": "javascript"}, want: "http://latchkey.internal"},
+		{name: "public url", public: "https://keys.example.com/latchkey", peer: proxy, host: "latchkey.internal",
+			headers: map[string]string{"X-Forwarded-Host": "keys.example.net"}, want: "https://keys.example.com/latchkey"},
+		{name: "public url, direct", public: "https://keys.example.com", peer: direct, host: "localhost:8080",
+			want: "https://keys.example.com"},
+	}
+	for _, tc := range cases {
+		for _, plain := range []bool{true, false} {
 			p := &auth.Principal{User: user, Session: &store.Session{ID: "s1", CreatedAt: now}, Kind: "ses", ExpiresAt: &now}
 			mux := http.NewServeMux()
-			a := New(mux, Deps{Services: svc, Verifier: onePrincipal{p}, Logger: logger, Now: func() time.Time { return now }})
+			d := Deps{Services: svc, Verifier: onePrincipal{p}, Logger: logger, Now: func() time.Time { return now },
+				PublicURL: "http://latchkey.test:8080"}
+			if tc.public != "" {
+				d.PublicURL, d.PublicURLSet = tc.public, true
+			}
+			a := New(mux, d)
 			a.plainMe = plain
 			h := auth.NewEdge(onePrincipal{p}, proxies, nil).Handler(mux)
-			for _, peer := range []string{"203.0.113.9:4000", "10.1.2.3:4000", "203.0.113.9:4001"} {
-				r := httptest.NewRequest(http.MethodGet, "/api/v1/me", nil)
-				r.Host, r.RemoteAddr = "latchkey.internal", peer
-				r.Header.Set("Authorization", "Bearer x")
-				for k, v := range forged {
+			for _, path := range []string{"/api/v1/me", "/api/v1/me", "/api/v1/users/nobody"} {
+				r := httptest.NewRequest(http.MethodGet, path, nil)
+				r.Host, r.RemoteAddr = tc.host, tc.peer
+				if tc.tls {
+					r.TLS = &tls.ConnectionState{}
+				}
+				if path == "/api/v1/me" {
+					r.Header.Set("Authorization", "Bearer x")
+				}
+				for k, v := range tc.headers {
 					r.Header.Set(k, v)
 				}
 				w := httptest.NewRecorder()
 				h.ServeHTTP(w, r)
-				trusted := strings.HasPrefix(peer, "10.")
-				want := "https://latchkey.internal/api/v1/schemas/MeOutputBody.json"
-				if trusted {
-					want = "https://keys.example.net/api/v1/schemas/MeOutputBody.json"
+				schema := "MeOutputBody"
+				if path != "/api/v1/me" {
+					schema = "ErrorModel"
 				}
-				if w.Code != http.StatusOK || !strings.HasPrefix(w.Body.String(), `{"$schema":"`+want+`"`) {
-					t.Errorf("plain %v, %v from %s: %d %.120s; want $schema %s", plain, forged, peer, w.Code, w.Body, want)
+				want := tc.want + "/api/v1/schemas/" + schema + ".json"
+				if !strings.HasPrefix(w.Body.String(), `{"$schema":"`+want+`"`) {
+					t.Errorf("%s (plain %v) %s: %d %.120s; want $schema %s", tc.name, plain, path, w.Code, w.Body, want)
 				}
 			}
 		}

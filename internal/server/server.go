@@ -195,6 +195,7 @@ func (a *App) mountHTTP(ctx context.Context) error {
 	api.New(a.Mux, api.Deps{
 		Services: a.Services, Verifier: a.Verifier, Logger: a.Logger, Version: a.Version,
 		LoginLimiter: a.failures, Outage: a.outages.record,
+		PublicURL: a.PublicURL(), PublicURLSet: a.Config.PublicURL != "",
 	})
 	a.Introspector = &sts.Introspector{Verifier: a.Edge, Issuer: a.PublicURL}
 	a.Mux.Handle(sts.IntrospectPath, a.Introspector)

@@ -375,6 +375,13 @@ type Store interface {
 	// may leave out, as cheap as that read.
 	GetTokenLastUse(ctx context.Context, id string) (*Token, error)
 	ListTokens(ctx context.Context, f TokenFilter) ([]*Token, error)
+	// UnusedTokenIDs returns, in ascending id order after the id after
+	// ("" for the first page), up to limit ids of the tokens that are live
+	// at now (not revoked, not expired) and whose last activity, the
+	// latest of their creation, regeneration and last use, is before
+	// before. It reads ids only, so judging a million tokens for the
+	// unused-token policy reads no token whole.
+	UnusedTokenIDs(ctx context.Context, before, now time.Time, after string, limit int) ([]string, error)
 	UpdateToken(ctx context.Context, id string, fn func(*Token) error) (*Token, error)
 	// RevokeFederatedTokens revokes, in one transaction, every live token
 	// issued by the federation policy and returns them as revoked.

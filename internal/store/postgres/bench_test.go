@@ -149,3 +149,12 @@ func BenchmarkDeleteTokenUsageBefore(b *testing.B) {
 		exec(`INSERT INTO token_usage (token_id, day, count) SELECT id, '2030-06-01', 1 FROM tokens`)
 	})
 }
+
+// BenchmarkUnusedTokens is the hourly search for tokens unused past the
+// policy on the 1M seeded tokens, none unused, against the whole-token
+// pages it used to read (storetest.BenchmarkUnusedTokens).
+//
+//	go test -run '^$' -bench UnusedTokens -benchtime 3x ./internal/store/postgres
+func BenchmarkUnusedTokens(b *testing.B) {
+	storetest.BenchmarkUnusedTokens(b, openSeeded(b), seededTokens)
+}

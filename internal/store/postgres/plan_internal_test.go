@@ -29,10 +29,12 @@ func TestHotPathQueriesHaveIndexPaths(t *testing.T) {
 		getTokenByDigestSQL, getTokensAndOwnersSQL, getTokenSQL, getUserSQL, getSessionByDigestSQL,
 		`SELECT ` + userColumns + ` FROM users WHERE lower(username) = lower($1) AND deleted_at IS NULL`,
 		`SELECT ` + tokenColumns + ` FROM tokens WHERE user_id = $1 ORDER BY id DESC LIMIT 100`,
-		pruneUsageBoundSQL, pruneUsageSQL, deleteExpiredFedSQL,
+		pruneUsageBoundSQL, pruneUsageSQL, deleteExpiredFedSQL, unusedTokensSQL,
 	} {
 		args := []any{[]byte("x")}
 		switch {
+		case q == unusedTokensSQL:
+			args = []any{"", time.Now(), time.Now(), 1000}
 		case q == deleteExpiredFedSQL:
 			args = []any{time.Now(), 1000}
 		case q == pruneUsageBoundSQL:

@@ -232,6 +232,29 @@ func (s *Store) ListTokens(ctx context.Context, f store.TokenFilter) ([]*store.T
 	return out, nil
 }
 
+// unusedTokensSQL walks tokens in id order, their primary key.
+const unusedTokensSQL = `SELECT id FROM tokens
+	WHERE id > $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)
+	AND created_at < $3 AND (regenerated_at IS NULL OR regenerated_at < $3)
+	AND (last_used_at IS NULL OR last_used_at < $3)
+	ORDER BY id LIMIT $4`
+
+// UnusedTokenIDs implements store.Store.
+func (s *Store) UnusedTokenIDs(ctx context.Context, before, now time.Time, after string, limit int) ([]string, error) {
+	rows, err := s.pool.Query(ctx, unusedTokensSQL, after, ts(now), tsCeil(before), store.PageLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("list unused tokens: %w", translate(err))
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("list unused tokens: %w", translate(err))
+	}
+	if ids == nil {
+		ids = []string{}
+	}
+	return ids, nil
+}
+
 // UpdateToken runs fn on the token with id, locked FOR UPDATE, and writes
 // back every field but ID, UserID, Kind and CreatedAt in the same
 // transaction.

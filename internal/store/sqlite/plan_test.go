@@ -95,3 +95,17 @@ func explain(t *testing.T, s *Store, q string, args ...any) []string {
 	}
 	return plan
 }
+
+// TestUnusedTokensAreJudgedInOneWalkOfTheTokensKey pins the plan of the
+// unused-token query: tokens walked in id order from the page's first id
+// (no sort of all live tokens), each token's last use found by its key.
+func TestUnusedTokensAreJudgedInOneWalkOfTheTokensKey(t *testing.T) {
+	s := openTest(t, options{})
+	joined := strings.Join(explain(t, s, unusedTokensSQL, "", 1, 1, 1000), "; ")
+	t.Logf("%s", joined)
+	if strings.Contains(joined, "TEMP B-TREE") || strings.Contains(joined, "AUTOMATIC") ||
+		!strings.Contains(joined, "SEARCH t USING INDEX sqlite_autoindex_tokens_1 (id>?)") ||
+		!strings.Contains(joined, "SEARCH l USING PRIMARY KEY (token_id=?)") {
+		t.Errorf("the unused-token query plans %q: want tokens searched by id from the page's start and each last use by its key", joined)
+	}
+}

@@ -35,3 +35,13 @@ func BenchmarkDeleteTokenUsageBefore(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkUnusedTokens is the hourly search for tokens unused past the
+// policy on 1M live tokens, none unused, against the whole-token pages it
+// used to read (storetest.BenchmarkUnusedTokens).
+//
+//	go test -run '^$' -bench UnusedTokens -benchtime 3x ./internal/store/sqlite
+func BenchmarkUnusedTokens(b *testing.B) {
+	const tokens = 1_000_000
+	storetest.BenchmarkUnusedTokens(b, openSeededBench(b, tokens), tokens)
+}

@@ -350,6 +350,35 @@ func (s *Store) ListTokens(ctx context.Context, f store.TokenFilter) ([]*store.T
 	return out, nil
 }
 
+// unusedTokensSQL walks tokens in id order (their primary key) and looks up
+// each live one's last use by token_last_use's primary key.
+const unusedTokensSQL = `SELECT t.id FROM tokens AS t LEFT JOIN token_last_use AS l ON l.token_id = t.id
+	WHERE t.id > ?1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?2)
+	AND t.created_at < ?3 AND (t.regenerated_at IS NULL OR t.regenerated_at < ?3)
+	AND (l.last_used_at IS NULL OR l.last_used_at < ?3)
+	ORDER BY t.id LIMIT ?4`
+
+// UnusedTokenIDs implements store.Store.
+func (s *Store) UnusedTokenIDs(ctx context.Context, before, now time.Time, after string, limit int) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, unusedTokensSQL, after, micros(now), microsCeil(before), store.PageLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("list unused tokens: %w", translate(err))
+	}
+	defer rows.Close()
+	ids := []string{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("list unused tokens: %w", translate(err))
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list unused tokens: %w", translate(err))
+	}
+	return ids, nil
+}
+
 // UpdateToken runs fn on the token with id and writes back every field but
 // ID, UserID, Kind and CreatedAt, in one transaction.
 func (s *Store) UpdateToken(ctx context.Context, id string, fn func(*store.Token) error) (*store.Token, error) {

@@ -112,3 +112,48 @@ func BenchmarkDeleteTokenUsageBefore(b *testing.B, s store.Store, tokens int, ad
 		})
 	}
 }
+
+// BenchmarkUnusedTokens times the hourly cleanup's search for tokens unused
+// for 90 days over a store of tokens live tokens, none unused (the steady
+// state: the search finds nothing), two ways: UnusedTokenIDs, and the
+// pages of whole tokens (ListTokens of the active and expiring states)
+// that the search used to read and judge in Go, as the baseline.
+func BenchmarkUnusedTokens(b *testing.B, s store.Store, tokens int) {
+	now := time.Now()
+	cutoff := now.Add(-90 * 24 * time.Hour)
+	b.Run("list-tokens-pages", func(b *testing.B) {
+		for b.Loop() {
+			read := 0
+			for _, state := range []store.TokenState{store.StateActive, store.StateExpiring} {
+				cursor := ""
+				for {
+					page, err := s.ListTokens(b.Context(), store.TokenFilter{State: state, Now: now, Cursor: cursor, Limit: store.MaxPageLimit})
+					if err != nil {
+						b.Fatal(err)
+					}
+					read += len(page)
+					if len(page) < store.MaxPageLimit {
+						break
+					}
+					cursor = page[len(page)-1].ID
+				}
+			}
+			if read != tokens {
+				b.Fatalf("read %d live tokens, want %d", read, tokens)
+			}
+		}
+		b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/run")
+	})
+	b.Run("unused-token-ids", func(b *testing.B) {
+		for b.Loop() {
+			ids, err := s.UnusedTokenIDs(b.Context(), cutoff, now, "", store.MaxPageLimit)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(ids) != 0 {
+				b.Fatalf("%d tokens unused, want none", len(ids))
+			}
+		}
+		b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/run")
+	})
+}

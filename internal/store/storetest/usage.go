@@ -13,6 +13,7 @@ func usageTests() []test {
 		{"RecordTokenUseKeepsLatestUseAndRecentIPs", testRecordTokenUse},
 		{"RecordTokenUseAddsDailyCounts", testTokenUsageCounts},
 		{"DeleteTokenUsageBeforeDeletesOnlyOlderDays", testDeleteTokenUsageBefore},
+		{"UnusedTokenIDsJudgeLastActivityOfLiveTokens", testUnusedTokenIDs},
 	}
 }
 
@@ -185,4 +186,67 @@ func testDeleteTokenUsageBefore(t *testing.T, s store.Store) {
 	n, err = s.DeleteTokenUsageBefore(ctx, time.Date(2031, time.March, 2, 23, 0, 0, 0, time.UTC))
 	noErr(t, "DeleteTokenUsageBefore again", err)
 	equal(t, "days deleted the second time", 0, n)
+}
+
+// testUnusedTokenIDs: a live token is unused when its creation,
+// regeneration and last use are all before the cutoff; revoked and
+// expired tokens are never listed. Pages follow the id order; a cutoff
+// with sub-microsecond digits keeps the comparison exact.
+func testUnusedTokenIDs(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	const day = 24 * time.Hour
+	u := mustUser(t, s, "alice")
+	// Whole microseconds, as stored: a token used or created exactly at
+	// the cutoff is not before it.
+	cutoff, now := store.Truncate(base.Add(10*day)), store.Truncate(base.Add(30*day))
+	var unused, unusedAtCutoff []string // ids in creation (= id) order
+	token := func(name string, listed, listedPastCutoff bool, mods ...func(*store.Token)) *store.Token {
+		tk := mustToken(t, s, u.ID, name, mods...)
+		if listed {
+			unused = append(unused, tk.ID)
+		}
+		if listedPastCutoff {
+			unusedAtCutoff = append(unusedAtCutoff, tk.ID)
+		}
+		return tk
+	}
+	used := func(tk *store.Token, at time.Time) {
+		noErr(t, "RecordTokenUse "+tk.Name, s.RecordTokenUse(ctx, []store.TokenUse{{TokenID: tk.ID, At: at, IP: "192.0.2.1"}}))
+	}
+	token("never used", true, true)
+	used(token("used recently", false, false), cutoff.Add(time.Hour))
+	used(token("used long ago", true, true), base.Add(time.Hour))
+	used(token("used at the cutoff", false, true), cutoff)
+	token("created after the cutoff", false, false, func(tk *store.Token) { tk.CreatedAt = cutoff.Add(time.Hour) })
+	token("created at the cutoff", false, true, func(tk *store.Token) { tk.CreatedAt = cutoff })
+	token("created just before", true, true, func(tk *store.Token) { tk.CreatedAt = cutoff.Add(-time.Microsecond) })
+	token("regenerated recently", false, false, func(tk *store.Token) { tk.RegeneratedAt = ptr(cutoff.Add(time.Hour)) })
+	token("regenerated long ago", true, true, func(tk *store.Token) { tk.RegeneratedAt = ptr(base.Add(time.Hour)) })
+	token("revoked", false, false, func(tk *store.Token) { tk.RevokedAt = ptr(base.Add(2 * time.Hour)) })
+	token("expired", false, false, func(tk *store.Token) { tk.ExpiresAt = ptr(base.Add(20 * day)) })
+	token("expires now", false, false, func(tk *store.Token) { tk.ExpiresAt = ptr(now) })
+	token("expires soon", true, true, func(tk *store.Token) { tk.ExpiresAt = ptr(now.Add(time.Hour)) })
+	token("never expires", true, true, func(tk *store.Token) { tk.ExpiresAt = nil })
+
+	all := func(before time.Time, limit int) []string {
+		t.Helper()
+		got, after := []string{}, ""
+		for range 100 {
+			ids, err := s.UnusedTokenIDs(ctx, before, now, after, limit)
+			noErr(t, "UnusedTokenIDs", err)
+			got = append(got, ids...)
+			if len(ids) < limit {
+				return got
+			}
+			after = ids[len(ids)-1]
+		}
+		t.Fatal("UnusedTokenIDs never ran out of pages")
+		return nil
+	}
+	equal(t, "unused tokens, one page", unused, all(cutoff, 1000))
+	equal(t, "unused tokens, pages of 2", unused, all(cutoff, 2))
+	equal(t, "unused tokens, cutoff 500ns later", unusedAtCutoff, all(cutoff.Add(500*time.Nanosecond), 3))
+	ids, err := s.UnusedTokenIDs(ctx, cutoff, now, unused[len(unused)-1], 10)
+	noErr(t, "UnusedTokenIDs after the last", err)
+	equal(t, "unused tokens after the last one", []string{}, ids)
 }

@@ -152,7 +152,8 @@ func BenchmarkDeleteTokenUsageBefore(b *testing.B) {
 
 // BenchmarkUnusedTokens is the hourly search for tokens unused past the
 // policy on the 1M seeded tokens, none unused, against the whole-token
-// pages it used to read (storetest.BenchmarkUnusedTokens).
+// pages it used to read (storetest.BenchmarkUnusedTokens). On 3 December:
+// 0.18 s a run against 4.2 s.
 //
 //	go test -run '^$' -bench UnusedTokens -benchtime 3x ./internal/store/postgres
 func BenchmarkUnusedTokens(b *testing.B) {

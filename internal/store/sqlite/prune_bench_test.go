@@ -38,7 +38,8 @@ func BenchmarkDeleteTokenUsageBefore(b *testing.B) {
 
 // BenchmarkUnusedTokens is the hourly search for tokens unused past the
 // policy on 1M live tokens, none unused, against the whole-token pages it
-// used to read (storetest.BenchmarkUnusedTokens).
+// used to read (storetest.BenchmarkUnusedTokens). On 3 December: 0.41 s
+// a run against 6.1 s.
 //
 //	go test -run '^$' -bench UnusedTokens -benchtime 3x ./internal/store/sqlite
 func BenchmarkUnusedTokens(b *testing.B) {

@@ -319,3 +319,63 @@ func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// TestOnlyOwnersMayLetAFederationPolicyActAsAnOwner: a policy's tokens act
+// as its service account, so an admin who could point a policy at an
+// owner (or widen one that is) would mint owner tokens from an issuer of
+// their choosing, which on-behalf token creation refuses them. Disabling,
+// renaming, describing and deleting such a policy stay theirs.
+func TestOnlyOwnersMayLetAFederationPolicyActAsAnOwner(t *testing.T) {
+	s := servertest.Start(t)
+	is := oidctest.Start(t)
+	owner := s.AdminSession(t)
+	s.CreateUser(t, owner, "root-bot", "", "owner", "service")
+	s.CreateUser(t, owner, "ci-bot", "", "member", "service")
+	s.CreateUser(t, owner, "carol", "carol-password-1", "admin", "person")
+	carol := s.Login(t, "carol", "carol-password-1")
+	policy := func(name, account string) map[string]any {
+		return map[string]any{"name": name, "issuer": is.URL, "audience": "latchkey", "conditions": map[string]string{"sub": "carol"},
+			"service_account": account, "scopes": []string{"repo:read"}}
+	}
+	expect := func(what string, st int, body []byte, want int) {
+		t.Helper()
+		if st != want || (want == http.StatusForbidden && !strings.Contains(string(body), "only owners")) {
+			t.Errorf("%s: %d %s; want %d", what, st, body, want)
+		}
+	}
+	st, body, _ := s.Do(t, http.MethodPost, "/api/v1/federation/policies", carol, policy("carol-root", "root-bot"))
+	expect("an admin creating a policy acting as an owner", st, body, http.StatusForbidden)
+
+	var mine map[string]any
+	s.JSON(t, http.MethodPost, "/api/v1/federation/policies", carol, policy("carol-ci", "ci-bot"), http.StatusCreated, &mine)
+	st, body, _ = s.Do(t, http.MethodPatch, "/api/v1/federation/policies/"+mine["id"].(string), carol, map[string]any{"service_account": "root-bot"})
+	expect("an admin pointing a policy at an owner", st, body, http.StatusForbidden)
+
+	var owners map[string]any
+	s.JSON(t, http.MethodPost, "/api/v1/federation/policies", owner, policy("owner-root", "root-bot"), http.StatusCreated, &owners)
+	path := "/api/v1/federation/policies/" + owners["id"].(string)
+	for _, tc := range []struct {
+		what string
+		body map[string]any
+		want int
+	}{
+		{"another issuer", map[string]any{"issuer": "http://127.0.0.1:1"}, http.StatusForbidden},
+		{"other conditions", map[string]any{"conditions": map[string]string{"sub": "*"}}, http.StatusForbidden},
+		{"another audience", map[string]any{"audience": "other"}, http.StatusForbidden},
+		{"broader scopes", map[string]any{"scopes": []string{"repo"}}, http.StatusForbidden},
+		{"a longer lifetime", map[string]any{"max_lifetime": "1h"}, http.StatusForbidden},
+		{"a description", map[string]any{"description": "owned by the platform team"}, http.StatusOK},
+		{"disabling", map[string]any{"disabled": true}, http.StatusOK},
+		{"enabling", map[string]any{"disabled": false}, http.StatusForbidden},
+	} {
+		st, body, _ := s.Do(t, http.MethodPatch, path, carol, tc.body)
+		expect("an admin changing an owner's policy: "+tc.what, st, body, tc.want)
+	}
+	var got map[string]any
+	s.JSON(t, http.MethodGet, path, owner, nil, http.StatusOK, &got)
+	if got["issuer"] != is.URL || got["disabled"] != true || got["scopes"].([]any)[0] != "repo:read" {
+		t.Errorf("the owner's policy after the admin's refused changes: %v", got)
+	}
+	s.JSON(t, http.MethodPatch, path, owner, map[string]any{"disabled": false, "scopes": []string{"repo"}}, http.StatusOK, nil)
+	s.JSON(t, http.MethodDelete, path, carol, nil, http.StatusNoContent, nil)
+}

@@ -165,7 +165,26 @@ func (f *Federation) apply(ctx context.Context, a Actor, p *store.FederationPoli
 		}
 		p.Scopes = set.Strings()
 	}
+	if policyWidens(in) && (a.User == nil || a.User.Role != store.RoleOwner) {
+		sa, err := f.store.GetUser(ctx, p.ServiceAccountID)
+		if err != nil {
+			return invalid("service_account", "the service account no longer exists; name another")
+		}
+		if sa.Role == store.RoleOwner {
+			// Its tokens act as that owner: the rule of tokens on behalf
+			// of an owner.
+			return forbidden("only owners may create or widen a federation policy whose service account (%s) is an owner: its tokens act as that owner; an admin may disable or delete it", sa.Username)
+		}
+	}
 	return nil
+}
+
+// policyWidens reports whether in may let more tokens be issued, or
+// broader ones, than before: any change but a name, a description or
+// disabling.
+func policyWidens(in FederationPolicyInput) bool {
+	return in.Issuer != nil || in.Audience != nil || in.Conditions != nil || in.ServiceAccount != nil ||
+		in.Scopes != nil || in.MaxLifetime != nil || (in.Disabled != nil && !*in.Disabled)
 }
 
 func policyDetails(p *store.FederationPolicy) map[string]any {

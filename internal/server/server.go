@@ -346,11 +346,15 @@ func (a *App) banner() {
 	}
 	fmt.Fprintf(a.Out, "Latchkey is running at %s\n", a.PublicURL())
 	fmt.Fprintf(a.Out, "  console:  %s/login\n  API:      %s/api/v1 (OpenAPI: %s%s.json)\n", a.PublicURL(), a.PublicURL(), a.PublicURL(), api.OpenAPIPath)
-	if a.firstPassword != "" {
+	switch {
+	case a.firstPassword == "":
+	case a.Config.AdminPassword == "":
 		fmt.Fprintf(a.Out, "\nFirst start: created the owner account.\n  username: %s\n  password: %s\n", a.Config.AdminUsername, a.firstPassword)
-		if a.Config.AdminPassword == "" {
-			fmt.Fprintf(a.Out, "  (generated; shown only this once — change it after logging in)\n")
-		}
+		fmt.Fprintf(a.Out, "  (generated; shown only this once — change it after logging in)\n")
+	default:
+		// The operator chose it: it is theirs already, and this output
+		// often lands in a journal or a container's log.
+		fmt.Fprintf(a.Out, "\nFirst start: created the owner account.\n  username: %s\n  password: the one you gave (--admin-password, --admin-password-file or $LATCHKEY_ADMIN_PASSWORD)\n", a.Config.AdminUsername)
 	}
 	fmt.Fprintln(a.Out)
 }

@@ -205,7 +205,7 @@ func TestUsersPolicyAndScopes(t *testing.T) {
 	}
 	upd := p.Update()
 	upd.MaxLifetime, upd.DefaultLifetime = "90d", "30d"
-	if p, err = c.SetPolicy(ctx, upd); err != nil || p.MaxLifetime != "90d" {
+	if p, err = c.SetPolicy(ctx, upd); err != nil || p.MaxLifetime != "2160h" {
 		t.Fatalf("set policy: %+v, %v", p, err)
 	}
 	scopes, err := c.Scopes(ctx)

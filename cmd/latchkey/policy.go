@@ -3,7 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -64,9 +66,15 @@ func (a *app) printPolicy(p *client.Policy) error {
 	})
 }
 
+// orText is s for people: a duration of whole days (the API answers Go
+// duration strings, "720h") as a day count ("30d"), none when empty.
 func orText(s, none string) string {
 	if s == "" {
 		return none
+	}
+	const day = 24 * time.Hour
+	if d, err := time.ParseDuration(s); err == nil && d > 0 && d%day == 0 {
+		return strconv.FormatInt(int64(d/day), 10) + "d"
 	}
 	return s
 }

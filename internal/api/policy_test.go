@@ -32,11 +32,11 @@ func TestPolicyIsReadByAnyoneSignedInAndChangedByAdmins(t *testing.T) {
 			}
 		}
 		got := decode[policyJSON](t, r, http.StatusOK)
-		if got != (policyJSON{DefaultLifetime: "180d", MaxLifetime: "", AllowNoExpiry: true, Creation: "everyone"}) {
+		if got != (policyJSON{DefaultLifetime: "4320h", MaxLifetime: "", AllowNoExpiry: true, Creation: "everyone"}) {
 			t.Errorf("initial policy %+v", got)
 		}
 		want401(t, send(t, s, call{Method: http.MethodGet, Path: "/api/v1/policy"}))
-		next := policyJSON{DefaultLifetime: "30d", MaxLifetime: "90d", AllowNoExpiry: false, Creation: "admins"}
+		next := policyJSON{DefaultLifetime: "720h", MaxLifetime: "2160h", AllowNoExpiry: false, Creation: "admins"}
 		p := wantProblem(t, send(t, s, call{Method: http.MethodPut, Path: "/api/v1/policy", Auth: w.Member, Body: next}), http.StatusForbidden)
 		if !strings.Contains(p.Detail, "admin") {
 			t.Errorf("403 does not explain: %s", p.Detail)
@@ -47,8 +47,9 @@ func TestPolicyIsReadByAnyoneSignedInAndChangedByAdmins(t *testing.T) {
 		if got := decode[policyJSON](t, send(t, s, call{Method: http.MethodGet, Path: "/api/v1/policy", Auth: w.Member}), http.StatusOK); got != next {
 			t.Errorf("GET after PUT %+v, want %+v", got, next)
 		}
-		// Go durations are accepted and written back in days when whole.
-		if got := putPolicy(t, s, w.Admin, policyJSON{DefaultLifetime: "168h", MaxLifetime: "2160h", Creation: "everyone"}); got.DefaultLifetime != "7d" || got.MaxLifetime != "90d" {
+		// Day counts are accepted too, and answered as Go durations, which
+		// time.ParseDuration reads.
+		if got := putPolicy(t, s, w.Admin, policyJSON{DefaultLifetime: "7d", MaxLifetime: "90d", Creation: "everyone"}); got.DefaultLifetime != "168h" || got.MaxLifetime != "2160h" {
 			t.Errorf("durations written as %q / %q", got.DefaultLifetime, got.MaxLifetime)
 		}
 	})
@@ -193,14 +194,14 @@ func TestPolicyPutKeepsFieldsLeftOut(t *testing.T) {
 		put := func(body map[string]any) policyJSON {
 			return decode[policyJSON](t, send(t, s, call{Method: http.MethodPut, Path: "/api/v1/policy", Auth: w.Owner, Body: body}), http.StatusOK)
 		}
-		if got := put(map[string]any{"creation": "admins"}); got != (policyJSON{DefaultLifetime: "180d", AllowNoExpiry: true, Creation: "admins"}) {
+		if got := put(map[string]any{"creation": "admins"}); got != (policyJSON{DefaultLifetime: "4320h", AllowNoExpiry: true, Creation: "admins"}) {
 			t.Errorf("after setting only creation: %+v", got)
 		}
 		// Lowering only the maximum below the default lowers the default with it.
-		if got := put(map[string]any{"max_lifetime": "720h"}); got != (policyJSON{DefaultLifetime: "30d", MaxLifetime: "30d", AllowNoExpiry: true, Creation: "admins"}) {
+		if got := put(map[string]any{"max_lifetime": "720h"}); got != (policyJSON{DefaultLifetime: "720h", MaxLifetime: "720h", AllowNoExpiry: true, Creation: "admins"}) {
 			t.Errorf("after setting only max_lifetime: %+v", got)
 		}
-		if got := put(map[string]any{"allow_no_expiry": false, "max_lifetime": ""}); got != (policyJSON{DefaultLifetime: "30d", AllowNoExpiry: false, Creation: "admins"}) {
+		if got := put(map[string]any{"allow_no_expiry": false, "max_lifetime": ""}); got != (policyJSON{DefaultLifetime: "720h", AllowNoExpiry: false, Creation: "admins"}) {
 			t.Errorf("after clearing max_lifetime: %+v", got)
 		}
 		// Asking for a default above the maximum in the same request is a contradiction.
@@ -216,7 +217,7 @@ func TestMaxLifetimeFlagAloneCapsTheDefault(t *testing.T) {
 	servertest.ForEachBackend(t, func(t *testing.T, s *servertest.Server) {
 		w := newWorld(t, s)
 		got := decode[policyJSON](t, send(t, s, call{Method: http.MethodGet, Path: "/api/v1/policy", Auth: w.Member}), http.StatusOK)
-		if got.MaxLifetime != "30d" || got.DefaultLifetime != "30d" {
+		if got.MaxLifetime != "720h" || got.DefaultLifetime != "720h" {
 			t.Errorf("policy under --max-token-lifetime=720h: %+v", got)
 		}
 		wantProblem(t, send(t, s, call{Method: http.MethodPost, Path: "/api/v1/tokens", Auth: w.Member, Body: map[string]any{"name": "x", "expires_in": "31d"}}), http.StatusUnprocessableEntity)

@@ -66,10 +66,11 @@ func userView(u *store.User) User {
 		Suspended: u.Suspended, LoginType: u.LoginType, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
 }
 
-// Policy is the token policy; durations are Go duration strings or day
-// counts ("720h", "90d"); empty = none.
+// Policy is the token policy. Durations are answered as Go duration
+// strings ("720h" for 30 days) and read as those or as day counts
+// ("30d"); empty = none.
 type Policy struct {
-	DefaultLifetime string    `json:"default_lifetime" doc:"Lifetime of tokens created without an expiration, e.g. 180d"`
+	DefaultLifetime string    `json:"default_lifetime" doc:"Lifetime of tokens created without an expiration, a Go duration string, e.g. 4320h (180 days); a day count such as 180d is accepted too"`
 	MaxLifetime     string    `json:"max_lifetime" doc:"Longest lifetime allowed; empty = no maximum. Lowering it caps existing tokens, counted from their creation"`
 	AllowNoExpiry   bool      `json:"allow_no_expiry" doc:"Whether tokens without expiration may be created"`
 	Creation        string    `json:"creation" enum:"everyone,admins" doc:"Who may create tokens"`
@@ -79,8 +80,8 @@ type Policy struct {
 
 func policyView(p store.Policy) Policy {
 	return Policy{
-		DefaultLifetime: service.FormatDuration(p.DefaultLifetime), MaxLifetime: service.FormatDuration(p.MaxLifetime),
-		AllowNoExpiry: p.AllowNoExpiry, Creation: p.Creation, RevokeUnusedFor: service.FormatDuration(p.RevokeUnusedFor),
+		DefaultLifetime: service.FormatGoDuration(p.DefaultLifetime), MaxLifetime: service.FormatGoDuration(p.MaxLifetime),
+		AllowNoExpiry: p.AllowNoExpiry, Creation: p.Creation, RevokeUnusedFor: service.FormatGoDuration(p.RevokeUnusedFor),
 		UpdatedAt: p.UpdatedAt,
 	}
 }

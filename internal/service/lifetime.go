@@ -55,6 +55,19 @@ func ParseDuration(s string) (time.Duration, error) {
 }
 
 // FormatDuration writes d the way ParseDuration reads it, in days when whole.
+// FormatGoDuration writes d as a Go duration string that time.ParseDuration
+// reads back ("720h" for 30 days, "1h30m0s"), "" for 0: what the API
+// answers, per its contract.
+func FormatGoDuration(d time.Duration) string {
+	switch {
+	case d == 0:
+		return ""
+	case d%time.Hour == 0:
+		return strconv.FormatInt(int64(d/time.Hour), 10) + "h"
+	}
+	return d.String()
+}
+
 func FormatDuration(d time.Duration) string {
 	if d == 0 {
 		return ""

@@ -291,6 +291,14 @@ func TestFederationPolicyAPIValidatesAndIsForAdmins(t *testing.T) {
 		t.Errorf("patched conditions = %v", c)
 	}
 	s.JSON(t, http.MethodGet, "/api/v1/federation/policies/00000000-0000-7000-8000-000000000000", admin, nil, http.StatusNotFound, nil)
+	// A cursor this server did not return is refused, not read as the end
+	// of the list.
+	for _, cursor := range []string{"abc", "zzzz", "eyJ4IjoxfQ"} {
+		st, body, _ := s.Do(t, http.MethodGet, "/api/v1/federation/policies?limit=1&cursor="+cursor, admin, nil)
+		if st != http.StatusUnprocessableEntity || !strings.Contains(string(body), "next_cursor") {
+			t.Errorf("cursor %q: %d %s; want 422 naming next_cursor", cursor, st, body)
+		}
+	}
 }
 
 // TestDeletingAPolicyKillsItsTokensOnAnotherReplica: replica B has the fed

@@ -228,8 +228,8 @@ func (f *Federation) ListPolicies(ctx context.Context, a Actor, cursor string, l
 	}
 	after := ""
 	if cursor != "" {
-		if after, err = decodeCursor(cursor); err != nil {
-			return nil, "", invalid("cursor", "cursor is not one this server returned; start again without it")
+		if after, err = decodeCursor(cursor); err != nil || uuid.Validate(after) != nil {
+			return nil, "", invalid("cursor", "cursor %q is not valid; pass the next_cursor value of the previous page unchanged", printable(cursor, 80))
 		}
 	}
 	ps, err := f.store.ListFederationPolicies(ctx, store.FederationPolicyFilter{Cursor: after, Limit: n + 1})

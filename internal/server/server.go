@@ -199,6 +199,7 @@ func (a *App) mountHTTP(ctx context.Context) error {
 	})
 	a.Introspector = &sts.Introspector{Verifier: a.Edge, Issuer: a.PublicURL}
 	a.Mux.Handle(sts.IntrospectPath, a.Introspector)
+	sts.MountNotFound(a.Mux)
 	a.mountOperations()
 	for _, mount := range []func(context.Context) error{a.mountSTS, a.mountSSO, a.mountWeb, a.mountGateway} {
 		if err := mount(ctx); err != nil {

@@ -22,7 +22,7 @@ var (
 	errNoCredential = fail("no credential: send Authorization: Bearer <token>")
 	errUnknown      = fail("token is not valid: it may have been mistyped, regenerated or deleted")
 	errRevoked      = fail("token has been revoked; create a new one")
-	errExpired      = fail("token has expired; regenerate it or create a new one")
+	errExpired      = fail("token has expired; create a new one (an expired token cannot be regenerated)")
 	errOwnerGone    = fail("the token's owner no longer exists")
 	errSuspended    = fail("the token's owner is suspended")
 	errSessionEnded = fail("session has ended; log in again")

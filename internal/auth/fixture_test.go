@@ -195,7 +195,7 @@ func (f *fixture) refused(secret, reason string) {
 const (
 	reasonUnknown   = "token is not valid: it may have been mistyped, regenerated or deleted"
 	reasonRevoked   = "token has been revoked; create a new one"
-	reasonExpired   = "token has expired; regenerate it or create a new one"
+	reasonExpired   = "token has expired; create a new one (an expired token cannot be regenerated)"
 	reasonOwnerGone = "the token's owner no longer exists"
 	reasonSuspended = "the token's owner is suspended"
 	reasonEnded     = "session has ended; log in again"

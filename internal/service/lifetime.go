@@ -2,6 +2,7 @@ package service
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -49,10 +50,17 @@ func ParseDuration(s string) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil {
+		if goDurationRE.MatchString(s) {
+			// Well written, but past what a time.Duration holds (~292 years).
+			return 0, fmt.Errorf("%q is too long: at most 100 years", s)
+		}
 		return 0, fmt.Errorf("%q is not a duration: write it like \"720h\", \"90m\" or \"30d\"", s)
 	}
 	return d, nil
 }
+
+// goDurationRE is the syntax of a Go duration, whatever its size.
+var goDurationRE = regexp.MustCompile(`^[-+]?(([0-9]+\.?[0-9]*|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+$`)
 
 // FormatDuration writes d the way ParseDuration reads it, in days when whole.
 // FormatGoDuration writes d as a Go duration string that time.ParseDuration

@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -35,6 +36,25 @@ func TestParseDurationReadsGoDurationsDaysAndWeeks(t *testing.T) {
 		got, err := service.ParseDuration(c.in)
 		if (err == nil) != c.ok || (c.ok && got != c.want) {
 			t.Errorf("ParseDuration(%q) = %v, %v; want %v, ok=%v", c.in, got, err, c.want, c.ok)
+		}
+	}
+	// A well-written duration too large to hold is said to be too long,
+	// not to be no duration.
+	for in, says := range map[string]string{"99999999h": "too long", "1e3h": "not a duration", "720x": "not a duration", "-99999999h": "too long"} {
+		if _, err := service.ParseDuration(in); err == nil || !strings.Contains(err.Error(), says) {
+			t.Errorf("ParseDuration(%q) = %v; want an error saying %q", in, err, says)
+		}
+	}
+}
+
+func TestFormatGoDurationIsReadByTimeParseDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{0: "", 30 * day: "720h", 36 * time.Hour: "36h", 90 * time.Minute: "1h30m0s", time.Minute: "1m0s"} {
+		got := service.FormatGoDuration(d)
+		if got != want {
+			t.Errorf("FormatGoDuration(%v) = %q; want %q", d, got, want)
+		}
+		if back, err := time.ParseDuration(got); d != 0 && (err != nil || back != d) {
+			t.Errorf("time.ParseDuration(%q) = %v, %v; want %v", got, back, err, d)
 		}
 	}
 }

@@ -130,7 +130,7 @@ func (d *Device) Intercept(next http.HandlerFunc) http.HandlerFunc {
 		if r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
 			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 			if err := r.ParseForm(); err != nil {
-				writeOAuthError(w, invalidRequest("the form body could not be read (at most 64 KiB of application/x-www-form-urlencoded)"))
+				writeOAuthError(w, formError(err))
 				return
 			}
 			if r.PostForm.Get("grant_type") == GrantDeviceCode {
@@ -164,7 +164,7 @@ func (d *Device) serveAuthorization(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
-		writeOAuthError(w, invalidRequest("the form body could not be read (at most 64 KiB of application/x-www-form-urlencoded)"))
+		writeOAuthError(w, formError(err))
 		return
 	}
 	if id := r.PostForm.Get("client_id"); id != CLIClientID {

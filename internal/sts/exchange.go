@@ -45,7 +45,7 @@ func parseExchange(w http.ResponseWriter, r *http.Request) (*exchangeRequest, *o
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
-		return nil, invalidRequest("the form body could not be read (at most 64 KiB of application/x-www-form-urlencoded)")
+		return nil, formError(err)
 	}
 	f := r.PostForm
 	for _, name := range []string{"grant_type", "subject_token", "subject_token_type", "scope", "requested_token_type"} {
@@ -59,7 +59,7 @@ func parseExchange(w http.ResponseWriter, r *http.Request) (*exchangeRequest, *o
 		return nil, invalidRequest("grant_type is required; use " + GrantTokenExchange)
 	default:
 		return nil, &oauthError{http.StatusBadRequest, "unsupported_grant_type",
-			"grant_type " + g + " is not supported; this server only exchanges tokens: " + GrantTokenExchange}
+			"grant_type " + g + " is not supported; use " + GrantTokenExchange + " (token exchange), or " + GrantDeviceCode + " (the device flow)"}
 	}
 	if f.Has("actor_token") || f.Has("actor_token_type") {
 		return nil, invalidRequest("delegation with actor_token is not supported; send only subject_token")

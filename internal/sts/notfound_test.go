@@ -28,3 +28,20 @@ func TestUnknownOAuthPathsAnswerOAuthErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestFormErrorsSayWhatIsWrongWithTheBody: a body past the limit is said
+// to be too large, a malformed escape to be malformed (not too large).
+func TestFormErrorsSayWhatIsWrongWithTheBody(t *testing.T) {
+	for body, says := range map[string]string{
+		strings.Repeat("a", maxFormBytes+1): "larger than 64 KiB",
+		"grant_type=%zz":                    `invalid URL escape "%zz"`,
+	} {
+		r := httptest.NewRequest(http.MethodPost, TokenPath, strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.Body = http.MaxBytesReader(httptest.NewRecorder(), r.Body, maxFormBytes)
+		err := r.ParseForm()
+		if e := formError(err); err == nil || e.code != "invalid_request" || !strings.Contains(e.description, says) {
+			t.Errorf("body of %d bytes: ParseForm %v gives %v; want it to say %q", len(body), err, e, says)
+		}
+	}
+}

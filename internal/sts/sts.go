@@ -3,6 +3,7 @@ package sts
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -203,6 +204,16 @@ func serverErrorFor(err error) *oauthError {
 		return &oauthError{http.StatusServiceUnavailable, "temporarily_unavailable", msg}
 	}
 	return serverError()
+}
+
+// formError is the answer to a form body ParseForm refused: too large,
+// or not form encoding.
+func formError(err error) *oauthError {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return invalidRequest("the form body is larger than 64 KiB")
+	}
+	return invalidRequest("the form body is not valid application/x-www-form-urlencoded (a % must start an escape such as %2F): " + printableShort(err.Error()))
 }
 
 func writeOAuthError(w http.ResponseWriter, e *oauthError) {

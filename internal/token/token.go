@@ -60,7 +60,7 @@ var (
 
 // shape ends every message so that a user learns what a valid token looks
 // like whatever went wrong.
-const shape = "; a valid token looks like <prefix>_<pat|adm|ses>_<36 letters and digits>, for example lk_pat_..."
+const shape = "; a valid token looks like <prefix>_<pat|adm|ses|fed>_<36 letters and digits>, for example lk_pat_..."
 
 // formatError is a precise message for one of the sentinel errors.
 type formatError struct {
@@ -77,5 +77,5 @@ func invalid(sentinel error, prefix, what string) error {
 	if prefix == "" || !validPrefix(prefix) {
 		prefix = "<prefix>"
 	}
-	return &formatError{sentinel, what + "; a valid token looks like " + prefix + "_<pat|adm|ses>_<36 letters and digits>"}
+	return &formatError{sentinel, what + "; a valid token looks like " + prefix + "_<pat|adm|ses|fed>_<36 letters and digits>"}
 }

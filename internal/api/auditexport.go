@@ -18,7 +18,7 @@ func (a *API) registerAuditExport() {
 	huma.Register(a, huma.Operation{
 		OperationID: "export-audit", Method: http.MethodGet, Path: "/api/v1/audit/export", Tags: []string{"Audit"},
 		Summary:     "Export the audit log as JSON lines, newest first (admins)",
-		Description: "Streams every event matching the filters as application/x-ndjson, one AuditEvent object per line. Takes the same filters as GET /api/v1/audit; cursor and limit are ignored.",
+		Description: "Streams every event matching the filters as application/x-ndjson, one AuditEvent object per line. Takes the same filters as GET /api/v1/audit; it has no pages (no cursor or limit): it streams every matching event.",
 		Security:    security,
 		Responses: map[string]*huma.Response{"200": {
 			Description: "One AuditEvent JSON object per line",
@@ -27,7 +27,7 @@ func (a *API) registerAuditExport() {
 	}, a.exportAudit)
 }
 
-func (a *API) exportAudit(ctx context.Context, in *auditInput) (*huma.StreamResponse, error) {
+func (a *API) exportAudit(ctx context.Context, in *auditFilter) (*huma.StreamResponse, error) {
 	actor, _, err := a.actor(ctx)
 	if err != nil {
 		return nil, err

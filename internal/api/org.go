@@ -38,6 +38,16 @@ type auditInput struct {
 	Limit    int       `query:"limit" minimum:"0" maximum:"500"`
 }
 
+// auditFilter is auditInput without pages, for the export (huma reads
+// the parameters of one flat struct, so they are written out again).
+type auditFilter struct {
+	ActorID  string    `query:"actor_id" maxLength:"100"`
+	TargetID string    `query:"target_id" maxLength:"100"`
+	Action   string    `query:"action" maxLength:"100" doc:"Exact action, or a prefix ending in '.', e.g. token."`
+	Since    time.Time `query:"since"`
+	Until    time.Time `query:"until"`
+}
+
 type auditPage struct {
 	Body struct {
 		Items      []AuditEvent `json:"items"`

@@ -84,6 +84,9 @@ func refusedUpgrade(h http.Header) string {
 func (a *Authorizer) writeDenial(w http.ResponseWriter, r *http.Request, o Outcome) {
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
+	// A credential that authenticated and was denied (a route its scopes
+	// do not reach) still learns when it stops working.
+	setExpiration(h, o.Principal)
 	if o.Status == http.StatusUnauthorized {
 		h.Set("WWW-Authenticate", `Basic realm="`+a.realm()+`", charset="UTF-8"`)
 	}

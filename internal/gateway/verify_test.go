@@ -127,6 +127,15 @@ func TestVerifySendsIdentityAndExpiryHeaders(t *testing.T) {
 	if d := time.Until(exp); d < 719*time.Hour || d > 721*time.Hour {
 		t.Errorf("token expires in %s, want about 720h", d)
 	}
+	// Denied a repository its scope does not reach, the token still
+	// learns when it expires; the identity headers are not sent.
+	resp, _ = send(t, http.MethodGet, s.URL+"/auth/verify", http.Header{
+		"X-Original-Method": {"GET"}, "X-Original-Uri": {"/other/web.git/info/refs?service=git-upload-pack"},
+		"Authorization": {basic("ci-bot", tok.Secret)},
+	})
+	if got := resp.Header.Get("Latchkey-Token-Expiration"); resp.StatusCode != http.StatusForbidden || got != exp.Format(time.RFC3339) || resp.Header.Get("X-Latchkey-User") != "" {
+		t.Errorf("denied: %d, Latchkey-Token-Expiration %q (want %q), X-Latchkey-User %q", resp.StatusCode, got, exp.Format(time.RFC3339), resp.Header.Get("X-Latchkey-User"))
+	}
 }
 
 func TestVerifyRefusesRevokedTokensAndSuspendedOwners(t *testing.T) {

@@ -94,6 +94,8 @@ func (s *SCIM) authed(fn scimHandler) http.Handler {
 			writeSCIMError(w, http.StatusUnauthorized, "", "the bearer token is not valid (unknown, expired, revoked, or its owner is suspended)")
 			return
 		}
+		// Every answer to an expiring credential says when it expires.
+		p.Identity().SetExpiration(w.Header())
 		if p.Token == nil {
 			writeSCIMError(w, http.StatusForbidden, "", "SCIM takes an admin access token holding the scim scope, not a login session")
 			return

@@ -131,6 +131,16 @@ func TestSCIMProvisioningFlowsOfRFC7644OktaAndEntra(t *testing.T) {
 		if code, out, _ := c.do("GET", `/Users?filter=userName%20sw%20%22b%22`, ""); code != 400 || out["scimType"] != "invalidFilter" {
 			t.Fatalf("unsupported filter: %d %v", code, out)
 		}
+		// Every answer to an expiring credential says when it expires
+		// (this suite's token does not expire, and says nothing).
+		robot := s.CreateUser(t, admin, "scim-expiring", "", "admin", "service")
+		expiring := scimCall{t, s, s.CreateToken(t, admin, map[string]any{"name": "idp", "user_id": robot, "scopes": []string{"scim"}, "expires_in": "24h"}).Secret}
+		if code, _, h := expiring.do("GET", "/Users/"+id, ""); code != 200 || h.Get("Latchkey-Token-Expiration") == "" {
+			t.Errorf("a SCIM answer to an expiring admin token: %d without Latchkey-Token-Expiration: %v", code, h)
+		}
+		if _, _, h := c.do("GET", "/Users/"+id, ""); h.Get("Latchkey-Token-Expiration") != "" {
+			t.Errorf("a SCIM answer to a token that never expires names an expiration: %v", h)
+		}
 		if u := c.want("GET", "/Users/"+id, "", 200); u["userName"] != "bjensen" {
 			t.Fatalf("GET user: %v", u)
 		}

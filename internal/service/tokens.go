@@ -528,6 +528,8 @@ func cleanName(name string) (string, error) {
 		return "", invalid("name", "name is too long: at most %d characters", maxNameLen)
 	case strings.IndexFunc(name, unicode.IsControl) >= 0:
 		return "", invalid("name", "name must not contain control characters")
+	case strings.IndexFunc(name, invisible) >= 0:
+		return "", invalid("name", "name must not contain invisible or direction-changing characters (such as U+200B or U+202E): they make one name look like another")
 	case strings.ContainsRune(name, utf8.RuneError):
 		// JSON decoding turns invalid UTF-8 into U+FFFD; a name is text.
 		return "", invalid("name", "name must be valid UTF-8 text")
@@ -543,7 +545,21 @@ func cleanDescription(d string) (string, error) {
 	if strings.IndexFunc(d, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' }) >= 0 {
 		return "", invalid("description", "description must not contain control characters")
 	}
+	if strings.IndexFunc(d, bidiControl) >= 0 {
+		return "", invalid("description", "description must not contain direction-changing characters (such as U+202E): they make text read other than it is")
+	}
 	return d, nil
+}
+
+// invisible reports whether r is a format character (Unicode Cf: zero
+// width spaces, direction marks and overrides, the byte order mark, soft
+// hyphen) other than the zero width joiner of emoji sequences.
+func invisible(r rune) bool { return r != '\u200d' && unicode.Is(unicode.Cf, r) }
+
+// bidiControl reports whether r changes the direction text is shown in
+// (embeddings, overrides, isolates, marks).
+func bidiControl(r rune) bool {
+	return r == '\u200e' || r == '\u200f' || r == '\u061c' || ('\u202a' <= r && r <= '\u202e') || ('\u2066' <= r && r <= '\u2069')
 }
 
 func cleanAllowlist(in []string) ([]string, error) {

@@ -301,3 +301,45 @@ func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// TestSCIMOfAnAdminNeitherMakesNorUnmakesOwners: through a SCIM token of
+// an admin, group membership mapped to owner does not make an owner, and
+// an owner cannot be deactivated, replaced, deleted or demoted (the API
+// lets only owners change an owner); a SCIM token of an owner can.
+func TestSCIMOfAnAdminNeitherMakesNorUnmakesOwners(t *testing.T) {
+	s := servertest.Start(t, "--config="+scimConfig(t))
+	owner := s.AdminSession(t)
+	byAdmin := scimCall{t, s, scimToken(t, s, owner, "scim")}
+	ownerRobot := s.CreateUser(t, owner, "scim-owner", "", "owner", "service")
+	byOwner := scimCall{t, s, s.CreateToken(t, owner, map[string]any{"name": "idp", "user_id": ownerRobot, "scopes": []string{"scim"}, "no_expiry": true}).Secret}
+
+	user := func(name string) string {
+		return byAdmin.want("POST", "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"`+name+`","externalId":"`+name+`"}`, 201)["id"].(string)
+	}
+	eve, mallory := user("eve"), user("mallory")
+	// The owner's SCIM token makes eve an owner through the mapping.
+	g := byOwner.want("POST", "/Groups", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"lk-owners","members":[{"value":"`+eve+`"}]}`, 201)
+	gid := g["id"].(string)
+	if role, _ := roleOf(t, s, owner, "eve"); role != "owner" {
+		t.Fatalf("role through an owner's SCIM token: %s, want owner", role)
+	}
+	// The admin's does not make mallory one.
+	byAdmin.want("PATCH", "/Groups/"+gid, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"members","value":[{"value":"`+mallory+`"}]}]}`, 200)
+	if role, _ := roleOf(t, s, owner, "mallory"); role == "owner" {
+		t.Fatal("an admin's SCIM token made an owner through the group mapping")
+	}
+	for _, c := range []struct{ method, path, body string }{
+		{"PATCH", "/Users/" + eve, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"active","value":false}]}`},
+		{"PUT", "/Users/" + eve, `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"eve2","active":false}`},
+		{"DELETE", "/Users/" + eve, ""},
+	} {
+		if code, out, _ := byAdmin.do(c.method, c.path, c.body); code != 403 || !strings.Contains(mustJSON(out), "owner") {
+			t.Errorf("an admin's SCIM %s of an owner: %d %v, want 403 naming the owner rule", c.method, code, out)
+		}
+	}
+	byAdmin.want("PATCH", "/Groups/"+gid, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"remove","path":"members[value eq \"`+eve+`\"]"}]}`, 200)
+	if role, susp := roleOf(t, s, owner, "eve"); role != "owner" || susp {
+		t.Fatalf("after an admin's SCIM token removed her from lk-owners: role %s suspended %v, want owner, active", role, susp)
+	}
+	byOwner.want("DELETE", "/Users/"+eve, "", 204)
+}

@@ -59,6 +59,20 @@ func (s *Users) SCIMUser(ctx context.Context, a Actor, id string) (*SCIMUserView
 	return s.scimView(ctx, id)
 }
 
+// scimChangeable is SCIMUser for a change: an owner may be changed only
+// through an owner's SCIM credential, as the API lets only owners change
+// an owner's role, suspension, email or existence.
+func (s *Users) scimChangeable(ctx context.Context, a Actor, id string) (*SCIMUserView, error) {
+	v, err := s.SCIMUser(ctx, a, id)
+	if err != nil {
+		return nil, err
+	}
+	if v.User.Role == store.RoleOwner && !ownerSCIM(a) {
+		return nil, forbidden("%s is an owner: only a SCIM token of an owner may change or remove an owner", v.User.Username)
+	}
+	return v, nil
+}
+
 func (s *Users) scimView(ctx context.Context, id string) (*SCIMUserView, error) {
 	u, err := s.store.GetUser(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && (u.LoginType != store.LoginTypeOIDC || u.Kind != store.KindPerson)) {
@@ -178,7 +192,7 @@ func (s *Users) ProvisionUser(ctx context.Context, a Actor, in SCIMUser) (*SCIMU
 
 // ReplaceUser applies a SCIM PUT: user name, email, externalId, active.
 func (s *Users) ReplaceUser(ctx context.Context, a Actor, id string, in SCIMUser) (*SCIMUserView, error) {
-	v, err := s.SCIMUser(ctx, a, id)
+	v, err := s.scimChangeable(ctx, a, id)
 	if err != nil {
 		return nil, err
 	}
@@ -237,7 +251,7 @@ func (s *Users) scimActiveAudit(ctx context.Context, a Actor, id string, active 
 // deactivated user's tokens and sessions stop at the next request, on every
 // replica.
 func (s *Users) SetActive(ctx context.Context, a Actor, id string, active bool) (*SCIMUserView, error) {
-	v, err := s.SCIMUser(ctx, a, id)
+	v, err := s.scimChangeable(ctx, a, id)
 	if err != nil {
 		return nil, err
 	}
@@ -257,7 +271,7 @@ func (s *Users) SetActive(ctx context.Context, a Actor, id string, active bool) 
 
 // Deprovision deletes a user (SCIM DELETE): every token and session stops.
 func (s *Users) Deprovision(ctx context.Context, a Actor, id string) error {
-	if _, err := s.SCIMUser(ctx, a, id); err != nil {
+	if _, err := s.scimChangeable(ctx, a, id); err != nil {
 		return err
 	}
 	if err := s.store.DeleteUser(ctx, id, s.now().UTC()); err != nil {
@@ -366,6 +380,14 @@ func symmetricDiff(a, b []string) []string {
 	return out
 }
 
+// ownerSCIM reports whether a SCIM caller (requireSCIM passed) acts for
+// an owner.
+func ownerSCIM(a Actor) bool { return a.User != nil && a.User.Role == store.RoleOwner }
+
+// errOwnerRoleBySCIM aborts a role change to or from owner by a SCIM
+// credential that is not an owner's.
+var errOwnerRoleBySCIM = errors.New("only an owner's SCIM token may make or unmake an owner")
+
 // reapplyRoles gives each user the role their SCIM groups map to under the
 // rules of the provider they sign in with (or the first provider with a
 // role claim). A user no group maps to any more is suspended, which stops
@@ -385,6 +407,11 @@ func (s *Users) reapplyRoles(ctx context.Context, a Actor, userIDs []string) {
 		var before store.Role
 		u, err := s.store.UpdateUser(ctx, id, func(u *store.User) error {
 			before = u.Role
+			if (u.Role == store.RoleOwner || role == store.RoleOwner) && role != u.Role && !ownerSCIM(a) {
+				// Group membership pushed by a SCIM token that is not an
+				// owner's neither makes nor unmakes an owner.
+				return errOwnerRoleBySCIM
+			}
 			if role == "" {
 				u.Suspended = true
 			} else {
@@ -393,6 +420,12 @@ func (s *Users) reapplyRoles(ctx context.Context, a Actor, userIDs []string) {
 			u.UpdatedAt = s.now().UTC()
 			return nil
 		})
+		if errors.Is(err, errOwnerRoleBySCIM) {
+			s.audit.logger.WarnContext(ctx, "SCIM group change left an owner role unchanged: the SCIM token is not an owner's", "user", id, "mapped_role", string(role))
+			s.scimAudit(ctx, a, "scim.role_refused", "user", id, map[string]any{"role": string(before), "mapped_role": string(role),
+				"reason": "only a SCIM token of an owner may make or unmake an owner"})
+			continue
+		}
 		if err != nil {
 			continue // deleted meanwhile
 		}

@@ -409,3 +409,53 @@ func TestBrowserShowsEveryTokenStateAndUsageHistory(t *testing.T) {
 	b.see("203.0.113.7", "198.51.100.23", "GitHub-Actions/2.317")
 	b.shot("token")
 }
+
+// TestBrowserFocusRingIsVisible: every link and button Tab reaches on the
+// token list shows a focus indicator, a solid outline of at least 2 px
+// whose colour contrasts 3:1 with the background around it (WCAG 1.4.11).
+// Text fields show theirs as a border in the primary colour, and are left
+// out here.
+func TestBrowserFocusRingIsVisible(t *testing.T) {
+	s := servertest.Start(t)
+	session := s.AdminSession(t)
+	s.CreateToken(t, session, map[string]any{"name": "ci-deploy", "scopes": []string{"repo:read"}, "expires_in": "720h"})
+	b := openChromium(t, s.URL, desktop)
+	b.login(servertest.AdminUser, servertest.AdminPassword)
+	b.open("/tokens")
+	const judge = `(() => {
+		const el = document.activeElement;
+		if (!el || el === document.body || el.matches("input:not([type=checkbox]):not([type=radio]), select, textarea")) return "";
+		const cs = getComputedStyle(el);
+		const what = el.outerHTML.slice(0, 80);
+		if (cs.outlineStyle === "none" || parseFloat(cs.outlineWidth) < 2) return what + ": outline " + cs.outlineStyle + " " + cs.outlineWidth;
+		const rgb = s => s.match(/[\d.]+/g).map(Number);
+		const lum = c => { const [r, g, b] = c.slice(0, 3).map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+		let bg = [255, 255, 255];
+		for (let p = el.parentElement; p; p = p.parentElement) {
+			const c = rgb(getComputedStyle(p).backgroundColor);
+			if (c.length === 3 || c[3] === 1) { bg = c; break; }
+		}
+		const oc = rgb(cs.outlineColor);
+		if (oc.length === 4 && oc[3] < 1) return what + ": translucent outline " + cs.outlineColor;
+		const [hi, lo] = [lum(oc), lum(bg)].sort((x, y) => y - x);
+		const ratio = (hi + 0.05) / (lo + 0.05);
+		return ratio >= 3 ? "" : what + ": outline " + cs.outlineColor + " on " + bg + " is " + ratio.toFixed(2) + ":1";
+	})()`
+	judged := 0
+	for range 15 {
+		b.do(chromedp.KeyEvent("\t"))
+		msg, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](judge))
+		if err != nil {
+			t.Fatalf("evaluate: %v", err)
+		}
+		if msg != "" {
+			t.Errorf("focus indicator too faint: %s", msg)
+		}
+		if b.eval(`document.activeElement.matches("a, button, input[type=checkbox], input[type=radio]")`) {
+			judged++
+		}
+	}
+	if judged < 5 {
+		t.Errorf("Tab reached only %d links or buttons on /tokens; the check saw too little", judged)
+	}
+}

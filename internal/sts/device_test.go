@@ -43,8 +43,9 @@ func poll(t *testing.T, s *servertest.Server, code string) (int, map[string]any)
 }
 
 // consoleDecide signs in to the console as admin and approves or denies the
-// user code on /device, as a person in a browser would.
-func consoleDecide(t *testing.T, s *servertest.Server, userCode, action string) *http.Response {
+// user code on /device, as a person in a browser would, and returns the
+// answer with the page it ends on.
+func consoleDecide(t *testing.T, s *servertest.Server, userCode, action string) (*http.Response, string) {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, Timeout: 30 * time.Second}
@@ -67,8 +68,9 @@ func consoleDecide(t *testing.T, s *servertest.Server, userCode, action string) 
 	if err != nil {
 		t.Fatal(err)
 	}
+	b, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
-	return resp
+	return resp, string(b)
 }
 
 func TestDeviceFlowApprovedOnTheConsoleGivesTheCLIASession(t *testing.T) {
@@ -95,8 +97,13 @@ func TestDeviceFlowApprovedOnTheConsoleGivesTheCLIASession(t *testing.T) {
 			t.Fatalf("forged device code: %d %v, want invalid_grant", code, out)
 		}
 
-		if resp := consoleDecide(t, s, userCode, "approve"); resp.StatusCode != 200 || !strings.Contains(resp.Request.URL.RawQuery, "msg=device") {
+		resp, page := consoleDecide(t, s, userCode, "approve")
+		if resp.StatusCode != 200 || resp.Request.URL.RawQuery != "result=approved" {
 			t.Fatalf("approval: %d at %s", resp.StatusCode, resp.Request.URL)
+		}
+		// Said once, in the page's own live region.
+		if n := strings.Count(page, "The CLI is signed in"); n != 1 || !strings.Contains(page, `class="alert alert-success" role="status" id="device-done"`) {
+			t.Errorf("the approval is said %d times (want once, as a success): %.2000s", n, page)
 		}
 		code, tok := poll(t, s, deviceCode)
 		secret, _ := tok["access_token"].(string)
@@ -116,12 +123,15 @@ func TestDeviceFlowApprovedOnTheConsoleGivesTheCLIASession(t *testing.T) {
 
 		// Denied on the console: the CLI gets access_denied.
 		_, auth = postForm(t, s, sts.DeviceAuthorizationPath, url.Values{"client_id": {"latchkey-cli"}})
-		consoleDecide(t, s, auth["user_code"].(string), "deny")
+		if _, page := consoleDecide(t, s, auth["user_code"].(string), "deny"); strings.Count(page, "The sign-in was denied") != 1 ||
+			!strings.Contains(page, `class="alert alert-warning" role="status" id="device-done"`) {
+			t.Errorf("the denial is not said once, as a warning: %.2000s", page)
+		}
 		if code, out := poll(t, s, auth["device_code"].(string)); code != 400 || out["error"] != "access_denied" {
 			t.Fatalf("denied code: %d %v", code, out)
 		}
 		// A used or denied code cannot be approved again.
-		if resp := consoleDecide(t, s, auth["user_code"].(string), "approve"); resp.StatusCode != 422 {
+		if resp, _ := consoleDecide(t, s, auth["user_code"].(string), "approve"); resp.StatusCode != 422 {
 			t.Fatalf("approving a denied code: %d, want 422", resp.StatusCode)
 		}
 

@@ -37,9 +37,16 @@ var notices = map[string]string{
 	"sa-created":     "The service account was created. Create an admin access token for it below.",
 	"policy":         "The token policy was saved.",
 	"linked":         "The user was linked to the identity: they now sign in through the provider and keep their tokens.",
-	"device":         "The CLI is signed in. You can close this page and go back to your terminal.",
-	"device-no":      "The sign-in was denied. The CLI gets no access.",
 }
+
+// deviceResults are the device page's own answers to ?result=, shown once
+// in the page (not as the layout's notice), a denial as a warning.
+var deviceResults = map[string]deviceResult{
+	"approved": {"The CLI is signed in. You can close this page and go back to your terminal.", "alert-success"},
+	"denied":   {"The sign-in was denied. The CLI gets no access.", "alert-warning"},
+}
+
+type deviceResult struct{ Text, Class string }
 
 func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 	if v := h.session(w, r); v != nil {

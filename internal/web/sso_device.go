@@ -18,7 +18,7 @@ type DeviceDecider interface {
 // deviceData is the /device page.
 type deviceData struct {
 	UserCode string
-	Done     string
+	Done     *deviceResult
 	Form     form
 }
 
@@ -34,7 +34,10 @@ func (h *Handler) mountDevice(mux *http.ServeMux) {
 // shows; a code in the link is only prefilled, never approved by the link
 // alone.
 func (h *Handler) deviceForm(w http.ResponseWriter, r *http.Request, v *visit) {
-	d := &deviceData{UserCode: r.URL.Query().Get("user_code"), Done: notices[r.URL.Query().Get("msg")]}
+	d := &deviceData{UserCode: r.URL.Query().Get("user_code")}
+	if res, ok := deviceResults[r.URL.Query().Get("result")]; ok {
+		d.Done = &res
+	}
 	if len(d.UserCode) > 20 {
 		d.UserCode = ""
 	}
@@ -60,9 +63,9 @@ func (h *Handler) deviceDecide(w http.ResponseWriter, r *http.Request, v *visit)
 		h.render(w, r, v, statusOf(err), "device", "Sign in a device", d)
 		return
 	}
-	msg := "device-no"
+	result := "denied"
 	if approve {
-		msg = "device"
+		result = "approved"
 	}
-	seeOther(w, r, "/device?msg="+msg)
+	seeOther(w, r, "/device?result="+result)
 }

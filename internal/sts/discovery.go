@@ -73,7 +73,7 @@ func (s *Service) serveMetadata(w http.ResponseWriter, r *http.Request) {
 		ResponseTypesSupported:     []string{},
 		// The subject token is the exchange's credential ("none"); an
 		// optional client credential is a token of the same user.
-		TokenEndpointAuthMethods: []string{"none", "client_secret_basic"},
+		TokenEndpointAuthMethods: []string{"none", "client_secret_basic", "client_secret_post"},
 		// The introspection caller is a token with the introspect scope,
 		// as the client secret (any client_id), or as a Bearer token.
 		IntrospectionEndpointAuthMethods: []string{"client_secret_basic", "client_secret_post"},

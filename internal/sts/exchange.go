@@ -151,17 +151,30 @@ func (s *Service) subject(r *http.Request, raw string) (*auth.Principal, *oauthE
 }
 
 // client checks the optional client authentication. RFC 8693 lets a client
-// omit it, and the subject token is then the only credential; when an
-// Authorization header is sent it must be valid and belong to the same user
-// as the subject token, so a credential is never silently ignored.
+// omit it, and the subject token is then the only credential; when one is
+// sent, in the Authorization header (Bearer or client_secret_basic) or as
+// client_secret in the body (client_secret_post), it must be valid and
+// belong to the same user as the subject token, so a credential is never
+// silently ignored.
 func (s *Service) client(r *http.Request, subject *auth.Principal) *oauthError {
-	if r.Header.Get("Authorization") == "" {
+	header, posted := r.Header.Get("Authorization") != "", r.PostForm["client_secret"]
+	switch {
+	case header && len(posted) > 0:
+		return invalidRequest("send the client credential once: in the Authorization header or as client_secret, not both (RFC 6749 §2.3)")
+	case len(posted) > 1:
+		return invalidRequest("parameter client_secret is repeated; send it once")
+	case !header && len(posted) == 0:
 		return nil
 	}
-	secret, _, ok := auth.ClientCredential(r.Header)
-	if !ok {
-		return &oauthError{http.StatusUnauthorized, "invalid_client",
-			"the Authorization header is malformed; send Authorization: Bearer <token> or HTTP Basic with the token as client secret, or omit it (the subject token suffices)"}
+	var secret string
+	if header {
+		var ok bool
+		if secret, _, ok = auth.ClientCredential(r.Header); !ok {
+			return &oauthError{http.StatusUnauthorized, "invalid_client",
+				"the Authorization header is malformed; send Authorization: Bearer <token> or HTTP Basic with the token as client secret, or omit it (the subject token suffices)"}
+		}
+	} else if secret = posted[0]; secret == "" {
+		return &oauthError{http.StatusUnauthorized, "invalid_client", "client_secret is empty; send a token of the subject token's user, or omit it (the subject token suffices)"}
 	}
 	c, err := s.d.Verifier.Verify(r.Context(), secret, auth.ClientOf(r).Request())
 	if err != nil {
@@ -169,14 +182,14 @@ func (s *Service) client(r *http.Request, subject *auth.Principal) *oauthError {
 			return &oauthError{http.StatusTooManyRequests, "slow_down", err.Error()}
 		}
 		if errors.Is(err, auth.ErrUnauthenticated) {
-			return &oauthError{http.StatusUnauthorized, "invalid_client", "the Authorization credential was refused: " + err.Error()}
+			return &oauthError{http.StatusUnauthorized, "invalid_client", "the client credential was refused: " + err.Error()}
 		}
 		s.d.Logger.ErrorContext(r.Context(), "verify client credential", "err", err)
 		return serverErrorFor(err)
 	}
 	if c.User.ID != subject.User.ID {
 		return &oauthError{http.StatusUnauthorized, "invalid_client",
-			"the Authorization credential belongs to another user than subject_token; omit it or use one of the same user"}
+			"the client credential belongs to another user than subject_token; omit it or use one of the same user"}
 	}
 	return nil
 }

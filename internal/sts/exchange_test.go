@@ -284,6 +284,27 @@ func TestOptionalClientAuthenticationMustMatchTheSubject(t *testing.T) {
 	if status != http.StatusUnauthorized || out["error"] != "invalid_client" {
 		t.Fatalf("a bogus client credential: %d %v", status, out)
 	}
+	// The same rules for a credential in the body (client_secret_post),
+	// which was ignored: a token was issued whatever it held.
+	for _, tc := range []struct {
+		name, secret string
+		status       int
+		code         string
+	}{
+		{"same user's", admin, http.StatusOK, ""},
+		{"another user's", other, http.StatusUnauthorized, "invalid_client"},
+		{"bogus", "lk_pat_bogus", http.StatusUnauthorized, "invalid_client"},
+		{"empty", "", http.StatusUnauthorized, "invalid_client"},
+	} {
+		status, out := post(t, s, sts.TokenPath, exchangeForm(pat.Secret, "client_id", "ci", "client_secret", tc.secret), "")
+		if status != tc.status || (tc.code != "" && out["error"] != tc.code) {
+			t.Errorf("%s client_secret in the body: %d %v; want %d %s", tc.name, status, out, tc.status, tc.code)
+		}
+	}
+	status, out = post(t, s, sts.TokenPath, exchangeForm(pat.Secret, "client_secret", admin), admin)
+	if status != http.StatusBadRequest || out["error"] != "invalid_request" {
+		t.Errorf("a client credential in the header and the body: %d %v; want 400 invalid_request", status, out)
+	}
 }
 
 func TestExchangeIsAudited(t *testing.T) {

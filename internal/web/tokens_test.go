@@ -127,7 +127,8 @@ func TestNewTokenFormShowsErrorsNextToFieldsAndKeepsInput(t *testing.T) {
 	}{
 		{"missing name", url.Values{"name": {" "}, "description": {"keep me <b>"}, "expiration": {"7d"}, "scope": {"repo:read"}, "resources_repo:read": {"acme/*"}},
 			http.StatusUnprocessableEntity, "name-error", "Name is required",
-			[]string{"keep me &lt;b&gt;", `value="repo:read" checked`, `value="acme/*"`}},
+			// The field names its error and still its help.
+			[]string{"keep me &lt;b&gt;", `value="repo:read" checked`, `value="acme/*"`, `aria-invalid="true" aria-describedby="name-error name-help"`}},
 		{"duplicate name", url.Values{"name": {"taken"}, "expiration": {"7d"}},
 			http.StatusConflict, "name-error", "already has an active token named", []string{`value="taken"`}},
 		{"bad resource pattern", url.Values{"name": {"pat"}, "expiration": {"7d"}, "scope": {"repo"}, "resources_repo": {"acme/[x"}},
@@ -239,7 +240,7 @@ func TestExpiryBannerNamesTheTokenOnEveryPage(t *testing.T) {
 	b.login(t, servertest.AdminUser, servertest.AdminPassword)
 	for _, path := range []string{"/tokens", "/tokens/new", "/cli-auth", "/admin/policy"} {
 		p := b.get(t, path)
-		banner := regexp.MustCompile(`(?s)<div class="alert alert-warning banner" role="alert">.*?</ul>`).FindString(p.Body)
+		banner := regexp.MustCompile(`(?s)<div class="alert alert-warning banner" role="status">.*?</ul>`).FindString(p.Body)
 		if !strings.Contains(banner, "nearly-done") || !strings.Contains(banner, "in 3 days") { // 72 h, rounded to the nearest day
 			t.Errorf("%s: no banner naming nearly-done:\n%s", path, banner)
 		}

@@ -171,6 +171,13 @@ func (d *Device) serveAuthorization(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, &oauthError{http.StatusUnauthorized, "invalid_client", "unknown client_id " + printableID(id) + "; the device flow serves client_id=" + CLIClientID})
 		return
 	}
+	if sc := strings.TrimSpace(r.PostForm.Get("scope")); sc != "" {
+		// Not silently ignored: the grant is a login session, which holds
+		// every right of the person who approves it.
+		writeOAuthError(w, &oauthError{http.StatusBadRequest, "invalid_scope",
+			"the device flow signs the CLI in with a session of the person who approves it, which cannot be narrowed; omit scope, and create a token with narrower scopes once signed in"})
+		return
+	}
 	now := d.now().UTC()
 	if wait, ok := d.authorizations().take(auth.ClientOf(r).IP, now); !ok {
 		secs := retryAfterSeconds(wait)

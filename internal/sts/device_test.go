@@ -78,6 +78,9 @@ func TestDeviceFlowApprovedOnTheConsoleGivesTheCLIASession(t *testing.T) {
 		if code, out := postForm(t, s, sts.DeviceAuthorizationPath, url.Values{"client_id": {"someone-else"}}); code != 401 || out["error"] != "invalid_client" {
 			t.Fatalf("unknown client: %d %v", code, out)
 		}
+		if code, out := postForm(t, s, sts.DeviceAuthorizationPath, url.Values{"client_id": {"latchkey-cli"}, "scope": {"repo:read"}}); code != 400 || out["error"] != "invalid_scope" {
+			t.Fatalf("a scope the session cannot be narrowed to: %d %v, want 400 invalid_scope", code, out)
+		}
 		code, auth := postForm(t, s, sts.DeviceAuthorizationPath, url.Values{"client_id": {"latchkey-cli"}})
 		if code != 200 || auth["verification_uri"] != s.URL+"/device" || auth["interval"] != float64(5) || auth["expires_in"] != float64(600) {
 			t.Fatalf("device authorization: %d %v", code, auth)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -105,5 +106,56 @@ func TestCaddyForwardAuthResistsForgedHeaders(t *testing.T) {
 		if resp.StatusCode == 200 {
 			t.Errorf("a token allowlisted to 10.20.30.40 was accepted from 127.0.0.1 by forging %v: %s", forged, body)
 		}
+	}
+}
+
+// TestAPIOverCaddyGivesTheUpstreamOnlyLatchkeysIdentity runs the API
+// rules of deploy/nginx behind the real Caddy with deploy/caddy/Caddyfile:
+// the upstream sees Latchkey's identity and no header a client sent under
+// any spelling a CGI, WSGI or Rack upstream reads as an identity header
+// (X_Latchkey_User is HTTP_X_LATCHKEY_USER too), and a public route's
+// answer carries no identity at all (Debian's Caddy 2.6 wrote the copied
+// headers' placeholders there as literal text).
+func TestAPIOverCaddyGivesTheUpstreamOnlyLatchkeysIdentity(t *testing.T) {
+	api, _ := echoUpstream(t, "api")
+	s := servertest.Start(t, trustLoopback, "--config", filepath.Join(deployDir, "nginx/latchkey.yaml"))
+	port := freePort(t)
+	startCaddy(t, port, s.URL, api.URL)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	f := newFixture(t, s)
+	web := f.token(t, "deploy-web", "service=web")
+	forged := func(h http.Header) http.Header {
+		h.Set("X_Latchkey_User", "ceo")
+		h.Set("X-Latchkey_Scopes", "*")
+		h.Set("x_latchkey-token-id", "forged")
+		h.Set("X-Latchkey-User-Id", "forged")
+		return h
+	}
+	// identity is what the upstream saw under any spelling of an identity
+	// header, normalized as CGI does.
+	identity := func(body string) map[string][]string {
+		out := map[string][]string{}
+		for k, vs := range decodeEcho(t, body).Header {
+			if n := strings.ReplaceAll(strings.ToLower(k), "_", "-"); strings.HasPrefix(n, "x-latchkey-") {
+				out[n] = append(out[n], vs...)
+			}
+		}
+		return out
+	}
+
+	resp, body := send(t, http.MethodPost, base+"/v1/services/web/deploy", forged(http.Header{"Authorization": {bearer(web.Secret)}}))
+	if resp.StatusCode != 200 {
+		t.Fatalf("deploy web: status %d: %s", resp.StatusCode, body)
+	}
+	want := map[string][]string{
+		"x-latchkey-user": {"alice"}, "x-latchkey-user-id": {f.aliceID}, "x-latchkey-token-id": {web.ID()},
+		"x-latchkey-token-kind": {"pat"}, "x-latchkey-scopes": {"service=web"},
+	}
+	if got := identity(body); !reflect.DeepEqual(got, want) {
+		t.Errorf("the upstream saw identity %v; want only Latchkey's %v", got, want)
+	}
+	resp, body = send(t, http.MethodGet, base+"/v1/health", forged(http.Header{}))
+	if got := identity(body); resp.StatusCode != 200 || len(got) != 0 {
+		t.Errorf("public route: status %d, the upstream saw identity %v; want 200 and none", resp.StatusCode, got)
 	}
 }

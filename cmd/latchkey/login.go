@@ -310,6 +310,12 @@ func (a *app) logout() error {
 	if name == "" {
 		name = os.Getenv(envContext)
 	}
+	if name == "" && os.Getenv(envURL) != "" && os.Getenv(envToken) != "" {
+		// Every other command then uses those and reads no stored login:
+		// logging out of the stored current context would end another
+		// server's session than the one in use.
+		return usageError("nothing stored to log out of: %s and %s are set, so no stored login is in use; unset them to log out of the current context, or name one with --context", envURL, envToken)
+	}
 	if name == "" {
 		name = cfg.CurrentContext
 	}

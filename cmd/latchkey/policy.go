@@ -57,7 +57,7 @@ func (a *app) printPolicy(p *client.Policy) error {
 		noExpiry = "allowed"
 	}
 	return a.fields([][2]string{
-		{"Default lifetime", orText(p.DefaultLifetime, "180d")},
+		{"Default lifetime", orText(p.DefaultLifetime, "none (tokens created without one never expire)")},
 		{"Maximum lifetime", orText(p.MaxLifetime, "none")},
 		{"No expiration", noExpiry},
 		{"Who may create tokens", p.Creation},

@@ -139,11 +139,11 @@ func fileURL(path string) string {
 }
 
 func (a *app) reportFound(found []finding) error {
-	c, err := a.resolve()
+	server, err := a.reportServer()
 	if err != nil {
 		return err
 	}
-	cl, err := client.New(c.URL, client.WithUserAgent("latchkey-cli/"+version))
+	cl, err := client.New(server, client.WithUserAgent("latchkey-cli/"+version))
 	if err != nil {
 		return fail(exitConfig, err)
 	}
@@ -156,12 +156,31 @@ func (a *app) reportFound(found []finding) error {
 		return err
 	}
 	for i := range found {
-		found[i].Status = "not a token of " + c.URL
+		found[i].Status = "not a token of " + server
 		if i < len(verdicts) && verdicts[i].Label == "true_positive" {
 			found[i].Status = "revoked"
 		}
 	}
 	return nil
+}
+
+// reportServer is the server leaks are reported to. Reporting needs no
+// credential, so a server named by LATCHKEY_URL is enough: no login.
+func (a *app) reportServer() (string, error) {
+	if u := strings.TrimSpace(os.Getenv(envURL)); u != "" && a.contextFlag == "" && os.Getenv(envContext) == "" {
+		if _, err := client.ParseURL(u); err != nil {
+			return "", fail(exitUsage, fmt.Errorf("%s: %w", envURL, err))
+		}
+		return u, nil
+	}
+	c, err := a.resolve()
+	if e := (*exitError)(nil); errors.As(err, &e) && e.code == exitAuth {
+		return "", fail(exitAuth, fmt.Errorf("--revoke reports to a server, and none is known: set %s (no login needed) or log in with `latchkey login URL`", envURL))
+	}
+	if err != nil {
+		return "", err
+	}
+	return c.URL, nil
 }
 
 func (a *app) printFindings(found []finding) error {

@@ -245,6 +245,49 @@ func TestNonProblemAnswersKeepTheirStatus(t *testing.T) {
 	}
 }
 
+// TestAnotherServersAnswersAreServerErrorsWhateverTheirStatus: a 404 page
+// or an empty 401 from a web server that is not Latchkey says nothing about
+// the request (a script must not read "not found" into it and create the
+// token again): it is ErrServer, and only that.
+func TestAnotherServersAnswersAreServerErrorsWhateverTheirStatus(t *testing.T) {
+	for _, tc := range []struct {
+		status      int
+		contentType string
+		body        string
+	}{
+		{http.StatusNotFound, "text/html", "<html>404</html>"},
+		{http.StatusNotFound, "", ""},
+		{http.StatusUnauthorized, "text/plain", "401 Unauthorized"},
+		{http.StatusConflict, "application/json", `{"message":"conflict"}`},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if tc.contentType != "" {
+				w.Header().Set("Content-Type", tc.contentType)
+			}
+			w.WriteHeader(tc.status)
+			fmt.Fprint(w, tc.body)
+		}))
+		c, _ := client.New(srv.URL + "/")
+		_, err := c.Me(context.Background())
+		srv.Close()
+		if !errors.Is(err, client.ErrServer) || !client.IsNotLatchkey(err) ||
+			errors.Is(err, client.ErrNotFound) || errors.Is(err, client.ErrUnauthorized) || errors.Is(err, client.ErrConflict) {
+			t.Errorf("%d %q %q: err = %v; want ErrServer only", tc.status, tc.contentType, tc.body, err)
+		}
+	}
+	// Latchkey's own problem answers keep their meaning.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprint(w, `{"title":"Not Found","status":404,"detail":"no token with id x"}`)
+	}))
+	defer srv.Close()
+	c, _ := client.New(srv.URL + "/")
+	if _, err := c.Me(context.Background()); !errors.Is(err, client.ErrNotFound) || client.IsNotLatchkey(err) {
+		t.Errorf("a problem answer: err = %v; want ErrNotFound", err)
+	}
+}
+
 func TestExchangeRefusalIsAnOAuthError(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/oauth2/token" || r.PostFormValue("grant_type") != client.GrantTypeTokenExchange ||

@@ -33,6 +33,19 @@ type Error struct {
 	Type string `json:"type,omitempty"`
 	// Errors lists the faulty inputs of a validation failure.
 	Errors []ErrorDetail `json:"errors,omitempty"`
+
+	// notAPI: the answer was not a Latchkey API answer (a page, an empty
+	// body) but another server's, so its status says nothing about the
+	// request: it is ErrServer, whatever the status.
+	notAPI bool
+}
+
+// IsNotLatchkey reports whether err is an answer that no Latchkey server
+// gives (an HTML or text page, an empty error body): the address is
+// another service's, or a proxy's.
+func IsNotLatchkey(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.notAPI
 }
 
 // ErrorDetail is one faulty input: where it was and what was wrong.
@@ -70,7 +83,12 @@ func (e *Error) Error() string {
 }
 
 // Is matches the sentinel of the error's status.
-func (e *Error) Is(target error) bool { return statusIs(e.Status, target) }
+func (e *Error) Is(target error) bool {
+	if e.notAPI {
+		return target == ErrServer
+	}
+	return statusIs(e.Status, target)
+}
 
 // OAuthError is an error answer of the OAuth endpoints (RFC 6749 §5.2):
 // token exchange and introspection.
@@ -129,7 +147,7 @@ func StatusOf(err error) int {
 func newError(status int, body []byte) *Error {
 	e := &Error{}
 	if err := json.Unmarshal(body, e); err != nil || (e.Detail == "" && e.Title == "") {
-		e = &Error{Title: http.StatusText(status), Detail: unexpected(status, body)}
+		e = &Error{Title: http.StatusText(status), Detail: unexpected(status, body), notAPI: true}
 	}
 	e.Status = status
 	return e
@@ -160,7 +178,7 @@ func notAPIAnswer(resp *http.Response, body []byte, what, base string) *Error {
 	if mt == "text/html" {
 		kind = "an HTML page"
 	}
-	return &Error{Status: resp.StatusCode, Title: http.StatusText(resp.StatusCode),
+	return &Error{Status: resp.StatusCode, Title: http.StatusText(resp.StatusCode), notAPI: true,
 		Detail: fmt.Sprintf("%s answered %d %s with %s, not a Latchkey API answer: is %s the address of a Latchkey server (not a proxy or another service)?",
 			what, resp.StatusCode, http.StatusText(resp.StatusCode), kind, base)}
 }

@@ -127,6 +127,8 @@ func (a *app) describe(err error) string {
 		// The server may already say "log in again"; say it once, with how.
 		msg := strings.TrimSuffix(strings.TrimSuffix(err.Error(), "."), "; log in again")
 		return msg + "; " + a.reauthHint()
+	case client.IsNotLatchkey(err):
+		return err.Error()
 	case errors.Is(err, client.ErrServer):
 		return "the server failed: " + err.Error()
 	}

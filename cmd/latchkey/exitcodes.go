@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -122,7 +124,7 @@ func (a *app) describe(err error) string {
 	case client.StatusOf(err) == 0 && errors.As(err, &ue) && notHTTP(ue.Err):
 		return "the server at " + a.serverURL() + " does not speak HTTP (" + ue.Err.Error() + "): is that the address and port of a Latchkey server, and http:// or https:// as it serves?"
 	case client.StatusOf(err) == 0 && errors.As(err, &ue):
-		return "cannot reach the Latchkey server at " + a.serverURL() + ": " + ue.Err.Error()
+		return "cannot reach the Latchkey server at " + a.serverURL() + ": " + netReason(ue.Err)
 	case errors.Is(err, client.ErrUnauthorized):
 		// The server may already say "log in again"; say it once, with how.
 		msg := strings.TrimSuffix(strings.TrimSuffix(err.Error(), "."), "; log in again")
@@ -134,6 +136,24 @@ func (a *app) describe(err error) string {
 	}
 	if msg, ok := flagGroupError(err.Error()); ok {
 		return msg
+	}
+	return err.Error()
+}
+
+// netReason is why a connection failed, in words, without Go's chain of
+// operations and addresses ("dial tcp 127.0.0.1:1: connect: ...").
+func netReason(err error) string {
+	var dns *net.DNSError
+	var sys *os.SyscallError
+	switch {
+	case errors.As(err, &dns) && dns.IsNotFound:
+		return "no such host " + dns.Name + " (check the URL)"
+	case errors.As(err, &dns):
+		return "cannot look up " + dns.Name + ": " + dns.Err
+	case errors.Is(err, context.DeadlineExceeded) || os.IsTimeout(err):
+		return "no answer in time: the server, or a firewall on the way, is silent"
+	case errors.As(err, &sys):
+		return sys.Err.Error() // "connection refused", "network is unreachable"
 	}
 	return err.Error()
 }

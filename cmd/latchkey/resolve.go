@@ -20,6 +20,10 @@ func (a *app) findToken(cl *client.Client, ref, user string) (*client.Token, err
 	if ref == "" {
 		return nil, usageError("token id or name is empty")
 	}
+	if looksLikeSecret(ref) {
+		// Never echoed: errors end up in CI logs.
+		return nil, usageError("that looks like a token's secret, not its name or id (it is not shown here): find the token's id with `latchkey tokens list`, or revoke a leaked secret with `latchkey scan --revoke FILE`")
+	}
 	if uuidRE.MatchString(ref) {
 		t, err := cl.GetToken(a.ctx(), ref)
 		if errors.Is(err, client.ErrNotFound) {
@@ -55,6 +59,13 @@ func (a *app) findToken(cl *client.Client, ref, user string) (*client.Token, err
 	}
 	return nil, fail(exitNotFound, fmt.Errorf("%s named %q; `latchkey tokens list` shows them", whose, ref))
 }
+
+// looksLikeSecret reports whether s has the shape of a token's secret
+// (<prefix>_<pat|adm|ses|fed>_<30 or more letters and digits>), checksum or
+// not: a name of that shape is not worth echoing either.
+func looksLikeSecret(s string) bool { return secretShapeRE.MatchString(s) }
+
+var secretShapeRE = regexp.MustCompile(`[A-Za-z0-9]_(pat|adm|ses|fed)_[A-Za-z0-9]{30,}`)
 
 func ids(ts []client.Token) string {
 	out := make([]string, len(ts))

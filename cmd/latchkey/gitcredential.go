@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -120,11 +122,18 @@ func (a *app) gitMatch(req gitRequest, extra []string) *connection {
 		if u, err := url.Parse(cur.URL); err == nil && u.Scheme == asked.Scheme && hostPort(u) == hostPort(asked) {
 			return cur
 		}
+		// A --host Git server gets the token over https, or over http only
+		// on this machine (loopback): never in clear text across a network.
 		for _, h := range extra {
-			if hostPort(&url.URL{Scheme: asked.Scheme, Host: h}) == hostPort(asked) {
+			if (asked.Scheme == "https" || loopbackHost(asked.Hostname())) &&
+				hostPort(&url.URL{Scheme: asked.Scheme, Host: h}) == hostPort(asked) {
 				return cur
 			}
 		}
+	}
+	if cur != nil && cur.FromEnv && a.contextFlag == "" && strings.TrimSpace(os.Getenv(envURL)) != "" {
+		// LATCHKEY_URL and LATCHKEY_TOKEN: no stored login is read.
+		return nil
 	}
 	cfg, err := loadConfig()
 	if err != nil {
@@ -137,6 +146,16 @@ func (a *app) gitMatch(req gitRequest, extra []string) *connection {
 		}
 	}
 	return nil
+}
+
+// loopbackHost reports whether host is this machine: localhost or a
+// loopback address.
+func loopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // gitUsername asks the server whose token this is (for a token from the

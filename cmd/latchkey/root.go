@@ -53,7 +53,7 @@ Exit codes are documented in "latchkey help exit-codes".`,
 		return fail(exitUsage, fmt.Errorf("%w; see `%s --help`", err, cmd.CommandPath()))
 	})
 	root.AddCommand(
-		newServeCmd(), newVersionCmd(),
+		newServeCmd(), newVersionCmd(a),
 		newLoginCmd(a), newLogoutCmd(a), newWhoamiCmd(a), newContextCmd(a),
 		newTokensCmd(a), newSessionsCmd(a), newUsersCmd(a), newServiceAccountsCmd(a), newPolicyCmd(a), newAuditCmd(a),
 		newGitCredentialCmd(a), newScanCmd(a), newExitCodesTopic(), newJobsCmd(a),
@@ -86,6 +86,15 @@ func describeBuiltins(root *cobra.Command) {
   # zsh and fish
   latchkey completion zsh > "${fpath[1]}/_latchkey"
   latchkey completion fish > ~/.config/fish/completions/latchkey.fish`
+			// A shell cobra has no script for is an error, not help on
+			// stdout with exit 0 (which `> file` would install).
+			c.Args = cobra.ArbitraryArgs
+			c.RunE = func(cmd *cobra.Command, args []string) error {
+				if len(args) > 0 {
+					return usageError("no completion for shell %q: choose bash, zsh, fish or powershell", args[0])
+				}
+				return cmd.Help()
+			}
 			for _, sh := range c.Commands() {
 				sh.Example = map[string]string{
 					"bash":       "  source <(latchkey completion bash)",

@@ -68,12 +68,17 @@ func newLogger(level string) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
 }
 
-func newVersionCmd() *cobra.Command {
+func newVersionCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if ok, err := a.structured(struct {
+				Version string `json:"version"`
+			}{version}); ok {
+				return err
+			}
 			_, err := fmt.Fprintln(cmd.OutOrStdout(), "latchkey "+version)
 			return err
 		},

@@ -54,7 +54,7 @@ every token in the organisation (--all). Revoked tokens are left out unless
 	cmd.Flags().StringVar(&f.user, "user", "", "this `USER`'s or service account's tokens (admins)")
 	cmd.Flags().StringVar(&f.state, "state", "", "only tokens in this `STATE`: active, expiring, expired, revoked or any")
 	cmd.Flags().StringVar(&f.scope, "scope", "", "only tokens holding this `SCOPE`")
-	cmd.Flags().StringVar(&f.kind, "kind", "", "only this `KIND`: pat (personal) or adm (admin access token)")
+	cmd.Flags().StringVar(&f.kind, "kind", "", "only this `KIND`: pat (personal), adm (admin access token) or fed (federation)")
 	cmd.MarkFlagsMutuallyExclusive("all", "user")
 	return cmd
 }
@@ -64,6 +64,11 @@ func (a *app) listTokens(f listFlags) error {
 	case "", "any", client.StateActive, client.StateExpiring, client.StateExpired, client.StateRevoked:
 	default:
 		return usageError("--state %q is not a state: use active, expiring, expired, revoked or any", f.state)
+	}
+	switch f.kind {
+	case "", "pat", "adm", "fed":
+	default:
+		return usageError("--kind %q is not a kind: use pat (personal), adm (admin access token) or fed (federation)", f.kind)
 	}
 	cl, err := a.client()
 	if err != nil {

@@ -117,6 +117,11 @@ func TestSCIMProvisioningFlowsOfRFC7644OktaAndEntra(t *testing.T) {
 		if code, out, _ := c.do("POST", "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"bjensen"}`); code != 409 || out["scimType"] != "uniqueness" {
 			t.Fatalf("duplicate userName: %d %v, want 409 uniqueness", code, out)
 		}
+		// A userName past 64 characters is refused, not cut (two would
+		// become one).
+		if code, out, _ := c.do("POST", "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"`+strings.Repeat("a", 65)+`"}`); code != 400 || !strings.Contains(mustJSON(out), "65 characters") {
+			t.Fatalf("a 65-character userName: %d %v, want 400 naming its length", code, out)
+		}
 		// RFC 7644 §3.4.2.2 filter, as Okta and Entra send before creating.
 		list := c.want("GET", `/Users?filter=userName%20eq%20%22bjensen%22`, "", 200)
 		if list["totalResults"] != float64(1) {

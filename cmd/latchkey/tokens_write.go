@@ -240,6 +240,9 @@ func editScopes(t *client.Token, add, remove []string) ([]string, error) {
 		out = append(out, s)
 	}
 	for r := range drop {
+		if len(t.Scopes) == 0 {
+			return nil, usageError("token %q does not have scope %q to remove; it has no scopes", t.Name, r)
+		}
 		return nil, usageError("token %q does not have scope %q to remove; it has: %s", t.Name, r, strings.Join(t.Scopes, " "))
 	}
 	for _, s := range add {

@@ -80,7 +80,7 @@ func (au *Audit) List(ctx context.Context, a Actor, q AuditQuery) ([]*store.Audi
 		}
 	}
 	if !q.Since.IsZero() && !q.Until.IsZero() && q.Until.Before(q.Since) {
-		return nil, "", invalid("until", "until is before since")
+		return nil, "", invalid("until", "until (%s) is before since (%s): the window ends before it starts; swap them", q.Until.UTC().Format(time.RFC3339), q.Since.UTC().Format(time.RFC3339))
 	}
 	events, err := au.store.ListAudit(ctx, store.AuditFilter{
 		ActorID: q.ActorID, TargetID: q.TargetID, Action: q.Action,

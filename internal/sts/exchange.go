@@ -113,7 +113,8 @@ func parseAudiences(f url.Values) ([]string, *oauthError) {
 		out = append(out, res)
 	}
 	if len(out) > maxAudiences {
-		return nil, &oauthError{http.StatusBadRequest, "invalid_target", "at most 10 audience and resource values may be given"}
+		// Each value may be fine; the request is what is malformed.
+		return nil, invalidRequest("at most 10 audience and resource values may be given")
 	}
 	return dedupe(out), nil
 }

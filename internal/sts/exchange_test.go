@@ -2,6 +2,7 @@ package sts_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -167,6 +168,13 @@ func TestExchangeRefusesBadRequestsWithTheRFCError(t *testing.T) {
 		{"actor_token", form("actor_token", good.Secret, "actor_token_type", sts.TypeAccessToken), 400, "invalid_request"},
 		{"refresh token requested", form("requested_token_type", "urn:ietf:params:oauth:token-type:refresh_token"), 400, "invalid_request"},
 		{"relative resource", form("resource", "/api"), 400, "invalid_target"},
+		{"eleven audiences", func() url.Values {
+			f := form()
+			for i := range 11 {
+				f.Add("audience", fmt.Sprintf("api-%d", i))
+			}
+			return f
+		}(), 400, "invalid_request"},
 		{"repeated scope", func() url.Values { f := form(); f["scope"] = []string{"repo", "repo"}; return f }(), 400, "invalid_request"},
 	}
 	for _, tt := range tests {

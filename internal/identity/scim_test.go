@@ -328,8 +328,29 @@ func TestSCIMOfAnAdminNeitherMakesNorUnmakesOwners(t *testing.T) {
 	if role, _ := roleOf(t, s, owner, "eve"); role != "owner" {
 		t.Fatalf("role through an owner's SCIM token: %s, want owner", role)
 	}
-	// The admin's does not make mallory one.
-	byAdmin.want("PATCH", "/Groups/"+gid, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"members","value":[{"value":"`+mallory+`"}]}]}`, 200)
+	// The admin's cannot make mallory one, nor change the group otherwise
+	// (sign-in reads memberships too, so none is stored), nor create another
+	// such group with members.
+	for _, c := range []struct{ method, path, body string }{
+		{"PATCH", "/Groups/" + gid, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"members","value":[{"value":"` + mallory + `"}]}]}`},
+		{"PATCH", "/Groups/" + gid, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"remove","path":"members[value eq \"` + eve + `\"]"}]}`},
+		{"PUT", "/Groups/" + gid, `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"renamed","members":[{"value":"` + eve + `"}]}`},
+		{"DELETE", "/Groups/" + gid, ""},
+		{"POST", "/Groups", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"LK-Owners","members":[{"value":"` + mallory + `"}]}`},
+	} {
+		if code, out, _ := byAdmin.do(c.method, c.path, c.body); code != 403 || !strings.Contains(mustJSON(out), "owner") {
+			t.Errorf("an admin's SCIM %s %s of an owner group: %d %v, want 403", c.method, c.path, code, out)
+		}
+	}
+	g2 := byAdmin.want("POST", "/Groups", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"lk-admins","members":[{"value":"`+mallory+`"}]}`, 201)
+	if role, _ := roleOf(t, s, owner, "mallory"); role != "admin" {
+		t.Fatalf("mallory through lk-admins: %s, want admin", role)
+	}
+	// Renaming lk-admins to lk-owners would make her one.
+	code, out, _ := byAdmin.do("PUT", "/Groups/"+g2["id"].(string), `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"lk-owners-x","members":[{"value":"`+mallory+`"}]}`)
+	if code != 200 {
+		t.Fatalf("renaming a group to a name no mapping grants: %d %v", code, out)
+	}
 	if role, _ := roleOf(t, s, owner, "mallory"); role == "owner" {
 		t.Fatal("an admin's SCIM token made an owner through the group mapping")
 	}
@@ -342,9 +363,8 @@ func TestSCIMOfAnAdminNeitherMakesNorUnmakesOwners(t *testing.T) {
 			t.Errorf("an admin's SCIM %s of an owner: %d %v, want 403 naming the owner rule", c.method, code, out)
 		}
 	}
-	byAdmin.want("PATCH", "/Groups/"+gid, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"remove","path":"members[value eq \"`+eve+`\"]"}]}`, 200)
 	if role, susp := roleOf(t, s, owner, "eve"); role != "owner" || susp {
-		t.Fatalf("after an admin's SCIM token removed her from lk-owners: role %s suspended %v, want owner, active", role, susp)
+		t.Fatalf("after an admin's SCIM token tried to change lk-owners: role %s suspended %v, want owner, active", role, susp)
 	}
 	byOwner.want("DELETE", "/Users/"+eve, "", 204)
 }

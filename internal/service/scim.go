@@ -327,11 +327,22 @@ func (s *Users) SaveGroup(ctx context.Context, a Actor, id string, g store.Group
 	var out *store.Group
 	var err error
 	if id == "" {
+		if !ownerSCIM(a) && s.grantsOwner(g.DisplayName) && len(g.Members) > 0 {
+			return nil, ownerGroupRefusal(g.DisplayName)
+		}
 		g.ID, g.CreatedAt, g.UpdatedAt = newID(), now, now
 		err = s.store.CreateGroup(ctx, &g)
 		out = &g
 	} else {
 		out, err = s.store.UpdateGroup(ctx, id, func(x *store.Group) error {
+			// A group that grants the owner role (before or after) changes
+			// whom it grants it to only through an owner's SCIM token:
+			// sign-in reads these memberships too.
+			if !ownerSCIM(a) && (s.grantsOwner(x.DisplayName) || s.grantsOwner(g.DisplayName)) &&
+				(len(x.Members) > 0 || len(g.Members) > 0) &&
+				(!strings.EqualFold(x.DisplayName, g.DisplayName) || len(symmetricDiff(x.Members, g.Members)) > 0) {
+				return ownerGroupRefusal(x.DisplayName)
+			}
 			before = slices.Clone(x.Members)
 			x.DisplayName, x.ExternalID, x.Members, x.UpdatedAt = g.DisplayName, g.ExternalID, g.Members, now
 			return nil
@@ -339,6 +350,10 @@ func (s *Users) SaveGroup(ctx context.Context, a Actor, id string, g store.Group
 	}
 	if errors.Is(err, store.ErrConflict) {
 		return nil, conflict("displayName", "a group named %q already exists", g.DisplayName)
+	}
+	var refused *Error
+	if errors.As(err, &refused) && refused.Kind == ErrForbidden {
+		return nil, err
 	}
 	if err != nil {
 		return nil, wrapStore("save group", err)
@@ -358,6 +373,9 @@ func (s *Users) DeleteGroup(ctx context.Context, a Actor, id string) error {
 	g, err := s.SCIMGroup(ctx, a, id)
 	if err != nil {
 		return err
+	}
+	if !ownerSCIM(a) && s.grantsOwner(g.DisplayName) && len(g.Members) > 0 {
+		return ownerGroupRefusal(g.DisplayName)
 	}
 	if err := s.store.DeleteGroup(ctx, id); err != nil {
 		return wrapStore("delete group", err)
@@ -394,6 +412,21 @@ func scimUsername(userName string) (string, error) {
 		return "", invalid("userName", "userName is required: 1-64 letters, digits, '.', '_' or '-' (other characters become '-'); got %q", printable(userName, 64))
 	}
 	return name, nil
+}
+
+// grantsOwner reports whether members of a SCIM group named name are
+// owners under some provider's role mapping.
+func (s *Users) grantsOwner(name string) bool {
+	for _, r := range s.cfg.RoleRules {
+		if r.Claim != "" && r.Role([]string{name}) == store.RoleOwner {
+			return true
+		}
+	}
+	return false
+}
+
+func ownerGroupRefusal(name string) error {
+	return forbidden("the group %q grants the owner role: only a SCIM token of an owner may change its members, rename it or delete it", name)
 }
 
 // ownerSCIM reports whether a SCIM caller (requireSCIM passed) acts for

@@ -192,6 +192,7 @@ var policyFlagWords = strings.NewReplacer(
 	"default_lifetime", "--default-lifetime", "max_lifetime", "--max-lifetime",
 	"allow_no_expiry", "--allow-no-expiry", "revoke_unused_for", "--revoke-unused-for",
 	"body.creation", "--creation", "creation", "--creation", "body.", "",
+	"leave it empty for none", "give none (never for --revoke-unused-for) to clear it",
 )
 
 // inFlagWords rewrites an API error so it names the command's flags rather

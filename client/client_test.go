@@ -275,6 +275,16 @@ func TestAnotherServersAnswersAreServerErrorsWhateverTheirStatus(t *testing.T) {
 			t.Errorf("%d %q %q: err = %v; want ErrServer only", tc.status, tc.contentType, tc.body, err)
 		}
 	}
+	// JSON that is not Latchkey's: a /me answer without a user.
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"method":"GET","path":"/api/v1/me"}`)
+	}))
+	c, _ := client.New(echo.URL + "/")
+	if _, err := c.Me(context.Background()); !errors.Is(err, client.ErrServer) || !client.IsNotLatchkey(err) {
+		t.Errorf("a JSON echo server's /me: err = %v; want a not-Latchkey server error", err)
+	}
+	echo.Close()
 	// Latchkey's own problem answers keep their meaning.
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/problem+json")
@@ -282,7 +292,7 @@ func TestAnotherServersAnswersAreServerErrorsWhateverTheirStatus(t *testing.T) {
 		fmt.Fprint(w, `{"title":"Not Found","status":404,"detail":"no token with id x"}`)
 	}))
 	defer srv.Close()
-	c, _ := client.New(srv.URL + "/")
+	c, _ = client.New(srv.URL + "/")
 	if _, err := c.Me(context.Background()); !errors.Is(err, client.ErrNotFound) || client.IsNotLatchkey(err) {
 		t.Errorf("a problem answer: err = %v; want ErrNotFound", err)
 	}

@@ -29,5 +29,10 @@ func (c *Client) Me(ctx context.Context) (*Me, error) {
 	if err := c.get(ctx, "/api/v1/me", nil, &out); err != nil {
 		return nil, err
 	}
+	if out.User.ID == "" {
+		// Some JSON, but not Latchkey's: every /me answer names its user.
+		return nil, &Error{Status: http.StatusOK, Title: "not a Latchkey answer", notAPI: true,
+			Detail: "GET /api/v1/me answered JSON without a user, not a Latchkey API answer: is " + c.BaseURL() + " the address of a Latchkey server (not a proxy or another service)?"}
+	}
 	return &out, nil
 }

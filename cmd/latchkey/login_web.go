@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/latchkey/latchkey/client"
@@ -17,7 +18,9 @@ import (
 func (a *app) loginDevice(anon *client.Client, sc *storedContext) error {
 	ctx := a.ctx()
 	d, err := anon.DeviceAuthorize(ctx)
-	if errors.Is(err, client.ErrNotFound) {
+	// No device endpoint: Latchkey's 404, or the plain 404 of an older
+	// server or of a proxy that does not pass /oauth2/ on.
+	if errors.Is(err, client.ErrNotFound) || client.StatusOf(err) == http.StatusNotFound {
 		return a.loginWeb(anon, sc)
 	}
 	if err != nil {

@@ -57,13 +57,23 @@ func (a *app) printPolicy(p *client.Policy) error {
 		noExpiry = "allowed"
 	}
 	return a.fields([][2]string{
-		{"Default lifetime", orText(p.DefaultLifetime, "none (tokens created without one never expire)")},
+		{"Default lifetime", orText(p.DefaultLifetime, noDefaultLifetime(p))},
 		{"Maximum lifetime", orText(p.MaxLifetime, "none")},
 		{"No expiration", noExpiry},
 		{"Who may create tokens", p.Creation},
 		{"Revoke tokens unused for", orText(p.RevokeUnusedFor, "never")},
 		{"Updated", a.whenStamp(&p.UpdatedAt, "")},
 	})
+}
+
+// noDefaultLifetime says what a token created without a lifetime gets
+// when the policy names no default: no expiry where that is allowed and
+// unbounded, else 180 days (the maximum when it is shorter).
+func noDefaultLifetime(p *client.Policy) string {
+	if p.AllowNoExpiry && p.MaxLifetime == "" {
+		return "none (tokens created without one never expire)"
+	}
+	return "none (tokens created without one get 180d, or the maximum if shorter)"
 }
 
 // orText is s for people: a duration of whole days (the API answers Go

@@ -25,9 +25,12 @@ import (
 //
 //   - With --public-url set, it is that URL: the one users reach Latchkey
 //     at, whatever a request says.
-//   - From a trusted proxy (--trusted-proxies), the first X-Forwarded-Host
-//     and X-Forwarded-Proto, else the first Forwarded element's host= and
+//   - From a trusted proxy (--trusted-proxies), the last X-Forwarded-Host
+//     and X-Forwarded-Proto, else the last Forwarded element's host= and
 //     proto=, each when it is well formed; the rest as for a direct client.
+//     The last element is the one the trusted peer wrote: a proxy that
+//     appends to these headers, rather than replacing them, keeps what the
+//     client sent in front of it.
 //   - Otherwise the request's Host, over https when it came over TLS.
 //
 // A request without a usable host gets the URL derived from --listen.
@@ -41,13 +44,13 @@ func origin(r *http.Request, c *auth.Client, d *Deps) (scheme, host string) {
 	}
 	host = r.Host
 	if c != nil && c.ViaProxy {
-		fwd := firstElement(r.Header.Get("Forwarded"))
-		if h := firstElement(r.Header.Get("X-Forwarded-Host")); validHost(h) {
+		fwd := lastElement(r.Header.Get("Forwarded"))
+		if h := lastElement(r.Header.Get("X-Forwarded-Host")); validHost(h) {
 			host = h
 		} else if h := forwardedParam(fwd, "host"); validHost(h) {
 			host = h
 		}
-		proto := firstElement(r.Header.Get("X-Forwarded-Proto"))
+		proto := lastElement(r.Header.Get("X-Forwarded-Proto"))
 		if proto == "" {
 			proto = forwardedParam(fwd, "proto")
 		}
@@ -67,11 +70,11 @@ func origin(r *http.Request, c *auth.Client, d *Deps) (scheme, host string) {
 	return scheme, host
 }
 
-// firstElement is the first comma-separated element of a header's value,
-// trimmed: what the proxy nearest the client wrote.
-func firstElement(v string) string {
-	if i := strings.IndexByte(v, ','); i >= 0 {
-		v = v[:i]
+// lastElement is the last comma-separated element of a header's value,
+// trimmed: what the proxy nearest Latchkey wrote.
+func lastElement(v string) string {
+	if i := strings.LastIndexByte(v, ','); i >= 0 {
+		v = v[i+1:]
 	}
 	return strings.TrimSpace(v)
 }

@@ -62,7 +62,6 @@ func ParseDuration(s string) (time.Duration, error) {
 // goDurationRE is the syntax of a Go duration, whatever its size.
 var goDurationRE = regexp.MustCompile(`^[-+]?(([0-9]+\.?[0-9]*|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+$`)
 
-// FormatDuration writes d the way ParseDuration reads it, in days when whole.
 // FormatGoDuration writes d as a Go duration string that time.ParseDuration
 // reads back ("720h" for 30 days, "1h30m0s"), "" for 0: what the API
 // answers, per its contract.
@@ -76,6 +75,7 @@ func FormatGoDuration(d time.Duration) string {
 	return d.String()
 }
 
+// FormatDuration writes d the way ParseDuration reads it, in days when whole.
 func FormatDuration(d time.Duration) string {
 	if d == 0 {
 		return ""

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/latchkey/latchkey/internal/store"
 )
@@ -161,9 +160,9 @@ func (s *Users) ProvisionUser(ctx context.Context, a Actor, in SCIMUser) (*SCIMU
 	if err := a.requireSCIM(); err != nil {
 		return nil, err
 	}
-	name, err := scimUsername(in.UserName)
-	if err != nil {
-		return nil, err
+	name := NormalizeUsername(in.UserName)
+	if !usernameRE.MatchString(name) {
+		return nil, invalid("userName", "userName is required: 1-64 letters, digits, '.', '_' or '-' (other characters become '-'); got %q", printable(in.UserName, 64))
 	}
 	email, err := cleanEmail(in.Email)
 	if err != nil {
@@ -198,9 +197,9 @@ func (s *Users) ReplaceUser(ctx context.Context, a Actor, id string, in SCIMUser
 	if err != nil {
 		return nil, err
 	}
-	name, err := scimUsername(in.UserName)
-	if err != nil {
-		return nil, err
+	name := NormalizeUsername(in.UserName)
+	if !usernameRE.MatchString(name) {
+		return nil, invalid("userName", "userName is required; got %q", printable(in.UserName, 64))
 	}
 	email, err := cleanEmail(in.Email)
 	if err != nil {
@@ -398,20 +397,6 @@ func symmetricDiff(a, b []string) []string {
 		}
 	}
 	return out
-}
-
-// scimUsername is the Latchkey user name of a SCIM userName: normalized
-// (other characters become '-'), and refused past 64 characters rather
-// than cut, so two long names never become one.
-func scimUsername(userName string) (string, error) {
-	if n := utf8.RuneCountInString(strings.TrimSpace(userName)); n > 64 {
-		return "", invalid("userName", "userName is %d characters; at most 64 letters, digits, '.', '_' or '-' are kept (other characters become '-')", n)
-	}
-	name := NormalizeUsername(userName)
-	if !usernameRE.MatchString(name) {
-		return "", invalid("userName", "userName is required: 1-64 letters, digits, '.', '_' or '-' (other characters become '-'); got %q", printable(userName, 64))
-	}
-	return name, nil
 }
 
 // grantsOwner reports whether members of a SCIM group named name are

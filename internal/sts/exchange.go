@@ -159,6 +159,9 @@ func (s *Service) subject(r *http.Request, raw string) (*auth.Principal, *oauthE
 // silently ignored.
 func (s *Service) client(r *http.Request, subject *auth.Principal) *oauthError {
 	header, posted := r.Header.Get("Authorization") != "", r.PostForm["client_secret"]
+	if len(posted) == 1 && posted[0] == "" {
+		posted = nil // public clients of some libraries send client_secret=
+	}
 	switch {
 	case header && len(posted) > 0:
 		return invalidRequest("send the client credential once: in the Authorization header or as client_secret, not both (RFC 6749 §2.3)")
@@ -174,8 +177,8 @@ func (s *Service) client(r *http.Request, subject *auth.Principal) *oauthError {
 			return &oauthError{http.StatusUnauthorized, "invalid_client",
 				"the Authorization header is malformed; send Authorization: Bearer <token> or HTTP Basic with the token as client secret, or omit it (the subject token suffices)"}
 		}
-	} else if secret = posted[0]; secret == "" {
-		return &oauthError{http.StatusUnauthorized, "invalid_client", "client_secret is empty; send a token of the subject token's user, or omit it (the subject token suffices)"}
+	} else {
+		secret = posted[0]
 	}
 	c, err := s.d.Verifier.Verify(r.Context(), secret, auth.ClientOf(r).Request())
 	if err != nil {

@@ -285,6 +285,14 @@ func TestAnotherServersAnswersAreServerErrorsWhateverTheirStatus(t *testing.T) {
 		t.Errorf("a JSON echo server's /me: err = %v; want a not-Latchkey server error", err)
 	}
 	echo.Close()
+	// The same for the OAuth endpoints' form requests; the status stays
+	// readable (login --web falls back to pasting on a 404).
+	empty := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNotFound) }))
+	c, _ = client.New(empty.URL + "/")
+	if _, err := c.DeviceAuthorize(context.Background()); !client.IsNotLatchkey(err) || client.StatusOf(err) != http.StatusNotFound || errors.Is(err, client.ErrNotFound) {
+		t.Errorf("an empty 404 from the device endpoint: err = %v (status %d); want a not-Latchkey server error keeping its status", err, client.StatusOf(err))
+	}
+	empty.Close()
 	// Latchkey's own problem answers keep their meaning.
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/problem+json")

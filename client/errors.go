@@ -45,7 +45,8 @@ type Error struct {
 // another service's, or a proxy's.
 func IsNotLatchkey(err error) bool {
 	var e *Error
-	return errors.As(err, &e) && e.notAPI
+	var o *OAuthError
+	return errors.As(err, &e) && e.notAPI || errors.As(err, &o) && o.notAPI
 }
 
 // ErrorDetail is one faulty input: where it was and what was wrong.
@@ -96,6 +97,8 @@ type OAuthError struct {
 	Status      int    `json:"-"`
 	Code        string `json:"error"`             // e.g. invalid_grant, invalid_scope
 	Description string `json:"error_description"` // what was wrong
+
+	notAPI bool // not a Latchkey answer (see Error)
 }
 
 // Error returns the code and description.
@@ -107,7 +110,12 @@ func (e *OAuthError) Error() string {
 }
 
 // Is matches the sentinel of the error's status.
-func (e *OAuthError) Is(target error) bool { return statusIs(e.Status, target) }
+func (e *OAuthError) Is(target error) bool {
+	if e.notAPI {
+		return target == ErrServer
+	}
+	return statusIs(e.Status, target)
+}
 
 func statusIs(status int, target error) bool {
 	switch target {
@@ -158,7 +166,7 @@ func newOAuthError(status int, body []byte) *OAuthError {
 	if err := json.Unmarshal(body, e); err != nil || e.Code == "" {
 		// Some routes answer problem+json even under /oauth2.
 		pe := newError(status, body)
-		e = &OAuthError{Code: strings.ToLower(strings.ReplaceAll(http.StatusText(status), " ", "_")), Description: pe.Error()}
+		e = &OAuthError{Code: strings.ToLower(strings.ReplaceAll(http.StatusText(status), " ", "_")), Description: pe.Error(), notAPI: pe.notAPI}
 	}
 	e.Status = status
 	return e

@@ -45,7 +45,7 @@ without a login.`,
 			return a.gitCredential(args[0], hosts)
 		},
 	}
-	cmd.Flags().StringArrayVar(&hosts, "host", nil, "also answer for this `HOST` (host or host:port), with the current context's token; repeatable")
+	cmd.Flags().StringArrayVar(&hosts, "host", nil, "also answer for this `HOST` (host or host:port), over https (plain http only on loopback), with the current context's token; repeatable")
 	return cmd
 }
 

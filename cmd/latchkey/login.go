@@ -293,7 +293,9 @@ func newLogoutCmd(a *app) *cobra.Command {
 		Long: `Log out of the current context (or the one --context names): end the
 session on the server, then delete the context from the config file. A
 context that holds an access token is only forgotten locally; revoke the
-token with "latchkey tokens revoke" if you no longer need it anywhere.`,
+token with "latchkey tokens revoke" if you no longer need it anywhere.
+With LATCHKEY_URL and LATCHKEY_TOKEN both set no stored login is in use,
+so it refuses unless --context names one.`,
 		Example: `  latchkey logout
   latchkey logout --context staging`,
 		Args: cobra.NoArgs,

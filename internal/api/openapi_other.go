@@ -55,7 +55,7 @@ func (a *API) documentOtherEndpoints() {
 	o.AddOperation(&huma.Operation{
 		OperationID: "token-exchange", Method: http.MethodPost, Path: sts.TokenPath, Tags: []string{"OAuth"},
 		Summary:     "RFC 8693 token exchange: a personal or admin access token for a short-lived signed JWT",
-		Description: "The subject token is the credential. A client may also authenticate with Authorization: Bearer; it must then be the subject token's owner.",
+		Description: "The subject token is the credential. A client may also authenticate, with Authorization (Bearer, or Basic with a token as client secret) or client_secret in the form, not both; the credential must then be the subject token's owner (401 invalid_client otherwise). An empty client_secret counts as none.",
 		Security:    optionalBearer,
 		RequestBody: form([]string{"grant_type"}, map[string]*huma.Schema{
 			"grant_type":           str("urn:ietf:params:oauth:grant-type:token-exchange (a token for a JWT, or a workload's OIDC token for an lk_fed_ token), or urn:ietf:params:oauth:grant-type:device_code (RFC 8628)"),
@@ -64,6 +64,7 @@ func (a *API) documentOtherEndpoints() {
 			"policy":               str("Workload identity federation: the trust policy's name, needed only when more than one policy matches"),
 			"device_code":          str("Device grant: the device_code from /oauth2/device_authorization"),
 			"client_id":            str("Device grant: latchkey-cli"),
+			"client_secret":        str("Token exchange, optional (client_secret_post): a token of the subject token's owner"),
 			"scope":                str("Space-separated scopes, a subset of the token's effective scopes"),
 			"audience":             strs("Intended audiences: logical names such as billing-api (repeat the field for several)"),
 			"resource":             strs("Intended resources: absolute URIs without a fragment (repeat the field for several)"),

@@ -22,7 +22,7 @@ func (a *API) documentSSOEndpoints() {
 	o.AddOperation(&huma.Operation{
 		OperationID: "device-authorization", Method: http.MethodPost, Path: "/oauth2/device_authorization", Tags: []string{"OAuth"},
 		Summary:     "RFC 8628 device authorization for `latchkey login --web`",
-		Description: "Returns a device code and a user code. A signed-in person approves the user code on the console's /device page; the client then polls POST /oauth2/token with grant_type=urn:ietf:params:oauth:grant-type:device_code, device_code and client_id=latchkey-cli, which answers authorization_pending, slow_down, expired_token or access_denied until it answers {\"access_token\":\"lk_ses_...\",\"token_type\":\"Bearer\",\"expires_in\":N}. Each client address may ask for 10 codes at once and one more every 30 seconds.",
+		Description: "Returns a device code and a user code. A signed-in person approves the user code on the console's /device page; the client then polls POST /oauth2/token with grant_type=urn:ietf:params:oauth:grant-type:device_code, device_code and client_id=latchkey-cli, which answers authorization_pending, slow_down, expired_token or access_denied until it answers {\"access_token\":\"lk_ses_...\",\"token_type\":\"Bearer\",\"expires_in\":N}. Each client address may ask for 10 codes at once and one more every 30 seconds. A scope is refused with invalid_scope: the grant is a session of the person who approves it.",
 		RequestBody: &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{"application/x-www-form-urlencoded": {Schema: &huma.Schema{
 			Type: "object", Required: []string{"client_id"}, Properties: map[string]*huma.Schema{"client_id": str("latchkey-cli")}}}}},
 		Responses: map[string]*huma.Response{

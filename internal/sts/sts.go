@@ -207,13 +207,13 @@ func serverErrorFor(err error) *oauthError {
 }
 
 // formError is the answer to a form body ParseForm refused: too large,
-// or not form encoding.
+// or not form encoding (net/url's errors quote the offending bytes).
 func formError(err error) *oauthError {
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		return invalidRequest("the form body is larger than 64 KiB")
 	}
-	return invalidRequest("the form body is not valid application/x-www-form-urlencoded (a % must start an escape such as %2F): " + printableShort(err.Error()))
+	return invalidRequest("the form body is not valid application/x-www-form-urlencoded (a % must start an escape such as %2F): " + err.Error())
 }
 
 func writeOAuthError(w http.ResponseWriter, e *oauthError) {

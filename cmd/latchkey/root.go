@@ -153,21 +153,26 @@ func usageError(format string, args ...any) error {
 }
 
 // unknownTopLevel renders cobra's "unknown command" error for a mistyped
-// top-level command (`latchkey tokns`) on several lines, as cobra means it
-// to be read: the error, the suggestions, and where the list of commands is.
+// top-level command (`latchkey tokns`) as one line, like a subcommand's:
+// the error, cobra's suggestions, and where the list of commands is.
 func unknownTopLevel(err error) (string, bool) {
 	msg := err.Error()
 	if !strings.HasPrefix(msg, "unknown command ") || !strings.Contains(msg, ` for "latchkey"`) {
 		return "", false
 	}
 	first, rest, _ := strings.Cut(msg, "\n")
-	var b strings.Builder
-	b.WriteString("latchkey: " + first + "\n")
-	if rest = strings.TrimSpace(rest); rest != "" {
-		b.WriteString("\n" + strings.ReplaceAll(rest, "\t", "  ") + "\n")
+	line := "latchkey: " + strings.TrimSpace(first)
+	var suggestions []string
+	for _, l := range strings.Split(rest, "\n") {
+		l = strings.TrimSpace(l)
+		if l != "" && !strings.HasSuffix(l, "?") { // "Did you mean this?"
+			suggestions = append(suggestions, l)
+		}
 	}
-	b.WriteString("\nRun `latchkey --help` for the list of commands.\n")
-	return b.String(), true
+	if len(suggestions) > 0 {
+		line += "; did you mean " + strings.Join(suggestions, " or ") + "?"
+	}
+	return line + "; see `latchkey --help` for the list of commands\n", true
 }
 
 // flagGroupError rewrites cobra's flag-group errors ("if any flags in the

@@ -459,3 +459,42 @@ func TestBrowserFocusRingIsVisible(t *testing.T) {
 		t.Errorf("Tab reached only %d links or buttons on /tokens; the check saw too little", judged)
 	}
 }
+
+// A form sent back with what was wrong says so in the page's title and puts
+// focus where the fix is: the first field in error, else the form's error.
+func TestBrowserFormErrorsTakeFocus(t *testing.T) {
+	s := servertest.Start(t)
+	session := s.AdminSession(t)
+	s.CreateToken(t, session, map[string]any{"name": "taken", "expires_in": "720h"})
+	b := openChromium(t, s.URL, desktop)
+
+	b.open("/login")
+	b.typeInto("#username", servertest.AdminUser)
+	b.typeInto("#password", "not the password")
+	if status := b.submit("form button[type=submit]"); status != http.StatusUnauthorized {
+		t.Fatalf("wrong password: status %d, want 401", status)
+	}
+	focusIs := func(sel string) {
+		t.Helper()
+		b.do(chromedp.Poll[chromedp.Void](`document.readyState === "complete"`))
+		if !b.eval(fmt.Sprintf(`document.activeElement === document.querySelector(%q)`, sel)) {
+			got, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.activeElement.outerHTML.slice(0, 120)`))
+			t.Errorf("%s: focus is on %s, want %s", b.location(), got, sel)
+		}
+		if title, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.title`)); !strings.HasPrefix(title, "Error: ") {
+			t.Errorf("%s: title %q does not begin with Error:", b.location(), title)
+		}
+	}
+	focusIs("#form-error")
+
+	b.login(servertest.AdminUser, servertest.AdminPassword)
+	b.open("/tokens/new")
+	if b.eval(`document.title.startsWith("Error")`) {
+		t.Error("a fresh form's title says Error")
+	}
+	b.typeInto("#name", "taken")
+	if status := b.submit(`form button[type=submit].btn-primary`); status != http.StatusConflict {
+		t.Fatalf("duplicate name: status %d, want 409", status)
+	}
+	focusIs("#name")
+}

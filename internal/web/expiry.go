@@ -36,6 +36,17 @@ type expiryField struct {
 	Error      string // shown next to the control
 }
 
+// Custom reports whether the custom date is the chosen expiration: an
+// error is then the date's, and marks the date field rather than the list.
+func (f expiryField) Custom() bool {
+	for _, o := range f.Options {
+		if o.Selected {
+			return o.Value == "custom"
+		}
+	}
+	return false
+}
+
 // defaultExpiry is the choice preselected under policy p: the default
 // lifetime (capped by the maximum), or "never" when the policy's default is
 // no expiration.

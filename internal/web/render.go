@@ -90,6 +90,11 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, v *visit, statu
 		name, t = "error", h.pages.sets["error"]
 		status, data = http.StatusInternalServerError, errorData{Status: 500, Heading: "Something went wrong"}
 	}
+	if status >= 400 && name != "error" {
+		// A page sent back with what was wrong: its title says so first,
+		// which is what a screen reader reads on arrival (WCAG 3.3.1).
+		title = "Error: " + title
+	}
 	pg := &page{Title: title, Base: basePath(r), Name: name, Data: data, Notice: notices[r.URL.Query().Get("msg")]}
 	if v != nil {
 		pg.User, pg.Admin, pg.CSRF = v.p.User, v.admin(), v.csrf

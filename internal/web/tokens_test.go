@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -123,24 +124,25 @@ func TestNewTokenFormShowsErrorsNextToFieldsAndKeepsInput(t *testing.T) {
 		status     int
 		errorID    string
 		errorText  string
+		invalid    string // the one control marked aria-invalid, if any
 		keepsInput []string
 	}{
 		{"missing name", url.Values{"name": {" "}, "description": {"keep me <b>"}, "expiration": {"7d"}, "scope": {"repo:read"}, "resources_repo:read": {"acme/*"}},
-			http.StatusUnprocessableEntity, "name-error", "Name is required",
+			http.StatusUnprocessableEntity, "name-error", "Name is required", "name",
 			// The field names its error and still its help.
 			[]string{"keep me &lt;b&gt;", `value="repo:read" checked`, `value="acme/*"`, `aria-invalid="true" aria-describedby="name-error name-help"`}},
 		{"duplicate name", url.Values{"name": {"taken"}, "expiration": {"7d"}},
-			http.StatusConflict, "name-error", "already has an active token named", []string{`value="taken"`}},
+			http.StatusConflict, "name-error", "already has an active token named", "name", []string{`value="taken"`}},
 		{"bad resource pattern", url.Values{"name": {"pat"}, "expiration": {"7d"}, "scope": {"repo"}, "resources_repo": {"acme/[x"}},
-			http.StatusUnprocessableEntity, "scopes-error", "not a valid glob", []string{`value="acme/[x"`, `value="pat"`}},
+			http.StatusUnprocessableEntity, "scopes-error", "not a valid glob", "", []string{`value="acme/[x"`, `value="pat"`}},
 		{"custom date missing", url.Values{"name": {"dated"}, "expiration": {"custom"}},
-			http.StatusUnprocessableEntity, "expiration-error", "Choose the date", []string{`value="custom" selected`}},
+			http.StatusUnprocessableEntity, "expiration-error", "Choose the date", "expires_on", []string{`value="custom" selected`}},
 		{"custom date past the maximum", url.Values{"name": {"long"}, "expiration": {"custom"}, "expires_on": {time.Now().AddDate(0, 3, 0).Format(time.DateOnly)}},
-			http.StatusUnprocessableEntity, "expiration-error", "exceeds the maximum token lifetime of 30d", []string{`value="long"`}},
+			http.StatusUnprocessableEntity, "expiration-error", "exceeds the maximum token lifetime of 30d", "expires_on", []string{`value="long"`}},
 		{"lifetime past the maximum", url.Values{"name": {"long"}, "expiration": {"90d"}},
-			http.StatusUnprocessableEntity, "expiration-error", "exceeds the maximum", nil},
+			http.StatusUnprocessableEntity, "expiration-error", "exceeds the maximum", "expiration", nil},
 		{"no expiration refused", url.Values{"name": {"forever"}, "expiration": {"never"}},
-			http.StatusUnprocessableEntity, "expiration-error", "does not allow tokens without expiration", nil},
+			http.StatusUnprocessableEntity, "expiration-error", "does not allow tokens without expiration", "expiration", nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -154,6 +156,17 @@ func TestNewTokenFormShowsErrorsNextToFieldsAndKeepsInput(t *testing.T) {
 				t.Fatalf("no %s saying %q next to the field:\n%s", tc.errorID, tc.errorText, p.Body)
 			}
 			mustContain(t, p, tc.keepsInput...)
+			if !strings.Contains(p.Body, "<title>Error: ") {
+				t.Errorf("the page's title does not begin with Error:\n%.300s", p.Body)
+			}
+			marked := regexp.MustCompile(`id="([^"]+)"[^>]*aria-invalid="true"`).FindAllStringSubmatch(p.Body, -1)
+			var ids []string
+			for _, m := range marked {
+				ids = append(ids, m[1])
+			}
+			if want := tc.invalid; (want == "" && len(ids) != 0) || (want != "" && !slices.Equal(ids, []string{want})) {
+				t.Errorf("controls marked invalid: %q, want only %q", ids, want)
+			}
 			if strings.Contains(p.Body, "goroutine") || strings.Contains(p.Body, "panic") {
 				t.Fatal("error page shows internals")
 			}

@@ -30,7 +30,7 @@ func formErrorOf(t *testing.T, p page) string {
 	t.Helper()
 	// The form partial puts the message in a <div> after an icon; a user's
 	// page puts it in a <p>.
-	m := regexp.MustCompile(`(?s)id="form-error">.*?<div>(.*?)</div>|<div class="alert alert-error" role="alert"><p>(.*?)</p>`).FindStringSubmatch(p.Body)
+	m := regexp.MustCompile(`(?s)id="form-error"[^>]*>.*?<div>(.*?)</div>|<div class="alert alert-error" role="alert" id="form-error" tabindex="-1"><p>(.*?)</p>`).FindStringSubmatch(p.Body)
 	if m == nil {
 		t.Fatalf("no error for the whole form:\n%s", p.Body)
 	}

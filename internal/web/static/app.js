@@ -110,6 +110,14 @@
     });
   }
 
+  // A form sent back with errors: focus starts at the first field in
+  // error, else at the form's error message, so that keyboard and
+  // screen-reader users begin where the fix is.
+  function focusFirstError() {
+    var target = document.querySelector("main [aria-invalid=\"true\"]") || document.getElementById("form-error");
+    if (target) { target.focus(); } // runs after setupExpiry: a custom date in error shows
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-copy]").forEach(setupCopy);
     document.querySelectorAll("form[data-confirm]").forEach(setupConfirm);
@@ -119,5 +127,6 @@
       input.addEventListener("focus", function () { input.select(); });
     });
     setupAccess();
+    focusFirstError();
   });
 })();

@@ -78,6 +78,18 @@ func describeBuiltins(root *cobra.Command) {
 		switch c.Name() {
 		case "help":
 			c.Example = "  latchkey help tokens create\n  latchkey help exit-codes"
+			// A topic there is none of is a usage error on one line, not
+			// cobra's "Unknown help topic" and the whole usage with exit 0.
+			c.Run = nil
+			c.RunE = func(cmd *cobra.Command, args []string) error {
+				target, rest, err := cmd.Root().Find(args)
+				if err != nil || target == nil || len(rest) > 0 {
+					return usageError("no help topic %q: see `latchkey --help` for the commands and topics", strings.Join(args, " "))
+				}
+				target.InitDefaultHelpFlag()
+				target.InitDefaultVersionFlag()
+				return target.Help()
+			}
 		case "completion":
 			c.Example = `  # bash, for this shell and for every new one
   source <(latchkey completion bash)

@@ -213,6 +213,13 @@ func flagGroupError(msg string) (string, bool) {
 	if m := reOneRequired.FindStringSubmatch(msg); m != nil {
 		return "give one of " + strings.ReplaceAll(flags(m[1]), " and ", " or "), true
 	}
+	if m := reRequired.FindStringSubmatch(msg); m != nil { // `required flag(s) "name", "user" not set`
+		names := strings.ReplaceAll(strings.ReplaceAll(m[1], `"`, ""), ",", "")
+		if strings.Contains(names, " ") {
+			return flags(names) + " are required", true
+		}
+		return flags(names) + " is required", true
+	}
 	return "", false
 }
 
@@ -220,4 +227,5 @@ var (
 	reExclusive   = regexp.MustCompile(`if any flags in the group \[([^\]]*)\] are set none of the others can be; \[([^\]]*)\] were all set`)
 	reTogether    = regexp.MustCompile(`if any flags in the group \[([^\]]*)\] are set they must all be set; missing \[([^\]]*)\]`)
 	reOneRequired = regexp.MustCompile(`at least one of the flags in the group \[([^\]]*)\] is required`)
+	reRequired    = regexp.MustCompile(`^required flag\(s\) (.*) not set$`)
 )

@@ -194,15 +194,18 @@ func (ps *Providers) Finish(ctx context.Context, id string, r *http.Request, coo
 		return nil, err
 	}
 	q := r.URL.Query()
-	if e := q.Get("error"); e != "" {
-		return nil, fail("provider_error", fmt.Sprintf("%s refused the sign-in (%s). Try again, or ask an admin whether you may use Latchkey.", p.cfg.Name, printable(e)), nil)
-	}
+	// The answer must belong to this browser's sign-in before anything in
+	// it is believed or shown, an error included: otherwise any site could
+	// link here with error=<any text> and have the login page say it.
 	f, err := readFlow(cookie)
 	if err != nil || f.Provider != id || ps.now().Unix() > f.Expires {
 		return nil, fail("no_flow", "This sign-in was not started here or took too long. Start again from the login page.", err)
 	}
 	if st := q.Get("state"); st == "" || subtle.ConstantTimeCompare([]byte(st), []byte(f.State)) != 1 {
 		return nil, fail("bad_state", "The sign-in answer does not belong to this browser's sign-in (state mismatch). Start again from the login page.", nil)
+	}
+	if e := q.Get("error"); e != "" {
+		return nil, fail("provider_error", fmt.Sprintf("%s refused the sign-in (%s). Try again, or ask an admin whether you may use Latchkey.", p.cfg.Name, errorCode(e)), nil)
 	}
 	code := q.Get("code")
 	if code == "" {
@@ -231,6 +234,12 @@ func (ps *Providers) Finish(ctx context.Context, id string, r *http.Request, coo
 	var claims map[string]any
 	if err := idt.Claims(&claims); err != nil {
 		return nil, fail("bad_claims", "The ID token's claims could not be read.", err)
+	}
+	// OIDC Core §3.1.3.7: a token for several audiences must say that it
+	// was issued to Latchkey (azp), and an azp must be Latchkey's client id;
+	// go-oidc checks only that aud contains it.
+	if azp, _ := claims["azp"].(string); (azp != "" && azp != p.cfg.ClientID) || (azp == "" && len(idt.Audience) > 1) {
+		return nil, fail("bad_id_token", "The identity provider's ID token was issued to another application (azp). Start again; if it keeps failing, tell an admin.", nil)
 	}
 	if p.missingClaims(claims) && op.UserInfoEndpoint() != "" {
 		// Many providers keep profile, email and groups out of the ID token
@@ -272,34 +281,58 @@ func (p *Provider) missingClaims(claims map[string]any) bool {
 func (p *Provider) assert(idt *oidc.IDToken, claims map[string]any, next string) (*Assertion, error) {
 	a := &Assertion{Provider: p.cfg.ID, Subject: idt.Subject, Next: next}
 	a.Email, _ = claims["email"].(string)
-	verified, hasVerified := claims["email_verified"].(bool)
+	unverified := emailUnverified(claims)
 	nameClaim := p.cfg.UsernameClaim
 	if nameClaim == "" {
 		nameClaim = "preferred_username"
 	}
 	a.Username, _ = claims[nameClaim].(string)
+	fromEmail := nameClaim == "email"
 	if a.Username == "" && p.cfg.UsernameClaim == "" {
-		a.Username = a.Email
+		a.Username, fromEmail = a.Email, true
 	}
 	if a.Subject == "" || a.Username == "" {
 		return nil, fail("no_username", fmt.Sprintf("The identity provider sent no %s claim to name you by; an admin must set username_claim for %s.", nameClaim, p.cfg.Name), nil)
+	}
+	if fromEmail && unverified {
+		// Anyone may type any address at some providers: an address the
+		// provider has not verified never names an account here.
+		return nil, fail("email_unverified", fmt.Sprintf("Your user name would come from your email address, which %s has not verified. Verify it at %s, then sign in again.", p.cfg.Name, p.cfg.Name), nil)
 	}
 	if len(p.cfg.AllowedDomains) > 0 {
 		domain := ""
 		if at := strings.LastIndexByte(a.Email, '@'); at >= 0 {
 			domain = strings.ToLower(a.Email[at+1:])
 		}
-		if domain == "" || (hasVerified && !verified) || !slices.Contains(p.cfg.AllowedDomains, domain) {
+		if domain == "" || unverified || !slices.Contains(p.cfg.AllowedDomains, domain) {
 			return nil, fail("domain", "Your email address is not in a domain allowed to use Latchkey (or is not verified).", nil)
 		}
 	}
-	if hasVerified && !verified {
+	if unverified {
 		a.Email = "" // an address the provider has not verified is not used
 	}
 	if c := p.cfg.Roles.Claim; c != "" {
 		a.Claims = claimValues(claims[c])
 	}
 	return a, nil
+}
+
+// emailUnverified reports whether the provider says the email address is
+// not verified. Providers send email_verified as a boolean, or (AWS
+// Cognito, some SAML bridges) as the string "true" or "false"; any other
+// value is not taken as a verification. An absent claim is no statement.
+func emailUnverified(claims map[string]any) bool {
+	v, ok := claims["email_verified"]
+	if !ok || v == nil {
+		return false
+	}
+	switch x := v.(type) {
+	case bool:
+		return !x
+	case string:
+		return !strings.EqualFold(strings.TrimSpace(x), "true")
+	}
+	return true
 }
 
 // claimValues reads a claim that is a string or a list of strings.
@@ -335,6 +368,17 @@ func random() string {
 	var b [32]byte
 	_, _ = rand.Read(b[:])
 	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// errorCode shows a provider's error code (RFC 6749 §4.1.2.1: a short
+// token such as access_denied), never free text.
+func errorCode(s string) string {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.') {
+			return "error"
+		}
+	}
+	return printable(s)
 }
 
 // printable keeps at most 64 plain ASCII characters of a provider's text.

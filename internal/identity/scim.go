@@ -220,6 +220,11 @@ func (s *SCIM) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
+		var big *http.MaxBytesError
+		if errors.As(err, &big) {
+			writeSCIMError(w, http.StatusRequestEntityTooLarge, "", fmt.Sprintf("the body is larger than %d bytes; send fewer members per request", maxSCIMBodyBytes))
+			return false
+		}
 		writeSCIMError(w, http.StatusBadRequest, "invalidSyntax", "the body is not a valid SCIM JSON document: "+err.Error())
 		return false
 	}
@@ -244,24 +249,45 @@ func parseFilter(f string) (attr, value string, err error) {
 	return m[1], v, nil
 }
 
+// maxSCIMResults is the most resources one list answer holds (the
+// ServiceProviderConfig's filter.maxResults); clients page with startIndex.
+const maxSCIMResults = 1000
+
+// page applies RFC 7644 §3.4.2.4 pagination to total items: startIndex is
+// 1-based (less than 1 means 1), a negative count means 0, and no page holds
+// more than maxSCIMResults. It never overflows, whatever the numbers sent.
+func page(q map[string][]string, total int) (start, lo, hi int) {
+	start, count := 1, maxSCIMResults
+	if n, ok := intParam(q, "startIndex"); ok && n > 1 {
+		start = n
+	}
+	if n, ok := intParam(q, "count"); ok {
+		count = min(max(n, 0), maxSCIMResults)
+	}
+	lo = min(start-1, total)
+	hi = lo + min(count, total-lo)
+	return start, lo, hi
+}
+
+// intParam reads an integer query parameter; one too large for an int is
+// read as the largest int of its sign.
+func intParam(q map[string][]string, k string) (int, bool) {
+	v := q[k]
+	if len(v) == 0 || v[0] == "" {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(v[0], 10, 0)
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
+		return 0, false
+	}
+	return int(n), true
+}
+
 func (s *SCIM) list(w http.ResponseWriter, r *http.Request, items []any) {
-	start, count := 1, len(items)
-	if v := r.URL.Query().Get("startIndex"); v != "" {
-		if n, err := strconv.Atoi(v); err == nil && n > 1 {
-			start = n
-		}
+	start, lo, hi := page(r.URL.Query(), len(items))
+	out := items[lo:hi]
+	if out == nil {
+		out = []any{}
 	}
-	if v := r.URL.Query().Get("count"); v != "" {
-		if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-			count = n
-		}
-	}
-	total := len(items)
-	lo := min(start-1, total)
-	hi := min(lo+count, total)
-	page := items[lo:hi]
-	if page == nil {
-		page = []any{}
-	}
-	writeSCIM(w, http.StatusOK, listResponse{Schemas: []string{SchemaList}, TotalResults: total, StartIndex: start, ItemsPerPage: len(page), Resources: page})
+	writeSCIM(w, http.StatusOK, listResponse{Schemas: []string{SchemaList}, TotalResults: len(items), StartIndex: start, ItemsPerPage: len(out), Resources: out})
 }

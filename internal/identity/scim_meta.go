@@ -14,7 +14,7 @@ func (s *SCIM) serviceProviderConfig(w http.ResponseWriter, r *http.Request, _ s
 		"documentationUri": "https://github.com/latchkey/latchkey/blob/main/docs/sso.md",
 		"patch":            map[string]bool{"supported": true},
 		"bulk":             map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
-		"filter":           map[string]any{"supported": true, "maxResults": 1000},
+		"filter":           map[string]any{"supported": true, "maxResults": maxSCIMResults},
 		"changePassword":   no, "sort": no, "etag": no,
 		"authenticationSchemes": []map[string]any{{
 			"type": "oauthbearertoken", "name": "OAuth Bearer Token", "primary": true,

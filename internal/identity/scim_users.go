@@ -3,6 +3,7 @@ package identity
 import (
 	"encoding/json"
 	"net/http"
+	"regexp"
 	"strings"
 
 	"github.com/latchkey/latchkey/internal/service"
@@ -24,18 +25,18 @@ func (s *SCIM) listUsers(w http.ResponseWriter, r *http.Request, a service.Actor
 		writeSCIMError(w, http.StatusBadRequest, "invalidFilter", err.Error())
 		return
 	}
-	var userName, externalID string
+	f := service.SCIMUserFilter{}
 	switch strings.ToLower(attr) {
 	case "":
 	case "username":
-		userName = value
+		f.UserName = &value
 	case "externalid":
-		externalID = value
+		f.ExternalID = &value
 	default:
 		writeSCIMError(w, http.StatusBadRequest, "invalidFilter", "users can be filtered by userName or externalId only")
 		return
 	}
-	vs, err := s.d.Services.Users.SCIMUsers(r.Context(), a, userName, externalID)
+	vs, err := s.d.Services.Users.SCIMUsers(r.Context(), a, f)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -102,8 +103,13 @@ type patchOp struct {
 	} `json:"Operations"`
 }
 
-// patchUser supports what identity providers send: active, and userName or
-// emails are not patchable here (use PUT).
+// patchUser applies a PatchOp as Okta and Entra ID send them: replace (or
+// add) of active, userName, externalId and the email address (emails, or
+// emails[type eq "work"].value), with or without a path, op names in any
+// case; remove of externalId or the email. Attributes Latchkey does not
+// keep (name, displayName, title, the enterprise extension...) are ignored,
+// as they are in POST and PUT, so a profile update that carries them does
+// not fail, nor a deactivation sent in the same request.
 func (s *SCIM) patchUser(w http.ResponseWriter, r *http.Request, a service.Actor) {
 	var p patchOp
 	if !decode(w, r, &p) {
@@ -113,39 +119,99 @@ func (s *SCIM) patchUser(w http.ResponseWriter, r *http.Request, a service.Actor
 		writeSCIMError(w, http.StatusBadRequest, "invalidValue", "a PatchOp needs at least one operation in Operations")
 		return
 	}
-	var active *bool
-	for _, op := range p.Operations {
-		if o := strings.ToLower(op.Op); o != "replace" && o != "add" {
-			writeSCIMError(w, http.StatusBadRequest, "invalidValue", "users support replace (or add) of active; use PUT for other changes")
-			return
-		}
-		var b bool
-		var ok bool
-		switch strings.ToLower(op.Path) {
-		case "active":
-			b, ok = boolValue(op.Value)
-		case "":
-			var m map[string]json.RawMessage
-			if json.Unmarshal(op.Value, &m) == nil {
-				for k, v := range m {
-					if strings.EqualFold(k, "active") {
-						b, ok = boolValue(v)
-					}
-				}
-			}
-		}
-		if !ok {
-			writeSCIMError(w, http.StatusBadRequest, "invalidPath", "only the active attribute can be patched on users (value true or false); use PUT for other changes")
-			return
-		}
-		active = &b
+	v, err := s.d.Services.Users.SCIMUser(r.Context(), a, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
-	v, err := s.d.Services.Users.SetActive(r.Context(), a, r.PathValue("id"), *active)
+	before := service.SCIMUser{UserName: v.User.Username, ExternalID: v.ExternalID, Email: v.User.Email, Active: !v.User.Suspended}
+	next := before
+	for _, op := range p.Operations {
+		if scimType, msg := applyUserOp(&next, strings.ToLower(op.Op), op.Path, op.Value); msg != "" {
+			writeSCIMError(w, http.StatusBadRequest, scimType, msg)
+			return
+		}
+	}
+	switch {
+	case next == before:
+	case next.UserName == before.UserName && next.ExternalID == before.ExternalID && next.Email == before.Email:
+		v, err = s.d.Services.Users.SetActive(r.Context(), a, v.User.ID, next.Active)
+	default:
+		v, err = s.d.Services.Users.ReplaceUser(r.Context(), a, v.User.ID, next)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	writeSCIM(w, http.StatusOK, s.userOut(v))
+}
+
+// emailPathRE is the email address of a multi-valued emails path, as Entra
+// ID sends it: emails[type eq "work"].value (any filter selects it).
+var emailPathRE = regexp.MustCompile(`^(?i:emails)(?:\[[^\]]*\])?\.(?i:value)$`)
+
+// applyUserOp applies one PatchOp operation to u; it returns the scimType
+// and message of an error, or "" when the operation applied.
+func applyUserOp(u *service.SCIMUser, op, path string, value json.RawMessage) (string, string) {
+	if op != "add" && op != "replace" && op != "remove" {
+		return "invalidSyntax", "unknown op " + op + "; use add, replace or remove"
+	}
+	path = strings.TrimPrefix(strings.TrimPrefix(path, SchemaUser+":"), strings.ToLower(SchemaUser)+":")
+	str := func(dst *string) (string, string) {
+		if op == "remove" {
+			*dst = ""
+			return "", ""
+		}
+		if json.Unmarshal(value, dst) != nil {
+			return "invalidValue", path + " must be a string"
+		}
+		return "", ""
+	}
+	switch lower := strings.ToLower(path); {
+	case lower == "":
+		if op == "remove" {
+			return "noTarget", "a remove operation needs a path"
+		}
+		var m map[string]json.RawMessage
+		if json.Unmarshal(value, &m) != nil {
+			return "invalidValue", "an operation without a path needs an object value"
+		}
+		for k, v := range m {
+			if t, msg := applyUserOp(u, op, k, v); msg != "" {
+				return t, msg
+			}
+		}
+	case lower == "active":
+		b, ok := boolValue(value)
+		if op == "remove" || !ok {
+			return "invalidValue", "active must be true or false"
+		}
+		u.Active = b
+	case lower == "username":
+		if op == "remove" {
+			return "mutability", "userName is required and cannot be removed"
+		}
+		return str(&u.UserName)
+	case lower == "externalid":
+		return str(&u.ExternalID)
+	case emailPathRE.MatchString(path):
+		return str(&u.Email)
+	case lower == "emails":
+		if op == "remove" {
+			u.Email = ""
+			return "", ""
+		}
+		var emails []scimEmail
+		if json.Unmarshal(value, &emails) != nil {
+			return "invalidValue", "emails must be a list of {\"value\": \"address\"}"
+		}
+		in := scimUser{Emails: emails}
+		if e := in.toService().Email; e != "" {
+			u.Email = e
+		}
+	}
+	// Any other attribute is one Latchkey does not keep: ignored.
+	return "", ""
 }
 
 // boolValue reads true/false, also as the strings Entra ID sends.

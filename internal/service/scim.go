@@ -98,22 +98,36 @@ func (s *Users) scimView(ctx context.Context, id string) (*SCIMUserView, error) 
 	return v, nil
 }
 
+// SCIMUserFilter is the filter of a SCIM user list: nil fields are not
+// filtered on; a field set to "" matches nobody.
+type SCIMUserFilter struct {
+	UserName   *string
+	ExternalID *string
+}
+
 // SCIMUsers lists SCIM-managed users, optionally only the one with a user
 // name or externalId (the filters identity providers send).
-func (s *Users) SCIMUsers(ctx context.Context, a Actor, userName, externalID string) ([]*SCIMUserView, error) {
+func (s *Users) SCIMUsers(ctx context.Context, a Actor, f SCIMUserFilter) ([]*SCIMUserView, error) {
 	if err := a.requireSCIM(); err != nil {
 		return nil, err
 	}
 	var ids []string
+	externalID := ""
 	switch {
-	case userName != "":
-		u, err := s.store.GetUserByUsername(ctx, NormalizeUsername(userName))
+	case f.UserName != nil:
+		if *f.UserName == "" {
+			break
+		}
+		u, err := s.store.GetUserByUsername(ctx, NormalizeUsername(*f.UserName))
 		if err == nil {
 			ids = append(ids, u.ID)
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return nil, fmt.Errorf("get user: %w", err)
 		}
-	case externalID != "":
+	case f.ExternalID != nil:
+		if externalID = *f.ExternalID; externalID == "" {
+			break
+		}
 		i, err := s.store.GetIdentity(ctx, store.ProviderSCIM, externalID)
 		if err == nil {
 			ids = append(ids, i.UserID)

@@ -130,10 +130,15 @@ func (s *Users) firstSignIn(ctx context.Context, in ExternalLogin, role store.Ro
 		if u.LoginType != store.LoginTypeOIDC || u.Kind != store.KindPerson {
 			return nil, conflict("username", "a local account named %q already exists; an admin can link it to your identity on the Single sign-on page", name)
 		}
+		// Only an account nobody signs in to yet (provisioned by SCIM) is
+		// claimed by name. One that signs in through a provider, this one
+		// or another, belongs to that identity: a second provider's user of
+		// the same name (or of a name that normalises to it) must not take
+		// it over. An admin links a second identity explicitly.
 		if ids, err := s.store.ListIdentities(ctx, u.ID); err != nil {
 			return nil, fmt.Errorf("list identities: %w", err)
-		} else if slices.ContainsFunc(ids, func(i *store.Identity) bool { return i.Provider == in.Provider }) {
-			return nil, conflict("username", "the user name %q belongs to another account at this identity provider; ask an admin", name)
+		} else if slices.ContainsFunc(ids, func(i *store.Identity) bool { return i.Provider != store.ProviderSCIM }) {
+			return nil, conflict("username", "the user name %q belongs to an account that signs in through another identity; ask an admin to link yours", name)
 		}
 		// A user name alone may be chosen by the person at some providers:
 		// a provisioned account with an email address is only claimed by

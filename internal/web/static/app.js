@@ -4,6 +4,33 @@
 (function () {
   "use strict";
 
+  // say puts text in a live region so that screen readers read it, even
+  // when it is the same text as last time (a second copy): the region is
+  // emptied first, and filled a moment later.
+  function say(region, text) {
+    region.textContent = "";
+    window.setTimeout(function () { region.textContent = text; }, 100);
+  }
+
+  // A notice rendered with the page (role=status, data-announce) was in its
+  // live region before assistive technology knew of it, so nothing reads it
+  // out: screen readers announce what changes in a live region, not what
+  // it held on arrival. Once the page has settled, the notice's words are
+  // said through the page's empty #announcer region, and the notice itself
+  // stops being a live region, so they are heard once; focus stays where it
+  // is and the page looks the same.
+  function announceNotices() {
+    var announcer = document.getElementById("announcer");
+    var notices = document.querySelectorAll("[role=status][data-announce]");
+    if (!announcer || !notices.length) { return; }
+    var words = [];
+    notices.forEach(function (notice) {
+      notice.removeAttribute("role");
+      words.push(notice.textContent.replace(/\s+/g, " ").trim());
+    });
+    window.setTimeout(function () { say(announcer, words.join(" ")); }, 300);
+  }
+
   // Copy buttons: <button data-copy="#selector">.
   function copyText(text) {
     if (navigator.clipboard && window.isSecureContext) {
@@ -31,12 +58,12 @@
       var status = button.closest("section, .card, main").querySelector(".copy-status");
       copyText(text).then(function () {
         label.textContent = "Copied";
-        if (status) { status.textContent = "Copied to the clipboard."; }
+        if (status) { say(status, "Copied to the clipboard."); }
         window.setTimeout(function () { label.textContent = "Copy"; }, 2500);
       }, function () {
         source.focus();
         if (source.select) { source.select(); }
-        if (status) { status.textContent = "Press Ctrl+C (or ⌘C) to copy the selected text."; }
+        if (status) { say(status, "Press Ctrl+C (or ⌘C) to copy the selected text."); }
       });
     });
   }
@@ -72,7 +99,10 @@
     });
   }
 
-  // Expiration: show the date picker only for "Custom date".
+  // Expiration: show the date picker only for "Custom date". Choosing it
+  // does not move focus: arrow keys change a closed list's choice as they
+  // go, and taking focus away on the way to "No expiration" would trap the
+  // user in the date box (WCAG 3.2.2). The date box is the next Tab stop.
   function setupExpiry(select) {
     var custom = document.getElementById("custom-date");
     if (!custom) { return; }
@@ -82,10 +112,7 @@
       custom.hidden = !on;
       date.required = on;
     }
-    select.addEventListener("change", function () {
-      update();
-      if (select.value === "custom") { date.focus(); }
-    });
+    select.addEventListener("change", update);
     update();
   }
 
@@ -128,5 +155,6 @@
     });
     setupAccess();
     focusFirstError();
+    announceNotices();
   });
 })();

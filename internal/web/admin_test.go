@@ -194,6 +194,10 @@ func TestPolicyFormValidatesAndAppliesAtOnce(t *testing.T) {
 	p = b.post(t, "/admin/policy", url.Values{"csrf_token": {csrf}, "default_lifetime": {"soon"}, "creation": {"everyone"}})
 	mustContain(t, p, `id="default_lifetime-error"`, `value="soon"`)
 
+	// A forged choice: the radio group's error is linked to its group.
+	p = b.post(t, "/admin/policy", url.Values{"csrf_token": {csrf}, "default_lifetime": {"7d"}, "creation": {"robots"}})
+	mustContain(t, p, `<fieldset class="field" aria-describedby="creation-error">`, `<p class="field-error" id="creation-error">`)
+
 	p = b.post(t, "/admin/policy", url.Values{"csrf_token": {csrf}, "default_lifetime": {"7d"}, "max_lifetime": {"30d"}, "creation": {"admins"}})
 	mustContain(t, p, "The token policy was saved", `value="7d"`, `value="30d"`, `value="admins" checked`)
 

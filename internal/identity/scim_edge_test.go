@@ -64,8 +64,13 @@ func TestSCIMFilterWithAnEmptyValueMatchesNobody(t *testing.T) {
 	}
 	// A caller without the scim scope learns nothing, even from an empty filter.
 	other := scimCall{t, s, scimToken(t, s, admin, "admin:org")}
-	if code, _, _ := other.do("GET", `/Users?filter=userName%20eq%20%22%22`, ""); code != http.StatusForbidden {
-		t.Errorf("empty filter without the scim scope: %d, want 403", code)
+	for _, path := range []string{`/Users?filter=userName%20eq%20%22%22`, `/Groups?filter=displayName%20eq%20%22%22`} {
+		if code, _, _ := other.do("GET", path, ""); code != http.StatusForbidden {
+			t.Errorf("%s without the scim scope: %d, want 403", path, code)
+		}
+	}
+	if l := c.want("GET", `/Groups?filter=displayName%20eq%20%22%22`, "", 200); l["totalResults"] != float64(0) {
+		t.Errorf("groups with an empty displayName filter: %v, want 0", l["totalResults"])
 	}
 }
 

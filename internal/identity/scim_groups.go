@@ -21,14 +21,13 @@ func (s *SCIM) listGroups(w http.ResponseWriter, r *http.Request, a service.Acto
 		writeSCIMError(w, http.StatusBadRequest, "invalidFilter", "groups can be filtered by displayName only")
 		return
 	}
-	if attr != "" && value == "" {
-		s.list(w, r, nil)
-		return
-	}
-	gs, err := s.d.Services.Users.SCIMGroups(r.Context(), a, value)
+	gs, err := s.d.Services.Users.SCIMGroups(r.Context(), a, value) // checks the token's scope
 	if err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	if attr != "" && value == "" {
+		gs = nil // a filter on an empty name matches no group
 	}
 	items := make([]any, 0, len(gs))
 	for _, g := range gs {

@@ -244,6 +244,11 @@ func (s *Users) LinkIdentity(ctx context.Context, a Actor, idOrName, provider, s
 	if target.Role == store.RoleOwner && a.User.Role != store.RoleOwner {
 		return nil, forbidden("only owners may link an owner's account")
 	}
+	if _, known := s.cfg.RoleRules[provider]; !known {
+		// Linking takes the password away: to a provider that is not
+		// configured, the person could sign in neither way.
+		return nil, invalid("provider", "no identity provider %q is configured; link to one of the providers on the Single sign-on page", provider)
+	}
 	now := s.now().UTC().Truncate(time.Microsecond)
 	if err := s.store.CreateIdentity(ctx, &store.Identity{Provider: provider, Subject: subject, UserID: target.ID, Email: target.Email, CreatedAt: now}); err != nil {
 		if errors.Is(err, store.ErrConflict) {

@@ -201,6 +201,19 @@ func TestSSOLinkFormSpeaksTheFormsWords(t *testing.T) {
 		mustContain(t, p, `name="user" value="alice"`, `name="provider" value="corp"`)
 	})
 
+	t.Run("provider not configured", func(t *testing.T) {
+		// Linking takes the password away: to a provider that does not
+		// exist it would lock the person out.
+		p := link(t, servertest.AdminUser, "nope", "1234")
+		if p.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("status %d, want 422", p.Status)
+		}
+		if got := formErrorOf(t, p); !strings.Contains(got, `no identity provider "nope" is configured`) {
+			t.Fatalf("error %q does not say the provider is not configured", got)
+		}
+		newBrowser(t, s).login(t, servertest.AdminUser, servertest.AdminPassword) // the password still works
+	})
+
 	t.Run("unknown user", func(t *testing.T) {
 		p := link(t, "nobody", "corp", "1234")
 		got := formErrorOf(t, p)

@@ -27,5 +27,9 @@
 // cannot be skipped by accident.
 //
 // Issuers must be HTTPS. Plain http is accepted only for loopback issuers
-// (127.0.0.0/8, ::1, localhost), which tests and a co-located issuer use.
+// (127.0.0.0/8, ::1, localhost), which tests and a co-located issuer use;
+// an https issuer's jwks_uri and redirects must stay on https, so no issuer
+// can point a key fetch at a plain-http service on Latchkey's host or
+// network. Fetches are detached from the request that triggered them: a
+// client that hangs up cannot make them fail for everyone else.
 package federation

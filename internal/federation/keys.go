@@ -31,9 +31,10 @@ func (ks *keyset) snapshot() ([]jose.JSONWebKey, time.Time, time.Time) {
 
 // keysFor returns the issuer's keys, fetching them when none are cached,
 // when kid is not among them (a rotation), or when they are older than
-// MaxKeyAge. A forced fetch happens at most once per MinRefreshInterval.
-// A failed fetch leaves the cached keys in place.
-func (v *Verifier) keysFor(ctx context.Context, issuer, kid string) ([]jose.JSONWebKey, error) {
+// MaxKeyAge, or when refresh is set (a token without kid that no cached
+// key verifies). A forced fetch happens at most once per
+// MinRefreshInterval. A failed fetch leaves the cached keys in place.
+func (v *Verifier) keysFor(ctx context.Context, issuer, kid string, refresh bool) ([]jose.JSONWebKey, error) {
 	v.mu.Lock()
 	ks, ok := v.issuers[issuer]
 	if !ok {
@@ -44,13 +45,13 @@ func (v *Verifier) keysFor(ctx context.Context, issuer, kid string) ([]jose.JSON
 
 	keys, fetched, _ := ks.snapshot()
 	now := v.opts.Now()
-	if len(keys) > 0 && hasKid(keys, kid) && now.Sub(fetched) < v.opts.MaxKeyAge {
+	if !refresh && len(keys) > 0 && hasKid(keys, kid) && now.Sub(fetched) < v.opts.MaxKeyAge {
 		return keys, nil
 	}
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
 	// Another request may have refreshed while this one waited.
-	if len(ks.keys) > 0 && hasKid(ks.keys, kid) && now.Sub(ks.fetched) < v.opts.MaxKeyAge {
+	if !refresh && len(ks.keys) > 0 && hasKid(ks.keys, kid) && now.Sub(ks.fetched) < v.opts.MaxKeyAge {
 		return ks.keys, nil
 	}
 	if !ks.tried.IsZero() && now.Sub(ks.tried) < v.opts.MinRefreshInterval {
@@ -60,12 +61,21 @@ func (v *Verifier) keysFor(ctx context.Context, issuer, kid string) ([]jose.JSON
 		return ks.keys, nil // the kid check below says what is missing
 	}
 	ks.tried = now
-	fresh, err := v.fetchKeys(ctx, issuer)
+	// The fetch serves every later caller, not only this one: it must not
+	// end when this caller goes away. Otherwise a client that sends a token
+	// with an unknown kid and hangs up at once makes the fetch fail, and
+	// with it, for MinRefreshInterval, every token signed with a key the
+	// issuer has just rotated to; repeated, the new key is never fetched.
+	// Each attempt is bounded by FetchTimeout.
+	fresh, err := v.fetchKeys(context.WithoutCancel(ctx), issuer)
 	if err != nil {
+		// The details (addresses, statuses) are for the operator's log; the
+		// caller, who may be anyone holding a token of the issuer, learns
+		// only that the issuer's keys are out of reach.
 		v.opts.Logger.WarnContext(ctx, "fetch federation issuer keys; cached keys stay in use", "issuer", issuer, "err", err)
 		if len(ks.keys) == 0 || !hasKid(ks.keys, kid) {
 			return nil, &Error{Code: CodeUnavailable, Check: "jwks", Msg: fmt.Sprintf(
-				"the signing keys of issuer %s could not be fetched (%v); try again in a minute", issuer, err)}
+				"the signing keys of issuer %s could not be fetched; try again in a minute (the server log says why)", issuer)}
 		}
 		return ks.keys, nil
 	}
@@ -101,6 +111,11 @@ func (v *Verifier) fetchKeys(ctx context.Context, issuer string) ([]jose.JSONWeb
 	}
 	if err := CheckIssuerURL(disc.JWKSURI); err != nil {
 		return nil, fmt.Errorf("discovery jwks_uri: %w", err)
+	}
+	// Plain http is for loopback test issuers only: an https issuer cannot
+	// send the fetch to a plain-http service on Latchkey's own host.
+	if schemeOf(issuer) != "http" && schemeOf(disc.JWKSURI) != "https" {
+		return nil, fmt.Errorf("discovery jwks_uri %q: an https issuer's keys must be served over https", disc.JWKSURI)
 	}
 	var set jose.JSONWebKeySet
 	if err := v.getJSON(ctx, disc.JWKSURI, &set); err != nil {
@@ -164,6 +179,38 @@ func (v *Verifier) getOnce(ctx context.Context, u string, out any) (retry bool, 
 		return false, fmt.Errorf("GET %s: not JSON: %w", u, err)
 	}
 	return false, nil
+}
+
+// schemeOf is u's scheme, lower-case ("" when u does not parse).
+func schemeOf(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return ""
+	}
+	return p.Scheme
+}
+
+// maxRedirects bounds the redirects one key fetch follows.
+const maxRedirects = 3
+
+// checkRedirect lets a key fetch follow a redirect only where an issuer
+// could be: https, or, from a loopback http issuer, plain http on a
+// loopback host; never to a URL with credentials. An issuer (or whoever
+// answers for it) cannot turn the fetch into a request to a plain-http
+// service on the server's network or host, such as a cloud metadata
+// endpoint, 0.0.0.0 (which reaches loopback services) or 127.0.0.1.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= maxRedirects {
+		return fmt.Errorf("stopped after %d redirects", maxRedirects)
+	}
+	u := req.URL
+	if u.User != nil {
+		return fmt.Errorf("refused a redirect to a URL with credentials")
+	}
+	if u.Scheme == "https" || (u.Scheme == "http" && isLoopback(u.Hostname()) && via[0].URL.Scheme == "http") {
+		return nil
+	}
+	return fmt.Errorf("refused a redirect to %s://%s: key fetches follow redirects only to https (or http on loopback)", u.Scheme, u.Host)
 }
 
 // CheckIssuerURL refuses anything but an https URL, or http on a loopback

@@ -1,6 +1,7 @@
 package federation
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -25,7 +26,7 @@ var Algorithms = []jose.SignatureAlgorithm{
 
 // Options tune a Verifier. Zero values take the defaults.
 type Options struct {
-	HTTPClient         *http.Client // default: 10s timeout, no redirects to other schemes
+	HTTPClient         *http.Client // default: 10s timeout; without a CheckRedirect, at most 3 redirects, never from https to http
 	Now                func() time.Time
 	Skew               time.Duration // tolerance on exp, nbf, iat; default 1 minute
 	MinRefreshInterval time.Duration // between fetches of one issuer's keys; default 30s
@@ -48,6 +49,11 @@ type Verifier struct {
 func NewVerifier(opts Options) *Verifier {
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if opts.HTTPClient.CheckRedirect == nil {
+		c := *opts.HTTPClient
+		c.CheckRedirect = checkRedirect
+		opts.HTTPClient = &c
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -119,29 +125,46 @@ func (v *Verifier) Verify(ctx context.Context, raw string, trusted func(issuer s
 		return nil, refuse("issuer", "issuer %q is not trusted by any federation policy; an admin must create one for it", printable(iss))
 	}
 	kid := tok.Headers[0].KeyID
-	keys, err := v.keysFor(ctx, iss, kid)
+	keys, err := v.keysFor(ctx, iss, kid, false)
 	if err != nil {
 		return nil, err
 	}
-	var (
-		std    jwt.Claims
-		claims map[string]any
-	)
-	verified := false
-	for _, k := range keys {
-		if kid != "" && k.KeyID != kid {
-			continue
+	// The signature is checked alone, into the raw payload: a payload that
+	// verifies but does not decode is then refused as such, not as a bad
+	// signature. A key that names its algorithm (the JWK's alg) verifies
+	// only tokens of that algorithm (RFC 7517 §4.4), so a key published for
+	// RS256 never verifies a PS256 or RS512 signature.
+	alg := tok.Headers[0].Algorithm
+	payload, algMismatch := verifySignature(tok, keys, kid, alg)
+	if payload == nil && kid == "" {
+		// Without a kid an unknown key cannot be told from a bad signature:
+		// the issuer may have rotated, so its keys are fetched again
+		// (at most once per MinRefreshInterval), as for an unknown kid.
+		if keys, err = v.keysFor(ctx, iss, kid, true); err != nil {
+			return nil, err
 		}
-		if err := tok.Claims(k.Key, &std, &claims); err == nil {
-			verified = true
-			break
-		}
+		payload, algMismatch = verifySignature(tok, keys, kid, alg)
 	}
-	if !verified {
+	if payload == nil {
 		if !hasKid(keys, kid) {
 			return nil, refuse("signature", "issuer %s publishes no key with kid %q (checked its JWKS again)", printable(iss), printable(kid))
 		}
+		if algMismatch != "" && kid != "" {
+			return nil, refuse("alg", "the JWT is signed with %s but issuer %s publishes key %q for %s only", printable(alg), printable(iss), printable(kid), printable(algMismatch))
+		}
 		return nil, refuse("signature", "the JWT's signature does not verify with issuer %s's key", printable(iss))
+	}
+	var std jwt.Claims
+	if err := json.Unmarshal(payload, &std); err != nil {
+		return nil, refuse("claims", "the JWT's registered claims (iss, sub, aud, exp, nbf, iat, jti) do not have their standard types")
+	}
+	// Numbers stay as written (json.Number): a large numeric id must match
+	// a condition digit for digit, not after rounding to a float64.
+	var claims map[string]any
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.UseNumber()
+	if err := dec.Decode(&claims); err != nil {
+		return nil, refuse("claims", "the JWT's claims are not a JSON object")
 	}
 	now := v.opts.Now()
 	if err := std.ValidateWithLeeway(jwt.Expected{Issuer: iss, Time: now}, v.opts.Skew); err != nil {
@@ -162,6 +185,26 @@ func (v *Verifier) Verify(ctx context.Context, raw string, trusted func(issuer s
 		Issuer: iss, Subject: std.Subject, Audience: []string(std.Audience), ID: std.ID,
 		Expiry: std.Expiry.Time(), Claims: claims,
 	}, nil
+}
+
+// verifySignature returns tok's payload if one of keys (the one named kid,
+// when kid is set) verifies its signature, and otherwise the alg of a key
+// skipped because it is published for another algorithm.
+func verifySignature(tok *jwt.JSONWebToken, keys []jose.JSONWebKey, kid, alg string) (payload []byte, algMismatch string) {
+	for _, k := range keys {
+		if kid != "" && k.KeyID != kid {
+			continue
+		}
+		if k.Algorithm != "" && k.Algorithm != alg {
+			algMismatch = k.Algorithm
+			continue
+		}
+		var raw json.RawMessage
+		if err := tok.Claims(k.Key, &raw); err == nil {
+			return raw, ""
+		}
+	}
+	return nil, algMismatch
 }
 
 // checkAlg reads the JOSE header's alg to refuse "none" and HMAC with a

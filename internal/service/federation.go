@@ -416,7 +416,34 @@ func (f *Federation) Exchange(ctx context.Context, t *federation.Token, policies
 	if err := f.store.CreateTokenWithAudit(ctx, tok, e); err != nil {
 		return nil, fmt.Errorf("create fed token: %w", err)
 	}
+	if err := f.recheckPolicy(ctx, Actor{User: sa, IP: in.IP, Agent: in.Agent}, p); err != nil {
+		return nil, err
+	}
 	return &FederatedToken{IssuedToken: IssuedToken{Token: tok, Secret: secret}, Policy: p}, nil
+}
+
+// recheckPolicy reads p again once a token of it exists. An admin who
+// disables or deletes p while an exchange is under way (say, to stop a
+// compromised CI job that keeps exchanging) first changes the policy, then
+// revokes its tokens; an exchange that read p before the change may create
+// its token after that revocation. Read after the token is written, the
+// policy is then seen disabled or gone, and its tokens, this one included,
+// are revoked here. Read before the change, the token already existed when
+// the admin's revocation ran, and that revoked it.
+func (f *Federation) recheckPolicy(ctx context.Context, a Actor, p *store.FederationPolicy) error {
+	ctx = context.WithoutCancel(ctx) // the token exists: finish, even if the caller left
+	cur, err := f.store.GetFederationPolicy(ctx, p.ID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("get federation policy: %w", err)
+	}
+	if err == nil && !cur.Disabled {
+		return nil
+	}
+	if err := f.revokeIssued(ctx, a, p, "policy disabled or deleted during an exchange"); err != nil {
+		return err
+	}
+	return &federation.Error{Code: federation.CodeInvalidGrant, Check: "policy",
+		Msg: fmt.Sprintf("federation policy %q was disabled or deleted during the exchange", p.Name)}
 }
 
 // choosePolicy picks the one policy t matches: the named one, or the only

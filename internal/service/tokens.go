@@ -318,6 +318,11 @@ func (s *Tokens) Regenerate(ctx context.Context, a Actor, id string, in Regenera
 	if err != nil {
 		return nil, err
 	}
+	if cur.Kind == store.TokenFederated {
+		// A fed token lives one CI run, at most its policy's max_lifetime;
+		// a new secret with a new expiry (up to 180d) would outlive both.
+		return nil, conflict("", "token %q was issued by workload identity federation and cannot be regenerated: exchange a fresh OIDC token at /oauth2/token instead", cur.Name)
+	}
 	p := s.policies.Current(ctx)
 	now := s.now().UTC().Truncate(time.Microsecond)
 	if EffectiveState(cur, p, now) == store.StateExpired {

@@ -167,6 +167,14 @@ func (d *Device) serveAuthorization(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, formError(err))
 		return
 	}
+	// RFC 6749 §3.1: a parameter is sent once. Reading only the first of
+	// two would let "scope=&scope=repo" pass the scope refusal below.
+	for _, name := range []string{"client_id", "scope"} {
+		if len(r.PostForm[name]) > 1 {
+			writeOAuthError(w, invalidRequest("parameter "+name+" is repeated; send it once"))
+			return
+		}
+	}
 	if id := r.PostForm.Get("client_id"); id != CLIClientID {
 		writeOAuthError(w, &oauthError{http.StatusUnauthorized, "invalid_client", "unknown client_id " + printableID(id) + "; the device flow serves client_id=" + CLIClientID})
 		return

@@ -161,3 +161,43 @@ func TestAFedTokenCannotBeRegeneratedIntoALongLivedOne(t *testing.T) {
 		}
 	}
 }
+
+// A fed token with the tokens scope manages its service account's tokens
+// (lists them, revokes them) but mints no lasting secret: a token it
+// created or regenerated would outlive the CI run and its trust policy,
+// and the OIDC token would have become a stored secret after all.
+func TestAFedTokenMintsNoLastingSecret(t *testing.T) {
+	s := servertest.Start(t)
+	is := oidctest.Start(t)
+	admin, policyID := fedSetup(t, s, is, "web", map[string]string{"repository": "acme/web"})
+	pat := s.CreateToken(t, admin, map[string]any{"name": "deploy-key", "user_id": "deployer", "scopes": []string{"repo"}, "expires_in": "720h"})
+
+	_, out := exchange(t, s, is.Mint(t, oidctest.GitHubClaims("acme/web", "refs/heads/main", "", "latchkey")), nil)
+	fed, _ := out["access_token"].(string)
+	if fed == "" {
+		t.Fatalf("exchange: %v", out)
+	}
+	st, body, _ := s.Do(t, http.MethodPost, "/api/v1/tokens", fed, map[string]any{"name": "forever", "scopes": []string{"repo"}, "expires_in": "180d"})
+	if st != http.StatusForbidden || !strings.Contains(string(body), "workload identity federation") {
+		t.Errorf("create with a fed token: %d %.300s; want 403 naming federation", st, body)
+	}
+	st, body, _ = s.Do(t, http.MethodPost, "/api/v1/tokens/"+pat.ID()+"/regenerate", fed, map[string]any{"expires_in": "180d"})
+	if st != http.StatusForbidden {
+		t.Errorf("regenerating the service account's PAT with a fed token: %d %.300s; want 403", st, body)
+	}
+	if st, _, _ := s.Do(t, http.MethodGet, "/api/v1/me", pat.Secret, nil); st != http.StatusOK {
+		t.Errorf("the PAT stopped working: %d", st)
+	}
+	if st, _, _ := s.Do(t, http.MethodGet, "/api/v1/tokens", fed, nil); st != http.StatusOK {
+		t.Errorf("listing with a fed token: %d; want 200", st)
+	}
+	// Disabling the policy leaves nothing of it behind that still works.
+	s.JSON(t, http.MethodPatch, "/api/v1/federation/policies/"+policyID, admin, map[string]any{"disabled": true}, http.StatusOK, nil)
+	if st, _, _ := s.Do(t, http.MethodGet, "/api/v1/me", fed, nil); st != http.StatusUnauthorized {
+		t.Errorf("the fed token after its policy was disabled: %d; want 401", st)
+	}
+	// The service account's own PAT still is a PAT: it may create tokens.
+	if st, _, _ := s.Do(t, http.MethodPost, "/api/v1/tokens", admin, map[string]any{"name": "next", "user_id": "deployer", "scopes": []string{"repo"}, "expires_in": "24h"}); st != http.StatusCreated {
+		t.Errorf("an admin creating a token for the service account: %d; want 201", st)
+	}
+}

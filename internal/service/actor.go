@@ -13,6 +13,7 @@ type Actor struct {
 	Scopes       scope.Set
 	CredentialID string // the token or session used
 	Session      bool   // the credential is a login session, not an access token
+	Federated    bool   // the credential is a fed token (workload identity federation)
 	IP           string
 	Agent        string
 }
@@ -59,6 +60,18 @@ func (a Actor) requireTokens() error {
 	}
 	if !a.Scopes.Has(scopeTokens) {
 		return forbidden("this credential lacks the %q scope needed to manage tokens; create a token with scope %q or use a session", scopeTokens, scopeTokens)
+	}
+	return nil
+}
+
+// refuseFederated refuses what a fed token must not do: mint or renew a
+// lasting secret. A fed token lives one CI run, at most its policy's
+// max_lifetime, and dies with its policy; a token it created or
+// regenerated would outlive both, and the short-lived OIDC token would
+// have become a stored secret after all.
+func (a Actor) refuseFederated(what string) error {
+	if a.Federated {
+		return forbidden("a token issued by workload identity federation cannot %s: a new secret would outlive the CI run and its trust policy; use a session or a personal access token with the %q scope", what, scopeTokens)
 	}
 	return nil
 }

@@ -79,6 +79,9 @@ func (s *Tokens) Create(ctx context.Context, a Actor, in CreateTokenInput) (*Iss
 	if err := a.requireTokens(); err != nil {
 		return nil, err
 	}
+	if err := a.refuseFederated("create tokens"); err != nil {
+		return nil, err
+	}
 	p := s.policies.Current(ctx)
 	if p.Creation == CreationAdmins && !a.IsAdmin() {
 		// Refused before the owner is looked up: the answer is the same
@@ -322,6 +325,9 @@ func (s *Tokens) Regenerate(ctx context.Context, a Actor, id string, in Regenera
 		// A fed token lives one CI run, at most its policy's max_lifetime;
 		// a new secret with a new expiry (up to 180d) would outlive both.
 		return nil, conflict("", "token %q was issued by workload identity federation and cannot be regenerated: exchange a fresh OIDC token at /oauth2/token instead", cur.Name)
+	}
+	if err := a.refuseFederated("regenerate tokens"); err != nil {
+		return nil, err
 	}
 	p := s.policies.Current(ctx)
 	now := s.now().UTC().Truncate(time.Microsecond)

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -29,6 +30,49 @@ func TestDeviceAuthorizationRefusesRepeatedParameters(t *testing.T) {
 		}
 		if resp.Header.Get("Cache-Control") != "no-store" || resp.Header.Get("Content-Type") != "application/json" {
 			t.Errorf("POST %s: headers %v", body, resp.Header)
+		}
+	}
+}
+
+// Media types are compared without regard to case (RFC 9110 §8.3.1), and
+// Go's ParseForm reads "Application/X-WWW-Form-Urlencoded" as a form: so
+// must every /oauth2 endpoint, rather than answer that the body is not a
+// form.
+func TestOAuthEndpointsReadFormsWhateverTheMediaTypesCase(t *testing.T) {
+	s := servertest.Start(t)
+	admin := s.AdminSession(t)
+	pat := s.CreateToken(t, admin, map[string]any{"name": "ci", "scopes": []string{"repo", "introspect"}, "expires_in": "24h"})
+	for _, ct := range []string{"Application/X-WWW-Form-Urlencoded", "APPLICATION/X-WWW-FORM-URLENCODED; Charset=UTF-8"} {
+		call := func(path, bearer string, form url.Values) map[string]any {
+			t.Helper()
+			req, err := http.NewRequest(http.MethodPost, s.URL+path, strings.NewReader(form.Encode()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", ct)
+			if bearer != "" {
+				req.Header.Set("Authorization", "Bearer "+bearer)
+			}
+			resp, err := s.Client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out map[string]any
+			decodeJSON(resp, &out)
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("%s as %q: %d %v; want 200", path, ct, resp.StatusCode, out)
+			}
+			return out
+		}
+		if out := call("/oauth2/device_authorization", "", url.Values{"client_id": {"latchkey-cli"}}); out["device_code"] == nil {
+			t.Errorf("device authorization as %q gave no device_code: %v", ct, out)
+		}
+		if out := call("/oauth2/token", "", url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"},
+			"subject_token": {pat.Secret}, "subject_token_type": {"urn:ietf:params:oauth:token-type:access_token"}}); out["access_token"] == nil {
+			t.Errorf("token exchange as %q gave no access_token: %v", ct, out)
+		}
+		if out := call("/oauth2/introspect", pat.Secret, url.Values{"token": {pat.Secret}}); out["active"] != true {
+			t.Errorf("introspection as %q: %v; want active", ct, out)
 		}
 	}
 }

@@ -127,7 +127,7 @@ func (d *Device) Intercept(next http.HandlerFunc) http.HandlerFunc {
 		return next
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		if r.Method == http.MethodPost && isFormBody(r.Header.Get("Content-Type")) {
 			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 			if err := r.ParseForm(); err != nil {
 				writeOAuthError(w, formError(err))
@@ -158,7 +158,7 @@ func (d *Device) serveAuthorization(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, &oauthError{http.StatusMethodNotAllowed, "invalid_request", "use POST with a form-encoded body: client_id=" + CLIClientID})
 		return
 	}
-	if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+	if !isFormBody(r.Header.Get("Content-Type")) {
 		writeOAuthError(w, invalidRequest("send the body as application/x-www-form-urlencoded: client_id="+CLIClientID))
 		return
 	}

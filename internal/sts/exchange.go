@@ -36,7 +36,7 @@ type exchangeRequest struct {
 // parseExchange reads and checks the form of a token request (RFC 6749 §3.2
 // and RFC 8693 §2.1). It never looks at the credential itself.
 func parseExchange(w http.ResponseWriter, r *http.Request) (*exchangeRequest, *oauthError) {
-	if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+	if !isFormBody(r.Header.Get("Content-Type")) {
 		return nil, invalidRequest("send the body as application/x-www-form-urlencoded: grant_type=" + GrantTokenExchange +
 			"&subject_token=<token>&subject_token_type=" + TypeAccessToken)
 	}

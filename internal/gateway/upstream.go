@@ -168,3 +168,40 @@ func (u *upstream) upstreamPath(reqURL *url.URL) string {
 	}
 	return p
 }
+
+// clientLocation turns a redirect of the upstream to its own address (an
+// absolute URL built from the Host it received, which is the upstream's)
+// into the address the client used: a path-absolute reference, with the
+// path_prefix put back when it was stripped. The client is not sent to an
+// internal address it cannot reach, nor told it. Other locations pass
+// unchanged.
+func (u *upstream) clientLocation(loc string) string {
+	l, err := url.Parse(loc)
+	if err != nil || !l.IsAbs() || !strings.EqualFold(l.Scheme, u.target.Scheme) || !strings.EqualFold(l.Host, u.target.Host) {
+		return loc
+	}
+	p := l.EscapedPath()
+	if base := strings.TrimSuffix(u.target.EscapedPath(), "/"); base != "" {
+		if !hasSegmentPrefix(p, base) {
+			return loc
+		}
+		p = p[len(base):]
+	}
+	if p == "" {
+		p = "/"
+	}
+	if u.strip {
+		p = u.prefix + p
+	}
+	if strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") {
+		return loc // as a reference it would name another host
+	}
+	out := p
+	if l.RawQuery != "" || l.ForceQuery {
+		out += "?" + l.RawQuery
+	}
+	if l.Fragment != "" {
+		out += "#" + l.EscapedFragment()
+	}
+	return out
+}

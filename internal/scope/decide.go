@@ -86,7 +86,9 @@ func splitPath(p string, segs []string) ([]string, bool) {
 			}
 			seg = dec
 		}
-		if seg == "" || seg == "." || seg == ".." || hasControl(seg) {
+		// A backslash is a separator to some services (IIS, some routers):
+		// "..\..\other" would climb out of the resource judged here.
+		if seg == "" || seg == "." || seg == ".." || hasControl(seg) || strings.IndexByte(seg, '\\') >= 0 {
 			return nil, false
 		}
 		segs = append(segs, seg)

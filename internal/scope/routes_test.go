@@ -37,6 +37,22 @@ func checkDecision(t *testing.T, r *scope.Router, method, uri string, want decis
 	}
 }
 
+// A path that the service could read differently is refused even where
+// the default lets any authenticated request through.
+func TestPathsAnUpstreamCouldReadDifferentlyAreDeniedWhateverTheDefault(t *testing.T) {
+	r := mustRouter(t, scope.RulesConfig{Preset: "git", Default: "authenticated"})
+	for _, uri := range []string{
+		"/acme/web.git/..%5c..%5cother/x.git/info/refs?service=git-upload-pack",
+		`/acme/web.git/..\..\other/x.git/info/refs?service=git-upload-pack`,
+		"/acme/%5cother/x",
+		"/acme/%2e%2e/other/x",
+		"/acme//other/x",
+	} {
+		checkDecision(t, r, "GET", uri, decision{deny: true})
+	}
+	checkDecision(t, r, "GET", "/acme/web/x", decision{})
+}
+
 func TestGitRulesOnRealisticRequests(t *testing.T) {
 	r := mustRouter(t, scope.RulesConfig{Preset: "git"})
 	read := func(rule, resource string) decision {
@@ -87,6 +103,8 @@ func TestGitRulesOnRealisticRequests(t *testing.T) {
 		{"POST", "/acme//web.git/git-receive-pack", deny},
 		{"POST", "/acme/web.git/git-receive-pack%00", deny},
 		{"POST", "/acme/w%zzeb.git/git-receive-pack", deny},
+		{"POST", `/acme/web.git/..\..\other/app.git/git-receive-pack`, deny},
+		{"POST", "/acme/web.git/..%5c..%5cother/app.git/git-receive-pack", deny},
 		{"POST", "acme/web.git/git-receive-pack", deny},
 		{"POST", "", deny},
 	}

@@ -85,14 +85,25 @@ func location(field string) string {
 	return "body." + field
 }
 
-// explain makes every problem self-explanatory in its detail alone. huma's
-// own answers (schema validation, unreadable bodies) say only "validation
-// failed" and list the specifics in errors[]; clients and people read the
-// detail, so the specifics are spelled out there too, with how to fix them.
+// explain makes every problem self-explanatory in its detail alone, and
+// echoes no input back. huma's own answers (schema validation, unreadable
+// bodies) say only "validation failed" and list the specifics in errors[];
+// clients and people read the detail, so the specifics are spelled out
+// there too, with how to fix them.
 func explain(_ huma.Context, _ string, v any) (any, error) {
 	em, ok := v.(*huma.ErrorModel)
 	if !ok || len(em.Errors) == 0 {
 		return v, nil
+	}
+	for _, d := range em.Errors {
+		if d != nil {
+			// huma puts the refused input here: a password that is too
+			// long, or the whole body (passwords, leaked tokens) beside an
+			// unexpected property. It is the client's own, but answers end
+			// up in terminals, CI logs and proxies; the location and the
+			// message say what to fix.
+			d.Value = nil
+		}
 	}
 	var parts []string
 	for _, d := range em.Errors {

@@ -65,13 +65,13 @@ func (a Actor) requireTokens() error {
 }
 
 // refuseFederated refuses what a fed token must not do: mint or renew a
-// lasting secret. A fed token lives one CI run, at most its policy's
-// max_lifetime, and dies with its policy; a token it created or
-// regenerated would outlive both, and the short-lived OIDC token would
-// have become a stored secret after all.
+// lasting secret (a token, or a password to log in with). A fed token
+// lives one CI run, at most its policy's max_lifetime, and dies with its
+// policy; a secret it created would outlive both, and the short-lived
+// OIDC token would have become a stored secret after all.
 func (a Actor) refuseFederated(what string) error {
 	if a.Federated {
-		return forbidden("a token issued by workload identity federation cannot %s: a new secret would outlive the CI run and its trust policy; use a session or a personal access token with the %q scope", what, scopeTokens)
+		return forbidden("a token issued by workload identity federation cannot %s: a new secret would outlive the CI run and its trust policy; use a session or a personal access token instead", what)
 	}
 	return nil
 }

@@ -54,6 +54,13 @@ func (s *Users) Create(ctx context.Context, a Actor, in CreateUserInput) (*store
 	if in.Role == store.RoleOwner && a.User.Role != store.RoleOwner {
 		return nil, forbidden("only owners may create owners")
 	}
+	if in.Kind == store.KindPerson {
+		// A person logs in with the password given here: a lasting
+		// secret, chosen by whoever holds the fed token.
+		if err := a.refuseFederated("create a person with a password (a service account takes none)"); err != nil {
+			return nil, err
+		}
+	}
 	u, err := s.newUser(in)
 	if err != nil {
 		return nil, err
@@ -259,6 +266,9 @@ func (s *Users) Update(ctx context.Context, a Actor, idOrName string, in UpdateU
 	if in.Password != nil {
 		if !self && !a.IsAdmin() {
 			return nil, forbidden("only admins may set another user's password")
+		}
+		if err := a.refuseFederated("set a password"); err != nil {
+			return nil, err
 		}
 		if self && !a.Session && !a.Scopes.IsSuperAdmin() {
 			// Otherwise any narrow token could set a password and log in with

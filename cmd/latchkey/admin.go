@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/latchkey/latchkey/internal/scope"
+	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/service"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/postgres"
@@ -64,7 +65,10 @@ and printed once. The reset is recorded in the audit log.`,
 				return err
 			}
 			defer st.Close()
-			svc := service.New(st, scope.DefaultCatalog(), service.Config{}, nil, nil, nil)
+			// The running servers must drop the sessions this ends from
+			// their caches at once, not when the entries expire.
+			announce := server.NewAnnouncer(st)
+			svc := service.New(st, scope.DefaultCatalog(), service.Config{}, announce, nil, nil)
 			pw, err := svc.Users.ResetPassword(ctx, args[0], password)
 			switch {
 			case errors.Is(err, service.ErrNotFound):
@@ -73,6 +77,9 @@ and printed once. The reset is recorded in the audit log.`,
 				return fail(exitUsage, err)
 			case err != nil:
 				return fail(exitServer, err)
+			}
+			if err := announce.Err(); err != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "latchkey: warning: the sessions are ended in the database, but %s; servers that cached one accept it until their --cache-ttl passes\n", oneLine(err.Error()))
 			}
 			out := cmd.OutOrStdout()
 			if fromStdin {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -51,7 +52,7 @@ const publishRetryFor = 30 * time.Second
 func (a *App) replicate(c service.Invalidator) (service.Invalidator, error) {
 	n, ok := a.Store.(store.Notifier)
 	if !ok {
-		return c, nil
+		return c, a.watchForeignChanges(c)
 	}
 	var id [8]byte
 	_, _ = rand.Read(id[:])
@@ -75,13 +76,17 @@ func (r *replicator) TokenChanged(t *store.Token) {
 	if t == nil {
 		return
 	}
+	r.publish(tokenInvalidation(t))
+}
+
+func tokenInvalidation(t *store.Token) invalidation {
 	msg := invalidation{Kind: "token"}
 	for _, d := range [][]byte{t.Digest, t.PrevDigest} {
 		if len(d) > 0 {
 			msg.Digests = append(msg.Digests, hex.EncodeToString(d))
 		}
 	}
-	r.publish(msg)
+	return msg
 }
 
 func (r *replicator) UserChanged(userID string) {
@@ -169,5 +174,94 @@ func (r *replicator) apply(payload string) {
 				r.local.SessionRevoked(b)
 			}
 		}
+	}
+}
+
+// foreignCheckEvery is how often a server on SQLite looks for commits of
+// other processes (latchkey admin, a sqlite3 shell) to the database file.
+const foreignCheckEvery = 250 * time.Millisecond
+
+// watchForeignChanges drops the verification cache c and re-reads the
+// policy whenever another process commits to the store's database: on
+// SQLite there is no notification to tell this server that `latchkey admin
+// reset-password` ended a user's sessions, and the cache would otherwise
+// keep accepting them until its entries expire.
+func (a *App) watchForeignChanges(c service.Invalidator) error {
+	w, ok := a.Store.(store.ForeignWatcher)
+	if !ok {
+		return nil
+	}
+	purge := func() {}
+	if p, ok := c.(interface{ Purge() }); ok {
+		purge = p.Purge
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	err := w.WatchForeignChanges(ctx, foreignCheckEvery, func() {
+		purge()
+		a.Services.Policies.Reload()
+		a.Logger.Info("another process changed the database; dropped the verification cache")
+	})
+	if err != nil {
+		cancel()
+		return err
+	}
+	a.closers = append(a.closers, func(context.Context) { cancel() })
+	return nil
+}
+
+// Announcer tells the servers running on a shared database about the
+// changes of a process that does not serve (`latchkey admin`), so that they
+// drop what they cached at once rather than when it expires. It is the
+// service.Invalidator such a process gives the services. On a store that
+// cannot notify (SQLite) it does nothing: the server there sees another
+// process's commit by itself (watchForeignChanges).
+type Announcer struct {
+	pub  store.Notifier
+	node string
+	err  error
+}
+
+// NewAnnouncer returns the Announcer for st.
+func NewAnnouncer(st store.Store) *Announcer {
+	n, _ := st.(store.Notifier)
+	var id [8]byte
+	_, _ = rand.Read(id[:])
+	return &Announcer{pub: n, node: "cli-" + hex.EncodeToString(id[:])}
+}
+
+// TokenChanged announces a change of t.
+func (a *Announcer) TokenChanged(t *store.Token) {
+	if t != nil {
+		a.announce(tokenInvalidation(t))
+	}
+}
+
+// UserChanged announces a change of the user userID.
+func (a *Announcer) UserChanged(userID string) {
+	a.announce(invalidation{Kind: "user", UserID: userID})
+}
+
+// SessionRevoked announces the end of the session of digest.
+func (a *Announcer) SessionRevoked(digest []byte) {
+	a.announce(invalidation{Kind: "session", Digests: []string{hex.EncodeToString(digest)}})
+}
+
+// Err is the first announcement that could not be sent: running servers
+// then see the change only when their cache entries expire.
+func (a *Announcer) Err() error { return a.err }
+
+func (a *Announcer) announce(msg invalidation) {
+	if a.pub == nil || a.err != nil {
+		return
+	}
+	msg.Node = a.node
+	b, err := json.Marshal(msg)
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err = a.pub.Publish(ctx, invalidationChannel, string(b))
+		cancel()
+	}
+	if err != nil {
+		a.err = fmt.Errorf("tell running servers: %w", err)
 	}
 }

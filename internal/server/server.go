@@ -68,6 +68,11 @@ type App struct {
 	listener     net.Listener
 	url          string
 	closers      []func(context.Context)
+	// releaseDataDir gives back the SQLite data directory's lock (nil on
+	// PostgreSQL), after the store is closed.
+	releaseDataDir func()
+	// shutdownGrace overrides the package's shutdownGrace (tests).
+	shutdownGrace time.Duration
 	// firstPassword is set when this start created the first owner.
 	firstPassword string
 	outages       outages
@@ -110,11 +115,17 @@ func (a *App) openStore(ctx context.Context) error {
 	if err := os.MkdirAll(a.Config.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(a.Config.DataDir, "latchkey.db"))
+	release, err := lockDataDir(a.Config.DataDir, a.Logger)
 	if err != nil {
 		return err
 	}
+	st, err := sqlite.Open(ctx, filepath.Join(a.Config.DataDir, "latchkey.db"))
+	if err != nil {
+		release()
+		return err
+	}
 	a.Store = st
+	a.releaseDataDir = release
 	return nil
 }
 
@@ -311,12 +322,34 @@ func (a *App) Serve(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	a.Logger.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	grace := a.shutdownGrace
+	if grace <= 0 {
+		grace = shutdownGrace
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	err := srv.Shutdown(sctx)
-	a.Close(sctx)
-	return err
+	if err := srv.Shutdown(sctx); err != nil {
+		// A request that outlives the grace (a slow upload, a long export,
+		// a slow upstream) is cut off; the stop is still an orderly one.
+		a.Logger.Warn("requests still in flight when the shutdown grace ended were cut off", "grace", grace.String(), "err", err)
+		_ = srv.Close()
+	}
+	// The last usage flush gets a budget of its own: the grace may be
+	// spent, and an expired context would drop the usage it holds.
+	cctx, ccancel := context.WithTimeout(context.Background(), closeBudget)
+	defer ccancel()
+	a.Close(cctx)
+	return nil
 }
+
+// shutdownGrace is how long a stopping server lets requests in flight
+// finish; closeBudget how long it then has to write the last usage and
+// close the store. Together they fit the 30 s that Kubernetes and systemd
+// give a process between SIGTERM and SIGKILL.
+const (
+	shutdownGrace = 20 * time.Second
+	closeBudget   = 8 * time.Second
+)
 
 // Close flushes usage data and closes the store.
 func (a *App) Close(ctx context.Context) {
@@ -329,6 +362,10 @@ func (a *App) Close(ctx context.Context) {
 			a.Logger.Warn("close store", "err", err)
 		}
 		a.Store = nil
+	}
+	if a.releaseDataDir != nil {
+		a.releaseDataDir()
+		a.releaseDataDir = nil
 	}
 }
 

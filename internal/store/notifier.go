@@ -1,6 +1,9 @@
 package store
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Notifier is implemented by backends that can broadcast a message to every
 // replica sharing the database (PostgreSQL's LISTEN/NOTIFY). The embedded
@@ -23,4 +26,16 @@ type Locker interface {
 	// TryLock takes the named lock when no other replica holds it, without
 	// waiting; ok is false when another one does. release gives it back.
 	TryLock(ctx context.Context, name string) (release func(), ok bool, err error)
+}
+
+// ForeignWatcher is implemented by backends whose database another process
+// may change without telling the server: the embedded SQLite file, which
+// `latchkey admin`, `latchkey keys` or a sqlite3 shell open beside the one
+// serving process. (PostgreSQL's writers announce their changes through
+// Notifier instead.)
+type ForeignWatcher interface {
+	// WatchForeignChanges calls fn each time it sees that another process
+	// committed to the database since it last looked, every interval, until
+	// ctx ends. It returns once it has taken its first look.
+	WatchForeignChanges(ctx context.Context, interval time.Duration, fn func()) error
 }

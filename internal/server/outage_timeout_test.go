@@ -1,0 +1,72 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/latchkey/latchkey/internal/servertest"
+	"github.com/latchkey/latchkey/internal/testenv"
+)
+
+// TestADatabaseThatGivesUpOnAStatementAnswers503 runs a server whose
+// PostgreSQL role has a statement_timeout or a lock_timeout, as operators
+// set to keep one stuck query from holding connections, while another
+// session holds the tokens table locked. The writes that time out answer
+// 503 problem+json with Retry-After (the client should retry; nothing was
+// changed), not 500 "internal error"; once the lock is gone the same
+// revocation goes through.
+func TestADatabaseThatGivesUpOnAStatementAnswers503(t *testing.T) {
+	for _, setting := range []string{"statement_timeout=300", "lock_timeout=300"} {
+		t.Run(strings.SplitN(setting, "=", 2)[0], func(t *testing.T) {
+			u, err := url.Parse(testenv.PostgresDSN(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := u.Query()
+			q.Set("options", "-c"+setting) // no space: the test schema's DSN is re-encoded
+			u.RawQuery = q.Encode()
+			s := servertest.StartPostgres(t, u.String())
+			admin := s.AdminSession(t)
+			victim := s.CreateToken(t, admin, map[string]any{"name": "victim", "scopes": []string{"repo:read"}})
+
+			ctx := context.Background()
+			conn, err := pgx.Connect(ctx, s.App.Config.DatabaseURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close(ctx)
+			tx, err := conn.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = 0; LOCK TABLE tokens IN ACCESS EXCLUSIVE MODE`); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range []struct {
+				method, path string
+				body         any
+			}{
+				{http.MethodPost, "/api/v1/tokens", map[string]any{"name": "blocked", "scopes": []string{"repo:read"}}},
+				{http.MethodDelete, "/api/v1/tokens/" + victim.ID(), nil},
+			} {
+				st, body, h := s.Do(t, c.method, c.path, admin, c.body)
+				if st != http.StatusServiceUnavailable || h.Get("Retry-After") == "" || !strings.HasPrefix(h.Get("Content-Type"), "application/problem+json") {
+					t.Errorf("%s %s while the statement times out: %d %s (Retry-After %q, Content-Type %q); want 503 problem+json with Retry-After",
+						c.method, c.path, st, body, h.Get("Retry-After"), h.Get("Content-Type"))
+				}
+			}
+			if err := tx.Rollback(ctx); err != nil {
+				t.Fatal(err)
+			}
+			s.JSON(t, http.MethodDelete, "/api/v1/tokens/"+victim.ID(), admin, nil, http.StatusNoContent, nil)
+			if st, _, _ := s.Do(t, http.MethodGet, "/api/v1/me", victim.Secret, nil); st != http.StatusUnauthorized {
+				t.Errorf("the revoked token answers %d; want 401", st)
+			}
+		})
+	}
+}

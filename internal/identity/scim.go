@@ -200,6 +200,13 @@ func writeSCIMError(w http.ResponseWriter, status int, scimType, detail string) 
 
 func (s *SCIM) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var se *service.Error
+	if msg, retry, ok := store.Outage(err); ok {
+		// RFC 7644 §3.12: 503, and when to try again.
+		s.d.Logger.WarnContext(r.Context(), "SCIM request: storage unavailable", "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", strconv.Itoa(retry))
+		writeSCIMError(w, http.StatusServiceUnavailable, "", msg)
+		return
+	}
 	if !errors.As(err, &se) {
 		s.d.Logger.ErrorContext(r.Context(), "SCIM request failed", "path", r.URL.Path, "err", err)
 		writeSCIMError(w, http.StatusInternalServerError, "", "the request could not be completed; the server log has the details")

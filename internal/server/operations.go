@@ -92,6 +92,11 @@ func (a *App) middleware(next http.Handler) http.Handler {
 			h["Cache-Control"] = noStore
 		}
 		rec := &statusRecorder{ResponseWriter: w}
+		if a.Config.RequestTimeout > 0 && boundedPath(r.URL.Path) {
+			ctx, cancel := context.WithTimeout(r.Context(), a.Config.RequestTimeout)
+			defer cancel()
+			r = r.WithContext(ctx)
+		}
 		next.ServeHTTP(rec, r)
 		if rec.status == 0 {
 			rec.status = http.StatusOK
@@ -109,6 +114,19 @@ func (a *App) middleware(next http.Handler) http.Handler {
 				slog.String("client", auth.ClientOf(r).IP))
 		}
 	})
+}
+
+// boundedPath reports whether a request to path gets --request-timeout:
+// the API, OAuth and SCIM endpoints, which answer from the database, but
+// not the audit export (a stream as long as the log) nor a job run (a
+// cleanup may take minutes), nor the gateway, the console or
+// verification (bounded on their own).
+func boundedPath(path string) bool {
+	switch {
+	case path == "/api/v1/audit/export", strings.HasPrefix(path, "/api/v1/jobs/"):
+		return false
+	}
+	return strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/oauth2/") || strings.HasPrefix(path, "/scim/")
 }
 
 func levelFor(status int) slog.Level {

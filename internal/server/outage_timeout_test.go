@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -69,4 +70,59 @@ func TestADatabaseThatGivesUpOnAStatementAnswers503(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestARequestStuckOnTheDatabaseAnswers503InTime: with no timeout at the
+// database at all, a request that waits on a lock (or on a connection that
+// stopped answering) ends at --request-timeout with 503 problem+json and
+// Retry-After, rather than hanging for as long as the database does.
+func TestARequestStuckOnTheDatabaseAnswers503InTime(t *testing.T) {
+	s := servertest.StartPostgres(t, testenv.PostgresDSN(t), "--request-timeout", "1s")
+	admin := s.AdminSession(t)
+	victim := s.CreateToken(t, admin, map[string]any{"name": "victim", "scopes": []string{"repo:read"}})
+
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, s.App.Config.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `LOCK TABLE tokens IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		method, path string
+		body         any
+	}{
+		{http.MethodPost, "/api/v1/tokens", map[string]any{"name": "blocked", "scopes": []string{"repo:read"}}},
+		{http.MethodDelete, "/api/v1/tokens/" + victim.ID(), nil},
+		{http.MethodGet, "/api/v1/tokens", nil},
+	} {
+		done := make(chan struct{})
+		var st int
+		var body []byte
+		var h http.Header
+		go func() {
+			defer close(done)
+			st, body, h = s.Do(t, c.method, c.path, admin, c.body)
+		}()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second): // a hang, not a measurement: the deadline is 1 s
+			t.Fatalf("%s %s still waits on the locked table after 20 s", c.method, c.path)
+		}
+		if st != http.StatusServiceUnavailable || h.Get("Retry-After") == "" || !strings.HasPrefix(h.Get("Content-Type"), "application/problem+json") ||
+			!strings.Contains(string(body), "did not answer in time") {
+			t.Errorf("%s %s on a locked table: %d %s (Retry-After %q); want 503 problem+json saying the database did not answer in time",
+				c.method, c.path, st, body, h.Get("Retry-After"))
+		}
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.JSON(t, http.MethodDelete, "/api/v1/tokens/"+victim.ID(), admin, nil, http.StatusNoContent, nil)
 }

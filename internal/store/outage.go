@@ -1,6 +1,9 @@
 package store
 
-import "errors"
+import (
+	"context"
+	"errors"
+)
 
 // Outage says what an error caused by the storage means to a caller: a
 // message that names the problem and what to do, and how many seconds to
@@ -10,6 +13,11 @@ func Outage(err error) (msg string, retryAfterSeconds int, ok bool) {
 	switch {
 	case errors.Is(err, ErrDiskFull):
 		return "the disk is full: the server cannot store changes until an operator frees space; nothing was changed, try again later", 60, true
+	case errors.Is(err, context.DeadlineExceeded):
+		// The request's deadline (--request-timeout) passed while the
+		// storage was still working or waiting: a slow or unreachable
+		// database. What was asked may or may not have been stored.
+		return "the database did not answer in time (slow or unreachable); try again in a few seconds, and check whether the change was made", 5, true
 	case errors.Is(err, ErrUnavailable):
 		return "the database is unreachable; nothing was changed, try again in a few seconds", 5, true
 	}

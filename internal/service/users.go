@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -21,6 +22,14 @@ type Users struct {
 	inval Invalidator
 	cfg   Config
 	now   func() time.Time
+
+	// owners serializes the changes that can take an owner away (a role
+	// change, a suspension, a deletion) from the last-owner check to the
+	// write: two owners demoting each other at once would otherwise both
+	// find the other still an owner, and leave none. It holds within this
+	// process: with SQLite that is every writer (one serve per data
+	// directory); PostgreSQL replicas each hold their own.
+	owners sync.Mutex
 }
 
 // CreateUserInput describes a new account.
@@ -252,6 +261,10 @@ func (s *Users) Update(ctx context.Context, a Actor, idOrName string, in UpdateU
 	if a.User == nil {
 		return nil, &Error{Kind: ErrUnauthenticated, Msg: "authentication required"}
 	}
+	if in.Role != nil || in.Suspended != nil {
+		s.owners.Lock()
+		defer s.owners.Unlock()
+	}
 	target, err := s.Get(ctx, a, idOrName)
 	if err != nil {
 		return nil, err
@@ -400,6 +413,8 @@ func (s *Users) Delete(ctx context.Context, a Actor, idOrName string) error {
 	if err := a.requireAdmin(); err != nil {
 		return err
 	}
+	s.owners.Lock()
+	defer s.owners.Unlock()
 	target, err := lookupUser(ctx, s.store, idOrName)
 	if err != nil {
 		return err

@@ -43,9 +43,10 @@ func TestSessionCookieIsHttpOnlyLaxAndSecureBehindHTTPS(t *testing.T) {
 		name   string
 		args   []string
 		secure bool
+		cookie string
 	}{
-		{"plain http", nil, false},
-		{"https public URL", []string{"--public-url", "https://latchkey.example.com"}, true},
+		{"plain http", nil, false, web.SessionCookie},
+		{"https public URL", []string{"--public-url", "https://latchkey.example.com"}, true, "__Host-" + web.SessionCookie},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := servertest.Start(t, tc.args...)
@@ -60,12 +61,12 @@ func TestSessionCookieIsHttpOnlyLaxAndSecureBehindHTTPS(t *testing.T) {
 			resp.Body.Close()
 			var c *http.Cookie
 			for _, x := range resp.Cookies() {
-				if x.Name == web.SessionCookie && x.Value != "" {
+				if x.Name == tc.cookie && x.Value != "" {
 					c = x
 				}
 			}
 			if c == nil {
-				t.Fatalf("login set no %s cookie (status %d)", web.SessionCookie, resp.StatusCode)
+				t.Fatalf("login set no %s cookie (status %d)", tc.cookie, resp.StatusCode)
 			}
 			if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.Secure != tc.secure {
 				t.Errorf("cookie HttpOnly=%v SameSite=%v Path=%q Secure=%v; want HttpOnly, Lax, /, Secure=%v", c.HttpOnly, c.SameSite, c.Path, c.Secure, tc.secure)
@@ -263,7 +264,8 @@ func TestConsoleWorksOnItsOwnHostWithACatchAllUpstream(t *testing.T) {
 }
 
 func TestForwardedPrefixThatIsNotAPathIsIgnored(t *testing.T) {
-	s := servertest.Start(t)
+	// From a trusted proxy, as only a trusted proxy's prefix is read at all.
+	s := servertest.Start(t, "--trusted-proxies", "127.0.0.1/32,::1/128")
 	for _, prefix := range []string{"//evil.example", "/a b", "javascript:alert(1)", "/x/../y", `/"><script>`} {
 		req, _ := http.NewRequest(http.MethodGet, s.URL+"/login", nil)
 		req.Header.Set("X-Forwarded-Prefix", prefix)

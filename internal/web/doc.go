@@ -7,8 +7,9 @@
 // and the operations endpoints stay with their own handlers). Every page
 // gets strict security headers (a CSP without inline script or style,
 // frame-ancestors none, no-referrer, no-store). A signed-in page reads the
-// latchkey_session cookie — the secret of a session opened by
-// service.Sessions.Login — and verifies it with auth.Verifier on every
+// latchkey_session cookie (__Host-latchkey_session over HTTPS; scoped to
+// the mount point a trusted proxy names) — the secret of a session opened
+// by service.Sessions.Login — and verifies it with auth.Verifier on every
 // request, so logging out, revoking a session or suspending a user takes
 // effect at once. Every state-changing request must be same-origin
 // (http.CrossOriginProtection) and carry a CSRF token in a hidden form

@@ -25,8 +25,8 @@ const issuedCookie = "latchkey_issued"
 // issuedPath is the page that shows token id's new secret once.
 func issuedPath(id string) string { return "/tokens/" + id + "/issued" }
 
-func issuedAEAD(r *http.Request) (cipher.AEAD, error) {
-	sess := sessionSecretOf(r)
+func (h *Handler) issuedAEAD(r *http.Request) (cipher.AEAD, error) {
+	sess := h.sessionSecretOf(r)
 	if sess == "" {
 		return nil, errors.New("no session")
 	}
@@ -41,7 +41,7 @@ func issuedAEAD(r *http.Request) (cipher.AEAD, error) {
 // handOver seals secret for the issued page of token id and redirects
 // there. regenerated says which heading the page shows.
 func (h *Handler) handOver(w http.ResponseWriter, r *http.Request, id, secret string, regenerated bool) error {
-	aead, err := issuedAEAD(r)
+	aead, err := h.issuedAEAD(r)
 	if err != nil {
 		return err
 	}
@@ -57,7 +57,7 @@ func (h *Handler) handOver(w http.ResponseWriter, r *http.Request, id, secret st
 	http.SetCookie(w, &http.Cookie{
 		Name: issuedCookie, Value: base64.RawURLEncoding.EncodeToString(sealed),
 		Path: basePath(r) + issuedPath(id), MaxAge: 300,
-		HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteStrictMode,
+		HttpOnly: true, Secure: h.overHTTPS(r), SameSite: http.SameSiteStrictMode,
 	})
 	seeOther(w, r, issuedPath(id))
 	return nil
@@ -71,10 +71,10 @@ func (h *Handler) takeHandOver(w http.ResponseWriter, r *http.Request, id string
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name: issuedCookie, Value: "", Path: basePath(r) + issuedPath(id), MaxAge: -1,
-		HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteStrictMode,
+		HttpOnly: true, Secure: h.overHTTPS(r), SameSite: http.SameSiteStrictMode,
 	})
 	raw, err := base64.RawURLEncoding.DecodeString(c.Value)
-	aead, aerr := issuedAEAD(r)
+	aead, aerr := h.issuedAEAD(r)
 	if err != nil || aerr != nil || len(raw) < aead.NonceSize() {
 		return "", false, false
 	}

@@ -121,8 +121,10 @@ func (h *Handler) cliAuth(w http.ResponseWriter, r *http.Request, v *visit) {
 		return
 	}
 	d := &cliAuthData{
-		Secret:    secret,
-		Command:   "latchkey login " + h.publicURL(r) + " --token " + secret,
+		Secret: secret,
+		// The token is pasted when the CLI asks, never put on the command
+		// line, where it would stay in shell history and show in ps.
+		Command:   "latchkey login " + h.publicURL(r) + " --token -",
 		ExpiresAt: h.timeText(&sess.ExpiresAt),
 	}
 	h.render(w, r, v, http.StatusOK, "cli_auth", "CLI login", d)

@@ -91,7 +91,7 @@ func (h *Handler) signedIn(fn visitHandler) http.Handler {
 		}
 		if v == nil {
 			q := url.Values{}
-			if sessionSecretOf(r) != "" {
+			if h.sessionSecretOf(r) != "" {
 				q.Set("msg", "ended")
 			}
 			if r.Method == http.MethodGet {
@@ -110,7 +110,7 @@ func (h *Handler) signedIn(fn visitHandler) http.Handler {
 				return
 			}
 		} else if v.p.ExpiresAt != nil {
-			h.setSessionCookie(w, r, sessionSecretOf(r), *v.p.ExpiresAt)
+			h.setSessionCookie(w, r, h.sessionSecretOf(r), *v.p.ExpiresAt)
 		}
 		fn(w, r, v)
 	}))
@@ -130,7 +130,7 @@ func (h *Handler) adminOnly(fn visitHandler) visitHandler {
 // session verifies the session cookie and returns the visit, or nil when
 // there is no valid session (a stale cookie is cleared).
 func (h *Handler) session(w http.ResponseWriter, r *http.Request) *visit {
-	secret := sessionSecretOf(r)
+	secret := h.sessionSecretOf(r)
 	if secret == "" {
 		return nil
 	}
@@ -169,13 +169,49 @@ func actorOf(p *auth.Principal, c *auth.Client) service.Actor {
 	return service.Actor{User: p.User, Scopes: p.Scopes, CredentialID: p.CredentialID(), Session: p.Session != nil, IP: c.IP, Agent: c.Agent}
 }
 
-func sessionSecretOf(r *http.Request) string {
-	c, err := r.Cookie(SessionCookie)
+// sessionCookieName is the session cookie's name for r. Over HTTPS at the
+// root of a host it carries the __Host- prefix: browsers then accept it only
+// when it is Secure, host-only and on "/", so a sibling subdomain or a page
+// served over plain HTTP cannot plant a session of its own in the console
+// (cookies are not isolated by subdomain or scheme).
+func (h *Handler) sessionCookieName(r *http.Request) string {
+	if h.overHTTPS(r) && basePath(r) == "" {
+		return "__Host-" + SessionCookie
+	}
+	return SessionCookie
+}
+
+// sessionSecretOf is the session cookie's value: only the cookie of the name
+// r's scheme and mount point call for, never a plain-named copy over HTTPS.
+func (h *Handler) sessionSecretOf(r *http.Request) string {
+	c, err := r.Cookie(h.sessionCookieName(r))
 	if err != nil {
 		return ""
 	}
 	return c.Value
 }
+
+// overHTTPS reports whether the browser reached the console over HTTPS:
+// served with TLS here, a public URL that says https, or a trusted proxy
+// (--trusted-proxies) that terminated TLS and says so in X-Forwarded-Proto.
+// Cookies are then Secure.
+func (h *Handler) overHTTPS(r *http.Request) bool {
+	if h.secure || r.TLS != nil {
+		return true
+	}
+	if !auth.ClientOf(r).ViaProxy {
+		return false
+	}
+	proto := r.Header.Get("X-Forwarded-Proto")
+	if i := strings.LastIndexByte(proto, ','); i >= 0 {
+		proto = proto[i+1:] // what the proxy nearest Latchkey wrote
+	}
+	return strings.EqualFold(strings.TrimSpace(proto), "https")
+}
+
+// cookiePath is where the session cookie lives: the console's mount point,
+// so other applications a proxy serves on the same host never receive it.
+func cookiePath(r *http.Request) string { return basePath(r) + "/" }
 
 // csrfToken derives a session's CSRF token from its secret. Only a holder of
 // the HttpOnly cookie can compute it; it needs no server-side state, so it
@@ -194,19 +230,22 @@ func (h *Handler) validCSRF(r *http.Request, want string) bool {
 
 func (h *Handler) setSessionCookie(w http.ResponseWriter, r *http.Request, secret string, expires time.Time) {
 	http.SetCookie(w, &http.Cookie{
-		Name: SessionCookie, Value: secret, Path: "/", Expires: expires,
-		HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode,
+		Name: h.sessionCookieName(r), Value: secret, Path: cookiePath(r), Expires: expires,
+		HttpOnly: true, Secure: h.overHTTPS(r), SameSite: http.SameSiteLaxMode,
 	})
 }
 
 func (h *Handler) clearCookie(w http.ResponseWriter, r *http.Request, name string) {
-	path := "/"
+	path := cookiePath(r)
+	if name == SessionCookie {
+		name = h.sessionCookieName(r)
+	}
 	if name == loginCookie {
 		path = basePath(r) + "/login"
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name: name, Value: "", Path: path, MaxAge: -1,
-		HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode,
+		HttpOnly: true, Secure: h.overHTTPS(r), SameSite: http.SameSiteLaxMode,
 	})
 }
 
@@ -221,7 +260,7 @@ func (h *Handler) loginCSRF(w http.ResponseWriter, r *http.Request) string {
 	v := base64.RawURLEncoding.EncodeToString(b[:])
 	http.SetCookie(w, &http.Cookie{
 		Name: loginCookie, Value: v, Path: basePath(r) + "/login", MaxAge: 3600,
-		HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode,
+		HttpOnly: true, Secure: h.overHTTPS(r), SameSite: http.SameSiteLaxMode,
 	})
 	return v
 }
@@ -231,12 +270,15 @@ func (h *Handler) loginCSRF(w http.ResponseWriter, r *http.Request) string {
 // redirects as it is.
 var basePathRE = regexp.MustCompile(`^(/[A-Za-z0-9_~-][A-Za-z0-9._~-]*){1,8}$`)
 
-// basePath is the path prefix the console is reached under, from
-// X-Forwarded-Prefix: the gateway serves it at /-/ in reverse-proxy mode
-// with a catch-all upstream, and a proxy may mount it elsewhere. Handlers
-// work with unprefixed paths; links and redirects get the prefix. A value
-// that is not a plain path is ignored.
+// basePath is the path prefix the console is reached under, from the
+// X-Forwarded-Prefix of a trusted proxy (--trusted-proxies) that mounts it
+// there; from any other peer the header is ignored, like every forwarding
+// header. Handlers work with unprefixed paths; links, redirects and cookie
+// paths get the prefix. A value that is not a plain path is ignored.
 func basePath(r *http.Request) string {
+	if !auth.ClientOf(r).ViaProxy {
+		return ""
+	}
 	p := strings.TrimRight(r.Header.Get("X-Forwarded-Prefix"), "/")
 	if len(p) > 100 || !basePathRE.MatchString(p) {
 		return ""

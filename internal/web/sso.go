@@ -38,7 +38,7 @@ func (h *Handler) ssoCallbackURL(r *http.Request, id string) string {
 }
 
 func (h *Handler) flowCookie(r *http.Request, c *http.Cookie, id string) *http.Cookie {
-	c.Path, c.Secure = basePath(r)+"/auth/sso/"+id, h.secure
+	c.Path, c.Secure = basePath(r)+"/auth/sso/"+id, h.overHTTPS(r)
 	return c
 }
 

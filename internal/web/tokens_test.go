@@ -274,12 +274,33 @@ func TestCLIAuthShowsAFreshWorkingSessionToken(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no session token on /cli-auth:\n%s", p.Body)
 	}
-	mustContain(t, p, "latchkey login "+s.URL+" --token "+m[1])
+	mustContain(t, p, `value="latchkey login `+s.URL+` --token -"`)
 	if m[1] == b.cookie(web.SessionCookie).Value {
 		t.Fatal("/cli-auth showed the browser's own session instead of a fresh one")
 	}
 	if got := apiStatus(t, s, m[1]); got != http.StatusOK {
 		t.Fatalf("CLI session token: API status %d, want 200", got)
+	}
+}
+
+// The command /cli-auth offers must not carry the session token: a token
+// on the command line stays in the shell's history file and shows in `ps`
+// to every local user. The CLI reads it from standard input instead.
+func TestCLIAuthCommandKeepsTheTokenOutOfShellHistory(t *testing.T) {
+	s := servertest.Start(t)
+	b := newBrowser(t, s)
+	b.login(t, servertest.AdminUser, servertest.AdminPassword)
+	p := b.get(t, "/cli-auth")
+	cmd := regexp.MustCompile(`id="cli-command" class="secret mono" value="([^"]*)"`).FindStringSubmatch(p.Body)
+	tok := regexp.MustCompile(`id="session-token" class="secret mono" value="(lk_ses_[^"]+)"`).FindStringSubmatch(p.Body)
+	if cmd == nil || tok == nil {
+		t.Fatalf("no command or session token on /cli-auth:\n%s", p.Body)
+	}
+	if strings.Contains(cmd[1], "lk_ses_") || strings.Contains(cmd[1], tok[1]) {
+		t.Fatalf("the command to paste holds the session token, which then lands in shell history: %q", cmd[1])
+	}
+	if !strings.HasSuffix(cmd[1], " --token -") {
+		t.Fatalf("the command %q does not read the token from standard input (--token -)", cmd[1])
 	}
 }
 

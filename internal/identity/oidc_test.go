@@ -419,6 +419,19 @@ func TestSSOOnlyModeKeepsPasswordsForBreakGlassOwnersOnly(t *testing.T) {
 	if code != http.StatusForbidden || !strings.Contains(string(body), "identity provider") {
 		t.Fatalf("password login of a non-break-glass user in SSO-only mode: %d %s", code, body)
 	}
+	// A guesser learns nothing: a wrong password and an unknown name get
+	// the very answer the right password gets.
+	detail := func(b []byte) string {
+		var p struct{ Detail string }
+		_ = json.Unmarshal(b, &p)
+		return p.Detail
+	}
+	for _, try := range []map[string]string{{"username": "carol", "password": "wrong-horse-battery"}, {"username": "nobody", "password": "correct-horse-battery"}} {
+		c, b, _ := s.Do(t, http.MethodPost, "/api/v1/auth/login", "", try)
+		if c != code || detail(b) != detail(body) {
+			t.Errorf("SSO-only login %v: %d %q; the right password got %d %q", try, c, detail(b), code, detail(body))
+		}
+	}
 }
 
 func TestAdminLinksLocalUserToIdentityAndTokensSurvive(t *testing.T) {

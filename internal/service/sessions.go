@@ -44,6 +44,26 @@ func (s *Sessions) Login(ctx context.Context, username, password, ip, agent stri
 	if usernameRE.MatchString(username) {
 		u, err = s.store.GetUserByUsername(ctx, username)
 	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("get user: %w", err)
+	}
+	if s.cfg.SSOOnly && (u == nil || !s.cfg.passwordAllowed(u)) {
+		// One answer whatever the name and password: saying "turned off"
+		// only once the password was found right would confirm it to a
+		// guesser, and a different answer for unknown names would list
+		// the accounts. No password is checked (one dummy check keeps the
+		// time the same).
+		CheckPassword(dummyHash, password)
+		var actor Actor
+		id := ""
+		if u != nil {
+			actor, id = Actor{User: u, IP: ip, Agent: agent}, u.ID
+		} else {
+			actor = Actor{IP: ip, Agent: agent}
+		}
+		s.audit.record(ctx, actor, "auth.login_failed", "user", id, map[string]any{"reason": "sso_only"})
+		return nil, forbidden("password login is turned off: sign in through your identity provider (in the console with its Sign in button; in the CLI with latchkey login --web); only the break-glass owners named in the configuration keep a password")
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		CheckPassword(dummyHash, password)
 		// What was typed is not a user name, and may well be a password
@@ -61,10 +81,6 @@ func (s *Sessions) Login(ctx context.Context, username, password, ip, agent stri
 		}
 		s.audit.record(ctx, actor, "auth.login_failed", "user", u.ID, nil)
 		return nil, fail
-	}
-	if !s.cfg.passwordAllowed(u) {
-		s.audit.record(ctx, actor, "auth.login_failed", "user", u.ID, map[string]any{"reason": "sso_only"})
-		return nil, forbidden("password login is turned off: sign in through your identity provider (in the console with its Sign in button; in the CLI with latchkey login --web)")
 	}
 	if u.Suspended {
 		// The same answer as a wrong password: a guesser must not learn

@@ -119,11 +119,18 @@ func (a *App) middleware(next http.Handler) http.Handler {
 // boundedPath reports whether a request to path gets --request-timeout:
 // the API, OAuth and SCIM endpoints, which answer from the database, but
 // not the audit export (a stream as long as the log) nor a job run (a
-// cleanup may take minutes), nor the gateway, the console or
-// verification (bounded on their own).
+// cleanup may take minutes), nor the gateway, the console or what only
+// verifies a token (/auth/verify, /api/v1/me, introspection: answered
+// from the verification cache, and its reads are bounded on their own),
+// which would pay for a deadline (a timer and a request copy) on every
+// cached answer: +4 µs of CPU per /api/v1/me, 6% of its throughput, in an
+// A/B of api-me on 3 December.
 func boundedPath(path string) bool {
-	switch {
-	case path == "/api/v1/audit/export", strings.HasPrefix(path, "/api/v1/jobs/"):
+	switch path {
+	case "/api/v1/audit/export", "/api/v1/me", "/oauth2/introspect":
+		return false
+	}
+	if strings.HasPrefix(path, "/api/v1/jobs/") {
 		return false
 	}
 	return strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/oauth2/") || strings.HasPrefix(path, "/scim/")

@@ -36,18 +36,7 @@ func TestADatabaseThatGivesUpOnAStatementAnswers503(t *testing.T) {
 			victim := s.CreateToken(t, admin, map[string]any{"name": "victim", "scopes": []string{"repo:read"}})
 
 			ctx := context.Background()
-			conn, err := pgx.Connect(ctx, s.App.Config.DatabaseURL)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close(ctx)
-			tx, err := conn.Begin(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = 0; LOCK TABLE tokens IN ACCESS EXCLUSIVE MODE`); err != nil {
-				t.Fatal(err)
-			}
+			tx := lockTokensTable(t, s)
 			for _, c := range []struct {
 				method, path string
 				body         any
@@ -82,18 +71,7 @@ func TestARequestStuckOnTheDatabaseAnswers503InTime(t *testing.T) {
 	victim := s.CreateToken(t, admin, map[string]any{"name": "victim", "scopes": []string{"repo:read"}})
 
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, s.App.Config.DatabaseURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	tx, err := conn.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.Exec(ctx, `LOCK TABLE tokens IN ACCESS EXCLUSIVE MODE`); err != nil {
-		t.Fatal(err)
-	}
+	tx := lockTokensTable(t, s)
 	for _, c := range []struct {
 		method, path string
 		body         any
@@ -125,4 +103,25 @@ func TestARequestStuckOnTheDatabaseAnswers503InTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.JSON(t, http.MethodDelete, "/api/v1/tokens/"+victim.ID(), admin, nil, http.StatusNoContent, nil)
+}
+
+// lockTokensTable holds the tokens table of s's database locked, from a
+// session of its own with no statement timeout, until the transaction it
+// returns ends (or the test does).
+func lockTokensTable(t *testing.T, s *servertest.Server) pgx.Tx {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, s.App.Config.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(ctx) })
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = 0; LOCK TABLE tokens IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	return tx
 }

@@ -25,7 +25,7 @@ func (a *App) mountGateway(ctx context.Context) error {
 	a.Mux.Handle(gateway.VerifyPath, verify)
 	a.Mux.Handle(gateway.VerifyPath+"/", verify)
 
-	front, err := gateway.NewFront(a.Mux, verify, a.upstreamSpecs(), gateway.FrontOptions{
+	front, err := gateway.NewFront(a.withRequestTimeout(a.Mux), verify, a.upstreamSpecs(), gateway.FrontOptions{
 		Authorizer: authz, Catalog: a.Catalog, Rules: rules,
 		Timeout: a.Config.UpstreamTimeout, Logger: a.Logger, ConsoleHost: a.Config.ConsoleHost,
 	})

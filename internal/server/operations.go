@@ -92,11 +92,6 @@ func (a *App) middleware(next http.Handler) http.Handler {
 			h["Cache-Control"] = noStore
 		}
 		rec := &statusRecorder{ResponseWriter: w}
-		if a.Config.RequestTimeout > 0 && boundedPath(r.URL.Path) {
-			ctx, cancel := context.WithTimeout(r.Context(), a.Config.RequestTimeout)
-			defer cancel()
-			r = r.WithContext(ctx)
-		}
 		next.ServeHTTP(rec, r)
 		if rec.status == 0 {
 			rec.status = http.StatusOK
@@ -113,6 +108,25 @@ func (a *App) middleware(next http.Handler) http.Handler {
 				slog.Int("status", rec.status), slog.Duration("duration", elapsed), slog.String("remote", r.RemoteAddr),
 				slog.String("client", auth.ClientOf(r).IP))
 		}
+	})
+}
+
+// withRequestTimeout is Latchkey's own handler h (the mux) with
+// --request-timeout on the paths boundedPath names. It wraps the mux, not
+// the whole server: in reverse-proxy mode a request for an upstream (on
+// the upstream's host, /api/ paths included) goes around it, and an
+// upstream's slow answer, long download or WebSocket is never cut.
+func (a *App) withRequestTimeout(h http.Handler) http.Handler {
+	if a.Config.RequestTimeout <= 0 {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if boundedPath(r.URL.Path) {
+			ctx, cancel := context.WithTimeout(r.Context(), a.Config.RequestTimeout)
+			defer cancel()
+			r = r.WithContext(ctx)
+		}
+		h.ServeHTTP(w, r)
 	})
 }
 

@@ -218,7 +218,7 @@ func (a *App) mountHTTP(ctx context.Context) error {
 		}
 	}
 	if a.Handler == nil { // mountGateway sets it in reverse-proxy mode
-		a.Handler = a.Mux
+		a.Handler = a.withRequestTimeout(a.Mux)
 	}
 	a.Handler = a.Edge.Handler(a.middleware(api.RejectUndecodableQuery(a.Handler)))
 	return nil

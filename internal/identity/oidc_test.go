@@ -416,21 +416,35 @@ func TestSSOOnlyModeKeepsPasswordsForBreakGlassOwnersOnly(t *testing.T) {
 	admin := s.AdminSession(t) // the break-glass owner still logs in with a password
 	s.CreateUser(t, admin, "carol", "correct-horse-battery", "member", "person")
 	code, body, _ := s.Do(t, http.MethodPost, "/api/v1/auth/login", "", map[string]string{"username": "carol", "password": "correct-horse-battery"})
-	if code != http.StatusForbidden || !strings.Contains(string(body), "identity provider") {
+	if code != http.StatusUnauthorized || !strings.Contains(string(body), "identity provider") {
 		t.Fatalf("password login of a non-break-glass user in SSO-only mode: %d %s", code, body)
 	}
-	// A guesser learns nothing: a wrong password and an unknown name get
-	// the very answer the right password gets.
+	// A guesser learns nothing: a wrong password, an unknown name and a
+	// break-glass owner's wrong password get the very answer the right
+	// password gets.
 	detail := func(b []byte) string {
 		var p struct{ Detail string }
 		_ = json.Unmarshal(b, &p)
 		return p.Detail
 	}
-	for _, try := range []map[string]string{{"username": "carol", "password": "wrong-horse-battery"}, {"username": "nobody", "password": "correct-horse-battery"}} {
+	for _, try := range []map[string]string{{"username": "carol", "password": "wrong-horse-battery"}, {"username": "nobody", "password": "correct-horse-battery"},
+		{"username": servertest.AdminUser, "password": "not-the-password"}} {
 		c, b, _ := s.Do(t, http.MethodPost, "/api/v1/auth/login", "", try)
 		if c != code || detail(b) != detail(body) {
 			t.Errorf("SSO-only login %v: %d %q; the right password got %d %q", try, c, detail(b), code, detail(body))
 		}
+	}
+	// And every one counts against the address, like a wrong password:
+	// refusals never become free argon2 work for one address.
+	limited := false
+	for range 30 {
+		if c, _, _ := s.Do(t, http.MethodPost, "/api/v1/auth/login", "", map[string]string{"username": "nobody", "password": "x-horse-battery"}); c == http.StatusTooManyRequests {
+			limited = true
+			break
+		}
+	}
+	if !limited {
+		t.Error("30 refused SSO-only logins from one address were never throttled")
 	}
 }
 

@@ -32,6 +32,13 @@ type Opened struct {
 // Login checks a user name and password and opens a session.
 func (s *Sessions) Login(ctx context.Context, username, password, ip, agent string) (*Opened, error) {
 	fail := &Error{Kind: ErrUnauthenticated, Msg: "wrong user name or password"}
+	if s.cfg.SSOOnly {
+		// One answer for every failure, a break-glass owner's wrong
+		// password included: no name, password or break-glass account can
+		// be told from another by the answer, and every failure counts
+		// against the caller's address like a wrong password.
+		fail = &Error{Kind: ErrUnauthenticated, Msg: "password login is turned off: sign in through your identity provider (in the console with its Sign in button; in the CLI with latchkey login --web); only the break-glass owners named in the configuration keep a password, and for them the user name or password was wrong"}
+	}
 	if username == "" || password == "" {
 		return nil, invalid("username", "username and password are both required")
 	}
@@ -48,11 +55,10 @@ func (s *Sessions) Login(ctx context.Context, username, password, ip, agent stri
 		return nil, fmt.Errorf("get user: %w", err)
 	}
 	if s.cfg.SSOOnly && (u == nil || !s.cfg.passwordAllowed(u)) {
-		// One answer whatever the name and password: saying "turned off"
-		// only once the password was found right would confirm it to a
-		// guesser, and a different answer for unknown names would list
-		// the accounts. No password is checked (one dummy check keeps the
-		// time the same).
+		// The same answer whatever the name and password (fail, above):
+		// saying "turned off" only once the password was found right would
+		// confirm it to a guesser. No password is checked (one dummy check
+		// keeps the time the same).
 		CheckPassword(dummyHash, password)
 		var actor Actor
 		id := ""
@@ -62,7 +68,7 @@ func (s *Sessions) Login(ctx context.Context, username, password, ip, agent stri
 			actor = Actor{IP: ip, Agent: agent}
 		}
 		s.audit.record(ctx, actor, "auth.login_failed", "user", id, map[string]any{"reason": "sso_only"})
-		return nil, forbidden("password login is turned off: sign in through your identity provider (in the console with its Sign in button; in the CLI with latchkey login --web); only the break-glass owners named in the configuration keep a password")
+		return nil, fail
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		CheckPassword(dummyHash, password)

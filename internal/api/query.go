@@ -33,3 +33,28 @@ func RejectUndecodableQuery(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// RejectDotSegments refuses, before routing, an API path with a "." or
+// ".." segment. net/http's mux would answer it with a redirect to the
+// cleaned path that keeps the method: DELETE /api/v1/sessions/. became
+// DELETE /api/v1/sessions, which ends every other session, for any client
+// that follows redirects (curl -L, most HTTP libraries). An id is never
+// "." or "..", so such a path is a mistake: 400, problem+json.
+func RejectDotSegments(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; strings.HasPrefix(p, "/api/") && hasDotSegment(p) {
+			writeProblem(w, http.StatusBadRequest, "the path has a \".\" or \"..\" segment, which names no resource: use the id or name itself")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func hasDotSegment(p string) bool {
+	for _, seg := range strings.Split(p, "/") {
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
+}

@@ -76,3 +76,31 @@ func TestOAuthEndpointsReadFormsWhateverTheMediaTypesCase(t *testing.T) {
 		}
 	}
 }
+
+// DELETE /api/v1/sessions/. was redirected (307, method kept) to DELETE
+// /api/v1/sessions, which ends every other session: a client that follows
+// redirects turned a mistyped id into a logout of every device.
+func TestAPIPathsWithDotSegmentsAreRefusedNotRedirected(t *testing.T) {
+	s := servertest.Start(t)
+	admin := s.AdminSession(t)
+	other := s.AdminSession(t)
+	for _, path := range []string{"/api/v1/sessions/.", "/api/v1/sessions/..", "/api/v1/tokens/./x", "/api/v1/sessions/%2e"} {
+		req, err := http.NewRequest(http.MethodDelete, s.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.URL.Opaque = path // as sent, not cleaned by the client
+		req.Header.Set("Authorization", "Bearer "+admin)
+		resp, err := s.Client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/problem+json") {
+			t.Errorf("DELETE %s: %d %s (Location %q); want 400 problem+json", path, resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("Location"))
+		}
+	}
+	if st, _, _ := s.Do(t, http.MethodGet, "/api/v1/me", other, nil); st != http.StatusOK {
+		t.Errorf("the other session answers %d after the refused deletes; want 200", st)
+	}
+}

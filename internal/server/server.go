@@ -220,7 +220,7 @@ func (a *App) mountHTTP(ctx context.Context) error {
 	if a.Handler == nil { // mountGateway sets it in reverse-proxy mode
 		a.Handler = a.withRequestTimeout(a.Mux)
 	}
-	a.Handler = a.Edge.Handler(a.middleware(api.RejectUndecodableQuery(a.Handler)))
+	a.Handler = a.Edge.Handler(a.middleware(api.RejectUndecodableQuery(api.RejectDotSegments(a.Handler))))
 	return nil
 }
 

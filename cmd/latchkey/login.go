@@ -164,7 +164,14 @@ func (a *app) loginURL(cfg *configFile, args []string) (url, renew string, err e
 
 func (a *app) loginWithToken(sc *storedContext, token string) error {
 	if token == "-" {
-		t, err := a.stdinSecret("token")
+		var t string
+		var err error
+		if fd, ok := a.terminal(); ok {
+			// Typed or pasted at a terminal: asked for, and not echoed.
+			t, err = a.askSecret(fd, "Token: ")
+		} else {
+			t, err = a.stdinSecret("token")
+		}
 		if err != nil {
 			return err
 		}

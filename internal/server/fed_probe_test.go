@@ -201,3 +201,37 @@ func TestAFedTokenMintsNoLastingSecret(t *testing.T) {
 		t.Errorf("an admin creating a token for the service account: %d; want 201", st)
 	}
 }
+
+// A fed token holding admin:org administers, but leaves no lasting way
+// back in: a trust policy it created (an issuer it controls) would mint
+// fed tokens for ever after the run and its own policy are gone.
+func TestAFedTokenCreatesNoTrustPolicy(t *testing.T) {
+	s := servertest.Start(t)
+	is := oidctest.Start(t)
+	admin := s.AdminSession(t)
+	s.CreateUser(t, admin, "ops-bot", "", "admin", "service")
+	var p map[string]any
+	s.JSON(t, http.MethodPost, "/api/v1/federation/policies", admin, map[string]any{
+		"name": "ops", "issuer": is.URL, "audience": "latchkey", "conditions": map[string]string{"repository": "acme/ops"},
+		"service_account": "ops-bot", "scopes": []string{"admin:org"}, "max_lifetime": "10m",
+	}, http.StatusCreated, &p)
+	_, out := exchange(t, s, is.Mint(t, oidctest.GitHubClaims("acme/ops", "refs/heads/main", "", "latchkey")), nil)
+	fed, _ := out["access_token"].(string)
+	if fed == "" {
+		t.Fatalf("exchange: %v", out)
+	}
+	if st, _, _ := s.Do(t, http.MethodGet, "/api/v1/federation/policies", fed, nil); st != http.StatusOK {
+		t.Errorf("listing trust policies with an admin:org fed token: %d; want 200", st)
+	}
+	st, body, _ := s.Do(t, http.MethodPost, "/api/v1/federation/policies", fed, map[string]any{
+		"name": "backdoor", "issuer": is.URL, "audience": "latchkey", "conditions": map[string]string{"repository": "evil/x"},
+		"service_account": "ops-bot", "scopes": []string{"admin:org"},
+	})
+	if st != http.StatusForbidden || !strings.Contains(string(body), "workload identity federation") {
+		t.Errorf("creating a trust policy with a fed token: %d %.300s; want 403", st, body)
+	}
+	id, _ := p["id"].(string)
+	if st, _, _ := s.Do(t, http.MethodPatch, "/api/v1/federation/policies/"+id, fed, map[string]any{"conditions": map[string]string{"repository": "evil/*"}}); st != http.StatusForbidden {
+		t.Errorf("widening its own trust policy with a fed token: %d; want 403", st)
+	}
+}

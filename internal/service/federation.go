@@ -57,6 +57,9 @@ func (f *Federation) CreatePolicy(ctx context.Context, a Actor, in FederationPol
 	if err := a.requireAdmin(); err != nil {
 		return nil, err
 	}
+	if err := a.refuseFederated("create or change a trust policy"); err != nil {
+		return nil, err // a policy is a lasting way back in: it mints fed tokens for ever
+	}
 	for field, v := range map[string]*string{"name": in.Name, "issuer": in.Issuer, "audience": in.Audience, "service_account": in.ServiceAccount} {
 		if v == nil || *v == "" {
 			return nil, invalid(field, "%s is required", field)
@@ -249,6 +252,9 @@ func (f *Federation) ListPolicies(ctx context.Context, a Actor, cursor string, l
 func (f *Federation) UpdatePolicy(ctx context.Context, a Actor, id string, in FederationPolicyInput) (*store.FederationPolicy, error) {
 	if err := a.requireAdmin(); err != nil {
 		return nil, err
+	}
+	if err := a.refuseFederated("create or change a trust policy"); err != nil {
+		return nil, err // a policy is a lasting way back in: it mints fed tokens for ever
 	}
 	if _, err := f.get(ctx, id); err != nil {
 		return nil, err

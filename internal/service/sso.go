@@ -231,6 +231,9 @@ func (s *Users) LinkIdentity(ctx context.Context, a Actor, idOrName, provider, s
 	if err := a.requireAdmin(); err != nil {
 		return nil, err
 	}
+	if err := a.refuseFederated("link a sign-in identity"); err != nil {
+		return nil, err // a linked identity is a lasting way to log in
+	}
 	if provider == "" || provider == store.ProviderSCIM || subject == "" || len(subject) > 255 {
 		return nil, invalid("subject", "give the provider id and the subject (the sub claim the provider puts in ID tokens, at most 255 characters)")
 	}

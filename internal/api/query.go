@@ -50,11 +50,9 @@ func RejectDotSegments(next http.Handler) http.Handler {
 	})
 }
 
+// hasDotSegment reports whether the path p (which starts with "/") has a
+// "." or ".." segment, without allocating: it runs on every API request.
 func hasDotSegment(p string) bool {
-	for _, seg := range strings.Split(p, "/") {
-		if seg == "." || seg == ".." {
-			return true
-		}
-	}
-	return false
+	return strings.Contains(p, "/./") || strings.Contains(p, "/../") ||
+		strings.HasSuffix(p, "/.") || strings.HasSuffix(p, "/..")
 }

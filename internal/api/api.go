@@ -12,7 +12,6 @@ import (
 
 	"github.com/latchkey/latchkey/internal/auth"
 	"github.com/latchkey/latchkey/internal/service"
-	"github.com/latchkey/latchkey/internal/store"
 )
 
 // Deps are what the API needs.
@@ -149,7 +148,7 @@ func (a *API) actor(ctx context.Context) (service.Actor, *auth.Principal, error)
 // actorOf is the principal as the services see it, with the request's origin.
 func actorOf(p *auth.Principal, c *auth.Client) service.Actor {
 	return service.Actor{User: p.User, Scopes: p.Scopes, CredentialID: p.CredentialID(), Session: p.Session != nil,
-		Federated: p.Token != nil && p.Token.Kind == store.TokenFederated, IP: c.IP, Agent: c.Agent}
+		Federated: p.Federated(), IP: c.IP, Agent: c.Agent}
 }
 
 // clientOf is the request's client as the edge computed it.

@@ -43,6 +43,10 @@ func (p *Principal) CredentialID() string {
 	return ""
 }
 
+// Federated reports whether the credential is a fed token, issued by
+// workload identity federation for one CI run.
+func (p *Principal) Federated() bool { return p.Token != nil && p.Token.Kind == store.TokenFederated }
+
 // Allows reports whether the credential may use scope on resource.
 func (p *Principal) Allows(scopeName, resource string) bool {
 	return p.Scopes.Allows(scopeName, resource)

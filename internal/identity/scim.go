@@ -102,7 +102,7 @@ func (s *SCIM) authed(fn scimHandler) http.Handler {
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxSCIMBodyBytes)
 		fn(w, r, service.Actor{User: p.User, Scopes: p.Scopes, CredentialID: p.CredentialID(), Session: p.Session != nil,
-			Federated: p.Token != nil && p.Token.Kind == store.TokenFederated, IP: c.IP, Agent: c.Agent})
+			Federated: p.Federated(), IP: c.IP, Agent: c.Agent})
 	})
 }
 

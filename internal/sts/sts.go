@@ -242,5 +242,5 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // actorOf is the principal as the services see it, with the request's origin.
 func actorOf(p *auth.Principal, c *auth.Client) service.Actor {
 	return service.Actor{User: p.User, Scopes: p.Scopes, CredentialID: p.CredentialID(), Session: p.Session != nil,
-		Federated: p.Token != nil && p.Token.Kind == store.TokenFederated, IP: c.IP, Agent: c.Agent}
+		Federated: p.Federated(), IP: c.IP, Agent: c.Agent}
 }

@@ -25,6 +25,9 @@ type Deps struct {
 	// client address; the same limiter (through the Verifier, an
 	// *auth.Edge) throttles failed token authentications.
 	LoginLimiter *auth.FailureLimiter
+	// AccountLimiter throttles failed password logins per user name, from
+	// any number of addresses; nil = none.
+	AccountLimiter *auth.AccountLimiter
 	// Outage, when set, is told about every storage failure answered 503
 	// (readiness reports a full disk from it).
 	Outage func(error)

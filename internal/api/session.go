@@ -48,11 +48,17 @@ type Session struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
+// loginDescription is the login operation's description in the OpenAPI
+// document.
+const loginDescription = "Returns a session token (kind ses) valid for the configured session duration, refreshed on use unless disabled. " +
+	"Failed logins are limited per client address and per user name (10, then one a minute, except from an address that signed in to the name in the last 30 days): " +
+	"a limited login is answered 429 with Retry-After before the password is checked, the same for every name."
+
 func (a *API) registerAuth() {
 	huma.Register(a, huma.Operation{
 		OperationID: "login", Method: http.MethodPost, Path: "/api/v1/auth/login", Tags: []string{"Auth"},
 		Summary:     "Log in with user name and password",
-		Description: "Returns a session token (kind ses) valid for the configured session duration, refreshed on use unless disabled.",
+		Description: loginDescription,
 	}, a.login)
 	huma.Register(a, huma.Operation{
 		OperationID: "logout", Method: http.MethodPost, Path: "/api/v1/auth/logout", Tags: []string{"Auth"},
@@ -69,13 +75,20 @@ func (a *API) login(ctx context.Context, in *loginInput) (*loginOutput, error) {
 	if err := a.d.LoginLimiter.Err(c.IP); err != nil {
 		return nil, a.problem(ctx, err)
 	}
+	// Before the password is checked, and the same for every name, whether
+	// an account has it or not.
+	if err := a.d.AccountLimiter.Err(in.Body.Username, c.IP); err != nil {
+		return nil, a.problem(ctx, err)
+	}
 	o, err := a.d.Services.Sessions.Login(ctx, in.Body.Username, in.Body.Password, c.IP, c.Agent)
 	if err != nil {
 		if errors.Is(err, service.ErrUnauthenticated) {
 			a.d.LoginLimiter.Fail(c.IP)
+			a.d.AccountLimiter.Fail(in.Body.Username, c.IP)
 		}
 		return nil, a.problem(ctx, err)
 	}
+	a.d.AccountLimiter.Succeed(in.Body.Username, c.IP)
 	out := &loginOutput{}
 	out.Body.Token, out.Body.ExpiresAt, out.Body.User = o.Secret, o.Session.ExpiresAt, userView(o.User)
 	return out, nil

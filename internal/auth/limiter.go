@@ -16,13 +16,20 @@ import (
 var ErrRateLimited = errors.New("rate limited")
 
 // RateLimited refuses a request from an address that failed authentication
-// too often. Every surface answers it with 429 and Retry-After.
-type RateLimited struct{ RetryAfter time.Duration }
+// too often, or a login for a user name that did (Account, from
+// AccountLimiter). Every surface answers it with 429 and Retry-After.
+type RateLimited struct {
+	RetryAfter time.Duration
+	Account    bool
+}
 
 func (e *RateLimited) Error() string {
 	unit := " seconds"
 	if e.Seconds() == "1" {
 		unit = " second"
+	}
+	if e.Account {
+		return "too many failed logins for this user name; wait " + e.Seconds() + unit + " and try again"
 	}
 	return "too many failed authentications from your address; wait " + e.Seconds() + unit + " and try again"
 }

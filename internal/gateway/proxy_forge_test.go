@@ -173,7 +173,23 @@ func TestProxiedPagesCannotReachTheConsole(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	status, page := get("http://console.test/cli-auth")
+	// It creates a session for the CLI: GET /cli-auth offers the form,
+	// whose POST shows the token.
+	_, page = get("http://console.test/cli-auth")
+	m = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no form on the console's /cli-auth: %.300s", page)
+	}
+	req, _ := http.NewRequest(http.MethodPost, "http://console.test/cli-auth", strings.NewReader(url.Values{"csrf_token": {m[1]}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "http://console.test")
+	resp, err = browser.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	status, page := resp.StatusCode, string(body)
 	secret := regexp.MustCompile(`lk_ses_[0-9A-Za-z]+`).FindString(page)
 	if status != 200 || secret == "" {
 		t.Fatalf("the console's own /cli-auth: %d, no session token shown: %.300s", status, page)
@@ -186,7 +202,7 @@ func TestProxiedPagesCannotReachTheConsole(t *testing.T) {
 		}
 	}
 	// Even a cookie sent on purpose to the app's origin gets no console.
-	req, _ := http.NewRequest(http.MethodGet, s.URL+"/-/cli-auth", nil)
+	req, _ = http.NewRequest(http.MethodGet, s.URL+"/-/cli-auth", nil)
 	req.Host = "app.test"
 	req.AddCookie(&http.Cookie{Name: "latchkey_session", Value: secret})
 	r2, err := http.DefaultClient.Do(req)

@@ -53,6 +53,7 @@ type App struct {
 	Version string
 
 	failures *auth.FailureLimiter
+	accounts *auth.AccountLimiter
 	// usagePrunedAt is when the cleanup job last deleted per-day usage
 	// counts past their keeping (Unix nanoseconds; 0 until the first time).
 	usagePrunedAt atomic.Int64
@@ -196,6 +197,11 @@ func (a *App) buildVerification(ctx context.Context) error {
 	// every surface that checks passwords or secrets: 20 at once, then one
 	// every 3 seconds.
 	a.failures = auth.NewFailureLimiter(20, 3*time.Second)
+	// And one per user name, from any number of addresses: 10 failures
+	// (each address counting once a minute), then one a minute, except from
+	// an address that signed in to the name in the last 30 days, so an
+	// attacker cannot keep its user out.
+	a.accounts = auth.NewAccountLimiter(10, time.Minute, 30*24*time.Hour)
 	a.Edge = auth.NewEdge(checker, proxies, a.failures)
 	a.Verifier = a.Edge
 	return nil
@@ -205,7 +211,7 @@ func (a *App) mountHTTP(ctx context.Context) error {
 	a.Mux = http.NewServeMux()
 	api.New(a.Mux, api.Deps{
 		Services: a.Services, Verifier: a.Verifier, Logger: a.Logger, Version: a.Version,
-		LoginLimiter: a.failures, Outage: a.outages.record,
+		LoginLimiter: a.failures, AccountLimiter: a.accounts, Outage: a.outages.record,
 		PublicURL: a.PublicURL(), PublicURLSet: a.Config.PublicURL != "",
 	})
 	a.Introspector = &sts.Introspector{Verifier: a.Edge, Issuer: a.PublicURL}

@@ -20,10 +20,11 @@ func (a *App) mountWeb(ctx context.Context) error {
 		Logger:   a.Logger.With("component", "web"),
 		// Only a configured public URL; otherwise the console uses the host
 		// the browser reached it at (the listen port is not known yet here).
-		PublicURL:    a.Config.PublicURL,
-		TLS:          a.Config.TLSCert != "" || strings.HasPrefix(a.Config.PublicURL, "https://"),
-		LoginLimiter: a.failures,
-		SSO:          a.SSO, SSOOnly: a.Config.File.SSO.Only, Device: a.Device,
+		PublicURL:      a.Config.PublicURL,
+		TLS:            a.Config.TLSCert != "" || strings.HasPrefix(a.Config.PublicURL, "https://"),
+		LoginLimiter:   a.failures,
+		AccountLimiter: a.accounts,
+		SSO:            a.SSO, SSOOnly: a.Config.File.SSO.Only, Device: a.Device,
 	})
 	if err != nil {
 		return fmt.Errorf("web console: %w", err)

@@ -41,6 +41,8 @@ type Deps struct {
 	TLS bool
 	// LoginLimiter throttles failed logins per client address; nil = none.
 	LoginLimiter LoginLimiter
+	// AccountLimiter throttles failed logins per user name; nil = none.
+	AccountLimiter AccountLimiter
 	// Now is the clock; nil = time.Now.
 	Now func() time.Time
 	// SSO are the OIDC providers of the login page; nil = none. SSOOnly
@@ -124,7 +126,8 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	page("POST /tokens/{id}/regenerate", h.regenerateToken)
 	page("GET /tokens/{id}/revoke", h.revokeForm)
 	page("POST /tokens/{id}/revoke", h.revokeToken)
-	page("GET /cli-auth", h.cliAuth)
+	page("GET /cli-auth", h.cliAuthForm)
+	page("POST /cli-auth", h.cliAuth)
 	page("GET /sessions", h.listSessions)
 	page("POST /sessions/revoke-others", h.revokeOtherSessions)
 	page("POST /sessions/{id}/revoke", h.revokeSession)

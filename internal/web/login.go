@@ -48,6 +48,15 @@ var deviceResults = map[string]deviceResult{
 
 type deviceResult struct{ Text, Class string }
 
+// AccountLimiter throttles password guesses at one user name from any
+// number of addresses. *auth.AccountLimiter satisfies it.
+type AccountLimiter interface {
+	// Err is an *auth.RateLimited while username is throttled for ip.
+	Err(username, ip string) error
+	Fail(username, ip string)
+	Succeed(username, ip string)
+}
+
 func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 	if v := h.session(w, r); v != nil {
 		seeOther(w, r, safeNext(r.URL.Query().Get("next")))
@@ -80,16 +89,37 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, nil, http.StatusTooManyRequests, "login", "Log in", d)
 		return
 	}
+	if h.d.AccountLimiter != nil {
+		// Before the password is checked, and the same for every name,
+		// whether an account has it or not.
+		var rl *auth.RateLimited
+		if errors.As(h.d.AccountLimiter.Err(d.Username, ip), &rl) {
+			w.Header().Set("Retry-After", rl.Seconds())
+			d.Form.Error = "Too many failed logins for this user name. Wait " + rl.Seconds() + " seconds and try again."
+			h.render(w, r, nil, http.StatusTooManyRequests, "login", "Log in", d)
+			return
+		}
+	}
 	o, err := h.d.Services.Sessions.Login(r.Context(), d.Username, r.PostFormValue("password"), ip, agent)
 	if err != nil {
-		if errors.Is(err, service.ErrUnauthenticated) && h.d.LoginLimiter != nil {
-			h.d.LoginLimiter.Fail(ip)
+		if errors.Is(err, service.ErrUnauthenticated) {
+			// Every refusal counts, SSO-only mode's included: a wrong
+			// password, an unknown name, a suspended account alike.
+			if h.d.LoginLimiter != nil {
+				h.d.LoginLimiter.Fail(ip)
+			}
+			if h.d.AccountLimiter != nil {
+				h.d.AccountLimiter.Fail(d.Username, ip)
+			}
 		}
 		if !h.formError(w, r, &d.Form, err) {
 			return
 		}
 		h.render(w, r, nil, statusOf(err), "login", "Log in", d)
 		return
+	}
+	if h.d.AccountLimiter != nil {
+		h.d.AccountLimiter.Succeed(d.Username, ip)
 	}
 	h.clearCookie(w, r, loginCookie)
 	h.setSessionCookie(w, r, o.Secret, o.Session.ExpiresAt)
@@ -105,28 +135,40 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, v *visit) {
 	seeOther(w, r, "/login?msg=logged-out")
 }
 
-// cliAuthData is the /cli-auth page.
+// cliAuthData is the /cli-auth page: without Secret, the button that
+// creates one; with it, the session token, shown once.
 type cliAuthData struct {
 	Secret    string
 	Command   string
 	ExpiresAt timeText
 }
 
-// cliAuth opens a fresh session for the CLI and shows its token once, the
-// way `coder login` sends people to /cli-auth.
+// cliAuthCommand is the command the page offers. The token is pasted when
+// the CLI asks, never put on the command line, where it would stay in
+// shell history and show in ps.
+func (h *Handler) cliAuthCommand(r *http.Request) string {
+	return "latchkey login " + h.publicURL(r) + " --token -"
+}
+
+// cliAuthForm is GET /cli-auth, where `latchkey login` sends people (as
+// `coder login` sends them to its /cli-auth). It only offers to create a
+// session: a GET is sent without anyone asking for a credential (a
+// prefetch, a link preview, a reload, a tab restored), and each would
+// otherwise leave a live session token behind.
+func (h *Handler) cliAuthForm(w http.ResponseWriter, r *http.Request, v *visit) {
+	h.render(w, r, v, http.StatusOK, "cli_auth", "CLI login", &cliAuthData{Command: h.cliAuthCommand(r)})
+}
+
+// cliAuth is POST /cli-auth (CSRF-checked by signedIn, like every console
+// form): it opens a fresh session for the CLI and shows its token once, in
+// this answer, which is never cached.
 func (h *Handler) cliAuth(w http.ResponseWriter, r *http.Request, v *visit) {
 	secret, sess, err := h.d.Services.Sessions.Issue(r.Context(), v.actor)
 	if err != nil {
 		h.fail(w, r, v, err)
 		return
 	}
-	d := &cliAuthData{
-		Secret: secret,
-		// The token is pasted when the CLI asks, never put on the command
-		// line, where it would stay in shell history and show in ps.
-		Command:   "latchkey login " + h.publicURL(r) + " --token -",
-		ExpiresAt: h.timeText(&sess.ExpiresAt),
-	}
+	d := &cliAuthData{Secret: secret, Command: h.cliAuthCommand(r), ExpiresAt: h.timeText(&sess.ExpiresAt)}
 	h.render(w, r, v, http.StatusOK, "cli_auth", "CLI login", d)
 }
 

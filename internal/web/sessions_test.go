@@ -92,11 +92,7 @@ func TestCLIAuthSessionEndsWithItsParent(t *testing.T) {
 	servertest.ForEachBackend(t, func(t *testing.T, s *servertest.Server) {
 		b := newBrowser(t, s)
 		b.login(t, servertest.AdminUser, servertest.AdminPassword)
-		p := b.get(t, "/cli-auth")
-		m := regexp.MustCompile(`lk_ses_[0-9A-Za-z]+`).FindString(p.Body)
-		if m == "" {
-			t.Fatalf("no session token on /cli-auth:\n%s", p.Body)
-		}
+		_, m := b.cliAuthToken(t)
 		if apiStatus(t, s, m) != http.StatusOK {
 			t.Fatal("cli-auth session does not work")
 		}

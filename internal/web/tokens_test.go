@@ -269,16 +269,12 @@ func TestCLIAuthShowsAFreshWorkingSessionToken(t *testing.T) {
 	s := servertest.Start(t)
 	b := newBrowser(t, s)
 	b.login(t, servertest.AdminUser, servertest.AdminPassword)
-	p := b.get(t, "/cli-auth")
-	m := regexp.MustCompile(`id="session-token" class="secret mono" value="(lk_ses_[^"]+)"`).FindStringSubmatch(p.Body)
-	if m == nil {
-		t.Fatalf("no session token on /cli-auth:\n%s", p.Body)
-	}
+	p, secret := b.cliAuthToken(t)
 	mustContain(t, p, `value="latchkey login `+s.URL+` --token -"`)
-	if m[1] == b.cookie(web.SessionCookie).Value {
+	if secret == b.cookie(web.SessionCookie).Value {
 		t.Fatal("/cli-auth showed the browser's own session instead of a fresh one")
 	}
-	if got := apiStatus(t, s, m[1]); got != http.StatusOK {
+	if got := apiStatus(t, s, secret); got != http.StatusOK {
 		t.Fatalf("CLI session token: API status %d, want 200", got)
 	}
 }
@@ -290,7 +286,7 @@ func TestCLIAuthCommandKeepsTheTokenOutOfShellHistory(t *testing.T) {
 	s := servertest.Start(t)
 	b := newBrowser(t, s)
 	b.login(t, servertest.AdminUser, servertest.AdminPassword)
-	p := b.get(t, "/cli-auth")
+	p, _ := b.cliAuthToken(t)
 	cmd := regexp.MustCompile(`id="cli-command" class="secret mono" value="([^"]*)"`).FindStringSubmatch(p.Body)
 	tok := regexp.MustCompile(`id="session-token" class="secret mono" value="(lk_ses_[^"]+)"`).FindStringSubmatch(p.Body)
 	if cmd == nil || tok == nil {

@@ -81,6 +81,10 @@ func (in *Introspector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, invalidRequest("the form body could not be read ("+err.Error()+"); send token=<token> form-encoded, at most 64 KiB"))
 		return
 	}
+	if f.repeated != "" {
+		writeOAuthError(w, invalidRequest("parameter "+f.repeated+" is repeated; send it once"))
+		return
+	}
 	caller, err := in.caller(r, f.clientSecret)
 	if err != nil {
 		// Declared here, not above: errors.As makes them escape, and a

@@ -41,7 +41,18 @@ type introspectionForm struct {
 	// token and clientSecret are the first values of their parameters,
 	// "" when absent (as url.Values.Get answers).
 	token, clientSecret string
+	// repeated names the first of repeatedNames sent more than once, ""
+	// when none was.
+	repeated string
 }
+
+// repeatedNames are the parameters the handler reads (token_type_hint only
+// to refuse it twice), in the order a repeat is reported. RFC 6749 §3.2
+// says a parameter is sent at most once; taking the first of two tokens
+// would answer for a token the resource server may not have meant, since
+// another reader of the same body (a proxy, a WAF, a framework that keeps
+// the last value) can take the other.
+var repeatedNames = [...]string{"token", "token_type_hint", "client_secret"}
 
 // readForm reads r's form body of at most limit bytes as the handler read
 // it with r.ParseForm: a body is read only if its Content-Type starts
@@ -76,7 +87,7 @@ func (in *Introspector) readForm(w http.ResponseWriter, r *http.Request, limit i
 		// connection is left as ParseForm left it.
 		err = ctErr
 	case err == nil:
-		f.token, f.clientSecret, err = formFields(body)
+		err = formFields(body, &f)
 	}
 	// formFields copied what it kept. The secrets go before the buffer
 	// is pooled, where it outlives the request.
@@ -103,6 +114,12 @@ func readParsedForm(w http.ResponseWriter, r *http.Request, limit int64) (intros
 		f.token = r.PostForm.Get("token")
 	}
 	f.clientSecret = r.PostForm.Get("client_secret")
+	for _, name := range repeatedNames {
+		if (f.form || name == "client_secret") && len(r.PostForm[name]) > 1 {
+			f.repeated = name
+			break
+		}
+	}
 	return f, nil
 }
 
@@ -153,20 +170,22 @@ func readFormBody(r io.Reader, buf []byte, declared, limit int64) ([]byte, error
 	}
 }
 
-// formFields returns the first token and client_secret of body as
-// url.ParseQuery and url.Values.Get would, or url.ParseQuery's error.
-// Only their values are copied out of body (one allocation each), so
-// body's buffer can be reused and a cache keyed by the token does not
-// keep the body. The values are unescaped in place in body.
-func formFields(body []byte) (token, clientSecret string, err error) {
+// formFields sets f's token and client_secret to their first values in
+// body, as url.ParseQuery and url.Values.Get would, and f.repeated, or
+// returns url.ParseQuery's error. Only their values are copied out of body
+// (one allocation each), so body's buffer can be reused and a cache keyed
+// by the token does not keep the body. The values are unescaped in place
+// in body. The whole body is read, to find a parameter sent twice.
+func formFields(body []byte, f *introspectionForm) error {
 	if !decodable(body) {
 		// Rare, and refused: url.ParseQuery says what is wrong, in the
 		// words the handler has always answered with.
 		vs, err := url.ParseQuery(string(body))
-		return vs.Get("token"), vs.Get("client_secret"), err
+		f.token, f.clientSecret = vs.Get("token"), vs.Get("client_secret")
+		return err
 	}
-	var haveToken, haveSecret bool
-	for rest := body; len(rest) > 0 && !(haveToken && haveSecret); {
+	var seen [len(repeatedNames)]int
+	for rest := body; len(rest) > 0; {
 		pair := rest
 		if i := bytes.IndexByte(rest, '&'); i >= 0 {
 			pair, rest = rest[:i], rest[i+1:]
@@ -177,14 +196,28 @@ func formFields(body []byte) (token, clientSecret string, err error) {
 		if i := bytes.IndexByte(pair, '='); i >= 0 {
 			key, value = pair[:i], pair[i+1:]
 		}
-		switch {
-		case !haveToken && unescapesTo(key, "token"):
-			token, haveToken = unescapeInPlace(value), true
-		case !haveSecret && unescapesTo(key, "client_secret"):
-			clientSecret, haveSecret = unescapeInPlace(value), true
+		for i, name := range repeatedNames {
+			if !unescapesTo(key, name) {
+				continue
+			}
+			seen[i]++
+			switch {
+			case seen[i] > 1:
+			case name == "token":
+				f.token = unescapeInPlace(value)
+			case name == "client_secret":
+				f.clientSecret = unescapeInPlace(value)
+			}
+			break
 		}
 	}
-	return token, clientSecret, nil
+	for i, n := range seen {
+		if n > 1 {
+			f.repeated = repeatedNames[i]
+			break
+		}
+	}
+	return nil
 }
 
 // decodable reports whether url.ParseQuery decodes body without error. It

@@ -34,12 +34,14 @@ const (
 )
 
 // formOutcome is what the handler goes on with: the error it quotes in
-// error_description, or whether the body was a form and its first token
-// and client_secret. consumed counts the bytes read from the connection.
+// error_description, or whether the body was a form, its first token and
+// client_secret, and the parameter it refuses as repeated. consumed counts
+// the bytes read from the connection.
 type formOutcome struct {
 	err                 string
 	form                bool
 	token, clientSecret string
+	repeated            string
 	consumed            int64
 }
 
@@ -106,16 +108,22 @@ func readAsBefore(fr formRequest) formOutcome {
 		out.token = r.PostForm.Get("token")
 	}
 	out.clientSecret, out.consumed = r.PostForm.Get("client_secret"), c.n
+	for _, name := range []string{"token", "token_type_hint", "client_secret"} {
+		if (out.form || name == "client_secret") && len(r.PostForm[name]) > 1 {
+			out.repeated = name
+			break
+		}
+	}
 	return out
 }
 
 func readNow(in *sts.Introspector, fr formRequest) formOutcome {
 	r, c := fr.request()
-	form, token, secret, err := in.ReadForm(httptest.NewRecorder(), r, fr.maxBytes())
+	form, token, secret, repeated, err := in.ReadFormRepeated(httptest.NewRecorder(), r, fr.maxBytes())
 	if err != nil {
 		return formOutcome{err: err.Error(), form: form, consumed: c.n}
 	}
-	return formOutcome{form: form, token: token, clientSecret: secret, consumed: c.n}
+	return formOutcome{form: form, token: token, clientSecret: secret, repeated: repeated, consumed: c.n}
 }
 
 // checkSameAsParseForm fails t unless the handler reads fr as it did with
@@ -154,6 +162,8 @@ func formSeeds() []formRequest {
 		"token=a&token=b", "token=&token=b", "token&token=b", "client_secret=1&client_secret=2&token=t",
 		"tok%65n=x", "%74oken=x", "%74%6F%6B%65%6E=x", "client%5Fsecret=y&token=t", "tok+en=x", "token+=x", "token%20=x",
 		"token=a+b", "token=a%2Bb", "token=+", "token=%2B%2b", "client_secret=a+b&token=t",
+		"token=a&token_type_hint=access_token&token_type_hint=refresh_token", "token_type_hint=x&tok%65n=a&%74oken=b",
+		"client_secret=1&token=a&client_secret=2&token=b", "token=a&token_type_hint=x&token_type_hint",
 		huge, atLimit, atLimit + "a", params(10_000), params(10_001),
 	} {
 		seeds = append(seeds,
@@ -199,9 +209,11 @@ func TestIntrospectionFormIsReadAsParseFormReadIt(t *testing.T) {
 			o.err = o.err[:i]
 		}
 		seen[o.err] = true
+		seen["repeated "+o.repeated] = true
 	}
 	for _, want := range []string{
 		"true true true", "true false false", "false false false", "false false true",
+		"repeated ", "repeated token", "repeated token_type_hint", "repeated client_secret",
 		"invalid semicolon separator in query", "invalid URL escape ", "http: request body too large",
 		"mime: invalid media parameter", "mime: duplicate parameter name", "mime: unexpected content after media subtype",
 		"number of URL query parameters exceeded limit", "unexpected EOF",
@@ -282,6 +294,7 @@ func TestIntrospectionAnswersEveryFormAsItDidWithParseForm(t *testing.T) {
 	admin := s.AdminSession(t)
 	caller := patFor(t, s, admin, "resource-server", []string{"introspect"}).Secret
 	subject := patFor(t, s, admin, "subject", []string{"repo"}).Secret
+	repeated := func(name string) string { return "parameter " + name + " is repeated; send it once" }
 	unreadable := func(why string) string {
 		return "the form body could not be read (" + why + "); send token=<token> form-encoded, at most 64 KiB"
 	}
@@ -298,11 +311,14 @@ func TestIntrospectionAnswersEveryFormAsItDidWithParseForm(t *testing.T) {
 	}{
 		{"form", form, "token=" + subject, true, 200, "active", ""},
 		{"form with charset", form + "; charset=utf-8", "token=" + subject, true, 200, "active", ""},
-		{"first of two tokens", form, "token=" + subject + "&token=nonsense", true, 200, "active", ""},
-		{"first of two tokens, not the last", form, "token=nonsense&token=" + subject, true, 200, "inactive", ""},
+		{"two tokens", form, "token=" + subject + "&token=nonsense", true, 400, "invalid_request", repeated("token")},
+		{"two tokens, the valid one last", form, "token=nonsense&token=" + subject, true, 400, "invalid_request", repeated("token")},
+		{"two tokens, one escaped", form, "token=" + subject + "&tok%65n=" + subject, true, 400, "invalid_request", repeated("token")},
+		{"two hints", form, "token=" + subject + "&token_type_hint=access_token&token_type_hint=refresh_token", true, 400, "invalid_request", repeated("token_type_hint")},
+		{"one hint", form, "token=" + subject + "&token_type_hint=access_token", true, 200, "active", ""},
 		{"escaped key", form, "tok%65n=" + subject, true, 200, "active", ""},
 		{"plus is a space", form, "token=" + subject + "+", true, 200, "inactive", ""},
-		{"first token empty", form, "token=&token=" + subject, true, 400, "invalid_request", noToken},
+		{"first token empty", form, "token=&token=" + subject, true, 400, "invalid_request", repeated("token")},
 		{"no token", form, "token_type_hint=access_token", true, 400, "invalid_request", noToken},
 		{"empty body", form, "", true, 400, "invalid_request", noToken},
 		{"semicolon", form, "token=" + subject + ";x", true, 400, "invalid_request", unreadable("invalid semicolon separator in query")},
@@ -316,7 +332,8 @@ func TestIntrospectionAnswersEveryFormAsItDidWithParseForm(t *testing.T) {
 		{"uppercase media type", "Application/X-WWW-Form-Urlencoded", "token=" + subject, true, 200, "active", ""},
 		{"no Content-Type", "", "token=" + subject, true, 400, "invalid_request", notAForm},
 		{"client_secret_post", form, "client_secret=" + caller + "&token=" + subject, false, 200, "active", ""},
-		{"client_secret_post, first secret empty", form, "client_secret=&client_secret=" + caller + "&token=" + subject, false, 401, "invalid_client", unauthorized},
+		{"client_secret_post, first secret empty", form, "client_secret=&client_secret=" + caller + "&token=" + subject, false, 400, "invalid_request", repeated("client_secret")},
+		{"client_secret_post, two secrets", form, "client_secret=" + caller + "&client_secret=nonsense&token=" + subject, false, 400, "invalid_request", repeated("client_secret")},
 		{"client_secret_post outside a form", "text/plain", "client_secret=" + caller + "&token=" + subject, false, 401, "invalid_client", unauthorized},
 	} {
 		t.Run(c.name, func(t *testing.T) {

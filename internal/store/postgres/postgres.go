@@ -121,14 +121,18 @@ func translate(err error) error {
 			strings.HasPrefix(pe.Code, "53"),  // out of connections or memory
 			pe.Code == "25006",                // read-only transaction: a standby
 			// The database gave up on the statement, not on the data: a
-			// statement_timeout or lock_timeout the operator set, a
-			// cancelled query, a deadlock or serialization failure. Like
-			// SQLite's busy file, it is worth retrying in a moment.
+			// statement_timeout or lock_timeout the operator set, or a
+			// cancelled query. Like SQLite's busy file, it is worth
+			// retrying in a moment.
 			pe.Code == "57014", // query_canceled
-			pe.Code == "55P03", // lock_not_available
-			pe.Code == "40001", // serialization_failure
-			pe.Code == "40P01": // deadlock_detected
+			pe.Code == "55P03": // lock_not_available
 			return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+		case pe.Code == "40001", // serialization_failure
+			pe.Code == "40P01": // deadlock_detected
+			// The database is up: it rolled this change back for a
+			// concurrent one. Worth retrying at once (ErrContention is an
+			// ErrUnavailable), but not reported as an outage.
+			return fmt.Errorf("%w: %w", store.ErrContention, err)
 		}
 		return err
 	}

@@ -76,7 +76,8 @@ func TestLoginWebIsApprovedInChromium(t *testing.T) {
 		t.Fatalf("verification URI %s, want %s/device", m[1], s.URL)
 	}
 
-	// A person signs in to the console, then enters the code.
+	// A person signs in to the console, enters the code, sees where the
+	// request came from, and approves it.
 	err := chromedp.Do(browser,
 		chromedp.Navigate(s.URL+"/device"), // not signed in: goes to /login and comes back
 		chromedp.WaitVisible(chromedp.CSS("#username")),
@@ -85,6 +86,8 @@ func TestLoginWebIsApprovedInChromium(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`form button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS("#user_code")),
 		chromedp.SendKeys(chromedp.CSS("#user_code"), strings.ToLower(m[2])),
+		chromedp.Click(chromedp.CSS("#device-continue")),
+		chromedp.WaitVisible(chromedp.CSS("#device-request")),
 		chromedp.Click(chromedp.CSS("#device-approve")),
 		chromedp.WaitVisible(chromedp.CSS("#device-done")),
 	)

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -195,9 +197,14 @@ func (d *Device) serveAuthorization(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	deviceCode, userCode := randomString(32), newUserCode()
+	// Who asked is kept for the approval page: the address is the request
+	// edge's (forwarding headers count only from a trusted proxy), the same
+	// one the budget above was charged to.
+	client := auth.ClientOf(r)
 	dc := &store.DeviceCode{
 		ID: newDeviceID(), DeviceDigest: digestOf(deviceCode), UserDigest: digestOf(normalizeUserCode(userCode)),
 		ClientID: CLIClientID, Status: store.DevicePending, CreatedAt: now, ExpiresAt: now.Add(d.lifetime()), Interval: d.interval(),
+		RequesterIP: client.IP, RequesterAgent: cleanAgent(client.Agent),
 	}
 	if err := d.Store.CreateDeviceCode(r.Context(), dc); err != nil {
 		d.logger().ErrorContext(r.Context(), "create device code", "err", err)
@@ -305,24 +312,69 @@ func (d *Device) issue(w http.ResponseWriter, r *http.Request, dc *store.DeviceC
 	writeJSON(w, http.StatusOK, sessionResponse{AccessToken: secret, TokenType: "Bearer", ExpiresIn: int64(sess.ExpiresAt.Sub(d.now()) / time.Second)})
 }
 
+// DeviceRequest is what the console shows about a pending device
+// authorization before anyone decides on it: what asked, from where and
+// when. IP and Agent come from the request that created the code; Agent is
+// whatever that client sent (cleaned of control characters, bounded), so
+// it is text to escape, never to trust.
+type DeviceRequest struct {
+	UserCode  string // as the terminal shows it: XXXX-XXXX
+	ClientID  string
+	IP        string // "" for a code created before addresses were kept
+	Agent     string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// unknownCode is the one answer for a code that is malformed, unknown,
+// expired or already decided, so a guess learns nothing about which.
+func unknownCode() error {
+	return &service.Error{Kind: service.ErrInvalid, Field: "user_code",
+		Msg: "this code is unknown, expired or already used; check it against your terminal, or run latchkey login --web again"}
+}
+
+// Pending returns the pending device authorization userCode names, for the
+// console to show before the person approves or denies it. Like Decide it
+// needs a login session: it shows who asked for a sign-in.
+func (d *Device) Pending(ctx context.Context, a service.Actor, userCode string) (*DeviceRequest, error) {
+	dc, err := d.pending(ctx, a, userCode)
+	if err != nil {
+		return nil, err
+	}
+	return &DeviceRequest{UserCode: formatUserCode(normalizeUserCode(userCode)), ClientID: dc.ClientID,
+		IP: dc.RequesterIP, Agent: dc.RequesterAgent, CreatedAt: dc.CreatedAt, ExpiresAt: dc.ExpiresAt}, nil
+}
+
+// pending finds the code a session actor names, refusing every code that
+// can no longer be decided.
+func (d *Device) pending(ctx context.Context, a service.Actor, userCode string) (*store.DeviceCode, error) {
+	if a.User == nil || !a.Session {
+		return nil, &service.Error{Kind: service.ErrForbidden, Msg: "approving a device needs a console session"}
+	}
+	norm := normalizeUserCode(userCode)
+	if len(norm) != 8 {
+		return nil, unknownCode()
+	}
+	dc, err := d.Store.GetDeviceCodeByUserCode(ctx, digestOf(norm))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, unknownCode()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get device code: %w", err)
+	}
+	if dc.Status != store.DevicePending || !d.now().Before(dc.ExpiresAt) {
+		return nil, unknownCode()
+	}
+	return dc, nil
+}
+
 // Decide approves or denies the code a signed-in person typed on the
 // console. Only a login session may approve: a narrow access token must not
 // be able to mint a session with its owner's full role.
 func (d *Device) Decide(ctx context.Context, a service.Actor, userCode string, approve bool) error {
-	if a.User == nil || !a.Session {
-		return &service.Error{Kind: service.ErrForbidden, Msg: "approving a device needs a console session"}
-	}
-	norm := normalizeUserCode(userCode)
-	bad := &service.Error{Kind: service.ErrInvalid, Field: "user_code", Msg: "this code is unknown, expired or already used; check it against your terminal, or run latchkey login --web again"}
-	if len(norm) != 8 {
-		return bad
-	}
-	dc, err := d.Store.GetDeviceCodeByUserCode(ctx, digestOf(norm))
-	if errors.Is(err, store.ErrNotFound) {
-		return bad
-	}
+	dc, err := d.pending(ctx, a, userCode)
 	if err != nil {
-		return fmt.Errorf("get device code: %w", err)
+		return err
 	}
 	now := d.now()
 	_, err = d.Store.UpdateDeviceCode(ctx, dc.ID, func(x *store.DeviceCode) error {
@@ -336,7 +388,7 @@ func (d *Device) Decide(ctx context.Context, a service.Actor, userCode string, a
 		return nil
 	})
 	if errors.Is(err, errDeviceState) {
-		return bad
+		return unknownCode()
 	}
 	if err != nil {
 		return fmt.Errorf("update device code: %w", err)
@@ -345,7 +397,7 @@ func (d *Device) Decide(ctx context.Context, a service.Actor, userCode string, a
 	if approve {
 		action = "device.approved"
 	}
-	d.Audit.Record(ctx, a, action, "device_code", dc.ID, map[string]any{"client_id": dc.ClientID})
+	d.Audit.Record(ctx, a, action, "device_code", dc.ID, map[string]any{"client_id": dc.ClientID, "requester_ip": dc.RequesterIP})
 	return nil
 }
 
@@ -382,6 +434,52 @@ func normalizeUserCode(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// SameUserCode reports whether a and b are the same well-formed user code
+// as the flow reads codes ("bcdf ghjk" is BCDF-GHJK). The console asks the
+// person to type the code under review again before approving it.
+func SameUserCode(a, b string) bool {
+	na := normalizeUserCode(a)
+	return len(na) == 8 && na == normalizeUserCode(b)
+}
+
+// formatUserCode writes a normalised code the way the terminal shows it.
+func formatUserCode(norm string) string {
+	if len(norm) != 8 {
+		return norm
+	}
+	return norm[:4] + "-" + norm[4:]
+}
+
+// maxAgentBytes bounds the User-Agent kept with a device code: enough for
+// any real client, and anyone may create codes.
+const maxAgentBytes = 256
+
+// cleanAgent makes a User-Agent fit to store and show: valid UTF-8 (a
+// PostgreSQL text column refuses anything else), without control or
+// formatting characters (no line breaks, no right-to-left overrides that
+// make the text read as something else), at most maxAgentBytes.
+func cleanAgent(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.Map(func(r rune) rune {
+		switch {
+		case r == '\t':
+			return ' '
+		case unicode.IsControl(r), unicode.Is(unicode.Cf, r):
+			return -1
+		}
+		return r
+	}, s)
+	s = strings.TrimSpace(s)
+	if len(s) > maxAgentBytes {
+		cut := maxAgentBytes
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut]
+	}
+	return s
 }
 
 func digestOf(s string) []byte {

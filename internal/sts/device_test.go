@@ -43,8 +43,10 @@ func poll(t *testing.T, s *servertest.Server, code string) (int, map[string]any)
 }
 
 // consoleDecide signs in to the console as admin and approves or denies the
-// user code on /device, as a person in a browser would, and returns the
-// answer with the page it ends on.
+// user code on /device, as a person in a browser would: the link opens the
+// review of the request, and approving takes the code typed again (here in
+// lower case, as people type it). It returns the answer with the page it
+// ends on, or the link's answer when it shows no review.
 func consoleDecide(t *testing.T, s *servertest.Server, userCode, action string) (*http.Response, string) {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
@@ -58,13 +60,16 @@ func consoleDecide(t *testing.T, s *servertest.Server, userCode, action string) 
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	page := string(b)
-	if !strings.Contains(page, `value="`+userCode+`"`) {
-		t.Fatalf("/device does not prefill the code: %.400s", page)
+	if resp.StatusCode != 200 {
+		return resp, page // the code cannot be decided on: no review to act on
+	}
+	if !strings.Contains(page, `name="reviewed" value="`+userCode+`"`) {
+		t.Fatalf("/device does not review the linked code: %.400s", page)
 	}
 	i := strings.Index(page, `name="csrf_token" value="`)
 	csrf := page[i+len(`name="csrf_token" value="`):]
 	csrf = csrf[:strings.IndexByte(csrf, '"')]
-	resp, err = c.PostForm(s.URL+"/device", url.Values{"csrf_token": {csrf}, "user_code": {strings.ToLower(userCode)}, "action": {action}})
+	resp, err = c.PostForm(s.URL+"/device", url.Values{"csrf_token": {csrf}, "reviewed": {userCode}, "user_code": {strings.ToLower(userCode)}, "action": {action}})
 	if err != nil {
 		t.Fatal(err)
 	}

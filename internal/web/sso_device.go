@@ -4,23 +4,67 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/latchkey/latchkey/internal/auth"
 	"github.com/latchkey/latchkey/internal/service"
+	"github.com/latchkey/latchkey/internal/sts"
 )
 
-// DeviceDecider approves or denies an RFC 8628 user code; sts.Device
+// DeviceDecider shows and decides RFC 8628 user codes; sts.Device
 // satisfies it.
 type DeviceDecider interface {
+	Pending(ctx context.Context, a service.Actor, userCode string) (*sts.DeviceRequest, error)
 	Decide(ctx context.Context, a service.Actor, userCode string, approve bool) error
 }
 
+// The /device page works in two steps, so that no link can approve a
+// sign-in for the person who follows it (RFC 8628 §5.4, remote phishing):
+//
+//  1. The person types the code their terminal shows and continues.
+//  2. The page shows what asked (client, address, program, when) and what
+//     approving grants, and only then offers Approve and Deny.
+//
+// A link with ?user_code= skips to step 2, but the code in it is never put
+// in the form: to approve, the person types the code from their own
+// terminal, and it must be the code of the request shown. Someone who was
+// sent the link has no terminal showing a code, and a pre-filled form sent
+// as it is approves nothing. Deny takes the code from the page, since
+// refusing someone else's request is always safe.
+
 // deviceData is the /device page.
 type deviceData struct {
-	UserCode string
+	UserCode string // what the person typed in step 1
+	Review   *deviceReview
 	Done     *deviceResult
 	Form     form
 }
+
+// deviceReview is step 2: one pending request and the person deciding.
+type deviceReview struct {
+	// Code is the code under review. From a link it is only in a hidden
+	// field (Confirm is then true) and the person must type it again.
+	Code    string
+	Confirm bool
+	Client  string
+	IP      string // "" = not recorded
+	Agent   string // attacker-controlled: only ever rendered escaped
+	Asked   timeText
+	Expires timeText
+	// YourIP is set when the requester's address is not the approver's: a
+	// CLI on another machine is normal, but the person should know.
+	YourIP string
+	User   string
+	Role   string
+}
+
+// deviceWords say the device flow's messages as the page does.
+var deviceWords = formWords{phrases: []phrase{
+	saying(`^this code is unknown, expired or already used; check`, "This code is unknown, expired or already used. Check"),
+}}
+
+// deviceClients names the clients that may use the device flow.
+var deviceClients = map[string]string{sts.CLIClientID: "The latchkey CLI (latchkey login --web)"}
 
 func (h *Handler) mountDevice(mux *http.ServeMux) {
 	if h.d.Device == nil {
@@ -30,37 +74,99 @@ func (h *Handler) mountDevice(mux *http.ServeMux) {
 	mux.Handle("POST /device", h.signedIn(h.deviceDecide))
 }
 
-// deviceForm asks the signed-in person to confirm the code their terminal
-// shows; a code in the link is only prefilled, never approved by the link
-// alone.
-func (h *Handler) deviceForm(w http.ResponseWriter, r *http.Request, v *visit) {
-	d := &deviceData{UserCode: r.URL.Query().Get("user_code")}
-	if res, ok := deviceResults[r.URL.Query().Get("result")]; ok {
-		d.Done = &res
-	}
-	if len(d.UserCode) > 20 {
-		d.UserCode = ""
-	}
-	h.render(w, r, v, http.StatusOK, "device", "Sign in a device", d)
+func newDeviceData() *deviceData {
+	d := &deviceData{Form: newForm("", "user_code")}
+	d.Form.words = deviceWords
+	return d
 }
 
-func (h *Handler) deviceDecide(w http.ResponseWriter, r *http.Request, v *visit) {
-	d := &deviceData{UserCode: r.PostFormValue("user_code")}
-	approve := r.PostFormValue("action") == "approve"
-	ip := auth.ClientOf(r).IP
-	if h.d.LoginLimiter != nil && h.d.LoginLimiter.Blocked(ip) {
-		d.Form.Error = "Too many wrong codes from your address. Wait a minute and try again."
-		h.render(w, r, v, http.StatusTooManyRequests, "device", "Sign in a device", d)
+// deviceForm is step 1, the result of a decision, or, for a link that
+// carries a code, step 2 for that code.
+func (h *Handler) deviceForm(w http.ResponseWriter, r *http.Request, v *visit) {
+	d := newDeviceData()
+	if res, ok := deviceResults[r.URL.Query().Get("result")]; ok {
+		d.Done = &res
+		h.render(w, r, v, http.StatusOK, "device", "Sign in a device", d)
 		return
 	}
-	if err := h.d.Device.Decide(r.Context(), v.actor, d.UserCode, approve); err != nil {
-		if errors.Is(err, service.ErrInvalid) && h.d.LoginLimiter != nil {
-			h.d.LoginLimiter.Fail(ip) // guessing codes costs like guessing passwords
+	code := r.URL.Query().Get("user_code")
+	if code == "" || len(code) > 20 {
+		h.render(w, r, v, http.StatusOK, "device", "Sign in a device", d)
+		return
+	}
+	h.deviceReview(w, r, v, d, code, true)
+}
+
+// deviceReview shows step 2 for code, or step 1 again with what was wrong
+// with it. confirm says the code came from a link, so the person must type
+// it before approving.
+func (h *Handler) deviceReview(w http.ResponseWriter, r *http.Request, v *visit, d *deviceData, code string, confirm bool) {
+	if h.deviceLimited(w, r, v, d) {
+		return
+	}
+	req, err := h.d.Device.Pending(r.Context(), v.actor, code)
+	if err != nil {
+		h.deviceFailed(w, r, v, d, err)
+		return
+	}
+	rv := &deviceReview{Code: req.UserCode, Confirm: confirm, Client: req.ClientID, IP: req.IP, Agent: req.Agent,
+		Asked: h.timeText(&req.CreatedAt), Expires: h.timeText(&req.ExpiresAt), User: v.p.User.Username, Role: string(v.p.User.Role)}
+	if name, ok := deviceClients[req.ClientID]; ok {
+		rv.Client = name
+	}
+	if you := auth.ClientOf(r).IP; req.IP != "" && req.IP != you {
+		rv.YourIP = you
+	}
+	d.Review = rv
+	status := http.StatusOK
+	if d.Form.Invalid() {
+		status = http.StatusUnprocessableEntity
+	}
+	h.render(w, r, v, status, "device", "Approve a device sign-in", d)
+}
+
+// deviceDecide handles both steps' forms: action=review (step 1), and
+// approve or deny (step 2).
+func (h *Handler) deviceDecide(w http.ResponseWriter, r *http.Request, v *visit) {
+	d := newDeviceData()
+	typed, reviewed := strings.TrimSpace(r.PostFormValue("user_code")), r.PostFormValue("reviewed")
+	if len(typed) > 20 || len(reviewed) > 20 {
+		typed, reviewed = "", ""
+	}
+	switch action := r.PostFormValue("action"); {
+	case action == "deny" && reviewed != "":
+		h.deviceDecideCode(w, r, v, d, reviewed, false)
+	case action == "approve" && reviewed != "":
+		switch {
+		case typed == "":
+			d.Form.set("user_code", "Type the code your terminal shows to approve. If no terminal of yours shows a code, deny.")
+			h.deviceReview(w, r, v, d, reviewed, true)
+		case !sts.SameUserCode(typed, reviewed):
+			d.Form.set("user_code", "This is not the code of the request shown here. Type the code your terminal shows; if it shows a different code, deny this request and start again with that code.")
+			h.deviceReview(w, r, v, d, reviewed, true)
+		default:
+			h.deviceDecideCode(w, r, v, d, reviewed, true)
 		}
-		if !h.formError(w, r, &d.Form, err) {
+	default:
+		// Step 1, and anything else: a decision is only ever taken on a
+		// request the page has shown, so a code sent without one is
+		// reviewed, never approved.
+		d.UserCode = typed
+		if typed == "" {
+			d.Form.set("user_code", "Enter the code that latchkey login --web shows in your terminal.")
+			h.render(w, r, v, http.StatusUnprocessableEntity, "device", "Sign in a device", d)
 			return
 		}
-		h.render(w, r, v, statusOf(err), "device", "Sign in a device", d)
+		h.deviceReview(w, r, v, d, typed, false)
+	}
+}
+
+func (h *Handler) deviceDecideCode(w http.ResponseWriter, r *http.Request, v *visit, d *deviceData, code string, approve bool) {
+	if h.deviceLimited(w, r, v, d) {
+		return
+	}
+	if err := h.d.Device.Decide(r.Context(), v.actor, code, approve); err != nil {
+		h.deviceFailed(w, r, v, d, err)
 		return
 	}
 	result := "denied"
@@ -68,4 +174,30 @@ func (h *Handler) deviceDecide(w http.ResponseWriter, r *http.Request, v *visit)
 		result = "approved"
 	}
 	seeOther(w, r, "/device?result="+result)
+}
+
+// deviceLimited answers 429 with step 1 while the visitor's address is
+// blocked for guessing codes.
+func (h *Handler) deviceLimited(w http.ResponseWriter, r *http.Request, v *visit, d *deviceData) bool {
+	if h.d.LoginLimiter == nil || !h.d.LoginLimiter.Blocked(auth.ClientOf(r).IP) {
+		return false
+	}
+	d.Review, d.Form.Fields = nil, nil
+	d.Form.Error = "Too many wrong codes from your address. Wait a minute and try again."
+	h.render(w, r, v, http.StatusTooManyRequests, "device", "Sign in a device", d)
+	return true
+}
+
+// deviceFailed shows step 1 again with what was wrong. Looking up a code
+// tells whether it exists, so every unknown one costs like a wrong
+// password, whether it came from the form or from a link.
+func (h *Handler) deviceFailed(w http.ResponseWriter, r *http.Request, v *visit, d *deviceData, err error) {
+	if errors.Is(err, service.ErrInvalid) && h.d.LoginLimiter != nil {
+		h.d.LoginLimiter.Fail(auth.ClientOf(r).IP)
+	}
+	d.Review, d.Form.Fields = nil, nil
+	if !h.formError(w, r, &d.Form, err) {
+		return
+	}
+	h.render(w, r, v, statusOf(err), "device", "Sign in a device", d)
 }

@@ -262,7 +262,8 @@ func (s *Store) ListUserGroups(ctx context.Context, userID string) ([]*store.Gro
 	return s.groupsByID(ctx, ids)
 }
 
-const deviceColumns = `id, device_digest, user_digest, client_id, status, user_id, created_at, expires_at, interval_ns, last_polled_at`
+const deviceColumns = `id, device_digest, user_digest, client_id, status, user_id, created_at, expires_at, interval_ns, last_polled_at,
+	requester_ip, requester_agent`
 
 func scanDevice(row pgx.Row) (*store.DeviceCode, error) {
 	var (
@@ -270,7 +271,8 @@ func scanDevice(row pgx.Row) (*store.DeviceCode, error) {
 		interval int64
 	)
 	if err := row.Scan(&d.ID, &d.DeviceDigest, &d.UserDigest, &d.ClientID, &d.Status, &d.UserID,
-		&d.CreatedAt, &d.ExpiresAt, &interval, &d.LastPolledAt); err != nil {
+		&d.CreatedAt, &d.ExpiresAt, &interval, &d.LastPolledAt,
+		&d.RequesterIP, &d.RequesterAgent); err != nil {
 		return nil, translate(err)
 	}
 	d.CreatedAt, d.ExpiresAt, d.LastPolledAt = utc(d.CreatedAt), utc(d.ExpiresAt), utcPtr(d.LastPolledAt)
@@ -281,8 +283,9 @@ func scanDevice(row pgx.Row) (*store.DeviceCode, error) {
 // CreateDeviceCode inserts a device authorization.
 func (s *Store) CreateDeviceCode(ctx context.Context, d *store.DeviceCode) error {
 	d.CreatedAt, d.ExpiresAt, d.LastPolledAt = ts(d.CreatedAt), ts(d.ExpiresAt), tsPtr(d.LastPolledAt)
-	_, err := s.pool.Exec(ctx, `INSERT INTO device_codes (`+deviceColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		d.ID, d.DeviceDigest, d.UserDigest, d.ClientID, d.Status, d.UserID, d.CreatedAt, d.ExpiresAt, int64(d.Interval), d.LastPolledAt)
+	_, err := s.pool.Exec(ctx, `INSERT INTO device_codes (`+deviceColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		d.ID, d.DeviceDigest, d.UserDigest, d.ClientID, d.Status, d.UserID, d.CreatedAt, d.ExpiresAt, int64(d.Interval), d.LastPolledAt,
+		d.RequesterIP, d.RequesterAgent)
 	if err != nil {
 		return fmt.Errorf("create device code: %w", translate(err))
 	}

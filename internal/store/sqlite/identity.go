@@ -282,7 +282,8 @@ func (s *Store) ListUserGroups(ctx context.Context, userID string) ([]*store.Gro
 	return s.groupsByID(ctx, ids)
 }
 
-const deviceColumns = `id, device_digest, user_digest, client_id, status, user_id, created_at, expires_at, interval_ns, last_polled_at`
+const deviceColumns = `id, device_digest, user_digest, client_id, status, user_id, created_at, expires_at, interval_ns, last_polled_at,
+	requester_ip, requester_agent`
 
 func scanDevice(sc scanner) (*store.DeviceCode, error) {
 	var (
@@ -292,7 +293,7 @@ func scanDevice(sc scanner) (*store.DeviceCode, error) {
 		polled           sql.NullInt64
 	)
 	if err := sc.Scan(&d.ID, &d.DeviceDigest, &d.UserDigest, &d.ClientID, &d.Status, &d.UserID,
-		&created, &expires, &interval, &polled); err != nil {
+		&created, &expires, &interval, &polled, &d.RequesterIP, &d.RequesterAgent); err != nil {
 		return nil, translate(err)
 	}
 	d.CreatedAt, d.ExpiresAt, d.Interval, d.LastPolledAt = fromMicros(created), fromMicros(expires), time.Duration(interval), fromNullMicros(polled)
@@ -302,9 +303,9 @@ func scanDevice(sc scanner) (*store.DeviceCode, error) {
 // CreateDeviceCode inserts a device authorization.
 func (s *Store) CreateDeviceCode(ctx context.Context, d *store.DeviceCode) error {
 	d.CreatedAt, d.ExpiresAt, d.LastPolledAt = store.Truncate(d.CreatedAt), store.Truncate(d.ExpiresAt), store.TruncatePtr(d.LastPolledAt)
-	_, err := s.execAuto(ctx, `INSERT INTO device_codes (`+deviceColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.execAuto(ctx, `INSERT INTO device_codes (`+deviceColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		d.ID, d.DeviceDigest, d.UserDigest, d.ClientID, d.Status, d.UserID, micros(d.CreatedAt), micros(d.ExpiresAt),
-		int64(d.Interval), microsPtr(d.LastPolledAt))
+		int64(d.Interval), microsPtr(d.LastPolledAt), d.RequesterIP, d.RequesterAgent)
 	if err != nil {
 		return fmt.Errorf("create device code: %w", translate(err))
 	}

@@ -12,6 +12,7 @@ func identityTests() []test {
 		{"IdentityLinksOneUserPerProviderSubject", testIdentities},
 		{"GroupMembersRoundTripAndSkipDeletedUsers", testGroups},
 		{"DeviceCodeRoundTripsByEitherDigest", testDeviceCodes},
+		{"DeviceCodeKeepsWhoRequestedIt", testDeviceCodeRequester},
 	}
 }
 
@@ -146,5 +147,49 @@ func testDeviceCodes(t *testing.T, s store.Store) {
 	noErr(t, "DeleteExpiredDeviceCodes", err)
 	if n != 1 {
 		t.Fatalf("deleted %d expired codes, want 1", n)
+	}
+}
+
+// testDeviceCodeRequester pins what the approval page shows about who asked
+// for a code: stored as given (any text a User-Agent may carry, HTML
+// included, escaping is the page's job), read back by either digest, and
+// never rewritten by an update.
+func testDeviceCodeRequester(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := mustUser(t, s, "alice")
+	agent := `curl/8.5 <script>alert("x")</script> — ünïcode`
+	d := &store.DeviceCode{ID: newID(), DeviceDigest: digest(), UserDigest: digest(), ClientID: "latchkey-cli",
+		Status: store.DevicePending, CreatedAt: base, ExpiresAt: base.Add(10 * time.Minute), Interval: 5 * time.Second,
+		RequesterIP: "2001:db8::7", RequesterAgent: agent}
+	noErr(t, "CreateDeviceCode", s.CreateDeviceCode(ctx, d))
+	for name, get := range map[string]func() (*store.DeviceCode, error){
+		"GetDeviceCodeByDigest":   func() (*store.DeviceCode, error) { return s.GetDeviceCodeByDigest(ctx, d.DeviceDigest) },
+		"GetDeviceCodeByUserCode": func() (*store.DeviceCode, error) { return s.GetDeviceCodeByUserCode(ctx, d.UserDigest) },
+	} {
+		got, err := get()
+		noErr(t, name, err)
+		if got.RequesterIP != "2001:db8::7" || got.RequesterAgent != agent || got.ClientID != "latchkey-cli" || !got.CreatedAt.Equal(micro(base)) {
+			t.Fatalf("%s: requester %q %q, client %q, created %v", name, got.RequesterIP, got.RequesterAgent, got.ClientID, got.CreatedAt)
+		}
+	}
+	got, err := s.UpdateDeviceCode(ctx, d.ID, func(x *store.DeviceCode) error {
+		x.Status, x.UserID = store.DeviceApproved, u.ID
+		x.RequesterIP, x.RequesterAgent = "198.51.100.1", "rewritten" // not a field an update writes
+		return nil
+	})
+	noErr(t, "UpdateDeviceCode", err)
+	if got.Status != store.DeviceApproved || got.RequesterIP != "2001:db8::7" || got.RequesterAgent != agent {
+		t.Fatalf("UpdateDeviceCode = status %q, requester %q %q; want approved, requester unchanged", got.Status, got.RequesterIP, got.RequesterAgent)
+	}
+
+	// A code stored without a requester (created before the columns
+	// existed) reads back with empty ones.
+	old := &store.DeviceCode{ID: newID(), DeviceDigest: digest(), UserDigest: digest(), ClientID: "latchkey-cli",
+		Status: store.DevicePending, CreatedAt: base, ExpiresAt: base.Add(10 * time.Minute), Interval: 5 * time.Second}
+	noErr(t, "CreateDeviceCode without requester", s.CreateDeviceCode(ctx, old))
+	got, err = s.GetDeviceCodeByUserCode(ctx, old.UserDigest)
+	noErr(t, "GetDeviceCodeByUserCode", err)
+	if got.RequesterIP != "" || got.RequesterAgent != "" {
+		t.Fatalf("a code without requester reads back %q %q", got.RequesterIP, got.RequesterAgent)
 	}
 }

@@ -32,7 +32,7 @@ func (a *API) documentSSOEndpoints() {
 	})
 	scimError := answer("application/scim+json", `RFC 7644 §3.12 error: {"schemas","status","scimType","detail"}`)
 	for _, op := range []struct{ id, method, path, summary string }{
-		{"scim-list-users", http.MethodGet, "/scim/v2/Users", "List users (filter userName eq \"x\" or externalId eq \"x\"; startIndex, count)"},
+		{"scim-list-users", http.MethodGet, "/scim/v2/Users", "List users (filter userName eq \"x\", the userName as sent, ignoring case, or externalId eq \"x\"; startIndex, count)"},
 		{"scim-create-user", http.MethodPost, "/scim/v2/Users", "Provision a user (login type oidc)"},
 		{"scim-get-user", http.MethodGet, "/scim/v2/Users/{id}", "Get a user"},
 		{"scim-replace-user", http.MethodPut, "/scim/v2/Users/{id}", "Replace a user (userName, emails, externalId, active)"},

@@ -44,7 +44,7 @@ type updateUserInput struct {
 	Body struct {
 		Role      *string `json:"role,omitempty" enum:"owner,admin,member"`
 		Suspended *bool   `json:"suspended,omitempty"`
-		Password  *string `json:"password,omitempty" maxLength:"256"`
+		Password  *string `json:"password,omitempty" maxLength:"256" doc:"Yours (with a session or a * token), or another person's with a login session only, never an access token (admins; owners for owners)"`
 		Email     *string `json:"email,omitempty" maxLength:"254" doc:"Where notices about the user's tokens go; \"\" removes it. Yours (with a session), or anyone's for admins"`
 	}
 }

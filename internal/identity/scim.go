@@ -162,7 +162,7 @@ func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 func (s *SCIM) userOut(v *service.SCIMUserView) scimUser {
 	u := v.User
 	active := !u.Suspended
-	out := scimUser{Schemas: []string{SchemaUser}, ID: u.ID, ExternalID: v.ExternalID, UserName: u.Username, Active: &active,
+	out := scimUser{Schemas: []string{SchemaUser}, ID: u.ID, ExternalID: v.ExternalID, UserName: v.UserName, Active: &active,
 		Meta: &scimMeta{ResourceType: "User", Created: stamp(u.CreatedAt), LastModified: stamp(u.UpdatedAt), Location: s.loc("Users", u.ID)}}
 	if u.Email != "" {
 		out.Emails = []scimEmail{{Value: u.Email, Type: "work", Primary: true}}

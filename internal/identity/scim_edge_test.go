@@ -112,11 +112,15 @@ func TestSCIMPatchUserAcceptsEntraProfileUpdates(t *testing.T) {
 		t.Fatalf("deactivation with a name change: active %v, token %d, want false and 401", out["active"], meStatus(t, s, pat.Secret))
 	}
 
-	// Okta: path-less value object, userName included.
+	// Okta: path-less value object, userName included. The userName is
+	// answered as sent; the Latchkey user name follows it.
 	out = c.want("PATCH", "/Users/"+id, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[
 		{"op":"replace","value":{"userName":"kim.lee@contoso.com","active":true,"name":{"givenName":"Kim"}}}]}`, 200)
-	if out["userName"] != "kim.lee-contoso.com" || out["active"] != true || meStatus(t, s, pat.Secret) != http.StatusOK {
+	if out["userName"] != "kim.lee@contoso.com" || out["active"] != true || meStatus(t, s, pat.Secret) != http.StatusOK {
 		t.Fatalf("Okta's replace: %v", out)
+	}
+	if code, _, _ := s.Do(t, http.MethodGet, "/api/v1/users/kim.lee-contoso.com", admin, nil); code != http.StatusOK {
+		t.Fatalf("the user name did not follow the userName: GET /api/v1/users/kim.lee-contoso.com = %d", code)
 	}
 
 	// Remove the externalId and the email.
@@ -137,7 +141,7 @@ func TestSCIMPatchUserAcceptsEntraProfileUpdates(t *testing.T) {
 			t.Errorf("%s: %d %v, want 400 %s", body, code, out, scimType)
 		}
 	}
-	if u := c.want("GET", "/Users/"+id, "", 200); u["active"] != true || u["userName"] != "kim.lee-contoso.com" {
+	if u := c.want("GET", "/Users/"+id, "", 200); u["active"] != true || u["userName"] != "kim.lee@contoso.com" {
 		t.Errorf("refused patches changed the user: %v", u)
 	}
 }

@@ -124,7 +124,10 @@ func (s *SCIM) patchUser(w http.ResponseWriter, r *http.Request, a service.Actor
 		s.fail(w, r, err)
 		return
 	}
-	before := service.SCIMUser{UserName: v.User.Username, ExternalID: v.ExternalID, Email: v.User.Email, Active: !v.User.Suspended}
+	// The userName the operations start from is the one the client knows
+	// (the view's), never the user name Latchkey derived from it: an
+	// operation on other attributes must leave it as the client sent it.
+	before := service.SCIMUser{UserName: v.UserName, ExternalID: v.ExternalID, Email: v.User.Email, Active: !v.User.Suspended}
 	next := before
 	for _, op := range p.Operations {
 		if scimType, msg := applyUserOp(&next, strings.ToLower(op.Op), op.Path, op.Value); msg != "" {

@@ -34,8 +34,9 @@ import (
 //     what is not theirs looks absent (404, not 403);
 //   - admins manage everyone's, but only owners widen, regenerate, create
 //     for, set the password or email of, suspend, demote or delete an owner;
+//   - another person's password is set with a login session, never a token;
 //   - nobody raises their own role; the last owner stays;
-//   - a fed token mints no lasting secret;
+//   - a fed token mints no lasting secret, and widens no token;
 //   - a suspended user's, a revoked and an expired token answer 401 at once.
 
 // matrixActor is one caller of the matrix.
@@ -253,9 +254,12 @@ func matrixRows() []matrixRow {
 		{"describe an owner's token", "PATCH", "/api/v1/tokens/{tok:owner}", narrowBody, tokenOf("")},
 		{"describe a service account's token", "PATCH", "/api/v1/tokens/{tok:svc}", narrowBody, tokenOf("svc")},
 		// Widening needs the actor to hold the scopes (repo, tokens), and an
-		// owner's token is widened only by owners.
+		// owner's token is widened only by owners. A fed token widens no
+		// token: its service account's others outlive the run.
 		{"widen own token", "PATCH", "/api/v1/tokens/{tok:self}", widenBody,
-			want{"*": ok, "notokens m.tokens a.tokens": forbidden}},
+			want{"*": ok, "notokens m.tokens a.tokens fed": forbidden}},
+		{"drop the allowlist of own token", "PATCH", "/api/v1/tokens/{tok:self:allowlisted}", map[string]any{"ip_allowlist": []string{}},
+			want{"*": ok, "notokens fed": forbidden}},
 		{"widen a member's token", "PATCH", "/api/v1/tokens/{tok:member2}", widenBody, tokenOf("member2")},
 		{"widen an admin's token", "PATCH", "/api/v1/tokens/{tok:admin}", widenBody, tokenOf("")},
 		{"widen an owner's token", "PATCH", "/api/v1/tokens/{tok:owner}", widenBody,
@@ -307,8 +311,10 @@ func matrixRows() []matrixRow {
 			want{"*": notFound, "admins a.adminorg": ok}},
 		{"suspend an owner", "PATCH", "/api/v1/users/{newuser:owner}", map[string]any{"suspended": true},
 			want{"*": notFound, "owner": ok, "admin a.star a.adminorg": forbidden}},
+		// Another's password is set with a session only: a token that sets
+		// one signs in as that person for good.
 		{"set a member's password", "PATCH", "/api/v1/users/{newuser:member}", map[string]any{"password": "another-password-2"},
-			want{"*": notFound, "admins a.adminorg": ok}},
+			want{"*": notFound, "owner admin": ok, "a.star a.adminorg": forbidden}},
 		{"set an owner's password", "PATCH", "/api/v1/users/{newuser:owner}", map[string]any{"password": "another-password-2"},
 			want{"*": notFound, "owner": ok, "admin a.star a.adminorg": forbidden}},
 		{"set an owner's email", "PATCH", "/api/v1/users/{newuser:owner}", map[string]any{"email": "evil@example.com"},
@@ -831,7 +837,15 @@ func TestAuthzMatrixAFedTokenMintsNoLastingSecret(t *testing.T) {
 	s.JSON(t, "GET", "/api/v1/users", fed, nil, http.StatusOK, nil)
 	s.JSON(t, "PATCH", "/api/v1/users/ann", fed, map[string]any{"suspended": true}, http.StatusOK, nil)
 	s.JSON(t, "POST", "/api/v1/users", fed, map[string]any{"username": "robot", "kind": "service"}, http.StatusCreated, nil)
-	// Secrets that would outlive the run: a token, a password to log in with.
+	// Lasting tokens a CI run could otherwise widen: another two of its
+	// service account's (one allowlisted), and a person's.
+	s.CreateUser(t, owner, "ben", matrixPassword, "admin", "person")
+	adm := s.CreateToken(t, owner, map[string]any{"name": "adm", "user_id": "deployer", "scopes": []string{"tokens"}, "expires_in": "168h"}).ID()
+	fenced := s.CreateToken(t, owner, map[string]any{"name": "fenced", "user_id": "deployer", "scopes": []string{"admin:org"}, "ip_allowlist": []string{"10.0.0.0/8"}}).ID()
+	bens := s.CreateToken(t, owner, map[string]any{"name": "bens", "user_id": "ben", "scopes": []string{"tokens"}}).ID()
+	bensWide := s.CreateToken(t, owner, map[string]any{"name": "bens-wide", "user_id": "ben", "scopes": []string{"tokens", "admin:org"}}).ID()
+	// Secrets that would outlive the run (a token, a password to log in
+	// with), and wider or longer-lived tokens.
 	for _, c := range []struct {
 		method, path string
 		body         any
@@ -839,9 +853,40 @@ func TestAuthzMatrixAFedTokenMintsNoLastingSecret(t *testing.T) {
 		{"POST", "/api/v1/tokens", map[string]any{"name": "lasting", "user_id": "ann"}},
 		{"PATCH", "/api/v1/users/ann", map[string]any{"password": "fed-chosen-password"}},
 		{"POST", "/api/v1/users", map[string]any{"username": "mallory", "password": "fed-chosen-password", "role": "admin"}},
+		{"PATCH", "/api/v1/tokens/" + adm, map[string]any{"scopes": []string{"tokens", "admin:org"}}},
+		{"PATCH", "/api/v1/tokens/" + adm, map[string]any{"scopes": []string{"admin:org"}}},
+		{"PATCH", "/api/v1/tokens/" + fenced, map[string]any{"ip_allowlist": []string{}}},
+		{"PATCH", "/api/v1/tokens/" + fenced, map[string]any{"ip_allowlist": []string{"0.0.0.0/0"}}},
+		{"PATCH", "/api/v1/tokens/" + bens, map[string]any{"scopes": []string{"tokens", "admin:org"}}},
+		{"POST", "/api/v1/tokens/" + adm + "/regenerate", map[string]any{"expires_in": "4320h"}},
 	} {
 		if st, out, _ := s.Do(t, c.method, c.path, fed, c.body); st != http.StatusForbidden {
 			t.Errorf("fed token: %s %s %v = %d, want 403: %s", c.method, c.path, c.body, st, out)
+		}
+	}
+	var tk struct {
+		Scopes      []string `json:"scopes"`
+		IPAllowlist []string `json:"ip_allowlist"`
+		ExpiresAt   string   `json:"expires_at"`
+	}
+	s.JSON(t, "GET", "/api/v1/tokens/"+adm, owner, nil, http.StatusOK, &tk)
+	if !slices.Equal(tk.Scopes, []string{"tokens"}) {
+		t.Errorf("after the fed token's refused writes, the adm token holds %v", tk.Scopes)
+	}
+	// Narrowing, describing and revoking take nothing lasting: a run may
+	// clean up after itself.
+	for _, c := range []struct {
+		method, path string
+		body         any
+		want         int
+	}{
+		{"PATCH", "/api/v1/tokens/" + bensWide, map[string]any{"scopes": []string{"tokens"}}, http.StatusOK},
+		{"PATCH", "/api/v1/tokens/" + fenced, map[string]any{"ip_allowlist": []string{"10.1.0.0/16"}}, http.StatusOK},
+		{"PATCH", "/api/v1/tokens/" + adm, map[string]any{"description": "seen by CI"}, http.StatusOK},
+		{"DELETE", "/api/v1/tokens/" + adm, nil, http.StatusNoContent},
+	} {
+		if st, out, _ := s.Do(t, c.method, c.path, fed, c.body); st != c.want {
+			t.Errorf("fed token: %s %s %v = %d, want %d: %s", c.method, c.path, c.body, st, c.want, out)
 		}
 	}
 }

@@ -36,7 +36,10 @@ type SCIMUser struct {
 
 // SCIMUserView is a provisioned user with its externalId and groups.
 type SCIMUserView struct {
-	User       *store.User
+	User *store.User
+	// UserName is the SCIM userName: the one the identity provider sent,
+	// exactly; for an account from before Latchkey kept it, the user name.
+	UserName   string
 	ExternalID string
 	Groups     []*store.Group
 }
@@ -82,7 +85,10 @@ func (s *Users) scimView(ctx context.Context, id string) (*SCIMUserView, error) 
 	if err != nil {
 		return nil, fmt.Errorf("get user: %w", err)
 	}
-	v := &SCIMUserView{User: u}
+	v := &SCIMUserView{User: u, UserName: u.IdPUserName}
+	if v.UserName == "" {
+		v.UserName = u.Username
+	}
 	ids, err := s.store.ListIdentities(ctx, u.ID)
 	if err != nil {
 		return nil, fmt.Errorf("list identities: %w", err)
@@ -106,7 +112,11 @@ type SCIMUserFilter struct {
 }
 
 // SCIMUsers lists SCIM-managed users, optionally only the one with a user
-// name or externalId (the filters identity providers send).
+// name or externalId (the filters identity providers send). A userName is
+// the one the identity provider sent, compared ignoring case (RFC 7643
+// §4.1.1), never the lossy user name derived from it: a filter that
+// matches nobody answers nobody, not another person whose name normalises
+// the same, which the provider would then update or deactivate.
 func (s *Users) SCIMUsers(ctx context.Context, a Actor, f SCIMUserFilter) ([]*SCIMUserView, error) {
 	if err := a.requireSCIM(); err != nil {
 		return nil, err
@@ -118,7 +128,7 @@ func (s *Users) SCIMUsers(ctx context.Context, a Actor, f SCIMUserFilter) ([]*SC
 		if *f.UserName == "" {
 			break
 		}
-		u, err := s.store.GetUserByUsername(ctx, NormalizeUsername(*f.UserName))
+		u, err := s.scimUserByName(ctx, *f.UserName)
 		if err == nil {
 			ids = append(ids, u.ID)
 		} else if !errors.Is(err, store.ErrNotFound) {
@@ -169,7 +179,16 @@ func (s *Users) SCIMUsers(ctx context.Context, a Actor, f SCIMUserFilter) ([]*SC
 
 // ProvisionUser creates a person who will sign in through the identity
 // provider (login type oidc, no password, role member until a group or
-// claim says otherwise).
+// claim says otherwise), keeping the userName exactly as sent.
+//
+// A userName the list filter would find is taken (409 uniqueness). One
+// that only normalises to a user name another person's userName gave
+// (josé@ and josè@ both give jos--corp.com) gets that name with a suffix:
+// answering 409 there would leave Entra ID and Okta retrying a conflict
+// their admins cannot resolve, and the provider sees only its own userName
+// anyway. A user name held by an account that cannot be told apart from
+// this person (a local account, or one from before userNames were kept)
+// stays 409: neither a takeover nor a silent duplicate is safe there.
 func (s *Users) ProvisionUser(ctx context.Context, a Actor, in SCIMUser) (*SCIMUserView, error) {
 	if err := a.requireSCIM(); err != nil {
 		return nil, err
@@ -178,16 +197,27 @@ func (s *Users) ProvisionUser(ctx context.Context, a Actor, in SCIMUser) (*SCIMU
 	if !usernameRE.MatchString(name) {
 		return nil, invalid("userName", "userName is required: 1-64 letters, digits, '.', '_' or '-' (other characters become '-'); got %q", printable(in.UserName, 64))
 	}
+	if err := checkIdPUserName("userName", in.UserName); err != nil {
+		return nil, err
+	}
 	email, err := cleanEmail(in.Email)
 	if err != nil {
 		return nil, err
 	}
+	if _, err := s.scimUserByName(ctx, in.UserName); err == nil {
+		return nil, conflict("userName", "a user with userName %q already exists; find it with filter=userName eq and update it by id", printable(in.UserName, 64))
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("find user: %w", err)
+	}
 	now := s.now().UTC().Truncate(time.Microsecond)
-	u := &store.User{ID: newID(), Username: name, Email: email, Role: store.RoleMember, Kind: store.KindPerson,
+	u := &store.User{ID: newID(), Username: name, IdPUserName: in.UserName, Email: email, Role: store.RoleMember, Kind: store.KindPerson,
 		LoginType: store.LoginTypeOIDC, Suspended: !in.Active, CreatedAt: now, UpdatedAt: now}
-	if err := s.store.CreateUser(ctx, u); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return nil, conflict("userName", "a user named %q already exists", name)
+	if err := s.createNamed(ctx, u); err != nil {
+		switch {
+		case errors.Is(err, errNameHeld):
+			return nil, conflict("userName", "userName %q becomes the user name %q, which belongs to a local account or to one provisioned before Latchkey kept userNames; rename that account, or send its userName to it by id (PUT or PATCH)", printable(in.UserName, 64), name)
+		case errors.Is(err, store.ErrConflict):
+			return nil, conflict("userName", "a user with userName %q already exists", printable(in.UserName, 64))
 		}
 		return nil, fmt.Errorf("create user: %w", err)
 	}
@@ -201,11 +231,16 @@ func (s *Users) ProvisionUser(ctx context.Context, a Actor, in SCIMUser) (*SCIMU
 			return nil, fmt.Errorf("store externalId: %w", err)
 		}
 	}
-	s.scimAudit(ctx, a, "scim.user_created", "user", u.ID, map[string]any{"username": u.Username, "active": in.Active})
+	s.scimAudit(ctx, a, "scim.user_created", "user", u.ID, map[string]any{"username": u.Username, "user_name": printable(in.UserName, 64), "active": in.Active})
 	return s.scimView(ctx, u.ID)
 }
 
 // ReplaceUser applies a SCIM PUT: user name, email, externalId, active.
+// A userName other than the one the user has is kept exactly as sent (for
+// an account from before userNames were kept, it is recorded); the user
+// name derived from it changes only when it is not the same name in other
+// case, and takes a suffix when another person holds it. The user is found
+// by id: the userName never moves the change to another account.
 func (s *Users) ReplaceUser(ctx context.Context, a Actor, id string, in SCIMUser) (*SCIMUserView, error) {
 	v, err := s.scimChangeable(ctx, a, id)
 	if err != nil {
@@ -215,9 +250,24 @@ func (s *Users) ReplaceUser(ctx context.Context, a Actor, id string, in SCIMUser
 	if !usernameRE.MatchString(name) {
 		return nil, invalid("userName", "userName is required; got %q", printable(in.UserName, 64))
 	}
+	if err := checkIdPUserName("userName", in.UserName); err != nil {
+		return nil, err
+	}
 	email, err := cleanEmail(in.Email)
 	if err != nil {
 		return nil, err
+	}
+	idpName, rename := v.User.IdPUserName, ""
+	if in.UserName != v.UserName {
+		if other, err := s.store.GetUserByIdPUserName(ctx, in.UserName); err == nil && other.ID != id {
+			return nil, conflict("userName", "another user has userName %q", printable(in.UserName, 64))
+		} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("find user: %w", err)
+		}
+		idpName = in.UserName
+		if !strings.EqualFold(in.UserName, v.UserName) && !strings.EqualFold(name, v.User.Username) {
+			rename = name
+		}
 	}
 	if in.ExternalID != v.ExternalID {
 		if v.ExternalID != "" {
@@ -236,18 +286,36 @@ func (s *Users) ReplaceUser(ctx context.Context, a Actor, id string, in SCIMUser
 		}
 	}
 	wasActive := !v.User.Suspended
-	_, err = s.store.UpdateUser(ctx, id, func(u *store.User) error {
-		u.Username, u.Email, u.Suspended, u.UpdatedAt = name, email, !in.Active, s.now().UTC()
-		return nil
-	})
+	username := v.User.Username
+	if rename != "" {
+		username = rename
+	}
+	update := func(username string) error {
+		_, err := s.store.UpdateUser(ctx, id, func(u *store.User) error {
+			u.Username, u.IdPUserName, u.Email, u.Suspended, u.UpdatedAt = username, idpName, email, !in.Active, s.now().UTC()
+			return nil
+		})
+		return err
+	}
+	err = update(username)
+	// The new user name is held: by another person (josé@ renamed to what
+	// normalises like josè@), so this user takes it with a suffix, unless
+	// the conflict is the userName itself, taken meanwhile.
+	for i := 1; errors.Is(err, store.ErrConflict) && rename != "" && i <= maxNameTries; i++ {
+		if _, ferr := s.store.GetUserByIdPUserName(ctx, idpName); ferr == nil {
+			break
+		}
+		username = suffixedName(rename, idpName, i)
+		err = update(username)
+	}
 	if errors.Is(err, store.ErrConflict) {
-		return nil, conflict("userName", "a user named %q already exists", name)
+		return nil, conflict("userName", "another user has userName %q", printable(in.UserName, 64))
 	}
 	if err != nil {
 		return nil, wrapStore("replace user", err)
 	}
 	s.inval.UserChanged(id)
-	s.scimAudit(ctx, a, "scim.user_replaced", "user", id, map[string]any{"username": name, "active": in.Active})
+	s.scimAudit(ctx, a, "scim.user_replaced", "user", id, map[string]any{"username": username, "user_name": printable(in.UserName, 64), "active": in.Active})
 	if wasActive != in.Active {
 		s.scimActiveAudit(ctx, a, id, in.Active)
 	}

@@ -118,13 +118,34 @@ func (s *Users) SignInExternal(ctx context.Context, in ExternalLogin) (*store.Us
 // (login type oidc) with the same name and no identity at this provider
 // yet, or a new user created just in time. A local account with the same
 // name is never taken over: an admin links it explicitly.
+//
+// "The same name" is the provider's user name, compared ignoring case, for
+// an account that has one: a SCIM-provisioned josè@corp.com is never
+// claimed by josé@corp.com, though both become the user name
+// jos--corp.com. Only an account whose provider user name is not known
+// (provisioned before Latchkey kept it) is matched by user name alone.
 func (s *Users) firstSignIn(ctx context.Context, in ExternalLogin, role store.Role, email string) (*store.User, error) {
 	name := NormalizeUsername(in.Username)
 	if !usernameRE.MatchString(name) {
 		return nil, invalid("username", "the identity provider sent no usable user name (claim value %q); configure username_claim for this provider", printable(in.Username, 64))
 	}
+	idpName := in.Username
+	if checkIdPUserName("username", idpName) != nil {
+		idpName = "" // not kept; the account is then matched by user name only
+	}
 	now := s.now().UTC().Truncate(time.Microsecond)
-	u, err := s.store.GetUserByUsername(ctx, name)
+	u, err := s.store.GetUserByIdPUserName(ctx, idpName)
+	if errors.Is(err, store.ErrNotFound) {
+		u, err = s.store.GetUserByUsername(ctx, name)
+		if err == nil && u.IdPUserName != "" {
+			// The provider calls whoever holds the name by another name:
+			// another person, never this one's to claim.
+			if idpName == "" {
+				return nil, conflict("username", "the user name %q belongs to another person at the identity provider; ask an admin to link your account", name)
+			}
+			u, err = nil, fmt.Errorf("get user: %w", store.ErrNotFound) // a distinct account of their own, below
+		}
+	}
 	switch {
 	case err == nil:
 		if u.LoginType != store.LoginTypeOIDC || u.Kind != store.KindPerson {
@@ -147,10 +168,13 @@ func (s *Users) firstSignIn(ctx context.Context, in ExternalLogin, role store.Ro
 			return nil, conflict("username", "the account %q was provisioned for another email address; ask an admin to link it", name)
 		}
 	case errors.Is(err, store.ErrNotFound):
-		u = &store.User{ID: newID(), Username: name, Email: email, Role: role, Kind: store.KindPerson,
+		// The provider's user name is kept, so that SCIM finds this
+		// account by it later, and so that a person whose name normalises
+		// the same gets an account of their own (createNamed).
+		u = &store.User{ID: newID(), Username: name, IdPUserName: idpName, Email: email, Role: role, Kind: store.KindPerson,
 			LoginType: store.LoginTypeOIDC, CreatedAt: now, UpdatedAt: now}
-		if err := s.store.CreateUser(ctx, u); err != nil {
-			if errors.Is(err, store.ErrConflict) {
+		if err := s.createNamed(ctx, u); err != nil {
+			if errors.Is(err, store.ErrConflict) || errors.Is(err, errNameHeld) {
 				return nil, conflict("username", "the user name %q was just taken; sign in again", name)
 			}
 			return nil, fmt.Errorf("create user: %w", err)

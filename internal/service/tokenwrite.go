@@ -68,7 +68,10 @@ func (w TokenWrite) Widens() bool {
 //     revoke her tokens: nothing that widens them (create, regenerate,
 //     broader scopes, a looser allowlist);
 //   - only owners may widen an owner's token (an admin could otherwise use
-//     it to do what only owners may); anyone allowed may narrow or revoke.
+//     it to do what only owners may); anyone allowed may narrow or revoke;
+//   - a fed token widens nothing: the tokens it may reach (its service
+//     account's, or anyone's with admin:org) outlive the CI run, so a wider
+//     grant would turn a ten-minute credential into a lasting one.
 //
 // What the actor's own credential holds, and what the owner's role allows,
 // is checked where the scopes are parsed (grantable, mayHoldSecretOf).
@@ -83,6 +86,9 @@ func AuthorizeTokenWrite(w TokenWrite) error {
 	}
 	if !w.Widens() {
 		return nil
+	}
+	if a.Federated {
+		return forbidden("a token issued by workload identity federation cannot %s: the wider token would outlive the CI run and its trust policy; it may still narrow, describe or revoke tokens, and a session or a personal access token may widen them", widenWhat(w.Op))
 	}
 	if w.Policy.Creation == CreationAdmins && !a.IsAdmin() {
 		if w.Op == OpCreate {
@@ -103,7 +109,10 @@ func AuthorizeTokenWrite(w TokenWrite) error {
 }
 
 func widenWhat(op TokenOp) string {
-	if op == OpRegenerate {
+	switch op {
+	case OpCreate:
+		return "create a token"
+	case OpRegenerate:
 		return "regenerate a token"
 	}
 	return "widen a token (broader scopes or a looser IP allowlist)"

@@ -11,7 +11,8 @@ import (
 )
 
 // TestAuthorizeTokenWrite is the table of actor role × owner role × policy
-// × operation (narrowing and widening updates told apart).
+// × operation (narrowing and widening updates told apart) × credential (a
+// session, or a fed token from workload identity federation).
 func TestAuthorizeTokenWrite(t *testing.T) {
 	cat := scope.DefaultCatalog()
 	narrow, _ := cat.ParseSet([]string{"repo:read=acme/web"})
@@ -38,28 +39,32 @@ func TestAuthorizeTokenWrite(t *testing.T) {
 		for _, ownerRole := range []store.Role{store.RoleOwner, store.RoleAdmin, store.RoleMember} {
 			for _, creation := range []string{service.CreationEveryone, service.CreationAdmins} {
 				for _, o := range ops {
-					actor := service.Actor{User: users[actorRole], Scopes: cat.ForRole(string(actorRole)), Session: true}
-					owner := users[ownerRole]
-					self := actorRole == ownerRole
-					w := o.write
-					w.Actor, w.Owner, w.Policy = actor, owner, store.Policy{Creation: creation}
-					err := service.AuthorizeTokenWrite(w)
-					isAdmin := actorRole != store.RoleMember
-					want := true
-					switch {
-					case !self && !isAdmin:
-						want = false // others' tokens
-					case widening[o.name] && creation == service.CreationAdmins && !isAdmin:
-						want = false // only admins widen under creation=admins
-					case widening[o.name] && !self && ownerRole == store.RoleOwner && actorRole != store.RoleOwner:
-						want = false // only owners widen an owner's token
-					}
-					name := fmt.Sprintf("%s acting on %s's token, creation=%s, %s", actorRole, ownerRole, creation, o.name)
-					if (err == nil) != want {
-						t.Errorf("%s: err = %v, want allowed=%v", name, err, want)
-					}
-					if err != nil && !errors.Is(err, service.ErrForbidden) {
-						t.Errorf("%s: err %v is not ErrForbidden", name, err)
+					for _, fed := range []bool{false, true} {
+						actor := service.Actor{User: users[actorRole], Scopes: cat.ForRole(string(actorRole)), Session: !fed, Federated: fed}
+						owner := users[ownerRole]
+						self := actorRole == ownerRole
+						w := o.write
+						w.Actor, w.Owner, w.Policy = actor, owner, store.Policy{Creation: creation}
+						err := service.AuthorizeTokenWrite(w)
+						isAdmin := actorRole != store.RoleMember
+						want := true
+						switch {
+						case !self && !isAdmin:
+							want = false // others' tokens
+						case widening[o.name] && fed:
+							want = false // a fed token widens nothing that outlives its run
+						case widening[o.name] && creation == service.CreationAdmins && !isAdmin:
+							want = false // only admins widen under creation=admins
+						case widening[o.name] && !self && ownerRole == store.RoleOwner && actorRole != store.RoleOwner:
+							want = false // only owners widen an owner's token
+						}
+						name := fmt.Sprintf("%s acting on %s's token, creation=%s, %s, federated=%v", actorRole, ownerRole, creation, o.name, fed)
+						if (err == nil) != want {
+							t.Errorf("%s: err = %v, want allowed=%v", name, err, want)
+						}
+						if err != nil && !errors.Is(err, service.ErrForbidden) {
+							t.Errorf("%s: err %v is not ErrForbidden", name, err)
+						}
 					}
 				}
 			}

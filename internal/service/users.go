@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -22,14 +21,14 @@ type Users struct {
 	inval Invalidator
 	cfg   Config
 	now   func() time.Time
+}
 
-	// owners serializes the changes that can take an owner away (a role
-	// change, a suspension, a deletion) from the last-owner check to the
-	// write: two owners demoting each other at once would otherwise both
-	// find the other still an owner, and leave none. It holds within this
-	// process: with SQLite that is every writer (one serve per data
-	// directory); PostgreSQL replicas each hold their own.
-	owners sync.Mutex
+// lastOwner is the answer to a change the store refused with
+// store.ErrLastOwner. The store checks and writes in one atomic step, so
+// the rule also holds between two owners demoting each other at the same
+// moment, on one server or on two replicas.
+func lastOwner() error {
+	return conflict("role", "this is the last active owner; make another user owner first")
 }
 
 // CreateUserInput describes a new account.
@@ -256,22 +255,20 @@ type UpdateUserInput struct {
 }
 
 // Update changes a user's role, suspension or password. Admins change
-// others; anyone may change their own password.
+// others; anyone may change their own password. Another person's password
+// is set only with a login session, never with an access token.
 func (s *Users) Update(ctx context.Context, a Actor, idOrName string, in UpdateUserInput) (*store.User, error) {
 	if a.User == nil {
 		return nil, &Error{Kind: ErrUnauthenticated, Msg: "authentication required"}
-	}
-	if in.Role != nil || in.Suspended != nil {
-		s.owners.Lock()
-		defer s.owners.Unlock()
 	}
 	target, err := s.Get(ctx, a, idOrName)
 	if err != nil {
 		return nil, err
 	}
 	self := target.ID == a.User.ID
-	if in.Role != nil || in.Suspended != nil {
-		if err := s.checkAdminChange(ctx, a, target, in); err != nil {
+	adminChange := in.Role != nil || in.Suspended != nil
+	if adminChange {
+		if err := checkAdminChange(a, target, in); err != nil {
 			return nil, err
 		}
 	}
@@ -292,6 +289,14 @@ func (s *Users) Update(ctx context.Context, a Actor, idOrName string, in UpdateU
 			// Setting an owner's password would let an admin log in as that owner.
 			return nil, forbidden("only owners may set an owner's password")
 		}
+		if !self && !a.Session {
+			// A password set with a token is a console sign-in as that
+			// person that outlives the token: a leaked admin:org token
+			// would take over any account, an owner's token any owner's.
+			// A session proves its user just signed in; the operator's
+			// reset-password proves access to the database.
+			return nil, forbidden("setting another person's password needs a login session, not an access token: sign in to the console, or run `latchkey login` and then `latchkey users update %s --password`; an operator with access to the database can run `latchkey admin reset-password %s`", target.Username, target.Username)
+		}
 		if target.Kind == store.KindService {
 			return nil, invalid("password", "service accounts cannot log in, so they take no password")
 		}
@@ -305,7 +310,17 @@ func (s *Users) Update(ctx context.Context, a Actor, idOrName string, in UpdateU
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
 	details := map[string]any{}
-	u, err := s.store.UpdateUser(ctx, target.ID, func(u *store.User) error {
+	update := s.store.UpdateUser
+	if adminChange {
+		// Only a role change or a suspension can take an owner away.
+		update = s.store.UpdateUserKeepingAnOwner
+	}
+	u, err := update(ctx, target.ID, func(u *store.User) error {
+		if adminChange && (u.Role != target.Role || u.Suspended != target.Suspended) {
+			// The permission checks above judged the user as read before;
+			// an admin must not demote someone made owner meanwhile.
+			return conflict("", "user %s changed while this request ran; read it again and retry", u.Username)
+		}
 		if in.Role != nil && *in.Role != u.Role {
 			details["role"] = map[string]any{"before": string(u.Role), "after": string(*in.Role)}
 			u.Role = *in.Role
@@ -324,6 +339,9 @@ func (s *Users) Update(ctx context.Context, a Actor, idOrName string, in UpdateU
 		u.UpdatedAt = now
 		return nil
 	})
+	if errors.Is(err, store.ErrLastOwner) {
+		return nil, lastOwner()
+	}
 	if err != nil {
 		return nil, wrapStore("update user", err)
 	}
@@ -361,7 +379,10 @@ func (s *Users) endSessionsAfter(ctx context.Context, a Actor, u *store.User, se
 	return nil
 }
 
-func (s *Users) checkAdminChange(ctx context.Context, a Actor, target *store.User, in UpdateUserInput) error {
+// checkAdminChange decides whether the actor may change the target's role
+// or suspension. Whether an active owner would remain is the store's to
+// decide, in the write itself (UpdateUserKeepingAnOwner).
+func checkAdminChange(a Actor, target *store.User, in UpdateUserInput) error {
 	if err := a.requireAdmin(); err != nil {
 		return err
 	}
@@ -376,36 +397,10 @@ func (s *Users) checkAdminChange(ctx context.Context, a Actor, target *store.Use
 	if in.Suspended != nil && *in.Suspended && target.ID == a.User.ID {
 		return forbidden("you cannot suspend yourself")
 	}
-	// Permission first: the last-owner check below returns as soon as it
-	// finds another owner, so it must not be the only gate.
 	if target.Role == store.RoleOwner && in.Suspended != nil && *in.Suspended != target.Suspended && a.User.Role != store.RoleOwner {
 		return forbidden("only owners may suspend or unsuspend an owner")
 	}
-	if target.Role == store.RoleOwner && !target.Suspended &&
-		((in.Role != nil && *in.Role != store.RoleOwner) || (in.Suspended != nil && *in.Suspended)) {
-		return s.keepAnOwner(ctx, target.ID)
-	}
 	return nil
-}
-
-// keepAnOwner refuses a change that would leave no active owner.
-func (s *Users) keepAnOwner(ctx context.Context, leaving string) error {
-	cursor := ""
-	for {
-		us, err := s.store.ListUsers(ctx, store.UserFilter{Kind: store.KindPerson, Cursor: cursor, Limit: 500})
-		if err != nil {
-			return fmt.Errorf("list users: %w", err)
-		}
-		for _, u := range us {
-			if u.Role == store.RoleOwner && !u.Suspended && u.ID != leaving {
-				return nil
-			}
-		}
-		if len(us) < 500 {
-			return conflict("role", "this is the last active owner; make another user owner first")
-		}
-		cursor = us[len(us)-1].ID
-	}
 }
 
 // Delete removes an account and stops all its tokens and sessions at once.
@@ -413,8 +408,6 @@ func (s *Users) Delete(ctx context.Context, a Actor, idOrName string) error {
 	if err := a.requireAdmin(); err != nil {
 		return err
 	}
-	s.owners.Lock()
-	defer s.owners.Unlock()
 	target, err := lookupUser(ctx, s.store, idOrName)
 	if err != nil {
 		return err
@@ -426,11 +419,12 @@ func (s *Users) Delete(ctx context.Context, a Actor, idOrName string) error {
 		if a.User.Role != store.RoleOwner {
 			return forbidden("only owners may delete an owner")
 		}
-		if err := s.keepAnOwner(ctx, target.ID); err != nil {
-			return err
-		}
 	}
-	if err := s.store.DeleteUser(ctx, target.ID, s.now().UTC()); err != nil {
+	err = s.store.DeleteUserKeepingAnOwner(ctx, target.ID, s.now().UTC())
+	if errors.Is(err, store.ErrLastOwner) {
+		return lastOwner()
+	}
+	if err != nil {
 		return wrapStore("delete user", err)
 	}
 	s.inval.UserChanged(target.ID)

@@ -20,6 +20,10 @@ var (
 	ErrUnavailable = errors.New("the database is unreachable")
 	// ErrDiskFull means the database refused a write for lack of space.
 	ErrDiskFull = errors.New("the disk is full")
+	// ErrLastOwner means the write would leave the organisation without an
+	// active owner (a live, unsuspended person with the owner role); the
+	// methods that keep an owner refuse it and write nothing.
+	ErrLastOwner = errors.New("no other active owner would remain")
 )
 
 // Role is a user's role in the organisation.
@@ -52,9 +56,24 @@ type User struct {
 	LoginType    string // "password" today; "oidc" later
 	PasswordHash string // argon2id PHC string; empty for service accounts
 	Suspended    bool
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-	DeletedAt    *time.Time
+	// IdPUserName is the name the identity provider knows the person by,
+	// exactly as it sent it: the SCIM userName, or the username claim of
+	// the sign-in that created the account. Username is derived from it
+	// lossily (josé@ and josè@ both give jos--), so only this tells two
+	// such people apart. "" = none is known: a local account, or one
+	// provisioned before Latchkey kept it. Among live users it is unique
+	// ignoring case (FoldUserName).
+	IdPUserName string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	DeletedAt   *time.Time
+}
+
+// ActiveOwner reports whether u counts toward the last-owner rule: a live,
+// unsuspended person with the owner role. A service account cannot log in,
+// so it cannot be the owner who administers the organisation.
+func (u *User) ActiveOwner() bool {
+	return u.Role == RoleOwner && u.Kind == KindPerson && !u.Suspended && u.DeletedAt == nil
 }
 
 // UserFilter narrows ListUsers. Zero values mean "any".
@@ -311,12 +330,26 @@ type Store interface {
 	CreateUser(ctx context.Context, u *User) error
 	GetUser(ctx context.Context, id string) (*User, error)
 	GetUserByUsername(ctx context.Context, username string) (*User, error)
+	// GetUserByIdPUserName returns the live user whose IdPUserName equals
+	// name ignoring case (by FoldUserName, never by the lossy Username).
+	GetUserByIdPUserName(ctx context.Context, name string) (*User, error)
 	ListUsers(ctx context.Context, f UserFilter) ([]*User, error)
 	CountUsers(ctx context.Context) (int, error)
 	UpdateUser(ctx context.Context, id string, fn func(*User) error) (*User, error)
 	// DeleteUser soft-deletes the user and revokes all of its tokens and
 	// sessions in the same transaction.
 	DeleteUser(ctx context.Context, id string, at time.Time) error
+	// UpdateUserKeepingAnOwner is UpdateUser, except that when the user is
+	// an active owner and fn takes that away (another role, a suspension)
+	// while no other active owner exists, it writes nothing and returns
+	// ErrLastOwner. The check and the write are one atomic step for every
+	// process on the database: two replicas demoting the last two owners
+	// at once cannot both succeed.
+	UpdateUserKeepingAnOwner(ctx context.Context, id string, fn func(*User) error) (*User, error)
+	// DeleteUserKeepingAnOwner is DeleteUser, except that it refuses with
+	// ErrLastOwner, atomically as UpdateUserKeepingAnOwner, to delete the
+	// only active owner.
+	DeleteUserKeepingAnOwner(ctx context.Context, id string, at time.Time) error
 
 	// CreateIdentity links a user to an external identity; a second link of
 	// the same (provider, subject), or of the same user and provider, is
@@ -346,7 +379,8 @@ type Store interface {
 	CreateDeviceCode(ctx context.Context, d *DeviceCode) error
 	GetDeviceCodeByDigest(ctx context.Context, deviceDigest []byte) (*DeviceCode, error)
 	GetDeviceCodeByUserCode(ctx context.Context, userDigest []byte) (*DeviceCode, error)
-	// UpdateDeviceCode writes back Status, UserID, Interval and LastPolledAt.
+	// UpdateDeviceCode writes back Status, UserID, Interval and LastPolledAt;
+	// the rest of the code, its requester included, never changes.
 	UpdateDeviceCode(ctx context.Context, id string, fn func(*DeviceCode) error) (*DeviceCode, error)
 	// DeleteExpiredDeviceCodes removes codes that expired before.
 	DeleteExpiredDeviceCodes(ctx context.Context, before time.Time) (int, error)

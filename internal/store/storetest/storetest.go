@@ -43,6 +43,8 @@ type test struct {
 func tests() []test {
 	var all []test
 	all = append(all, userTests()...)
+	all = append(all, ownerTests()...)
+	all = append(all, idpUserNameTests()...)
 	all = append(all, tokenTests()...)
 	all = append(all, listTokenTests()...)
 	all = append(all, usageTests()...)

@@ -1,0 +1,119 @@
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/latchkey/latchkey/internal/store"
+)
+
+// maxIdPUserName is the longest IdP user name kept, in characters: more
+// than any Entra ID (a UPN, at most 113) or Okta (a login, 100) sends.
+const maxIdPUserName = 256
+
+// checkIdPUserName refuses a user name from an identity provider that
+// Latchkey cannot keep exactly as sent.
+func checkIdPUserName(field, name string) error {
+	if !utf8.ValidString(name) || utf8.RuneCountInString(name) > maxIdPUserName {
+		return invalid(field, "%s must be valid UTF-8 of at most %d characters", field, maxIdPUserName)
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) {
+			return invalid(field, "%s must not hold control characters; got %q", field, printable(name, 64))
+		}
+	}
+	return nil
+}
+
+// errNameHeld is createNamed's answer when the user name is held by an
+// account Latchkey cannot tell apart from the person being created.
+var errNameHeld = errors.New("the user name is held by an account whose identity provider user name is not known")
+
+// maxNameTries bounds the suffixed user names createNamed tries.
+const maxNameTries = 4
+
+// scimUserByName finds the person the identity provider calls name: the
+// one whose IdP user name equals it ignoring case, never through the lossy
+// NormalizeUsername, which gives josé@corp.com and josè@corp.com the same
+// user name. An account from before Latchkey kept IdP user names (none is
+// stored) is found by user name only when nobody else can have been named
+// so: name survived normalisation intact, or it is the account's email
+// address. Anything else is store.ErrNotFound.
+func (s *Users) scimUserByName(ctx context.Context, name string) (*store.User, error) {
+	u, err := s.store.GetUserByIdPUserName(ctx, name)
+	if !errors.Is(err, store.ErrNotFound) {
+		return u, err
+	}
+	u, err = s.store.GetUserByUsername(ctx, NormalizeUsername(name))
+	if err != nil {
+		return nil, err
+	}
+	legacy := u.IdPUserName == "" && u.LoginType == store.LoginTypeOIDC && u.Kind == store.KindPerson
+	if legacy && (NormalizeUsername(name) == name || (u.Email != "" && strings.EqualFold(u.Email, name))) {
+		return u, nil
+	}
+	return nil, fmt.Errorf("find user by idp user name: %w", store.ErrNotFound)
+}
+
+// createNamed creates u, a person the identity provider calls
+// u.IdPUserName, under u.Username; when a person the provider calls by
+// another name holds that user name (josé@ and josè@ both normalise to
+// jos--corp.com), under it with a suffix instead, so that neither account
+// is merged into the other and provisioning still succeeds. It answers
+// store.ErrConflict when another live user has the same IdP user name, and
+// errNameHeld when the user name belongs to an account it cannot tell
+// apart from this person: a local or service account, or one whose IdP
+// user name is not known.
+func (s *Users) createNamed(ctx context.Context, u *store.User) error {
+	base := u.Username
+	for i := 1; ; i++ {
+		err := s.store.CreateUser(ctx, u)
+		if !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+		if _, err := s.store.GetUserByIdPUserName(ctx, u.IdPUserName); err == nil {
+			return fmt.Errorf("create user: idp user name taken: %w", store.ErrConflict)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("get user by idp user name: %w", err)
+		}
+		if i == 1 {
+			holder, err := s.store.GetUserByUsername(ctx, base)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("get user: %w", err)
+			}
+			if err == nil && (holder.IdPUserName == "" || u.IdPUserName == "") {
+				return errNameHeld
+			}
+		}
+		if i > maxNameTries {
+			return errNameHeld
+		}
+		u.Username = suffixedName(base, u.IdPUserName, i)
+	}
+}
+
+// suffixedName is base with a suffix for the i-th try: first one derived
+// from the IdP user name (so the same person gets the same name again when
+// re-provisioned), then random ones.
+func suffixedName(base, idpName string, i int) string {
+	var suffix string
+	if i == 1 {
+		sum := sha256.Sum256([]byte(store.FoldUserName(idpName)))
+		suffix = hex.EncodeToString(sum[:3])
+	} else {
+		b := make([]byte, 3)
+		_, _ = rand.Read(b)
+		suffix = hex.EncodeToString(b)
+	}
+	if keep := 64 - len(suffix) - 1; len(base) > keep {
+		base = base[:keep]
+	}
+	return base + "-" + suffix
+}

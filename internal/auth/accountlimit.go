@@ -17,8 +17,12 @@ import (
 // bucket that failed logins drain (burst failures, then one more per
 // every); while it is empty, logins for that name are refused before the
 // password is checked. One address drains a name's bucket at most once per
-// every, no faster than it refills: a single address is FailureLimiter's
-// to slow, and must not be able to hold a name throttled on its own.
+// burst×every, the time the bucket takes to refill entirely: a single
+// address is FailureLimiter's to slow, and must not be able to hold a
+// name throttled on its own, even one that many addresses emptied. (Once
+// per every would be as fast as the bucket refills: one address trying
+// each minute would then keep an emptied name empty for ever.) It takes
+// burst addresses failing together to keep a name throttled.
 //
 // So that an attacker cannot keep the real user out by failing on purpose
 // (NIST SP 800-63B §5.2.2, OWASP ASVS 2.2.1), an address that signed in to
@@ -48,7 +52,7 @@ type AccountLimiter struct {
 }
 
 // nameFailures is one name's budget, and the addresses that drained it
-// within the last every (oldest first, at most 2*burst), kept as 16 bytes
+// within the last burst×every (oldest first, at most 2*burst), kept as 16 bytes
 // each so a full limiter stays within tens of megabytes.
 type nameFailures struct {
 	bucket *rate.Limiter
@@ -119,9 +123,10 @@ func (l *AccountLimiter) Fail(username, ip string) {
 		b = &nameFailures{bucket: rate.NewLimiter(rate.Every(l.every), l.burst)}
 		l.fails[k] = b
 	}
-	b.recent = slices.DeleteFunc(b.recent, func(x drain) bool { return at-x.at >= uint64(l.every) })
+	hold := uint64(l.every) * uint64(l.burst)
+	b.recent = slices.DeleteFunc(b.recent, func(x drain) bool { return at-x.at >= hold })
 	if slices.ContainsFunc(b.recent, func(x drain) bool { return x.addr == a }) {
-		return // this address already drained the name within every
+		return // this address already drained the name within burst×every
 	}
 	if len(b.recent) >= 2*l.burst {
 		b.recent = slices.Delete(b.recent, 0, 1)

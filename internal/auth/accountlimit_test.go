@@ -79,3 +79,32 @@ func TestAccountLimiterMemoryIsBoundedAndFloodsKeepThrottledNames(t *testing.T) 
 		t.Fatal("a flood of made-up names reset the throttled name")
 	}
 }
+
+// TestAccountLimiterOneAddressCannotHoldADrainedName: once enough
+// addresses have emptied a name's bucket, one address trying each time
+// the bucket allows a try must not keep it empty: it drains the name
+// less often than the bucket refills, so a person signing in from a new
+// address (a break-glass owner in SSO-only mode, say) gets in soon.
+func TestAccountLimiterOneAddressCannotHoldADrainedName(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	l := auth.NewAccountLimiterAt(10, time.Minute, 30*24*time.Hour, 1000, func() time.Time { return now })
+	for i := range 10 {
+		l.Fail("breakglass", fmt.Sprintf("192.0.2.%d", i))
+	}
+	if l.Err("breakglass", "198.51.100.1") == nil {
+		t.Fatal("not throttled after 10 failures from 10 addresses")
+	}
+	allowed := 0
+	for range 60 * 60 { // an hour, second by second
+		now = now.Add(time.Second)
+		if l.Err("breakglass", "203.0.113.9") == nil { // the attacker's one address, first in line
+			l.Fail("breakglass", "203.0.113.9")
+		}
+		if l.Err("breakglass", "198.51.100.1") == nil { // the real person, from a new address
+			allowed++
+		}
+	}
+	if allowed == 0 {
+		t.Fatal("one address held the name throttled for an hour: the person could not sign in from a new address once")
+	}
+}

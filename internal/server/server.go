@@ -198,9 +198,9 @@ func (a *App) buildVerification(ctx context.Context) error {
 	// every 3 seconds.
 	a.failures = auth.NewFailureLimiter(20, 3*time.Second)
 	// And one per user name, from any number of addresses: 10 failures
-	// (each address counting once a minute), then one a minute, except from
-	// an address that signed in to the name in the last 30 days, so an
-	// attacker cannot keep its user out.
+	// (each address counting once in ten minutes, the time the 10 take to
+	// refill), then one a minute, except from an address that signed in to
+	// the name in the last 30 days, so an attacker cannot keep its user out.
 	a.accounts = auth.NewAccountLimiter(10, time.Minute, 30*24*time.Hour)
 	a.Edge = auth.NewEdge(checker, proxies, a.failures)
 	a.Verifier = a.Edge

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/latchkey/latchkey/internal/servertest"
+	"github.com/latchkey/latchkey/internal/store"
 )
 
 // filterUsers lists the users a userName filter finds, as Okta and Entra
@@ -156,4 +157,38 @@ func TestSSOFirstSignInClaimsOnlyTheSCIMAccountOfItsOwnUserName(t *testing.T) {
 	if found := filterUsers(c, "josê@corp.com"); len(found) != 1 || found[0]["id"] == acuteID || found[0]["id"] == graveID {
 		t.Fatalf("filter for the account created at sign-in: %v", found)
 	}
+}
+
+// TestSCIMFindsAccountsProvisionedBeforeUserNamesWereKept: an account
+// provisioned before Latchkey kept the IdP's userName has none stored.
+// Its provider's filter must still find it by a plain UPN (else, after an
+// upgrade, Entra ID's or Okta's next sync finds nobody and its POST
+// answers 409), but never by a name that only normalises alike.
+func TestSCIMFindsAccountsProvisionedBeforeUserNamesWereKept(t *testing.T) {
+	servertest.ForEachBackend(t, func(t *testing.T, s *servertest.Server) {
+		admin := s.AdminSession(t)
+		c := scimCall{t, s, scimToken(t, s, admin, "scim")}
+		legacy := func(userName string) string {
+			t.Helper()
+			u := c.want("POST", "/Users", `{"userName":"`+userName+`","emails":[{"value":"other.address@corp.com","primary":true}]}`, 201)
+			id := u["id"].(string)
+			if _, err := s.App.Store.UpdateUser(t.Context(), id, func(u *store.User) error {
+				u.IdPUserName = "" // as an account from before the upgrade
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return id
+		}
+		kim := legacy("kim.lee@contoso.com")
+		jose := legacy("josé@corp.com")
+
+		wantOnly(c, "kim.lee@contoso.com", kim)
+		wantOnly(c, "KIM.LEE@Contoso.com", kim)
+		for _, other := range []string{"josé@corp.com", "josè@corp.com", "kim.lee+x@contoso.com"} {
+			if found := filterUsers(c, other); len(found) != 0 {
+				t.Errorf("filter userName eq %q found %v, want nobody (legacy account %s has no userName stored)", other, found, jose)
+			}
+		}
+	})
 }

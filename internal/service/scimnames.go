@@ -56,10 +56,28 @@ func (s *Users) scimUserByName(ctx context.Context, name string) (*store.User, e
 		return nil, err
 	}
 	legacy := u.IdPUserName == "" && u.LoginType == store.LoginTypeOIDC && u.Kind == store.KindPerson
-	if legacy && (NormalizeUsername(name) == name || (u.Email != "" && strings.EqualFold(u.Email, name))) {
+	if legacy && (NormalizeUsername(name) == name || plainUPN(name) || (u.Email != "" && strings.EqualFold(u.Email, name))) {
 		return u, nil
 	}
 	return nil, fmt.Errorf("find user by idp user name: %w", store.ErrNotFound)
+}
+
+// plainUPN reports whether name is a user name of the usual form
+// local@domain in ASCII letters, digits, '.', '_' and '-', short enough
+// not to be cut: the form of nearly every Entra ID UPN and Okta login.
+// Normalisation changes only its '@' (into '-'), so two such names give
+// the same Latchkey user name only when they differ by where an '@' and a
+// '-' stand (a-b@c.com, a@b-c.com), which directories do not hand out in
+// practice. An account provisioned before Latchkey kept IdP user names is
+// found by such a name; without it, every such account would be lost to
+// its provider's filter after an upgrade, and the provider's next POST
+// answered 409. Names with other characters (josé@, a+b@) stay strict.
+func plainUPN(name string) bool {
+	local, domain, ok := strings.Cut(name, "@")
+	if !ok || local == "" || domain == "" || strings.Contains(domain, "@") || len(name) > 64 {
+		return false
+	}
+	return NormalizeUsername(local) == local && NormalizeUsername(domain) == domain
 }
 
 // createNamed creates u, a person the identity provider calls

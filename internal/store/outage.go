@@ -12,16 +12,33 @@ import (
 // a kind of ErrUnavailable (errors.Is finds both), so every caller that
 // treats an unavailable database as worth a retry treats it so too; only
 // the words differ.
-var ErrContention error = contention{}
+var ErrContention error = unavailable("the database could not complete the change because of a conflicting one")
 
-type contention struct{}
+// ErrStatementTimeout means the database stopped a statement at a limit of
+// its own: PostgreSQL's statement_timeout or lock_timeout (an operator may
+// set either on Latchkey's role or in its URL), or a query an
+// administrator cancelled. The database is up and rolled the statement
+// back; nothing was changed. A kind of ErrUnavailable, as ErrContention is.
+var ErrStatementTimeout error = unavailable("the database stopped the statement at its time limit")
 
-func (contention) Error() string {
-	return "the database could not complete the change because of a conflicting one"
-}
+// ErrBusy means SQLite's file stayed locked for writing by another process
+// (a `latchkey migrate` run, a backup, a sqlite3 shell) past the busy
+// timeout. The database is reachable and nothing was changed. A kind of
+// ErrUnavailable, as ErrContention is.
+var ErrBusy error = unavailable("the database is busy with another write")
+
+// unavailable is a kind of ErrUnavailable with words of its own, so that
+// Outage can say what happened instead of "unreachable".
+type unavailable string
+
+func (u unavailable) Error() string { return string(u) }
 
 // Is makes errors.Is(err, ErrUnavailable) true.
-func (contention) Is(target error) bool { return target == ErrUnavailable }
+func (unavailable) Is(target error) bool { return target == ErrUnavailable }
+
+// notInTime begins the words for a database that let a request wait past
+// a limit, whether the request's own deadline or the database's timeout.
+const notInTime = "the database did not answer in time"
 
 // Outage says what an error caused by the storage means to a caller: a
 // message that names the problem and what to do, and how many seconds to
@@ -35,12 +52,21 @@ func Outage(err error) (msg string, retryAfterSeconds int, ok bool) {
 		// The request's deadline (--request-timeout) passed while the
 		// storage was still working or waiting: a slow or unreachable
 		// database. What was asked may or may not have been stored.
-		return "the database did not answer in time (slow or unreachable); try again in a few seconds, and check whether the change was made", 5, true
+		return notInTime + " (slow or unreachable); try again in a few seconds, and check whether the change was made", 5, true
 	case errors.Is(err, ErrContention):
 		// Checked before ErrUnavailable, which it also is: the database
 		// answered, and saying it is unreachable would send an operator
 		// looking for an outage that is not there.
 		return "the database could not complete the change because of a conflicting one; nothing was changed, retry", 1, true
+	case errors.Is(err, ErrStatementTimeout):
+		// Also checked before ErrUnavailable. Unlike the request's
+		// deadline above, the database itself stopped the statement and
+		// said so, which rolls it back: nothing was changed.
+		return notInTime + " (it stopped the statement at its statement or lock timeout, or it was cancelled); nothing was changed, try again in a few seconds", 5, true
+	case errors.Is(err, ErrBusy):
+		// The busy timeout (5 s) has already been waited; another
+		// program's write holds the file, not a broken database.
+		return "the database is busy with another write; nothing was changed, try again in a few seconds", 5, true
 	case errors.Is(err, ErrUnavailable):
 		return "the database is unreachable; nothing was changed, try again in a few seconds", 5, true
 	}

@@ -119,14 +119,16 @@ func translate(err error) error {
 		case strings.HasPrefix(pe.Code, "08"), // connection exception
 			strings.HasPrefix(pe.Code, "57P"), // shutting down, cannot connect now
 			strings.HasPrefix(pe.Code, "53"),  // out of connections or memory
-			pe.Code == "25006",                // read-only transaction: a standby
+			pe.Code == "25006":                // read-only transaction: a standby
+			return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+		case pe.Code == "57014", // query_canceled
+			pe.Code == "55P03": // lock_not_available
 			// The database gave up on the statement, not on the data: a
 			// statement_timeout or lock_timeout the operator set, or a
-			// cancelled query. Like SQLite's busy file, it is worth
-			// retrying in a moment.
-			pe.Code == "57014", // query_canceled
-			pe.Code == "55P03": // lock_not_available
-			return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+			// cancelled query. Worth retrying in a moment
+			// (ErrStatementTimeout is an ErrUnavailable), but the database
+			// answered, so not reported as unreachable.
+			return fmt.Errorf("%w: %w", store.ErrStatementTimeout, err)
 		case pe.Code == "40001", // serialization_failure
 			pe.Code == "40P01": // deadlock_detected
 			// The database is up: it rolled this change back for a

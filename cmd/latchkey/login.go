@@ -41,7 +41,7 @@ it out of your shell history. With --web it signs in through the browser
 you open the address anywhere, sign in (with a password or single sign-on)
 and approve the code, and the CLI gets a session. It works over SSH. Against
 an older server without the device flow it falls back to the /cli-auth page,
-whose token you paste.
+where a button creates a session token for you to paste.
 
 Without a terminal, give --username and pipe the password with
 --password-stdin. Without URL, login renews the current context's login.
@@ -181,7 +181,7 @@ func (a *app) loginWithToken(sc *storedContext, token string) error {
 }
 
 func (a *app) loginWeb(anon *client.Client, sc *storedContext) error {
-	fmt.Fprintf(a.stderr, "Open %s in your browser, sign in, and paste the token it shows.\n", anon.URL("/cli-auth"))
+	fmt.Fprintf(a.stderr, "Open %s in your browser, sign in, press \"Create a session token\", and paste the token it shows.\n", anon.URL("/cli-auth"))
 	var token string
 	var err error
 	if fd, ok := a.terminal(); ok {

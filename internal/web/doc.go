@@ -21,8 +21,9 @@
 // call one method of internal/service; the rules live there. A
 // *service.Error with a Field is shown next to that field and the form is
 // rendered again with what the user typed. Secrets (new and regenerated
-// tokens, /cli-auth session tokens) are rendered once, in the response to
-// the request that created them, and never put in a URL or a log.
+// tokens, /cli-auth session tokens) are shown once, on the page the POST
+// that created them redirects to (issued.go), so a reload never sends the
+// form again; they are never put in a URL or a log.
 //
 // Each token's page shows a server-side SVG chart of its requests per day
 // over the last 30 days, read from the usage counters that verification

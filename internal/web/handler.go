@@ -128,6 +128,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	page("POST /tokens/{id}/revoke", h.revokeToken)
 	page("GET /cli-auth", h.cliAuthForm)
 	page("POST /cli-auth", h.cliAuth)
+	page("GET /cli-auth/issued", h.cliAuthIssued)
 	page("GET /sessions", h.listSessions)
 	page("POST /sessions/revoke-others", h.revokeOtherSessions)
 	page("POST /sessions/{id}/revoke", h.revokeSession)

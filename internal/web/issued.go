@@ -18,7 +18,8 @@ import (
 // redirects there; the GET opens it, clears the cookie and shows the secret
 // once. A reload finds no cookie and says the secret was already shown.
 // Nothing is kept on the server, so any replica can serve the GET, and the
-// cookie is useless without the session it was sealed for.
+// cookie is useless without the session it was sealed for. /cli-auth hands
+// its new session token over the same way, to /cli-auth/issued.
 
 const issuedCookie = "latchkey_issued"
 
@@ -41,6 +42,26 @@ func (h *Handler) issuedAEAD(r *http.Request) (cipher.AEAD, error) {
 // handOver seals secret for the issued page of token id and redirects
 // there. regenerated says which heading the page shows.
 func (h *Handler) handOver(w http.ResponseWriter, r *http.Request, id, secret string, regenerated bool) error {
+	flag := "c"
+	if regenerated {
+		flag = "r"
+	}
+	return h.sealAndRedirect(w, r, issuedPath(id), id, flag+secret)
+}
+
+// takeHandOver opens and clears the sealed secret of token id, if any.
+func (h *Handler) takeHandOver(w http.ResponseWriter, r *http.Request, id string) (secret string, regenerated, ok bool) {
+	s, ok := h.unseal(w, r, issuedPath(id), id)
+	if !ok || len(s) < 2 {
+		return "", false, false
+	}
+	return s[1:], strings.HasPrefix(s, "r"), true
+}
+
+// sealAndRedirect puts payload in the hand-over cookie of the page at path
+// (a console path, without the base path), sealed with aad, which the page
+// must name again to open it, and redirects there.
+func (h *Handler) sealAndRedirect(w http.ResponseWriter, r *http.Request, path, aad, payload string) error {
 	aead, err := h.issuedAEAD(r)
 	if err != nil {
 		return err
@@ -49,41 +70,37 @@ func (h *Handler) handOver(w http.ResponseWriter, r *http.Request, id, secret st
 	if _, err := rand.Read(nonce); err != nil {
 		return err
 	}
-	flag := "c"
-	if regenerated {
-		flag = "r"
-	}
-	sealed := aead.Seal(nonce, nonce, []byte(flag+secret), []byte(id))
+	sealed := aead.Seal(nonce, nonce, []byte(payload), []byte(aad))
 	http.SetCookie(w, &http.Cookie{
 		Name: issuedCookie, Value: base64.RawURLEncoding.EncodeToString(sealed),
-		Path: basePath(r) + issuedPath(id), MaxAge: 300,
+		Path: basePath(r) + path, MaxAge: 300,
 		HttpOnly: true, Secure: h.overHTTPS(r), SameSite: http.SameSiteStrictMode,
 	})
-	seeOther(w, r, issuedPath(id))
+	seeOther(w, r, path)
 	return nil
 }
 
-// takeHandOver opens and clears the sealed secret of token id, if any.
-func (h *Handler) takeHandOver(w http.ResponseWriter, r *http.Request, id string) (secret string, regenerated, ok bool) {
+// unseal opens and clears the hand-over cookie of the page at path, if
+// any: whatever it held is gone after this, so a reload finds nothing.
+func (h *Handler) unseal(w http.ResponseWriter, r *http.Request, path, aad string) (payload string, ok bool) {
 	c, err := r.Cookie(issuedCookie)
 	if err != nil {
-		return "", false, false
+		return "", false
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name: issuedCookie, Value: "", Path: basePath(r) + issuedPath(id), MaxAge: -1,
+		Name: issuedCookie, Value: "", Path: basePath(r) + path, MaxAge: -1,
 		HttpOnly: true, Secure: h.overHTTPS(r), SameSite: http.SameSiteStrictMode,
 	})
 	raw, err := base64.RawURLEncoding.DecodeString(c.Value)
 	aead, aerr := h.issuedAEAD(r)
 	if err != nil || aerr != nil || len(raw) < aead.NonceSize() {
-		return "", false, false
+		return "", false
 	}
-	plain, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], []byte(id))
-	if err != nil || len(plain) < 2 {
-		return "", false, false
+	plain, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], []byte(aad))
+	if err != nil {
+		return "", false
 	}
-	s := string(plain)
-	return s[1:], strings.HasPrefix(s, "r"), true
+	return string(plain), true
 }
 
 // showIssued is GET /tokens/{id}/issued: the new secret, once.

@@ -4,6 +4,9 @@ import (
 	"crypto/hmac"
 	"errors"
 	"net/http"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/latchkey/latchkey/internal/auth"
 	"github.com/latchkey/latchkey/internal/service"
@@ -28,6 +31,8 @@ var notices = map[string]string{
 	"revoked":        "The token was revoked. Every request that uses it is now refused.",
 	"updated":        "The token was updated.",
 	"shown":          "The token's secret was shown once, when it was made, and is not kept. If you did not copy it, regenerate the token.",
+	"cli-shown":      "The session token was shown once and is not kept. If you did not copy it, create another one below, and end the unused one under Sessions.",
+	"sign-in-again":  "Sign in again to continue: this step needs a sign-in from the last 15 minutes.",
 	"user-created":   "The user was created.",
 	"role":           "The role was changed.",
 	"email":          "The email address was saved.",
@@ -57,12 +62,20 @@ type AccountLimiter interface {
 	Succeed(username, ip string)
 }
 
+// loginForm is GET /login. A signed-in visitor goes straight on to next,
+// unless again=1 asks for a fresh sign-in (approving a device needs one):
+// the form is then shown to them too, with their name filled in. Either
+// way next only ever leads to a path of this console (safeNext).
 func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
-	if v := h.session(w, r); v != nil {
-		seeOther(w, r, safeNext(r.URL.Query().Get("next")))
-		return
-	}
+	again := r.URL.Query().Get("again") == "1"
 	d := &loginData{Next: r.URL.Query().Get("next"), Notice: notices[r.URL.Query().Get("msg")]}
+	if v := h.session(w, r); v != nil {
+		if !again {
+			seeOther(w, r, safeNext(d.Next))
+			return
+		}
+		d.Username, d.Notice = v.p.User.Username, notices["sign-in-again"]
+	}
 	h.render(w, r, nil, http.StatusOK, "login", "Log in", h.withLoginCSRF(w, r, d))
 }
 
@@ -159,16 +172,44 @@ func (h *Handler) cliAuthForm(w http.ResponseWriter, r *http.Request, v *visit) 
 	h.render(w, r, v, http.StatusOK, "cli_auth", "CLI login", &cliAuthData{Command: h.cliAuthCommand(r)})
 }
 
+// cliAuthIssuedPath is where POST /cli-auth sends the browser to see the
+// token it made.
+const cliAuthIssuedPath = "/cli-auth/issued"
+
+// cliAuthAAD binds a hand-over cookie to /cli-auth/issued, apart from any
+// token's issued page.
+const cliAuthAAD = "cli-auth session"
+
 // cliAuth is POST /cli-auth (CSRF-checked by signedIn, like every console
-// form): it opens a fresh session for the CLI and shows its token once, in
-// this answer, which is never cached.
+// form): it opens a fresh session for the CLI and hands its token to
+// /cli-auth/issued by post/redirect/get (issued.go), so that reloading the
+// page that shows it never sends the form again, which would open another
+// session each time.
 func (h *Handler) cliAuth(w http.ResponseWriter, r *http.Request, v *visit) {
 	secret, sess, err := h.d.Services.Sessions.Issue(r.Context(), v.actor)
 	if err != nil {
 		h.fail(w, r, v, err)
 		return
 	}
-	d := &cliAuthData{Secret: secret, Command: h.cliAuthCommand(r), ExpiresAt: h.timeText(&sess.ExpiresAt)}
+	payload := strconv.FormatInt(sess.ExpiresAt.UnixMicro(), 10) + " " + secret
+	if err := h.sealAndRedirect(w, r, cliAuthIssuedPath, cliAuthAAD, payload); err != nil {
+		h.fail(w, r, v, err)
+	}
+}
+
+// cliAuthIssued is GET /cli-auth/issued: the session token POST /cli-auth
+// made, once. A reload, or a visit without the hand-over, goes back to
+// /cli-auth saying the token is not kept.
+func (h *Handler) cliAuthIssued(w http.ResponseWriter, r *http.Request, v *visit) {
+	payload, ok := h.unseal(w, r, cliAuthIssuedPath, cliAuthAAD)
+	micros, secret, found := strings.Cut(payload, " ")
+	us, err := strconv.ParseInt(micros, 10, 64)
+	if !ok || !found || err != nil || secret == "" {
+		seeOther(w, r, withNotice("/cli-auth", "cli-shown"))
+		return
+	}
+	expires := time.UnixMicro(us)
+	d := &cliAuthData{Secret: secret, Command: h.cliAuthCommand(r), ExpiresAt: h.timeText(&expires)}
 	h.render(w, r, v, http.StatusOK, "cli_auth", "CLI login", d)
 }
 

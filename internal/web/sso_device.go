@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
+	"time"
 
 	"github.com/latchkey/latchkey/internal/auth"
 	"github.com/latchkey/latchkey/internal/service"
@@ -31,6 +33,16 @@ type DeviceDecider interface {
 // sent the link has no terminal showing a code, and a pre-filled form sent
 // as it is approves nothing. Deny takes the code from the page, since
 // refusing someone else's request is always safe.
+//
+// Approving also needs a recent sign-in (approveSignInWithin): the device
+// gets a session with the approver's full role, so a browser that was
+// merely left signed in (a shared or unlocked computer, a copied cookie)
+// must not be enough. An older session sees the review with a link to sign
+// in again that comes back to it, and its approvals are refused.
+
+// approveSignInWithin is how recent the approver's password or single
+// sign-on sign-in must be.
+const approveSignInWithin = 15 * time.Minute
 
 // deviceData is the /device page.
 type deviceData struct {
@@ -38,6 +50,8 @@ type deviceData struct {
 	Review   *deviceReview
 	Done     *deviceResult
 	Form     form
+	// staleRefused says an approval was refused for an old sign-in.
+	staleRefused bool
 }
 
 // deviceReview is step 2: one pending request and the person deciding.
@@ -56,6 +70,10 @@ type deviceReview struct {
 	YourIP string
 	User   string
 	Role   string
+	// SignInAgain is set when the visitor's sign-in is too old to
+	// approve: the console path of a login that comes back to this review.
+	SignInAgain string
+	SignedIn    timeText // when the visitor signed in; unset for a minted session
 }
 
 // deviceWords say the device flow's messages as the page does.
@@ -117,9 +135,21 @@ func (h *Handler) deviceReview(w http.ResponseWriter, r *http.Request, v *visit,
 	if you := auth.ClientOf(r).IP; req.IP != "" && req.IP != you {
 		rv.YourIP = you
 	}
+	if !h.signedInRecently(v) {
+		// Back to the review by its link, so the code is typed again
+		// from the terminal after the sign-in, as from any link.
+		next := "/device?" + url.Values{"user_code": {req.UserCode}}.Encode()
+		rv.SignInAgain = "/login?" + url.Values{"again": {"1"}, "next": {next}}.Encode()
+		if v.p.Session.ParentID == "" {
+			rv.SignedIn = h.timeText(&v.p.Session.CreatedAt)
+		}
+	}
 	d.Review = rv
 	status := http.StatusOK
-	if d.Form.Invalid() {
+	switch {
+	case d.staleRefused:
+		status = http.StatusForbidden
+	case d.Form.Invalid():
 		status = http.StatusUnprocessableEntity
 	}
 	h.render(w, r, v, status, "device", "Approve a device sign-in", d)
@@ -138,6 +168,12 @@ func (h *Handler) deviceDecide(w http.ResponseWriter, r *http.Request, v *visit)
 		h.deviceDecideCode(w, r, v, d, reviewed, false)
 	case action == "approve" && reviewed != "":
 		switch {
+		case !h.signedInRecently(v):
+			// Checked first, whatever the form holds: the page offered no
+			// Approve button to this session.
+			d.staleRefused = true
+			d.Form.Error = "Sign in again to approve: approving needs a sign-in from the last 15 minutes. Nothing was approved."
+			h.deviceReview(w, r, v, d, reviewed, true)
 		case typed == "":
 			d.Form.set("user_code", "Type the code your terminal shows to approve. If no terminal of yours shows a code, deny.")
 			h.deviceReview(w, r, v, d, reviewed, true)
@@ -174,6 +210,17 @@ func (h *Handler) deviceDecideCode(w http.ResponseWriter, r *http.Request, v *vi
 		result = "approved"
 	}
 	seeOther(w, r, "/device?result="+result)
+}
+
+// signedInRecently reports whether the visitor's session comes from a
+// password or single sign-on sign-in within approveSignInWithin. A
+// session's CreatedAt is that sign-in: sliding refresh moves only its
+// expiry, on the same row. A session minted from another one (ParentID:
+// a /cli-auth token put in a browser) was no sign-in at all, and never
+// counts, however new.
+func (h *Handler) signedInRecently(v *visit) bool {
+	s := v.p.Session
+	return s != nil && s.ParentID == "" && h.d.Now().Sub(s.CreatedAt) <= approveSignInWithin
 }
 
 // deviceLimited answers 429 with step 1 while the visitor's address is

@@ -236,10 +236,17 @@ func (h *Handler) deviceLimited(w http.ResponseWriter, r *http.Request, v *visit
 }
 
 // deviceFailed shows step 1 again with what was wrong. Looking up a code
-// tells whether it exists, so every unknown one costs like a wrong
-// password, whether it came from the form or from a link.
+// tells whether it exists, so an unknown one sent from the form costs like
+// a wrong password. A link's lookup (a GET) does not count: any site can
+// make a signed-in browser open links, and a guess found that way only
+// shows a stranger's pending request, which approving would give the
+// stranger's device the guesser's own session.
 func (h *Handler) deviceFailed(w http.ResponseWriter, r *http.Request, v *visit, d *deviceData, err error) {
-	if errors.Is(err, service.ErrInvalid) && h.d.LoginLimiter != nil {
+	// Only a code the person sent counts as a guess. A link's code (a GET)
+	// does not: any site can make a signed-in browser open /device links,
+	// and counting them would let it block the visitor's address from
+	// logins and token checks.
+	if errors.Is(err, service.ErrInvalid) && h.d.LoginLimiter != nil && r.Method == http.MethodPost {
 		h.d.LoginLimiter.Fail(auth.ClientOf(r).IP)
 	}
 	d.Review, d.Form.Fields = nil, nil

@@ -184,7 +184,7 @@ func (p *auditPrinter) print(events []client.AuditEvent) error {
 		}
 		actor := orText(e.ActorName, orText(e.ActorID, "system"))
 		target := orText(strings.TrimSpace(e.TargetType+" "+e.TargetID), "-")
-		fmt.Fprintf(a.stdout, auditRow, e.At.Local().Format("2006-01-02 15:04:05"), actor, e.Action, target, details(e))
+		fmt.Fprintf(a.stdout, auditRow, e.At.Local().Format("2006-01-02 15:04:05"), terminalText(actor), terminalText(e.Action), terminalText(target), terminalText(details(e)))
 	}
 	return nil
 }

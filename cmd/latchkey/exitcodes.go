@@ -190,4 +190,6 @@ func (a *app) reauthHint() string {
 	return "log in with `latchkey login URL`"
 }
 
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+// oneLine is s on one line, fit for a terminal (see terminalText): error
+// messages may repeat what a server or another person wrote.
+func oneLine(s string) string { return strings.Join(strings.Fields(terminalText(s)), " ") }

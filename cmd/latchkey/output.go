@@ -4,9 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -87,9 +90,9 @@ func (a *app) table(headers ...string) *table {
 func (t *table) row(cols ...string) {
 	for i, c := range cols {
 		if c == "" {
-			cols[i] = "-"
+			c = "-"
 		}
-		cols[i] = strings.ReplaceAll(cols[i], "\t", " ")
+		cols[i] = terminalText(c)
 	}
 	fmt.Fprintln(t.tw, strings.Join(cols, "\t"))
 }
@@ -104,9 +107,54 @@ func (a *app) fields(rows [][2]string) error {
 		if v == "" {
 			v = "-"
 		}
-		fmt.Fprintf(tw, "%s:\t%s\n", r[0], v)
+		fmt.Fprintf(tw, "%s:\t%s\n", terminalText(r[0]), terminalText(v))
 	}
 	return tw.Flush()
+}
+
+// terminalText makes text that came from the server fit to print in table
+// and plain output. Names, descriptions, user agents and audit details are
+// written by other people (a token's owner, any HTTP client, anyone who
+// reports a leak), and a terminal obeys escape sequences: ESC, CSI (U+009B)
+// or OSC in them could clear the screen, retitle the window or forge lines
+// in an admin's terminal, and a right-to-left override makes text read as
+// something it is not. So line breaks and tabs become spaces (a value never
+// spans rows or forges a "Label: value" line), and every other control or
+// invisible formatting character is shown as its Go escape (\x1b, \u202e),
+// so the reader sees that it is there. JSON and YAML output stay exact.
+func terminalText(s string) string {
+	if isPlainText(s) {
+		return s
+	}
+	var b strings.Builder
+	for i, w := 0, 0; i < len(s); i += w {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		w = size
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\n', r == '\r', r == '\t':
+			b.WriteByte(' ')
+		case unicode.IsControl(r), r != '\u200d' && unicode.Is(unicode.Cf, r):
+			// strconv.QuoteRune writes 'x' with the escape inside.
+			q := strconv.QuoteRuneToASCII(r)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// isPlainText reports whether s is printable ASCII, the common case that
+// terminalText returns as it is.
+func isPlainText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // humanTime says when t is relative to now, the way people do: "in 5

@@ -18,7 +18,7 @@ type Client struct {
 	// the peer is a trusted proxy, the right-most address of its
 	// forwarding header that is not itself a trusted proxy.
 	IP    string
-	Agent string // User-Agent
+	Agent string // User-Agent, cleaned by cleanAgent
 	// RequestID ties every log line of the request together.
 	RequestID string
 	// ViaProxy is true when the direct peer is inside --trusted-proxies:
@@ -52,7 +52,7 @@ func ClientOf(r *http.Request) *Client {
 	if c := ClientFrom(r.Context()); c != nil {
 		return c
 	}
-	return &Client{IP: peerIP(r.RemoteAddr), Agent: r.UserAgent()}
+	return &Client{IP: peerIP(r.RemoteAddr), Agent: cleanAgent(r.UserAgent())}
 }
 
 // RequestID is the id of the request ctx belongs to, or "".

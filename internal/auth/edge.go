@@ -80,7 +80,7 @@ func (e *Edge) Inspect(ctx context.Context, raw string) (*Principal, error) {
 // guessing is answered 400 with the reason.
 func (e *Edge) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		x := &exchange{client: Client{Agent: r.UserAgent(), RequestID: e.requestID(r)}}
+		x := &exchange{client: Client{Agent: cleanAgent(r.UserAgent()), RequestID: e.requestID(r)}}
 		c := &x.client
 		ip, via, err := e.proxies.ClientIP(r)
 		c.IP, c.ViaProxy = ip, via

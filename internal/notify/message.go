@@ -47,11 +47,16 @@ func composeEmail(from, to *mail.Address, n Notice, link string) ([]byte, error)
 }
 
 // oneLine replaces control characters (line breaks above all) with spaces,
-// so text from a report cannot add header lines.
+// so text from a report cannot add header lines, and drops invisible
+// formatting characters (a right-to-left override would make a name or a
+// URL read as something else) but for the zero width joiner of emoji.
 func oneLine(s string) string {
 	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
+		switch {
+		case unicode.IsControl(r):
 			return ' '
+		case r != '\u200d' && unicode.Is(unicode.Cf, r):
+			return -1
 		}
 		return r
 	}, s)

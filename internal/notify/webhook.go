@@ -111,6 +111,14 @@ func newWebhook(cfg WebhookConfig) (*webhook, error) {
 	if w.client == nil {
 		w.client = &http.Client{Timeout: w.timeout}
 	}
+	// Redirects are not followed: a 307 or 308 would POST the signed body,
+	// with the owner's name and address, to wherever the receiver (or
+	// whoever took over its address) points, loopback and cloud metadata
+	// addresses included. The operator chose one URL; a receiver that moved
+	// is a failed delivery that names the fix.
+	c := *w.client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	w.client = &c
 	if cfg.Retries == 0 {
 		w.retries = 2
 	} else if cfg.Retries < 0 {
@@ -202,6 +210,9 @@ func (w *webhook) post(ctx context.Context, n Notice, body []byte, sig string) (
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return false, nil
+	}
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		return false, fmt.Errorf("webhook %s answered %s; redirects are not followed: set the webhook URL to where it leads", redactURL(w.url), resp.Status)
 	}
 	retry = resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500
 	return retry, fmt.Errorf("webhook %s answered %s", redactURL(w.url), resp.Status)

@@ -124,8 +124,12 @@ func decodeCursor(c string) (string, error) {
 	return string(b), nil
 }
 
-// printable returns s as valid UTF-8 without control characters (each
-// replaced by U+FFFD), cut to at most n runes: safe to store and to show.
+// printable returns s as valid UTF-8 without control characters or
+// invisible formatting characters (each replaced by U+FFFD), cut to at most
+// n runes: safe to store and to show. Formatting characters count because a
+// right-to-left override or a zero width space makes text read as
+// something other than what it is, on a console page, in a terminal or in
+// an email alike.
 func printable(s string, n int) string {
 	var b strings.Builder
 	count := 0
@@ -133,7 +137,7 @@ func printable(s string, n int) string {
 		if count == n {
 			break
 		}
-		if unicode.IsControl(r) {
+		if unicode.IsControl(r) || invisible(r) {
 			r = utf8.RuneError
 		}
 		b.WriteRune(r)

@@ -30,6 +30,12 @@ type LeakVerdict struct {
 // several reports.
 const MaxLeakReports = 100
 
+// How much of a report's url and source is kept (the API refuses longer).
+const (
+	maxLeakURLLen    = 2000
+	maxLeakSourceLen = 100
+)
+
 // LeakOutcome is what a report did: the verdicts, in the order of the
 // report, and whether it ended any live credential (a report that ended
 // nothing counts as a failed attempt for the caller's address).
@@ -61,6 +67,12 @@ func (s *Tokens) ReportLeaks(ctx context.Context, a Actor, reports []LeakReport)
 	out := &LeakOutcome{Verdicts: make([]LeakVerdict, 0, len(reports))}
 	var ended []map[string]any
 	for _, r := range reports {
+		// Where and by whom a leak was found is written by whoever reports
+		// it, and goes into the audit log, the owner's email and the
+		// webhook: it is kept as text without control or direction
+		// characters, which could rewrite an admin's terminal or disguise
+		// what the owner reads.
+		r.URL, r.Source = printable(r.URL, maxLeakURLLen), printable(r.Source, maxLeakSourceLen)
 		eff, dup := seen[r.Token]
 		if !dup {
 			var err error

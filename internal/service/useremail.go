@@ -24,6 +24,11 @@ func cleanEmail(s string) (string, error) {
 	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
 		return "", invalid("email", "email must not contain control characters")
 	}
+	if strings.IndexFunc(s, invisible) >= 0 {
+		// Notices go to this address and admins read it: a right-to-left
+		// override would make it read as another one.
+		return "", invalid("email", "email must not contain invisible or direction-changing characters (such as U+200B or U+202E)")
+	}
 	a, err := mail.ParseAddress(s)
 	if err != nil || a.Address != s || a.Name != "" || !strings.Contains(s[strings.LastIndexByte(s, '@')+1:], ".") {
 		return "", invalid("email", "%q is not an email address; give one like alice@example.com (no name or angle brackets), or an empty string for none", s)

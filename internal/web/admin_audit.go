@@ -43,21 +43,22 @@ type detail struct{ Key, Value string }
 // actionLabels say what each recorded action means; the filter offers
 // these and the prefixes of their families.
 var actionLabels = map[string]string{
-	"token.create":       "Token created",
-	"token.update":       "Token updated",
-	"token.regenerate":   "Token regenerated",
-	"token.revoke":       "Token revoked",
-	"token.new_ip":       "Token used from a new address",
-	"user.create":        "User created",
-	"user.update":        "User updated",
-	"user.suspend":       "User suspended",
-	"user.unsuspend":     "User restored",
-	"user.delete":        "User deleted",
-	"auth.login":         "Logged in",
-	"auth.login_failed":  "Login failed",
-	"auth.logout":        "Logged out",
-	"auth.session_issue": "CLI session issued",
-	"policy.update":      "Policy changed",
+	"token.create":        "Token created",
+	"token.update":        "Token updated",
+	"token.regenerate":    "Token regenerated",
+	"token.revoke":        "Token revoked",
+	"token.new_ip":        "Token used from a new address",
+	"token.leak_reported": "Leak reported",
+	"user.create":         "User created",
+	"user.update":         "User updated",
+	"user.suspend":        "User suspended",
+	"user.unsuspend":      "User restored",
+	"user.delete":         "User deleted",
+	"auth.login":          "Logged in",
+	"auth.login_failed":   "Login failed",
+	"auth.logout":         "Logged out",
+	"auth.session_issue":  "CLI session issued",
+	"policy.update":       "Policy changed",
 }
 
 var actionFilters = []expiryOption{
@@ -67,7 +68,7 @@ var actionFilters = []expiryOption{
 	{Value: "token.new_ip", Label: "Token used from a new address"},
 	{Value: "user.", Label: "Users: any"}, {Value: "auth.", Label: "Sign-ins: any"},
 	{Value: "auth.login_failed", Label: "Login failed"}, {Value: "policy.", Label: "Policy changes"},
-	{Value: "leak.", Label: "Leak reports"},
+	{Value: "token.leak_reported", Label: "Leak reports"},
 }
 
 var auditFields = []string{"actor", "action", "target", "since", "until"}

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -74,4 +75,60 @@ func RandomPassword() (string, error) {
 		return "", fmt.Errorf("read random: %w", err)
 	}
 	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// maxConcurrentHashes caps hashGate's slots however many cores there are:
+// 8 × 19 MiB is the most memory password checks may hold, and 8 slots
+// still check over a hundred passwords a second.
+const maxConcurrentHashes = 8
+
+// hashGate bounds how many argon2 computations run at once. Each holds
+// 19 MiB for its whole run, and the failure limiters refuse an address
+// only after its failures are counted, that is after the passwords were
+// checked: a burst of concurrent wrong logins, from one address or many,
+// would otherwise hash all at once (200 of them took the process to
+// 2.2 GB). More computations than cores finish no sooner, so past the cap
+// a request waits its turn, for no longer than it may last.
+type hashGate struct{ slots chan struct{} }
+
+func newHashGate(n int) *hashGate {
+	return &hashGate{slots: make(chan struct{}, max(1, min(n, maxConcurrentHashes)))}
+}
+
+// enter takes a slot, waiting while all are taken; leave gives it back.
+// A nil gate has no bound.
+func (g *hashGate) enter(ctx context.Context) error {
+	if g == nil {
+		return nil
+	}
+	select {
+	case g.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("wait to check a password: %w", ctx.Err())
+	}
+}
+
+func (g *hashGate) leave() {
+	if g != nil {
+		<-g.slots
+	}
+}
+
+// hash is HashPassword inside the gate.
+func (g *hashGate) hash(ctx context.Context, pw string) (string, error) {
+	if err := g.enter(ctx); err != nil {
+		return "", err
+	}
+	defer g.leave()
+	return HashPassword(pw)
+}
+
+// check is CheckPassword inside the gate.
+func (g *hashGate) check(ctx context.Context, hash, pw string) (bool, error) {
+	if err := g.enter(ctx); err != nil {
+		return false, err
+	}
+	defer g.leave()
+	return CheckPassword(hash, pw), nil
 }

@@ -26,7 +26,7 @@ func (s *Users) ResetPassword(ctx context.Context, username, password string) (s
 			return "", err
 		}
 	}
-	hash, err := hashNewPassword(password)
+	hash, err := s.hashNewPassword(ctx, password)
 	if err != nil {
 		return "", err
 	}

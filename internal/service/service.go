@@ -2,6 +2,7 @@ package service
 
 import (
 	"log/slog"
+	"runtime"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/scope"
@@ -48,10 +49,11 @@ func New(st store.Store, cat *scope.Catalog, cfg Config, inval Invalidator, now 
 	inv := &lateInvalidator{next: inval}
 	audit := &Audit{store: st, now: now, logger: logger}
 	pol := &Policies{store: st, audit: audit, now: now}
+	hashes := newHashGate(runtime.GOMAXPROCS(0))
 	return &Services{
 		Tokens:   &Tokens{store: st, catalog: cat, policies: pol, audit: audit, inval: inv, prefix: cfg.TokenPrefix, now: now},
-		Users:    &Users{store: st, audit: audit, inval: inv, cfg: cfg, now: now},
-		Sessions: &Sessions{store: st, audit: audit, inval: inv, prefix: cfg.TokenPrefix, duration: cfg.SessionDuration, cfg: cfg, now: now},
+		Users:    &Users{store: st, audit: audit, inval: inv, cfg: cfg, hashes: hashes, now: now},
+		Sessions: &Sessions{store: st, audit: audit, inval: inv, prefix: cfg.TokenPrefix, duration: cfg.SessionDuration, cfg: cfg, hashes: hashes, now: now},
 		Policies: pol,
 		Audit:    audit,
 		Jobs:     &Jobs{audit: audit, now: now},

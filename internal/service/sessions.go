@@ -19,6 +19,7 @@ type Sessions struct {
 	prefix   string
 	duration time.Duration
 	cfg      Config
+	hashes   *hashGate
 	now      func() time.Time
 }
 
@@ -43,7 +44,9 @@ func (s *Sessions) Login(ctx context.Context, username, password, ip, agent stri
 		return nil, invalid("username", "username and password are both required")
 	}
 	if len(password) > maxPasswordLen {
-		CheckPassword(dummyHash, "")
+		if _, err := s.hashes.check(ctx, dummyHash, ""); err != nil {
+			return nil, err
+		}
 		return nil, fail
 	}
 	var u *store.User
@@ -59,7 +62,9 @@ func (s *Sessions) Login(ctx context.Context, username, password, ip, agent stri
 		// saying "turned off" only once the password was found right would
 		// confirm it to a guesser. No password is checked (one dummy check
 		// keeps the time the same).
-		CheckPassword(dummyHash, password)
+		if _, err := s.hashes.check(ctx, dummyHash, password); err != nil {
+			return nil, err
+		}
 		var actor Actor
 		id := ""
 		if u != nil {
@@ -71,7 +76,9 @@ func (s *Sessions) Login(ctx context.Context, username, password, ip, agent stri
 		return nil, fail
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		CheckPassword(dummyHash, password)
+		if _, err := s.hashes.check(ctx, dummyHash, password); err != nil {
+			return nil, err
+		}
 		// What was typed is not a user name, and may well be a password
 		// typed into the wrong field: it is never stored.
 		s.audit.record(ctx, Actor{IP: ip, Agent: agent}, "auth.login_failed", "user", "", map[string]any{"reason": "unknown user name"})
@@ -81,10 +88,15 @@ func (s *Sessions) Login(ctx context.Context, username, password, ip, agent stri
 		return nil, fmt.Errorf("get user: %w", err)
 	}
 	actor := Actor{User: u, IP: ip, Agent: agent}
-	if u.Kind != store.KindPerson || u.PasswordHash == "" || !CheckPassword(u.PasswordHash, password) {
-		if u.PasswordHash == "" {
-			CheckPassword(dummyHash, password)
-		}
+	hash := u.PasswordHash
+	if hash == "" {
+		hash = dummyHash // the same time as a wrong password
+	}
+	right, err := s.hashes.check(ctx, hash, password)
+	if err != nil {
+		return nil, err
+	}
+	if u.Kind != store.KindPerson || u.PasswordHash == "" || !right {
 		s.audit.record(ctx, actor, "auth.login_failed", "user", u.ID, nil)
 		return nil, fail
 	}

@@ -20,7 +20,9 @@ type Users struct {
 	audit *Audit
 	inval Invalidator
 	cfg   Config
-	now   func() time.Time
+	// hashes bounds the argon2 work of new passwords, shared with Sessions.
+	hashes *hashGate
+	now    func() time.Time
 }
 
 // lastOwner is the answer to a change the store refused with
@@ -69,7 +71,7 @@ func (s *Users) Create(ctx context.Context, a Actor, in CreateUserInput) (*store
 			return nil, err
 		}
 	}
-	u, err := s.newUser(in)
+	u, err := s.newUser(ctx, in)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +85,7 @@ func (s *Users) Create(ctx context.Context, a Actor, in CreateUserInput) (*store
 	return u, nil
 }
 
-func (s *Users) newUser(in CreateUserInput) (*store.User, error) {
+func (s *Users) newUser(ctx context.Context, in CreateUserInput) (*store.User, error) {
 	if !usernameRE.MatchString(in.Username) {
 		return nil, invalid("username", "username must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit; got %q", in.Username)
 	}
@@ -98,7 +100,7 @@ func (s *Users) newUser(in CreateUserInput) (*store.User, error) {
 	u := &store.User{ID: newID(), Username: in.Username, Email: email, Role: in.Role, Kind: in.Kind, LoginType: "password", CreatedAt: now, UpdatedAt: now}
 	switch in.Kind {
 	case store.KindPerson:
-		hash, err := hashNewPassword(in.Password)
+		hash, err := s.hashNewPassword(ctx, in.Password)
 		if err != nil {
 			return nil, err
 		}
@@ -114,14 +116,14 @@ func (s *Users) newUser(in CreateUserInput) (*store.User, error) {
 	return u, nil
 }
 
-func hashNewPassword(pw string) (string, error) {
+func (s *Users) hashNewPassword(ctx context.Context, pw string) (string, error) {
 	if len(pw) < minPasswordLen {
 		return "", invalid("password", "password must be at least %d characters", minPasswordLen)
 	}
 	if len(pw) > maxPasswordLen {
 		return "", invalid("password", "password must be at most %d bytes", maxPasswordLen)
 	}
-	return HashPassword(pw)
+	return s.hashes.hash(ctx, pw)
 }
 
 func validRole(r store.Role) error {
@@ -152,7 +154,7 @@ func (s *Users) Bootstrap(ctx context.Context, username, password string) (strin
 			return "", err
 		}
 	}
-	u, err := s.newUser(CreateUserInput{Username: username, Password: password, Role: store.RoleOwner, Kind: store.KindPerson})
+	u, err := s.newUser(ctx, CreateUserInput{Username: username, Password: password, Role: store.RoleOwner, Kind: store.KindPerson})
 	if err != nil {
 		return "", err
 	}
@@ -300,7 +302,7 @@ func (s *Users) Update(ctx context.Context, a Actor, idOrName string, in UpdateU
 		if target.Kind == store.KindService {
 			return nil, invalid("password", "service accounts cannot log in, so they take no password")
 		}
-		if hash, err = hashNewPassword(*in.Password); err != nil {
+		if hash, err = s.hashNewPassword(ctx, *in.Password); err != nil {
 			return nil, err
 		}
 	}

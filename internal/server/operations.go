@@ -116,7 +116,11 @@ func (a *App) middleware(next http.Handler) http.Handler {
 // the whole server: in reverse-proxy mode a request for an upstream (on
 // the upstream's host, /api/ paths included) goes around it, and an
 // upstream's slow answer, long download or WebSocket is never cut.
+//
+// It also bounds how long a request body may take (withBodyDeadline), for
+// the same reason: only Latchkey's own handlers, never an upstream's.
 func (a *App) withRequestTimeout(h http.Handler) http.Handler {
+	h = withBodyDeadline(h, bodyReadTimeout)
 	if a.Config.RequestTimeout <= 0 {
 		return h
 	}

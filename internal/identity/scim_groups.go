@@ -130,9 +130,16 @@ func applyGroupOp(g *store.Group, op, path string, value json.RawMessage) string
 		}
 		ids := memberIDs(refs)
 		switch op {
+		// A set, not a search of the list per member: a 1 MiB patch names
+		// some 58,000 members, which searched one by one cost 4 s of CPU.
 		case "add":
+			have := make(map[string]bool, len(g.Members)+len(ids))
+			for _, m := range g.Members {
+				have[m] = true
+			}
 			for _, id := range ids {
-				if !slices.Contains(g.Members, id) {
+				if !have[id] {
+					have[id] = true
 					g.Members = append(g.Members, id)
 				}
 			}
@@ -140,7 +147,11 @@ func applyGroupOp(g *store.Group, op, path string, value json.RawMessage) string
 			if len(value) == 0 || string(value) == "null" {
 				g.Members = nil // remove all members
 			} else {
-				g.Members = slices.DeleteFunc(g.Members, func(m string) bool { return slices.Contains(ids, m) })
+				drop := make(map[string]bool, len(ids))
+				for _, id := range ids {
+					drop[id] = true
+				}
+				g.Members = slices.DeleteFunc(g.Members, func(m string) bool { return drop[m] })
 			}
 		case "replace":
 			g.Members = ids

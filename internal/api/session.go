@@ -72,20 +72,24 @@ func (a *API) registerAuth() {
 
 func (a *API) login(ctx context.Context, in *loginInput) (*loginOutput, error) {
 	c := clientOf(ctx)
-	if err := a.d.LoginLimiter.Err(c.IP); err != nil {
+	// Both limits count this check from now until it is settled, so a
+	// burst of guesses sent at once is limited as if sent one by one; the
+	// name's is taken before the password is checked, and the same for
+	// every name, whether an account has it or not.
+	endIP, err := a.d.LoginLimiter.Begin(c.IP)
+	if err != nil {
 		return nil, a.problem(ctx, err)
 	}
-	// Before the password is checked, and the same for every name, whether
-	// an account has it or not.
-	if err := a.d.AccountLimiter.Err(in.Body.Username, c.IP); err != nil {
+	endName, err := a.d.AccountLimiter.Begin(in.Body.Username, c.IP)
+	if err != nil {
+		endIP(false)
 		return nil, a.problem(ctx, err)
 	}
 	o, err := a.d.Services.Sessions.Login(ctx, in.Body.Username, in.Body.Password, c.IP, c.Agent)
+	failed := errors.Is(err, service.ErrUnauthenticated)
+	endIP(failed)
+	endName(failed)
 	if err != nil {
-		if errors.Is(err, service.ErrUnauthenticated) {
-			a.d.LoginLimiter.Fail(c.IP)
-			a.d.AccountLimiter.Fail(in.Body.Username, c.IP)
-		}
 		return nil, a.problem(ctx, err)
 	}
 	a.d.AccountLimiter.Succeed(in.Body.Username, c.IP)

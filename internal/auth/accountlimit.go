@@ -47,6 +47,7 @@ type AccountLimiter struct {
 
 	mu        sync.Mutex
 	fails     map[uint64]*nameFailures
+	inflight  map[uint64]int            // password checks begun and not settled, per name
 	known     map[uint64][]knownAddress // newest last, at most maxKnown
 	nextSweep time.Time
 }
@@ -78,7 +79,7 @@ const maxKnown = 8
 func NewAccountLimiter(burst int, every, trust time.Duration) *AccountLimiter {
 	return &AccountLimiter{
 		burst: burst, every: every, trust: trust, maxEntries: 100_000, now: time.Now, seed: maphash.MakeSeed(),
-		fails: map[uint64]*nameFailures{}, known: map[uint64][]knownAddress{},
+		fails: map[uint64]*nameFailures{}, known: map[uint64][]knownAddress{}, inflight: map[uint64]int{},
 	}
 }
 
@@ -104,6 +105,54 @@ func (l *AccountLimiter) Err(username, ip string) error {
 		return nil
 	}
 	return &RateLimited{RetryAfter: time.Duration((1 - tokens) * float64(l.every)), Account: true}
+}
+
+// Begin counts a password check for username from ip as a failure until
+// it is settled, and returns a *RateLimited instead when the name has none
+// left (Err). end settles it: a failed check is recorded (Fail); any
+// other is forgotten (a sign-in is the caller's to record, Succeed).
+//
+// Checked first and counted after, a burst of guesses from many addresses
+// at once would all be checked before the first failure was counted; the
+// checks in flight count against the name as failures would. An address
+// the name knows is not counted, as it is not throttled.
+func (l *AccountLimiter) Begin(username, ip string) (end func(failed bool), err error) {
+	if l == nil {
+		return func(bool) {}, nil
+	}
+	k, now := l.key(username), l.now()
+	l.mu.Lock()
+	if l.knownLocked(k, AddressKey(ip), now) {
+		l.mu.Unlock()
+		return l.settle(username, ip, k, false), nil
+	}
+	tokens := float64(l.burst)
+	if b, ok := l.fails[k]; ok {
+		tokens = b.bucket.TokensAt(now)
+	}
+	if left := tokens - float64(l.inflight[k]); left < 1 {
+		l.mu.Unlock()
+		return nil, &RateLimited{RetryAfter: time.Duration((1 - left) * float64(l.every)), Account: true}
+	}
+	l.inflight[k]++
+	l.mu.Unlock()
+	return l.settle(username, ip, k, true), nil
+}
+
+// settle is Begin's end: counted says the check was counted in flight.
+func (l *AccountLimiter) settle(username, ip string, k uint64, counted bool) func(failed bool) {
+	return func(failed bool) {
+		if counted {
+			l.mu.Lock()
+			if l.inflight[k]--; l.inflight[k] <= 0 {
+				delete(l.inflight, k)
+			}
+			l.mu.Unlock()
+		}
+		if failed {
+			l.Fail(username, ip)
+		}
+	}
 }
 
 // Fail records one failed login for username from ip.

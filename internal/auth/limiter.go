@@ -54,7 +54,15 @@ type FailureLimiter struct {
 
 	mu      sync.Mutex   // serialises inserts and the size bound
 	n       atomic.Int64 // addresses tracked; 0 lets Check skip AddressKey
-	buckets sync.Map     // AddressKey(ip) → *rate.Limiter
+	buckets sync.Map     // AddressKey(ip) → *failBucket
+}
+
+// failBucket is one address's failures: the bucket they drain, and the
+// password checks begun and not yet settled (Begin), which count as spent
+// until they are.
+type failBucket struct {
+	lim      *rate.Limiter
+	inflight atomic.Int64
 }
 
 // NewFailureLimiter allows burst failures per address, refilled one per every.
@@ -78,7 +86,8 @@ func (l *FailureLimiter) Check(ip string) (retryAfter time.Duration, blocked boo
 	if !ok {
 		return 0, false
 	}
-	tokens := v.(*rate.Limiter).Tokens()
+	b := v.(*failBucket)
+	tokens := b.lim.Tokens() - float64(b.inflight.Load())
 	if tokens >= 1 {
 		return 0, false
 	}
@@ -93,12 +102,42 @@ func (l *FailureLimiter) Err(ip string) error {
 	return nil
 }
 
+// Begin counts a password check of ip as a failure until it is settled,
+// and returns a *RateLimited instead when ip has none left. end settles
+// it: a failed check is recorded as a failure, any other is forgotten.
+//
+// Checking first (Err) and counting after (Fail) lets a burst through:
+// every request of a burst passes the check before the first is counted,
+// so one address sending 200 guesses at once had all 200 checked against a
+// limit of 20. Counted from the start, the checks in flight use up the
+// address's failures as failures would.
+func (l *FailureLimiter) Begin(ip string) (end func(failed bool), err error) {
+	if l == nil {
+		return func(bool) {}, nil
+	}
+	b := l.bucket(AddressKey(ip))
+	if left := b.lim.Tokens() - float64(b.inflight.Add(1)); left < 0 {
+		b.inflight.Add(-1)
+		return nil, &RateLimited{RetryAfter: time.Duration(-left * float64(l.every))}
+	}
+	return func(failed bool) {
+		if failed {
+			b.lim.Allow()
+		}
+		b.inflight.Add(-1)
+	}, nil
+}
+
 // Fail records one failure of ip.
 func (l *FailureLimiter) Fail(ip string) {
 	if l == nil {
 		return
 	}
-	ip = AddressKey(ip)
+	l.bucket(AddressKey(ip)).lim.Allow()
+}
+
+// bucket is the failures of the address key ip, made on first use.
+func (l *FailureLimiter) bucket(ip string) *failBucket {
 	v, ok := l.buckets.Load(ip)
 	if !ok {
 		l.mu.Lock()
@@ -108,11 +147,11 @@ func (l *FailureLimiter) Fail(ip string) {
 			l.n.Store(0)
 		}
 		var loaded bool
-		v, loaded = l.buckets.LoadOrStore(ip, rate.NewLimiter(rate.Every(l.every), l.burst))
+		v, loaded = l.buckets.LoadOrStore(ip, &failBucket{lim: rate.NewLimiter(rate.Every(l.every), l.burst)})
 		if !loaded {
 			l.n.Add(1)
 		}
 		l.mu.Unlock()
 	}
-	v.(*rate.Limiter).Allow()
+	return v.(*failBucket)
 }

@@ -19,6 +19,9 @@ import (
 type LoginLimiter interface {
 	Blocked(ip string) bool
 	Fail(ip string)
+	// Begin counts a password check as a failure until end settles it,
+	// or is an *auth.RateLimited while ip is blocked.
+	Begin(ip string) (end func(failed bool), err error)
 	// Err is an *auth.RateLimited while ip is blocked, else nil.
 	Err(ip string) error
 }

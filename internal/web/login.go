@@ -60,6 +60,32 @@ type AccountLimiter interface {
 	Err(username, ip string) error
 	Fail(username, ip string)
 	Succeed(username, ip string)
+	// Begin counts a password check as a failure until end settles it,
+	// or is an *auth.RateLimited while username is throttled for ip.
+	Begin(username, ip string) (end func(failed bool), err error)
+}
+
+// settled is the end of a check no limiter counts.
+func settled(bool) {}
+
+// beginLogin starts a password check for username from ip on both
+// limiters (either may be nil: none), or says which one refuses it.
+func (h *Handler) beginLogin(username, ip string) (end func(failed bool), byName *auth.RateLimited, err error) {
+	endIP, endName := settled, settled
+	if h.d.LoginLimiter != nil {
+		if endIP, err = h.d.LoginLimiter.Begin(ip); err != nil {
+			return nil, nil, err
+		}
+	}
+	if h.d.AccountLimiter != nil {
+		if endName, err = h.d.AccountLimiter.Begin(username, ip); err != nil {
+			endIP(false)
+			var rl *auth.RateLimited
+			errors.As(err, &rl)
+			return nil, rl, err
+		}
+	}
+	return func(failed bool) { endIP(failed); endName(failed) }, nil, nil
 }
 
 // loginForm is GET /login. A signed-in visitor goes straight on to next,
@@ -97,34 +123,27 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	d.Form.CSRF, d.SSO = c.Value, h.ssoButtons()
 	client := auth.ClientOf(r)
 	ip, agent := client.IP, client.Agent
-	if h.d.LoginLimiter != nil && h.d.LoginLimiter.Blocked(ip) {
+	// Both limits count this check from now until it is settled, so a
+	// burst of guesses sent at once is limited as if sent one by one; the
+	// name's is taken before the password is checked, and the same for
+	// every name, whether an account has it or not.
+	end, byName, err := h.beginLogin(d.Username, ip)
+	switch {
+	case byName != nil:
+		w.Header().Set("Retry-After", byName.Seconds())
+		d.Form.Error = "Too many failed logins for this user name. Wait " + byName.Seconds() + " seconds and try again."
+		h.render(w, r, nil, http.StatusTooManyRequests, "login", "Log in", d)
+		return
+	case err != nil:
 		d.Form.Error = "Too many failed logins from your address. Wait a minute and try again."
 		h.render(w, r, nil, http.StatusTooManyRequests, "login", "Log in", d)
 		return
 	}
-	if h.d.AccountLimiter != nil {
-		// Before the password is checked, and the same for every name,
-		// whether an account has it or not.
-		var rl *auth.RateLimited
-		if errors.As(h.d.AccountLimiter.Err(d.Username, ip), &rl) {
-			w.Header().Set("Retry-After", rl.Seconds())
-			d.Form.Error = "Too many failed logins for this user name. Wait " + rl.Seconds() + " seconds and try again."
-			h.render(w, r, nil, http.StatusTooManyRequests, "login", "Log in", d)
-			return
-		}
-	}
 	o, err := h.d.Services.Sessions.Login(r.Context(), d.Username, r.PostFormValue("password"), ip, agent)
+	// Every refusal counts, SSO-only mode's included: a wrong password, an
+	// unknown name, a suspended account alike.
+	end(errors.Is(err, service.ErrUnauthenticated))
 	if err != nil {
-		if errors.Is(err, service.ErrUnauthenticated) {
-			// Every refusal counts, SSO-only mode's included: a wrong
-			// password, an unknown name, a suspended account alike.
-			if h.d.LoginLimiter != nil {
-				h.d.LoginLimiter.Fail(ip)
-			}
-			if h.d.AccountLimiter != nil {
-				h.d.AccountLimiter.Fail(d.Username, ip)
-			}
-		}
 		if !h.formError(w, r, &d.Form, err) {
 			return
 		}

@@ -34,7 +34,7 @@ type Request struct {
 
 // Outcome is the answer to one request.
 type Outcome struct {
-	Status    int             // 200, 401, 403, 429 or 503
+	Status    int             // 200, 400 (the request names two methods), 401, 403, 429 or 503
 	Principal *auth.Principal // the caller, when authenticated; nil on public routes
 	Decision  scope.Decision
 	Reason    string // why not, safe to show the caller; "" on 200
@@ -44,12 +44,15 @@ type Outcome struct {
 
 // Authorize applies router's rules to req and verifies its credential.
 func (a *Authorizer) Authorize(ctx context.Context, router *scope.Router, req Request) Outcome {
+	if reason := conflictingOverride(req); reason != "" {
+		return Outcome{Status: http.StatusBadRequest, Reason: reason}
+	}
 	d := router.Decide(req.Method, req.URI)
 	out := Outcome{Decision: d}
 	switch {
 	case d.Deny:
 		return out.deny(http.StatusForbidden, "no route rule allows "+strings.ToUpper(req.Method)+" "+pathOf(req.URI)+
-			": Latchkey refuses requests that match no rule, and paths with empty, \".\" or \"..\" segments; ask the operator to add a rule")
+			": Latchkey refuses requests that match no rule, and paths with empty, \".\" or \"..\" segments, \";\" or a backslash; ask the operator to add a rule")
 	case d.Public:
 		out.Status = http.StatusOK
 		return out

@@ -9,7 +9,8 @@
 // Both doors ask the Authorizer the same question about the original
 // request (method, URI, Authorization header):
 //
-//	request ─→ Router.Decide(method, URI) ─→ deny?   403
+//	request ─→ names a second method?                400 (override.go)
+//	         Router.Decide(method, URI) ─→ deny?   403
 //	                                      ├→ public? 200, no identity
 //	                                      └→ scope S on resource R
 //	         auth.Credential ─→ Verifier.Verify ─→ failed? 401 + Basic challenge

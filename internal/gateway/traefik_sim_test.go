@@ -146,6 +146,8 @@ func TestTraefikBehaviourCannotBeTurnedIntoABypass(t *testing.T) {
 					http.Header{"Authorization": {bearer(office.Secret)}, "Forwarded": {"for=10.20.30.40"}}},
 				{"forged X-Real-IP for an allowlisted token", "GET", "/acme/web.git/info/refs?service=git-upload-pack",
 					http.Header{"Authorization": {bearer(office.Secret)}, "X-Real-Ip": {"10.20.30.40"}}},
+				{"a fetch's POST that asks the service to run as DELETE", "POST", "/acme/web.git/git-upload-pack",
+					http.Header{"Authorization": {basic("x", read.Secret)}, "X-Http-Method-Override": {"DELETE"}}},
 			}
 			for _, a := range attacks {
 				before := reached.Load()

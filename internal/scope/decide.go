@@ -22,8 +22,8 @@ type Decision struct {
 // The path is matched segment by segment after percent-decoding. Paths the
 // upstream could read differently from us are denied whatever the rules and
 // the default say: empty segments ("//"), "." and ".." segments (encoded
-// or not), a segment that decodes to contain "/" or a control character,
-// and malformed escapes. A single trailing "/" is ignored.
+// or not), a segment that decodes to contain "/", a backslash, ";" or a
+// control character, and malformed escapes. A single trailing "/" is ignored.
 func (r *Router) Decide(method, requestURI string) Decision {
 	p, rawQuery, _ := strings.Cut(requestURI, "?")
 	p, _, _ = strings.Cut(p, "#")
@@ -87,8 +87,12 @@ func splitPath(p string, segs []string) ([]string, bool) {
 			seg = dec
 		}
 		// A backslash is a separator to some services (IIS, some routers):
-		// "..\..\other" would climb out of the resource judged here.
-		if seg == "" || seg == "." || seg == ".." || hasControl(seg) || strings.IndexByte(seg, '\\') >= 0 {
+		// "..\..\other" would climb out of the resource judged here. A ";"
+		// starts path parameters, which servlet containers and Spring drop
+		// (some after decoding "%3B"): "prod;-staging" would be judged as a
+		// service a token for "*-staging" holds, and run as "prod". nginx,
+		// Caddy and Traefik pass both on as sent.
+		if seg == "" || seg == "." || seg == ".." || hasControl(seg) || strings.IndexAny(seg, "\\;") >= 0 {
 			return nil, false
 		}
 		segs = append(segs, seg)

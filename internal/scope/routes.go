@@ -199,6 +199,9 @@ func parseSegment(p, part string, last bool) (segmentPattern, error) {
 		return segmentPattern{}, invalidf("path %q has an empty segment (\"//\"); remove it", p)
 	case part == "." || part == "..":
 		return segmentPattern{}, invalidf("path %q has a %q segment; write the path as the upstream sees it", p, part)
+	case strings.ContainsAny(part, ";\\"):
+		// Decide refuses such requests, so the rule could never match.
+		return segmentPattern{}, invalidf("path %q: segment %q holds \";\" or a backslash, which Latchkey refuses in requests (servers read them differently); remove it", p, part)
 	case !strings.ContainsAny(part, "{}"):
 		return segmentPattern{literal: part}, nil
 	case !strings.HasPrefix(part, "{"):

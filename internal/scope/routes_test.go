@@ -47,6 +47,13 @@ func TestPathsAnUpstreamCouldReadDifferentlyAreDeniedWhateverTheDefault(t *testi
 		"/acme/%5cother/x",
 		"/acme/%2e%2e/other/x",
 		"/acme//other/x",
+		// Servlet containers and Spring drop ";" parameters, some after
+		// decoding: "web;x" would be judged as one repository and served
+		// as another.
+		"/acme/web.git;x/git-receive-pack",
+		"/acme/web;/info/refs?service=git-upload-pack",
+		"/acme/web%3Bx/info/refs?service=git-upload-pack",
+		"/acme/web.git/git-upload-pack;x",
 	} {
 		checkDecision(t, r, "GET", uri, decision{deny: true})
 	}
@@ -200,6 +207,8 @@ func TestNewRouterRejectsBadConfig(t *testing.T) {
 		{"relative path", rule(func(r *scope.Rule) { r.Path = "{owner}/{repo}" }), []string{`must start with "/"`}},
 		{"empty segment", rule(func(r *scope.Rule) { r.Path = "/{owner}//{repo}" }), []string{"empty segment"}},
 		{"dot-dot segment", rule(func(r *scope.Rule) { r.Path = "/{owner}/../{repo}" }), []string{`".." segment`}},
+		{"path parameter", rule(func(r *scope.Rule) { r.Path = "/{owner}/x;v=1/{repo}" }), []string{`segment "x;v=1" holds ";"`}},
+		{"backslash", rule(func(r *scope.Rule) { r.Path = `/{owner}/a\b/{repo}` }), []string{"or a backslash"}},
 		{"parameter prefix", rule(func(r *scope.Rule) { r.Path = "/{owner}/v{repo}" }), []string{`segment "v{repo}" must start with its parameter`}},
 		{"two parameters", rule(func(r *scope.Rule) { r.Path = "/{owner}{repo}" }), []string{"must hold one parameter"}},
 		{"unclosed parameter", rule(func(r *scope.Rule) { r.Path = "/{owner/{repo}" }), []string{"must hold one parameter"}},

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -204,7 +203,7 @@ func (d *Device) serveAuthorization(w http.ResponseWriter, r *http.Request) {
 	dc := &store.DeviceCode{
 		ID: newDeviceID(), DeviceDigest: digestOf(deviceCode), UserDigest: digestOf(normalizeUserCode(userCode)),
 		ClientID: CLIClientID, Status: store.DevicePending, CreatedAt: now, ExpiresAt: now.Add(d.lifetime()), Interval: d.interval(),
-		RequesterIP: client.IP, RequesterAgent: cleanAgent(client.Agent),
+		RequesterIP: client.IP, RequesterAgent: boundAgent(client.Agent),
 	}
 	if err := d.Store.CreateDeviceCode(r.Context(), dc); err != nil {
 		d.logger().ErrorContext(r.Context(), "create device code", "err", err)
@@ -456,21 +455,12 @@ func formatUserCode(norm string) string {
 // any real client, and anyone may create codes.
 const maxAgentBytes = 256
 
-// cleanAgent makes a User-Agent fit to store and show: valid UTF-8 (a
-// PostgreSQL text column refuses anything else), without control or
-// formatting characters (no line breaks, no right-to-left overrides that
-// make the text read as something else), at most maxAgentBytes.
-func cleanAgent(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.Map(func(r rune) rune {
-		switch {
-		case r == '\t':
-			return ' '
-		case unicode.IsControl(r), unicode.Is(unicode.Cf, r):
-			return -1
-		}
-		return r
-	}, s)
+// boundAgent bounds a User-Agent to keep with a device code to
+// maxAgentBytes, cut at a character boundary. The request edge has already
+// made it valid UTF-8 and replaced its control and formatting characters
+// (auth.Client.Agent), so a line break or a right-to-left override shows
+// as U+FFFD on the approval page rather than acting.
+func boundAgent(s string) string {
 	s = strings.TrimSpace(s)
 	if len(s) > maxAgentBytes {
 		cut := maxAgentBytes

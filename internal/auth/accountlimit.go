@@ -88,7 +88,8 @@ func (l *AccountLimiter) key(username string) uint64 {
 }
 
 // Err returns a *RateLimited (Account set) while username has used up its
-// failures and ip has not signed in to it recently, else nil.
+// failures (the checks in flight counted as spent) and ip has not signed in
+// to it recently, else nil.
 func (l *AccountLimiter) Err(username, ip string) error {
 	if l == nil {
 		return nil
@@ -96,15 +97,26 @@ func (l *AccountLimiter) Err(username, ip string) error {
 	k, now := l.key(username), l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b, ok := l.fails[k]
-	if !ok {
-		return nil
+	if rl, _ := l.limitedLocked(k, ip, now); rl != nil {
+		return rl
 	}
-	tokens := b.bucket.TokensAt(now)
-	if tokens >= 1 || l.knownLocked(k, AddressKey(ip), now) {
-		return nil
+	return nil
+}
+
+// limitedLocked is Err for the name key k: the refusal, or nil and whether
+// ip is an address the name knows (which is never refused or counted).
+func (l *AccountLimiter) limitedLocked(k uint64, ip string, now time.Time) (rl *RateLimited, known bool) {
+	if l.knownLocked(k, AddressKey(ip), now) {
+		return nil, true
 	}
-	return &RateLimited{RetryAfter: time.Duration((1 - tokens) * float64(l.every)), Account: true}
+	tokens := float64(l.burst)
+	if b, ok := l.fails[k]; ok {
+		tokens = b.bucket.TokensAt(now)
+	}
+	if left := tokens - float64(l.inflight[k]); left < 1 {
+		return &RateLimited{RetryAfter: time.Duration((1 - left) * float64(l.every)), Account: true}, false
+	}
+	return nil, false
 }
 
 // Begin counts a password check for username from ip as a failure until
@@ -122,20 +134,15 @@ func (l *AccountLimiter) Begin(username, ip string) (end func(failed bool), err 
 	}
 	k, now := l.key(username), l.now()
 	l.mu.Lock()
-	if l.knownLocked(k, AddressKey(ip), now) {
-		l.mu.Unlock()
+	defer l.mu.Unlock()
+	rl, known := l.limitedLocked(k, ip, now)
+	switch {
+	case rl != nil:
+		return nil, rl
+	case known:
 		return l.settle(username, ip, k, false), nil
 	}
-	tokens := float64(l.burst)
-	if b, ok := l.fails[k]; ok {
-		tokens = b.bucket.TokensAt(now)
-	}
-	if left := tokens - float64(l.inflight[k]); left < 1 {
-		l.mu.Unlock()
-		return nil, &RateLimited{RetryAfter: time.Duration((1 - left) * float64(l.every)), Account: true}
-	}
 	l.inflight[k]++
-	l.mu.Unlock()
 	return l.settle(username, ip, k, true), nil
 }
 

@@ -56,8 +56,6 @@ type deviceResult struct{ Text, Class string }
 // AccountLimiter throttles password guesses at one user name from any
 // number of addresses. *auth.AccountLimiter satisfies it.
 type AccountLimiter interface {
-	// Err is an *auth.RateLimited while username is throttled for ip.
-	Err(username, ip string) error
 	Fail(username, ip string)
 	Succeed(username, ip string)
 	// Begin counts a password check as a failure until end settles it,

@@ -106,9 +106,14 @@ func (a *authenticator) refuse(w http.ResponseWriter, r *http.Request, err error
 }
 
 // credential reads "Authorization: Bearer <t>" (or "token <t>"). Tokens are
-// never read from the URL.
+// never read from the URL. Two Authorization headers are none: which one
+// names the caller is ambiguous, so the request is refused.
 func credential(h http.Header) (string, bool) {
-	scheme, rest, ok := strings.Cut(h.Get("Authorization"), " ")
+	vs := h["Authorization"]
+	if len(vs) != 1 {
+		return "", false
+	}
+	scheme, rest, ok := strings.Cut(vs[0], " ")
 	if !ok || !(strings.EqualFold(scheme, "Bearer") || strings.EqualFold(scheme, "token")) {
 		return "", false
 	}

@@ -118,7 +118,7 @@ func (a *API) authenticate(ctx huma.Context, next func(huma.Context)) {
 	secret, _, ok := auth.Credential(r.Header)
 	if !ok {
 		if r.Header.Get("Authorization") != "" {
-			ctx = huma.WithValue(ctx, keyAuthErr, error(&auth.Failure{Reason: "the Authorization header is not understood: send \"Bearer <token>\", \"token <token>\" or Basic credentials with the token as password"}))
+			ctx = huma.WithValue(ctx, keyAuthErr, error(&auth.Failure{Reason: auth.CredentialNotUnderstood}))
 		}
 		next(ctx)
 		return

@@ -10,11 +10,15 @@ import (
 // Credential extracts a secret from the Authorization header: "Bearer <t>",
 // "token <t>" or HTTP Basic with the token as the password. For Basic it
 // also returns the user name given. Credentials are never read from a URL.
+// A request with two Authorization headers has none: which one names the
+// caller is ambiguous (an upstream or a framework may read the other), so
+// it is refused rather than judged on the first.
 func Credential(h http.Header) (secret, basicUser string, ok bool) {
-	v := h.Get("Authorization")
-	if v == "" {
+	vs := h["Authorization"]
+	if len(vs) != 1 || vs[0] == "" {
 		return "", "", false
 	}
+	v := vs[0]
 	scheme, rest, found := strings.Cut(v, " ")
 	if !found {
 		return "", "", false
@@ -57,3 +61,7 @@ func isBasic(h http.Header) bool {
 	scheme, _, _ := strings.Cut(h.Get("Authorization"), " ")
 	return strings.EqualFold(scheme, "Basic")
 }
+
+// CredentialNotUnderstood is the reason given when an Authorization header
+// is present but Credential reads no secret from it.
+const CredentialNotUnderstood = `the Authorization header is not understood: send exactly one Authorization header, "Bearer <token>", "token <token>" or Basic credentials with the token as password`

@@ -61,7 +61,7 @@ func (a *Authorizer) Authorize(ctx context.Context, router *scope.Router, req Re
 	if !ok {
 		reason := "authentication required: send a Latchkey token as the password (Git) or as Authorization: Bearer <token>"
 		if req.Header.Get("Authorization") != "" {
-			reason = "the Authorization header is not understood: send \"Bearer <token>\", \"token <token>\" or Basic credentials with the token as password"
+			reason = auth.CredentialNotUnderstood
 		}
 		return out.deny(http.StatusUnauthorized, reason)
 	}

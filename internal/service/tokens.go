@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/latchkey/latchkey/internal/scope"
 	"github.com/latchkey/latchkey/internal/store"
@@ -531,7 +532,10 @@ func (s *Tokens) Usage(ctx context.Context, a Actor, id string, days int) ([]sto
 }
 
 func cleanName(name string) (string, error) {
-	name = strings.TrimSpace(name)
+	// One spelling per name: "e" + U+0301 and the precomposed "é" read the
+	// same, so names are kept composed (NFC) and a second spelling of a
+	// live token's name is the duplicate it looks like.
+	name = norm.NFC.String(strings.TrimSpace(name))
 	switch {
 	case name == "":
 		return "", invalid("name", "name is required: give the token a name that says what it is for, like \"ci-deploy\"")
@@ -539,6 +543,8 @@ func cleanName(name string) (string, error) {
 		return "", invalid("name", "name is too long: at most %d characters", maxNameLen)
 	case strings.IndexFunc(name, unicode.IsControl) >= 0:
 		return "", invalid("name", "name must not contain control characters")
+	case strings.ContainsAny(name, "\u2028\u2029"):
+		return "", invalid("name", "name must be one line: remove the line or paragraph separator (U+2028, U+2029)")
 	case strings.IndexFunc(name, invisible) >= 0:
 		return "", invalid("name", "name must not contain invisible or direction-changing characters (such as U+200B or U+202E): they make one name look like another")
 	case strings.ContainsRune(name, utf8.RuneError):

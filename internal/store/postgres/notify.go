@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/latchkey/latchkey/internal/store"
@@ -77,17 +78,52 @@ func (s *Store) listen(ctx context.Context, name string) (*pgxpool.Conn, error) 
 // about revocations, and it drops its cache only once it is (the "" call).
 const maxListenBackoff = 250 * time.Millisecond
 
+// A listener that has heard nothing for listenQuietFor asks its connection
+// for a round trip, and takes it for dead when no answer comes within
+// listenPingTimeout. A connection whose path silently died (a network that
+// dropped the flow, a failover whose old host vanished) gives no error
+// otherwise: TCP keepalive would notice only after many minutes, while every
+// invalidation sent meanwhile goes unheard. A round trip a second costs the
+// database next to nothing.
+const (
+	listenQuietFor    = time.Second
+	listenPingTimeout = 2 * time.Second
+)
+
+// next waits for the next notification on conn, checking the connection
+// whenever it has been quiet for listenQuietFor.
+func next(ctx context.Context, conn *pgx.Conn) (*pgconn.Notification, error) {
+	for {
+		wctx, cancel := context.WithTimeout(ctx, listenQuietFor)
+		n, err := conn.WaitForNotification(wctx)
+		quiet := wctx.Err() == context.DeadlineExceeded && ctx.Err() == nil
+		cancel()
+		if err == nil || !quiet || !pgconn.Timeout(err) {
+			return n, err
+		}
+		pctx, cancel := context.WithTimeout(ctx, listenPingTimeout)
+		err = conn.Ping(pctx)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("the listening connection did not answer: %w", err)
+		}
+	}
+}
+
 func (s *Store) receive(ctx context.Context, name string, conn *pgxpool.Conn, fn func(string)) {
 	backoff := 50 * time.Millisecond
 	for {
-		n, err := conn.Conn().WaitForNotification(ctx)
+		n, err := next(ctx, conn.Conn())
 		if err == nil {
 			fn(n.Payload)
 			backoff = 50 * time.Millisecond
 			continue
 		}
 		// The connection's state is unknown after an error: never reuse it.
-		_ = conn.Conn().Close(context.Background())
+		// Its path may be dead, so closing it must not wait on the network.
+		cctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_ = conn.Conn().Close(cctx)
+		cancel()
 		conn.Release()
 		for {
 			select {

@@ -43,6 +43,8 @@ type Store struct {
 	// ckpt copies the WAL back off the writer's path (checkpoint.go); nil
 	// when opened without it.
 	ckpt *checkpointer
+	// wal notices a WAL file deleted under the store (walguard.go).
+	wal *walGuard
 	// changes counts the writes of this store, each counted once it has
 	// committed or failed: a verification connection keeps its read
 	// snapshot only while the count is the one it began with (verify.go).
@@ -167,6 +169,7 @@ func open(ctx context.Context, path string, o options) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	s.wal = newWALGuard(path)
 	return s, nil
 }
 
@@ -238,7 +241,10 @@ func (s *Store) Close() error {
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	defer s.changes.Add(1) // once committed or failed
 	if s.wr != nil {
-		return s.wr.do(ctx, fn)
+		if err := s.wr.do(ctx, fn); err != nil {
+			return err
+		}
+		return s.wal.secure(ctx, s.w)
 	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -253,14 +259,18 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", translate(err))
 	}
-	return nil
+	return s.wal.secure(ctx, s.w)
 }
 
 // execAuto runs one write statement on the write connection, outside
 // group commit (it commits on its own), and counts the write.
 func (s *Store) execAuto(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	defer s.changes.Add(1) // once committed or failed
-	return s.w.ExecContext(ctx, query, args...)
+	res, err := s.w.ExecContext(ctx, query, args...)
+	if err != nil {
+		return res, err
+	}
+	return res, s.wal.secure(ctx, s.w)
 }
 
 // exec runs one write statement in its own write transaction.

@@ -1,6 +1,8 @@
 package client
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -119,20 +121,53 @@ func (c *Client) ExportAudit(ctx context.Context, opts AuditOptions) iter.Seq2[A
 			return
 		}
 		defer resp.Body.Close()
-		dec := json.NewDecoder(resp.Body)
+		r := bufio.NewReader(resp.Body)
 		for {
-			var e AuditEvent
-			err := dec.Decode(&e)
-			if errors.Is(err, io.EOF) {
+			line, err := readLine(r, maxAuditEvent)
+			if errors.Is(err, io.EOF) && len(line) == 0 {
 				return
 			}
-			if err != nil {
+			if err != nil && !errors.Is(err, io.EOF) {
+				yield(AuditEvent{}, fmt.Errorf("read audit export: %w", err))
+				return
+			}
+			if len(bytes.TrimSpace(line)) == 0 {
+				continue
+			}
+			var e AuditEvent
+			if err := json.Unmarshal(line, &e); err != nil {
 				yield(AuditEvent{}, fmt.Errorf("read audit export: %w", err))
 				return
 			}
 			if !yield(e, nil) {
 				return
 			}
+		}
+	}
+}
+
+// maxAuditEvent bounds one line of the audit export. The export streams
+// outside the bound of other answers; an event is a few kilobytes at most,
+// so a longer line is refused rather than buffered without end.
+const maxAuditEvent = 1 << 20
+
+// readLine reads one line of r, without its end, refusing one longer than
+// max. At the end of the stream it returns what is left with io.EOF.
+func readLine(r *bufio.Reader, max int) ([]byte, error) {
+	var line []byte
+	for {
+		chunk, err := r.ReadSlice('\n')
+		if len(line)+len(chunk) > max+1 { // +1: the line's own '\n'
+			return nil, fmt.Errorf("an audit event in the export is too large (over %d bytes); the server's answer is not an audit export", max)
+		}
+		line = append(line, chunk...)
+		switch {
+		case err == nil:
+			return line[:len(line)-1], nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		default:
+			return line, err
 		}
 	}
 }

@@ -121,8 +121,9 @@ func (in *introspector) ask(ctx context.Context, raw string) (*Principal, error)
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&ans); err != nil {
 		return nil, fmt.Errorf("%w: introspection answer: %v", errUnavailable, err)
 	}
-	// Sessions are console and CLI logins, not credentials for services.
-	if !ans.Active || (ans.Kind != "pat" && ans.Kind != "adm") || ans.Sub == "" {
+	// Sessions are console and CLI logins, not credentials for services;
+	// personal, admin and federated (a CI job's) tokens are.
+	if !ans.Active || (ans.Kind != "pat" && ans.Kind != "adm" && ans.Kind != "fed") || ans.Sub == "" {
 		return nil, nil
 	}
 	p := &Principal{Subject: ans.Sub, Username: ans.Username, Scopes: strings.Fields(ans.Scope), TokenID: ans.TokenID, Kind: ans.Kind, IPAllowlist: ans.IPAllowlist}

@@ -1,6 +1,8 @@
 package middleware
 
 import (
+	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -42,7 +44,8 @@ type Options struct {
 	JWKSMinRefresh time.Duration
 
 	// IntrospectionURL, when set, makes the middleware also accept raw
-	// Latchkey tokens (personal and admin access tokens, not sessions) by
+	// Latchkey tokens (personal and admin access tokens and the federated
+	// tokens of CI jobs, not sessions) by
 	// asking this RFC 7662 endpoint, e.g. Issuer + "/oauth2/introspect".
 	// IntrospectionToken is the middleware's own credential there: a
 	// Latchkey token with the introspect scope. A string that is not a
@@ -71,7 +74,10 @@ type Options struct {
 	// it forwards, read only when r comes from that proxy.
 	ClientIP func(r *http.Request) string
 	// HTTPClient fetches keys and calls introspection; default: a client
-	// with a 10s timeout.
+	// with a 10s timeout. Unless it has a CheckRedirect of its own, the
+	// middleware follows a redirect only within the origin (scheme, host,
+	// port) of the URL it asked, so that a token it introspects is never
+	// POSTed to another server, nor keys or an answer taken from one.
 	HTTPClient *http.Client
 	// Logger receives fetch failures; default slog.Default().
 	Logger *slog.Logger
@@ -126,6 +132,11 @@ func (o Options) withDefaults() Options {
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
+	if o.HTTPClient.CheckRedirect == nil {
+		hc := *o.HTTPClient
+		hc.CheckRedirect = sameOriginOnly
+		o.HTTPClient = &hc
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -133,6 +144,31 @@ func (o Options) withDefaults() Options {
 		o.Now = time.Now
 	}
 	return o
+}
+
+// sameOriginOnly follows a redirect only to the origin (scheme, host and
+// port) of the first request. Go's client resends a 307 or 308's body, the
+// introspected token, to any host, and would take signing keys or an
+// introspection answer from wherever a redirect points.
+func sameOriginOnly(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	from := via[0].URL
+	if !strings.EqualFold(req.URL.Scheme, from.Scheme) || !strings.EqualFold(canonicalHost(req.URL), canonicalHost(from)) {
+		return fmt.Errorf("refused to follow a redirect from %s://%s to %s://%s: set the Latchkey URLs to the server itself",
+			from.Scheme, from.Host, req.URL.Scheme, req.URL.Host)
+	}
+	return nil
+}
+
+// canonicalHost is u's host with its port, the scheme's default if none.
+func canonicalHost(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[strings.ToLower(u.Scheme)]
+	}
+	return net.JoinHostPort(u.Hostname(), port)
 }
 
 func orDefault(d, def time.Duration) time.Duration {

@@ -18,8 +18,9 @@ type Principal struct {
 	// TokenID is the id of the Latchkey token the credential is, or was
 	// exchanged from.
 	TokenID string `json:"token_id"`
-	// Kind is that token's kind: "pat" (personal) or "adm" (admin access
-	// token of a service account).
+	// Kind is that token's kind: "pat" (personal), "adm" (admin access
+	// token of a service account) or "fed" (issued to a CI job or workload
+	// by workload identity federation).
 	Kind string `json:"kind"`
 	// ExpiresAt is when the credential stops working; zero means never (a
 	// personal access token without expiry).

@@ -86,7 +86,7 @@ func (a *API) withMeEncoder(cfg *huma.Config) {
 		c.Transformers = append(c.Transformers, a.meTransformer(transform), transform)
 		return c
 	}}
-	format := huma.Format{Marshal: marshalJSON, Unmarshal: huma.DefaultJSONFormat.Unmarshal}
+	format := huma.Format{Marshal: marshalJSON, Unmarshal: unmarshalJSON}
 	cfg.Formats = map[string]huma.Format{"application/json": format, "json": format}
 }
 

@@ -2,13 +2,14 @@ package notify
 
 import (
 	"bytes"
+	"encoding/base64"
 	"fmt"
-	"mime"
 	"mime/quotedprintable"
 	"net/mail"
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 )
 
 // composeEmail builds the whole RFC 5322 message: headers and a
@@ -24,7 +25,7 @@ func composeEmail(from, to *mail.Address, n Notice, link string) ([]byte, error)
 	for _, h := range [][2]string{
 		{"From", from.String()},
 		{"To", to.String()},
-		{"Subject", mime.QEncoding.Encode("utf-8", oneLine(subject))},
+		{"Subject", encodeSubject(oneLine(subject))},
 		{"Date", time.Now().Format(time.RFC1123Z)},
 		{"Message-ID", "<" + n.ID + "@" + domain + ">"},
 		{"MIME-Version", "1.0"},
@@ -46,14 +47,55 @@ func composeEmail(from, to *mail.Address, n Notice, link string) ([]byte, error)
 	return b.Bytes(), nil
 }
 
-// oneLine replaces control characters (line breaks above all) with spaces,
+// encodeSubject writes s as a Subject header's value. Printable ASCII goes
+// as is, unless it holds "=?", which a mail client would decode as an RFC
+// 2047 encoded word: a token named =?utf-8?q?...?= would then read as other
+// text. Anything else is written as B encoded words of at most 45 bytes of
+// UTF-8 each (never splitting a character), one per folded line, so that
+// a 200-character name in any script stays far below RFC 5322's limit of
+// 998 characters a line, past which mail servers refuse the message.
+func encodeSubject(s string) string {
+	if !strings.Contains(s, "=?") && isPrintableASCII(s) {
+		return s
+	}
+	const maxChunk = 45 // 60 characters of base64; each word is under 75
+	var b strings.Builder
+	for s != "" {
+		n := 0
+		for n < len(s) {
+			_, l := utf8.DecodeRuneInString(s[n:])
+			if n > 0 && n+l > maxChunk {
+				break
+			}
+			n += l
+		}
+		if b.Len() > 0 {
+			b.WriteString("\r\n ")
+		}
+		b.WriteString("=?utf-8?b?" + base64.StdEncoding.EncodeToString([]byte(s[:n])) + "?=")
+		s = s[n:]
+	}
+	return b.String()
+}
+
+func isPrintableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// oneLine replaces control characters (line breaks above all, U+2028 and
+// U+2029 included) with spaces,
 // so text from a report cannot add header lines, and drops invisible
 // formatting characters (a right-to-left override would make a name or a
 // URL read as something else) but for the zero width joiner of emoji.
 func oneLine(s string) string {
 	return strings.Map(func(r rune) rune {
 		switch {
-		case unicode.IsControl(r):
+		case unicode.IsControl(r), r == '\u2028', r == '\u2029':
 			return ' '
 		case r != '\u200d' && unicode.Is(unicode.Cf, r):
 			return -1

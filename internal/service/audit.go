@@ -129,7 +129,9 @@ func decodeCursor(c string) (string, error) {
 // n runes: safe to store and to show. Formatting characters count because a
 // right-to-left override or a zero width space makes text read as
 // something other than what it is, on a console page, in a terminal or in
-// an email alike.
+// an email alike. U+2028 and U+2029, the line and paragraph separators,
+// are line breaks (in JavaScript, JSON viewers, mail and chat clients) and
+// count as control characters here.
 func printable(s string, n int) string {
 	var b strings.Builder
 	count := 0
@@ -137,7 +139,7 @@ func printable(s string, n int) string {
 		if count == n {
 			break
 		}
-		if unicode.IsControl(r) || invisible(r) {
+		if unicode.IsControl(r) || invisible(r) || r == '\u2028' || r == '\u2029' {
 			r = utf8.RuneError
 		}
 		b.WriteRune(r)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/store"
@@ -73,6 +74,12 @@ func (s *Tokens) ReportLeaks(ctx context.Context, a Actor, reports []LeakReport)
 		// characters, which could rewrite an admin's terminal or disguise
 		// what the owner reads.
 		r.URL, r.Source = printable(r.URL, maxLeakURLLen), printable(r.Source, maxLeakSourceLen)
+		// The verdict echoes the token as sent; it is matched without the
+		// spaces or line end around it, which copying from a file or a
+		// terminal adds (Authorization ignores them too): a live secret
+		// must not stay live on a false_positive for a trailing newline.
+		sent := r.Token
+		r.Token = strings.Trim(r.Token, " \t\r\n")
 		eff, dup := seen[r.Token]
 		if !dup {
 			var err error
@@ -88,7 +95,7 @@ func (s *Tokens) ReportLeaks(ctx context.Context, a Actor, reports []LeakReport)
 		if eff.ours {
 			label = "true_positive"
 		}
-		out.Verdicts = append(out.Verdicts, LeakVerdict{TokenRaw: r.Token, TokenType: r.Type, Label: label})
+		out.Verdicts = append(out.Verdicts, LeakVerdict{TokenRaw: sent, TokenType: r.Type, Label: label})
 	}
 	out.Ended = len(ended)
 	if len(ended) > 0 {

@@ -89,7 +89,7 @@ func (s *traefikSim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(w, resp.Body)
 		return
 	}
-	re := regexp.MustCompile("(?i)" + s.cfg.AuthResponseHeadersRegex)
+	re := regexp.MustCompile(s.cfg.AuthResponseHeadersRegex) // as Traefik compiles it: case matters unless it says (?i)
 	for k := range r.Header {
 		if re.MatchString(k) {
 			r.Header.Del(k)

@@ -79,9 +79,9 @@ func (s *SCIM) Mount(mux *http.ServeMux) {
 func (s *SCIM) authed(fn scimHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || raw == "" {
+		if !ok || raw == "" || len(r.Header.Values("Authorization")) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="latchkey-scim"`)
-			writeSCIMError(w, http.StatusUnauthorized, "", "send an admin access token holding the scim scope as Authorization: Bearer <token>")
+			writeSCIMError(w, http.StatusUnauthorized, "", "send an admin access token holding the scim scope as one Authorization: Bearer <token> header")
 			return
 		}
 		c := auth.ClientOf(r)
@@ -98,6 +98,12 @@ func (s *SCIM) authed(fn scimHandler) http.Handler {
 		p.Identity().SetExpiration(w.Header())
 		if p.Token == nil {
 			writeSCIMError(w, http.StatusForbidden, "", "SCIM takes an admin access token holding the scim scope, not a login session")
+			return
+		}
+		if p.Federated() {
+			// Provisioning creates and reactivates people: a change that
+			// outlives a CI job's short-lived token.
+			writeSCIMError(w, http.StatusForbidden, "", "SCIM takes an admin access token holding the scim scope, not a token issued by workload identity federation: create an admin access token for the identity provider")
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxSCIMBodyBytes)

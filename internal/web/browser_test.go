@@ -461,7 +461,7 @@ func TestBrowserFocusRingIsVisible(t *testing.T) {
 }
 
 // A form sent back with what was wrong says so in the page's title and puts
-// focus where the fix is: the first field in error, else the form's error.
+// focus on the error summary, which links to each field to fix.
 func TestBrowserFormErrorsTakeFocus(t *testing.T) {
 	s := servertest.Start(t)
 	session := s.AdminSession(t)
@@ -496,5 +496,9 @@ func TestBrowserFormErrorsTakeFocus(t *testing.T) {
 	if status := b.submit(`form button[type=submit].btn-primary`); status != http.StatusConflict {
 		t.Fatalf("duplicate name: status %d, want 409", status)
 	}
-	focusIs("#name")
+	focusIs("#form-error")
+	b.do(chromedp.Click(chromedp.CSS(`#form-error a[href="#name-error"]`)))
+	if !b.eval(`document.activeElement.id === "name"`) {
+		t.Error("following the summary's link does not put focus in the Name field")
+	}
 }

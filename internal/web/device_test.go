@@ -38,7 +38,7 @@ func deviceCode(t *testing.T, s *servertest.Server, agent string) string {
 // the form sent empty, the review a link opens (with a long, hostile
 // User-Agent), Approve pressed before typing the code, and the approval.
 // Each passes axe-core and the console's own checks; a form sent back with
-// a mistake says "Error:" first and puts focus on the field to fix.
+// a mistake says "Error:" first and puts focus on the error summary.
 func TestBrowserDeviceSignInStepsPassAxeAndKeepFocusOnErrors(t *testing.T) {
 	axe := axeSource(t)
 	s := servertest.Start(t)
@@ -65,9 +65,9 @@ func TestBrowserDeviceSignInStepsPassAxeAndKeepFocusOnErrors(t *testing.T) {
 			}
 			errorFocused := func(step string) {
 				t.Helper()
-				if !b.eval(`document.title.startsWith("Error: ") && document.activeElement.id === "user_code" && document.activeElement.getAttribute("aria-invalid") === "true"`) {
+				if !b.eval(`document.title.startsWith("Error: ") && document.activeElement.id === "form-error" && document.getElementById("user_code").getAttribute("aria-invalid") === "true"`) {
 					title, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.title + " / focus on #" + document.activeElement.id`))
-					t.Errorf("%s: want an Error: title and focus on the code field, got %s", step, title)
+					t.Errorf("%s: want an Error: title and focus on the error summary, got %s", step, title)
 				}
 			}
 

@@ -50,7 +50,8 @@ func parsePages(funcs template.FuncMap) (*pages, error) {
 type page struct {
 	Title    string
 	Base     string // the path prefix the console is reached under, usually ""
-	Name     string // the page template, for highlighting the navigation
+	Name     string // the page template
+	Path     string // the request's path below Base, for marking the menu link to it
 	User     *store.User
 	Admin    bool
 	CSRF     string
@@ -59,19 +60,20 @@ type page struct {
 	Data     any
 }
 
-// Section is the navigation entry the page belongs to.
-func (p *page) Section() string {
+// Current is the aria-current attribute of the menu link to path: "page"
+// on that very page, "true" on a page inside its section (a token under
+// Access tokens, a user under Users), none elsewhere. Error pages belong
+// to no section: "Not found" under /tokens/ is not a token's page.
+func (p *page) Current(path string) template.HTMLAttr {
 	switch {
-	case p.Name == "admin_user": // one user's page belongs to Users
-		return "admin_users"
-	case strings.HasPrefix(p.Name, "admin_"):
-		return p.Name
-	case p.Name == "cli_auth":
-		return "cli"
-	case p.Name == "sessions":
-		return "sessions"
+	case p.Name == "error":
+		return ""
+	case p.Path == path:
+		return ` aria-current="page"`
+	case strings.HasPrefix(p.Path, path+"/"):
+		return ` aria-current="true"`
 	}
-	return "tokens"
+	return ""
 }
 
 // bannerToken is one of the visitor's tokens that expires within a week.
@@ -95,7 +97,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, v *visit, statu
 		// which is what a screen reader reads on arrival (WCAG 3.3.1).
 		title = "Error: " + title
 	}
-	pg := &page{Title: title, Base: basePath(r), Name: name, Data: data, Notice: notices[r.URL.Query().Get("msg")]}
+	pg := &page{Title: title, Base: basePath(r), Name: name, Path: r.URL.Path, Data: data, Notice: notices[r.URL.Query().Get("msg")]}
 	if v != nil {
 		pg.User, pg.Admin, pg.CSRF = v.p.User, v.admin(), v.csrf
 		pg.Expiring = h.expiring(r.Context(), v)
@@ -216,13 +218,14 @@ type form struct {
 	Error  string
 	Fields map[string]string
 	known  map[string]bool
+	order  []string  // the fields in the order the form shows them
 	words  formWords // the form's labels for the service's field names
 }
 
 // newForm returns a form whose errors may name the given fields; errors
 // about any other field are shown for the whole form.
 func newForm(csrf string, fields ...string) form {
-	f := form{CSRF: csrf, known: map[string]bool{}}
+	f := form{CSRF: csrf, known: map[string]bool{}, order: fields}
 	for _, name := range fields {
 		f.known[name] = true
 	}
@@ -234,6 +237,22 @@ func (f form) Err(field string) string { return f.Fields[field] }
 
 // Invalid reports whether the form has any error.
 func (f form) Invalid() bool { return f.Error != "" || len(f.Fields) > 0 }
+
+// problem is one field's error in the summary above a form.
+type problem struct{ Field, Msg string }
+
+// Problems lists the field errors in the order the form shows its fields,
+// for the error summary that takes focus when the form comes back (each
+// links to the message next to its field, id "<field>-error").
+func (f form) Problems() []problem {
+	var out []problem
+	for _, name := range f.order {
+		if msg, ok := f.Fields[name]; ok {
+			out = append(out, problem{Field: name, Msg: msg})
+		}
+	}
+	return out
+}
 
 func (f *form) set(field, msg string) {
 	if field == "" || !f.known[field] {

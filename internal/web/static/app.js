@@ -137,12 +137,26 @@
     });
   }
 
-  // A form sent back with errors: focus starts at the first field in
-  // error, else at the form's error message, so that keyboard and
-  // screen-reader users begin where the fix is.
+  // A form sent back with errors: focus starts at the error summary, which
+  // says what was wrong and links to each field to fix; following a link
+  // puts focus in that field (the one its message describes), not only
+  // scrolls to it.
   function focusFirstError() {
-    var target = document.querySelector("main [aria-invalid=\"true\"]") || document.getElementById("form-error");
-    if (target) { target.focus(); } // runs after setupExpiry: a custom date in error shows
+    var summary = document.getElementById("form-error");
+    if (!summary) { return; }
+    summary.querySelectorAll("a[data-field-error]").forEach(function (link) {
+      link.addEventListener("click", function (event) {
+        var id = link.getAttribute("data-field-error");
+        var described = document.querySelector("[aria-describedby~=\"" + id + "\"]");
+        if (described && described.matches("fieldset")) {
+          described = described.querySelector("input:not([type=hidden]), select, textarea");
+        }
+        if (!described) { return; }
+        event.preventDefault();
+        described.focus();
+      });
+    });
+    summary.focus(); // runs after setupExpiry: a custom date in error shows
   }
 
   document.addEventListener("DOMContentLoaded", function () {

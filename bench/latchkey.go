@@ -54,8 +54,12 @@ type server struct {
 	cmd  *exec.Cmd
 	url  string
 	logs *tailBuffer
-	done chan error
-	once sync.Once
+	// exited is closed when the process has exited, with exitErr its
+	// status: every waiter sees it (a channel of one value let the first
+	// reader take it, and a later stop waited for ever).
+	exited  chan struct{}
+	exitErr error
+	once    sync.Once
 }
 
 // startServer runs bin on a free loopback port with the dataset's storage
@@ -91,8 +95,11 @@ func startServer(ctx context.Context, bin, dir, profileDir string, ds *dataset, 
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start latchkey: %w", err)
 	}
-	s := &server{cmd: cmd, url: "http://127.0.0.1:" + strconv.Itoa(port), logs: logs, done: make(chan error, 1)}
-	go func() { s.done <- cmd.Wait() }()
+	s := &server{cmd: cmd, url: "http://127.0.0.1:" + strconv.Itoa(port), logs: logs, exited: make(chan struct{})}
+	go func() {
+		s.exitErr = cmd.Wait()
+		close(s.exited)
+	}()
 	if err := s.waitReady(ctx, 60*time.Second); err != nil {
 		s.stop()
 		return nil, err
@@ -104,8 +111,8 @@ func (s *server) waitReady(ctx context.Context, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
 		select {
-		case err := <-s.done:
-			return fmt.Errorf("latchkey exited before it was ready (%v):\n%s", err, s.logs)
+		case <-s.exited:
+			return fmt.Errorf("latchkey exited before it was ready (%v); the last it wrote:\n%s", s.exitErr, s.logs.tail(tailLines))
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(50 * time.Millisecond):
@@ -118,7 +125,47 @@ func (s *server) waitReady(ctx context.Context, limit time.Duration) error {
 			}
 		}
 	}
-	return fmt.Errorf("latchkey was not ready within %s:\n%s", limit, s.logs)
+	return fmt.Errorf("latchkey was not ready within %s; the last it wrote:\n%s", limit, s.logs.tail(tailLines))
+}
+
+// tailLines is how many of the server's last output lines an error quotes.
+const tailLines = 20
+
+// gone returns an error quoting the end of the server's output when the
+// process has exited, and nil while it runs.
+func (s *server) gone() error {
+	select {
+	case <-s.exited:
+		return fmt.Errorf("latchkey exited during the run (%v); the last it wrote:\n%s", s.exitErr, s.logs.tail(tailLines))
+	default:
+		return nil
+	}
+}
+
+// explain is err, or, when the server has exited (the likely reason a
+// request to it failed), the error that says so.
+func (s *server) explain(err error) error {
+	if err == nil {
+		return nil
+	}
+	if g := s.gone(); g != nil {
+		return g
+	}
+	return err
+}
+
+// watch returns a context that ends with ctx or when the server exits, so
+// a load run against a dead server stops at once.
+func (s *server) watch(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-s.exited:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
 }
 
 // stop ends the server gracefully (SIGTERM: it flushes usage data), and
@@ -127,10 +174,10 @@ func (s *server) stop() {
 	s.once.Do(func() {
 		_ = s.cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case <-s.done:
+		case <-s.exited:
 		case <-time.After(30 * time.Second):
 			_ = s.cmd.Process.Kill()
-			<-s.done
+			<-s.exited
 		}
 	})
 }
@@ -219,6 +266,15 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 		t.buf = t.buf[len(t.buf)-t.max:]
 	}
 	return len(p), nil
+}
+
+// tail is the last n lines written.
+func (t *tailBuffer) tail(n int) string {
+	lines := strings.Split(strings.TrimRight(t.String(), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }
 
 func (t *tailBuffer) String() string {

@@ -30,21 +30,31 @@ func measure(ctx context.Context, o *options, dir string, srv *server, l, fl loa
 	}
 	m.slices = max(1, int((o.duration+slice-1)/slice))
 	l.duration, fl.duration = slice, slice
+	// A server that exits mid-run ends the run at once, with its last words.
+	ctx, cancel := srv.watch(ctx)
+	defer cancel()
 	sampler := sampleRSS(srv)
 	cpu0, cpuErr := srv.cpuTime()
 	for i := 0; i < m.slices; i++ {
 		res, err := runWrk(ctx, o.wrk, dir, l)
+		if err == nil {
+			err = srv.gone()
+		}
 		if err != nil {
 			sampler.stop()
-			return m, err
+			return m, srv.explain(err)
 		}
 		m.server = m.server.add(res)
 		if err := srv.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 			sampler.stop()
-			return m, fmt.Errorf("pause the server: %w", err)
+			return m, srv.explain(fmt.Errorf("pause the server: %w", err))
 		}
 		fres, err := runWrk(ctx, o.wrk, dir, fl)
 		_ = srv.cmd.Process.Signal(syscall.SIGCONT)
+		if g := srv.gone(); g != nil {
+			sampler.stop()
+			return m, g
+		}
 		if err != nil {
 			sampler.stop()
 			return m, fmt.Errorf("floor: %w", err)

@@ -217,6 +217,9 @@ func replicaRun(ctx context.Context, o *options, bin, dir string) (*replicaResul
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
+			if err := a.gone(); err != nil {
+				return nil, err
+			}
 			time.Sleep(10 * time.Millisecond)
 		}
 		// Each revoked token is polled from its own loopback address: the

@@ -169,7 +169,7 @@ func runOne(ctx context.Context, o *options, bin, dir string, ds *dataset, fs fi
 		file, distinct = fs.hot, fs.hotN
 		logf("%s: warming the cache with %d tokens", sc.name, distinct)
 		if err := warm(ctx, srv.url, ds.secrets[:fs.hotN]); err != nil {
-			return result{}, err
+			return result{}, srv.explain(err)
 		}
 	}
 	probeSecret := ds.secrets[0]
@@ -177,7 +177,7 @@ func runOne(ctx context.Context, o *options, bin, dir string, ds *dataset, fs fi
 		probeSecret = fs.badSample
 	}
 	if err := probe(ctx, srv.url, sc, probeSecret, fs.callerSecret); err != nil {
-		return result{}, err
+		return result{}, srv.explain(err)
 	}
 	l := load{url: srv.url, mode: sc.mode, tokensFile: file, expect: sc.expect,
 		duration: o.duration, connections: o.connections, threads: o.threads}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -38,15 +39,20 @@ and may be set in the --config YAML file by its name.`,
 				return &exitError{code: 1, err: err}
 			}
 			logger := newLogger(cfg.LogLevel)
+			ctx, stop := stopOnSignal(cmd.Context(), logger, os.Exit)
+			defer stop()
 			server.ApplyMemoryLimit(cfg, os.Getenv, logger)
-			app, err := server.New(cmd.Context(), cfg, logger, cmd.OutOrStdout(), version)
+			app, err := server.New(ctx, cfg, logger, cmd.OutOrStdout(), version)
+			if errors.Is(err, server.ErrStopped) {
+				return nil // told to stop while waiting for the database
+			}
 			if err != nil {
 				return err
 			}
 			if server.AutoMemoryLimitApplies(cfg, os.Getenv) {
 				app.FollowCacheWithMemoryLimit()
 			}
-			return app.Serve(cmd.Context())
+			return app.Serve(ctx)
 		},
 	}
 	cfg.Bind(cmd.Flags())

@@ -55,6 +55,13 @@ func (a *API) problem(ctx context.Context, err error) error {
 			http.Header{"Retry-After": {retry}})
 	case errors.Is(err, context.Canceled):
 		return huma.NewError(499, "request cancelled")
+	case errors.Is(err, service.ErrPasswordsBusy):
+		// The server's own limit, not the storage's: said in its own words
+		// and not recorded as an outage.
+		a.d.Logger.WarnContext(ctx, "a login waited too long for a password check", "err", err)
+		msg, retry, _ := store.Outage(err)
+		return huma.ErrorWithHeaders(huma.NewError(http.StatusServiceUnavailable, msg),
+			http.Header{"Retry-After": {strconv.Itoa(retry)}})
 	}
 	if msg, retry, ok := store.Outage(err); ok {
 		a.d.Logger.WarnContext(ctx, "storage unavailable", "err", err)

@@ -163,7 +163,7 @@ func (c *Serve) options() []option {
 		{"upstream", "reverse-proxy mode: forward authenticated requests to this URL", str(&c.Upstream, "")},
 		{"console-host", "reverse-proxy mode: the host name the web console is served on (e.g. latchkey.example.com); never on an upstream's origin", str(&c.ConsoleHost, "")},
 		{"upstream-timeout", "reverse-proxy mode: how long to wait for an upstream's response headers (0 = no limit)", dur(&c.UpstreamTimeout, time.Minute)},
-		{"request-timeout", "how long an API, OAuth or SCIM request may take before it answers 503 (a slow or unreachable database) instead of waiting; the audit export, job runs, /api/v1/me and introspection are not bounded (0 = no limit)", dur(&c.RequestTimeout, 30*time.Second)},
+		{"request-timeout", "how long an API, OAuth, SCIM or console login request may take before it answers 503 (a slow or unreachable database, or a login waiting its turn for a password check) instead of waiting; the audit export, job runs, /api/v1/me and introspection are not bounded (0 = no limit)", dur(&c.RequestTimeout, 30*time.Second)},
 		{"gateway-realm", "realm of the Basic challenge sent by /auth/verify and reverse-proxy mode", str(&c.GatewayRealm, "latchkey")},
 		{"trusted-proxies", "comma-separated CIDRs of the proxies in front of Latchkey (e.g. 127.0.0.1/32,10.0.0.0/8): only they may set X-Forwarded-For, Forwarded, X-Real-IP, X-Forwarded-Host and X-Forwarded-Proto (where the API's $schema links point, without --public-url) and the forward-auth original method and URI (default: none, trust no header)", list(&c.TrustedProxies)},
 		{"basic-auth-username-must-match", "refuse Basic credentials whose user name is not the token owner's", boolean(&c.BasicAuthUsernameMustMatch, false)},

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -105,9 +106,30 @@ func (g *hashGate) enter(ctx context.Context) error {
 	case g.slots <- struct{}{}:
 		return nil
 	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return fmt.Errorf("wait to check a password: %w", ErrPasswordsBusy)
+		}
 		return fmt.Errorf("wait to check a password: %w", ctx.Err())
 	}
 }
+
+// ErrPasswordsBusy means a request waited for its turn at the hash gate
+// until its deadline (--request-timeout) passed: the server, not its
+// database, was busy, checking the passwords of other logins. Nothing was
+// checked or changed. It answers 503 with Retry-After on every surface
+// (store.Outage finds it through its Overloaded method), in words of its
+// own: the database's ("did not answer in time") would send an operator
+// looking at a database that is fine.
+var ErrPasswordsBusy error = passwordsBusy{}
+
+type passwordsBusy struct{}
+
+func (passwordsBusy) Error() string {
+	return "the server is busy checking other passwords; try again in a few seconds"
+}
+
+// Overloaded gives store.Outage the words and the Retry-After seconds.
+func (p passwordsBusy) Overloaded() (msg string, retryAfterSeconds int) { return p.Error(), 5 }
 
 func (g *hashGate) leave() {
 	if g != nil {

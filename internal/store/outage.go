@@ -40,11 +40,25 @@ func (unavailable) Is(target error) bool { return target == ErrUnavailable }
 // a limit, whether the request's own deadline or the database's timeout.
 const notInTime = "the database did not answer in time"
 
+// Overloaded is implemented by an error that means the server itself, not
+// its database, was too busy to answer in time (service.ErrPasswordsBusy:
+// a login waited past its deadline for a password check). Outage answers
+// it first, in its own words, so that a request which waited on the server
+// is not said to have waited on the database.
+type Overloaded interface {
+	Overloaded() (msg string, retryAfterSeconds int)
+}
+
 // Outage says what an error caused by the storage means to a caller: a
 // message that names the problem and what to do, and how many seconds to
 // wait before retrying (the HTTP Retry-After). ok is false for any other
 // error. Every HTTP surface answers these with 503 Service Unavailable.
 func Outage(err error) (msg string, retryAfterSeconds int, ok bool) {
+	var over Overloaded
+	if errors.As(err, &over) {
+		msg, retry := over.Overloaded()
+		return msg, retry, true
+	}
 	switch {
 	case errors.Is(err, ErrDiskFull):
 		return "the disk is full: the server cannot store changes until an operator frees space; nothing was changed, try again later", 60, true

@@ -10,6 +10,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/auth"
 	"github.com/latchkey/latchkey/internal/service"
+	"github.com/latchkey/latchkey/internal/store"
 )
 
 // loginData is the login page.
@@ -141,6 +142,15 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	// Every refusal counts, SSO-only mode's included: a wrong password, an
 	// unknown name, a suspended account alike.
 	end(errors.Is(err, service.ErrUnauthenticated))
+	if msg, retry, ok := store.Outage(err); ok {
+		// Busy or unavailable (a wait for a password check, the
+		// database): the form again, saying so, and when to retry.
+		h.d.Logger.WarnContext(r.Context(), "console login failed: server or storage busy", "err", err)
+		w.Header().Set("Retry-After", strconv.Itoa(retry))
+		d.Form.Error = strings.ToUpper(msg[:1]) + msg[1:] + "."
+		h.render(w, r, nil, http.StatusServiceUnavailable, "login", "Log in", d)
+		return
+	}
 	if err != nil {
 		if !h.formError(w, r, &d.Form, err) {
 			return

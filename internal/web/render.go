@@ -171,7 +171,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, v *visit, err err
 		h.renderError(w, r, v, statusOf(err), "That did not work", se.Msg)
 	default:
 		if msg, retry, ok := store.Outage(err); ok {
-			h.d.Logger.WarnContext(r.Context(), "console request failed: storage unavailable", "path", r.URL.Path, "err", err)
+			h.d.Logger.WarnContext(r.Context(), "console request failed: temporarily unavailable", "path", r.URL.Path, "err", err)
 			w.Header().Set("Retry-After", strconv.Itoa(retry))
 			h.renderError(w, r, v, http.StatusServiceUnavailable, "Temporarily unavailable", strings.ToUpper(msg[:1])+msg[1:]+".")
 			return
@@ -280,7 +280,7 @@ var fieldAliases = map[string]string{
 func (h *Handler) formError(w http.ResponseWriter, r *http.Request, f *form, err error) bool {
 	var se *service.Error
 	if !errors.As(err, &se) {
-		h.serverError(w, r, nil, err)
+		h.fail(w, r, nil, err) // an outage answers 503 saying so, anything else 500
 		return false
 	}
 	field := service.FieldOf(err)

@@ -1,0 +1,114 @@
+package server_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/latchkey/latchkey/internal/servertest"
+)
+
+// busyWords is what a login that waited too long for a password check
+// says; dbWords what it must not say, since the database answered.
+const (
+	busyWords = "busy checking other passwords"
+	dbWords   = "the database did not answer in time"
+)
+
+type answer struct {
+	status int
+	retry  string
+	body   string
+}
+
+// burst sends n logins at once and returns their answers.
+func burst(n int, send func(i int) (*http.Response, error)) []answer {
+	var wg sync.WaitGroup
+	out := make([]answer, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := send(i)
+			if err != nil {
+				out[i] = answer{body: err.Error()}
+				return
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			out[i] = answer{resp.StatusCode, resp.Header.Get("Retry-After"), string(b)}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// checkBusy asserts that some logins were refused for a busy password gate,
+// with its own words, 503 and Retry-After, and that none blamed the
+// database.
+func checkBusy(t *testing.T, answers []answer, detail func(string) string) {
+	t.Helper()
+	busy := 0
+	for _, a := range answers {
+		if a.status != http.StatusServiceUnavailable {
+			continue
+		}
+		d := detail(a.body)
+		if strings.Contains(d, dbWords) {
+			t.Errorf("a login that waited for a password check says %q; the database answered:\n%s", dbWords, d)
+		}
+		if strings.Contains(d, busyWords) {
+			busy++
+			if a.retry == "" {
+				t.Errorf("a busy answer has no Retry-After")
+			}
+		}
+	}
+	if busy == 0 {
+		var got []string
+		for _, a := range answers {
+			got = append(got, fmt.Sprintf("%d %.200s", a.status, detail(a.body)))
+		}
+		t.Errorf("no login of the burst was answered 503 with %q:\n%s", busyWords, strings.Join(got, "\n"))
+	}
+}
+
+// TestALoginThatWaitsTooLongForAPasswordCheckSaysTheServerIsBusy sends a
+// burst of logins to a server with a very short --request-timeout. Password
+// checks run a few at a time (argon2 holds 19 MiB each), so most of the
+// burst waits its turn past the timeout: those answers must say the server
+// is busy checking passwords, with 503 and Retry-After, on the API and on
+// the console's login page, and not that the database was slow.
+func TestALoginThatWaitsTooLongForAPasswordCheckSaysTheServerIsBusy(t *testing.T) {
+	s := servertest.Start(t, "--request-timeout", "150ms")
+	const n = 16 // under the 20 failures at once one address may have checked
+	t.Run("api", func(t *testing.T) {
+		answers := burst(n, func(i int) (*http.Response, error) {
+			body := fmt.Sprintf(`{"username":"nobody-%d","password":"wrong-password"}`, i)
+			return http.Post(s.URL+"/api/v1/auth/login", "application/json", strings.NewReader(body))
+		})
+		checkBusy(t, answers, func(b string) string {
+			var p struct{ Detail string }
+			if json.Unmarshal([]byte(b), &p) != nil {
+				return b
+			}
+			return p.Detail
+		})
+	})
+	t.Run("console", func(t *testing.T) {
+		answers := burst(n, func(i int) (*http.Response, error) {
+			form := url.Values{"username": {fmt.Sprintf("someone-%d", i)}, "password": {"wrong-password"}, "csrf_token": {"same-value"}}
+			req, _ := http.NewRequest(http.MethodPost, s.URL+"/login", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Origin", s.URL)
+			req.AddCookie(&http.Cookie{Name: "latchkey_login_csrf", Value: "same-value"})
+			return http.DefaultClient.Do(req)
+		})
+		checkBusy(t, answers, func(b string) string { return b })
+	})
+}

@@ -13,7 +13,7 @@ import (
 type createUserInput struct {
 	Body struct {
 		Username string `json:"username" maxLength:"64" example:"alice"`
-		Password string `json:"password,omitempty" maxLength:"256" doc:"At least 8 characters; people only"`
+		Password string `json:"password,omitempty" maxLength:"256" doc:"At least 8 characters; people only; needs a login session, never an access token"`
 		Role     string `json:"role,omitempty" enum:"owner,admin,member" default:"member"`
 		Kind     string `json:"kind,omitempty" enum:"person,service" default:"person" doc:"service accounts cannot log in; they hold admin access tokens"`
 		Email    string `json:"email,omitempty" maxLength:"254" example:"alice@example.com" doc:"Where expiry reminders and leak notices about the user's tokens go"`
@@ -44,7 +44,7 @@ type updateUserInput struct {
 	Body struct {
 		Role      *string `json:"role,omitempty" enum:"owner,admin,member"`
 		Suspended *bool   `json:"suspended,omitempty"`
-		Password  *string `json:"password,omitempty" maxLength:"256" doc:"Yours (with a session or a * token), or another person's with a login session only, never an access token (admins; owners for owners)"`
+		Password  *string `json:"password,omitempty" maxLength:"256" doc:"Yours, or another person's (admins; owners for owners): with a login session only, never an access token"`
 		Email     *string `json:"email,omitempty" maxLength:"254" doc:"Where notices about the user's tokens go; \"\" removes it. Yours (with a session), or anyone's for admins"`
 	}
 }

@@ -120,7 +120,7 @@ func newFixture(t *testing.T, cached bool) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.admin = service.Actor{User: admin, Scopes: f.cat.ForRole("owner")}
+	f.admin = service.Actor{User: admin, Scopes: f.cat.ForRole("owner"), Session: true} // a console sign-in: it may create people with passwords
 	f.member = f.user("mia", store.RoleMember)
 	var src auth.Source = f.src
 	if cached {

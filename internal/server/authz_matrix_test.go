@@ -289,11 +289,17 @@ func matrixRows() []matrixRow {
 		{"show an owner", "GET", "/api/v1/users/admin", nil, userOf("")},
 		{"show a service account", "GET", "/api/v1/users/svc", nil, userOf("svc")},
 		{"show a user that does not exist", "GET", "/api/v1/users/{uuid}", nil, want{"*": notFound}},
-		{"create a member", "POST", "/api/v1/users", map[string]any{"username": "{name}", "password": matrixPassword},
+		// A password chosen with a token is a console sign-in that outlives
+		// the token: an account is given one with a login session only.
+		{"create a member with a password", "POST", "/api/v1/users", map[string]any{"username": "{name}", "password": matrixPassword},
+			want{"*": forbidden, "owner admin": created}},
+		{"create an admin with a password", "POST", "/api/v1/users", map[string]any{"username": "{name}", "password": matrixPassword, "role": "admin"},
+			want{"*": forbidden, "owner admin": created}},
+		{"create an owner with a password", "POST", "/api/v1/users", map[string]any{"username": "{name}", "password": matrixPassword, "role": "owner"},
+			want{"*": forbidden, "owner": created}},
+		{"create a service account", "POST", "/api/v1/users", map[string]any{"username": "{name}", "kind": "service"},
 			with(adminOnly, created)},
-		{"create an admin", "POST", "/api/v1/users", map[string]any{"username": "{name}", "password": matrixPassword, "role": "admin"},
-			with(adminOnly, created)},
-		{"create an owner", "POST", "/api/v1/users", map[string]any{"username": "{name}", "password": matrixPassword, "role": "owner"},
+		{"create an owner service account", "POST", "/api/v1/users", map[string]any{"username": "{name}", "kind": "service", "role": "owner"},
 			want{"*": forbidden, "owner": created}},
 		{"create a user with an id", "POST", "/api/v1/users", map[string]any{"username": "{name}", "password": matrixPassword, "id": "{uuid}"},
 			want{"*": invalid, "dead": invalid}},
@@ -319,8 +325,10 @@ func matrixRows() []matrixRow {
 			want{"*": notFound, "owner": ok, "admin a.star a.adminorg": forbidden}},
 		{"set an owner's email", "PATCH", "/api/v1/users/{newuser:owner}", map[string]any{"email": "evil@example.com"},
 			want{"*": notFound, "owner": ok, "admin a.star a.adminorg": forbidden}},
+		// Even one's own: a leaked * token must not become a password that
+		// locks its owner out and signs the thief in for good.
 		{"set your own password", "PATCH", "/api/v1/users/{user:self}", map[string]any{"password": "{pw}"},
-			want{"*": forbidden, "owner admin member member2 a.star": ok}},
+			want{"*": forbidden, "owner admin member member2": ok}},
 		{"set your own email", "PATCH", "/api/v1/users/{user:self}", map[string]any{"email": "me@example.com"},
 			want{"*": forbidden, "owner admin member member2 a.star a.adminorg": ok}},
 		{"change your own kind", "PATCH", "/api/v1/users/{user:self}", map[string]any{"kind": "service"},
@@ -911,4 +919,176 @@ func TestAuthzMatrixRefusedInputIsNotEchoed(t *testing.T) {
 			t.Errorf("%s %s: %d echoes the input: %s", c.method, c.path, st, out)
 		}
 	}
+}
+
+// fedAdmin starts a server whose fed token acts as an owner service
+// account with admin:org, so that a refusal can only come from the token
+// being federated. It returns the server, the first owner's session and
+// the fed token.
+func fedAdmin(t *testing.T) (*servertest.Server, string, string) {
+	t.Helper()
+	s := servertest.Start(t, fedSecretArg)
+	owner := s.AdminSession(t)
+	s.CreateUser(t, owner, "deployer", "", "owner", "service")
+	is := oidctest.Start(t)
+	s.JSON(t, "POST", "/api/v1/federation/policies", owner, map[string]any{
+		"name": "ops", "issuer": is.URL, "audience": "latchkey", "conditions": map[string]string{"repository": "acme/ops"},
+		"service_account": "deployer", "scopes": []string{"admin:org"}, "max_lifetime": "10m",
+	}, http.StatusCreated, nil)
+	st, out := exchange(t, s, is.Mint(t, oidctest.GitHubClaims("acme/ops", "refs/heads/main", "", "latchkey")), nil)
+	fed, _ := out["access_token"].(string)
+	if st != http.StatusOK || fed == "" {
+		t.Fatalf("exchange: %d %v", st, out)
+	}
+	return s, owner, fed
+}
+
+// A fed token lives one CI run. Whatever it loosens in the token policy
+// (a longer maximum or default lifetime, tokens without expiry, everyone
+// creating, unused tokens kept longer) outlives the run; tightening it
+// does not. Each field is tried both ways, from a known policy.
+func TestAuthzMatrixAFedTokenLoosensNoPolicy(t *testing.T) {
+	s, owner, fed := fedAdmin(t)
+	base := map[string]any{"default_lifetime": "7d", "max_lifetime": "30d", "allow_no_expiry": false, "creation": "admins", "revoke_unused_for": "30d"}
+	for _, c := range []struct {
+		name   string
+		start  map[string]any // changes to base set by the owner first
+		change map[string]any
+		want   int
+	}{
+		{"raise max_lifetime", nil, map[string]any{"max_lifetime": "90d"}, http.StatusForbidden},
+		{"remove max_lifetime", nil, map[string]any{"max_lifetime": ""}, http.StatusForbidden},
+		{"lower max_lifetime", nil, map[string]any{"max_lifetime": "14d"}, http.StatusOK},
+		{"lower max_lifetime below the default", nil, map[string]any{"max_lifetime": "3d"}, http.StatusOK},
+		{"set a max_lifetime where none was", map[string]any{"max_lifetime": ""}, map[string]any{"max_lifetime": "365d"}, http.StatusOK},
+		{"raise default_lifetime", nil, map[string]any{"default_lifetime": "14d"}, http.StatusForbidden},
+		{"remove default_lifetime (180d, capped at 30d)", nil, map[string]any{"default_lifetime": ""}, http.StatusForbidden},
+		{"remove default_lifetime to no expiry", map[string]any{"max_lifetime": "", "allow_no_expiry": true}, map[string]any{"default_lifetime": ""}, http.StatusForbidden},
+		{"lower default_lifetime", nil, map[string]any{"default_lifetime": "1d"}, http.StatusOK},
+		{"set a default_lifetime where none was", map[string]any{"default_lifetime": ""}, map[string]any{"default_lifetime": "1d"}, http.StatusOK},
+		{"allow no expiry", nil, map[string]any{"allow_no_expiry": true}, http.StatusForbidden},
+		{"forbid no expiry", map[string]any{"allow_no_expiry": true}, map[string]any{"allow_no_expiry": false}, http.StatusOK},
+		{"let everyone create", nil, map[string]any{"creation": "everyone"}, http.StatusForbidden},
+		{"let only admins create", map[string]any{"creation": "everyone"}, map[string]any{"creation": "admins"}, http.StatusOK},
+		{"keep unused tokens longer", nil, map[string]any{"revoke_unused_for": "60d"}, http.StatusForbidden},
+		{"keep unused tokens for ever", nil, map[string]any{"revoke_unused_for": ""}, http.StatusForbidden},
+		{"revoke unused tokens sooner", nil, map[string]any{"revoke_unused_for": "7d"}, http.StatusOK},
+		{"start revoking unused tokens", map[string]any{"revoke_unused_for": ""}, map[string]any{"revoke_unused_for": "90d"}, http.StatusOK},
+		{"change nothing", nil, base, http.StatusOK},
+		{"tighten one field and loosen another", nil, map[string]any{"max_lifetime": "14d", "creation": "everyone"}, http.StatusForbidden},
+	} {
+		start := map[string]any{}
+		for k, v := range base {
+			start[k] = v
+		}
+		for k, v := range c.start {
+			start[k] = v
+		}
+		var before, after map[string]any
+		s.JSON(t, "PUT", "/api/v1/policy", owner, start, http.StatusOK, &before)
+		st, out, _ := s.Do(t, "PUT", "/api/v1/policy", fed, c.change)
+		if st != c.want {
+			t.Errorf("fed token: %s %v = %d, want %d: %s", c.name, c.change, st, c.want, out)
+			continue
+		}
+		s.JSON(t, "GET", "/api/v1/policy", owner, nil, http.StatusOK, &after)
+		if st == http.StatusForbidden {
+			if !strings.Contains(string(out), "federation") || !strings.Contains(string(out), "session") {
+				t.Errorf("%s: the 403 does not say why and what to do instead: %s", c.name, out)
+			}
+			delete(before, "updated_at")
+			delete(after, "updated_at")
+			if fmt.Sprint(before) != fmt.Sprint(after) {
+				t.Errorf("%s: refused, yet the policy changed from %v to %v", c.name, before, after)
+			}
+		}
+	}
+	// A session of the same organisation loosens it, as before.
+	s.JSON(t, "PUT", "/api/v1/policy", owner, map[string]any{"max_lifetime": "", "allow_no_expiry": true, "creation": "everyone"}, http.StatusOK, nil)
+}
+
+// Raising a role or lifting a suspension gives a person lasting power a CI
+// run should not hand out; lowering or suspending takes it away.
+func TestAuthzMatrixAFedTokenPromotesAndRestoresNobody(t *testing.T) {
+	s, owner, fed := fedAdmin(t)
+	for _, c := range []struct {
+		name, role string
+		suspended  bool
+		change     map[string]any
+		want       int
+	}{
+		{"promote a member to admin", "member", false, map[string]any{"role": "admin"}, http.StatusForbidden},
+		{"promote a member to owner", "member", false, map[string]any{"role": "owner"}, http.StatusForbidden},
+		{"promote an admin to owner", "admin", false, map[string]any{"role": "owner"}, http.StatusForbidden},
+		{"demote an owner to admin", "owner", false, map[string]any{"role": "admin"}, http.StatusOK},
+		{"demote an admin to member", "admin", false, map[string]any{"role": "member"}, http.StatusOK},
+		{"keep a role", "admin", false, map[string]any{"role": "admin"}, http.StatusOK},
+		{"suspend a member", "member", false, map[string]any{"suspended": true}, http.StatusOK},
+		{"suspend an owner", "owner", false, map[string]any{"suspended": true}, http.StatusOK},
+		{"unsuspend a member", "member", true, map[string]any{"suspended": false}, http.StatusForbidden},
+		{"unsuspend an owner", "owner", true, map[string]any{"suspended": false}, http.StatusForbidden},
+		{"demote and unsuspend", "admin", true, map[string]any{"role": "member", "suspended": false}, http.StatusForbidden},
+		{"keep a suspension", "member", true, map[string]any{"suspended": true}, http.StatusOK},
+	} {
+		name := strings.ReplaceAll(c.name, " ", "-")
+		s.CreateUser(t, owner, name, matrixPassword, c.role, "person")
+		if c.suspended {
+			s.JSON(t, "PATCH", "/api/v1/users/"+name, owner, map[string]any{"suspended": true}, http.StatusOK, nil)
+		}
+		st, out, _ := s.Do(t, "PATCH", "/api/v1/users/"+name, fed, c.change)
+		if st != c.want {
+			t.Errorf("fed token: %s %v = %d, want %d: %s", c.name, c.change, st, c.want, out)
+			continue
+		}
+		if st != http.StatusForbidden {
+			continue
+		}
+		if !strings.Contains(string(out), "federation") {
+			t.Errorf("%s: the 403 does not say why: %s", c.name, out)
+		}
+		var u struct {
+			Role      string `json:"role"`
+			Suspended bool   `json:"suspended"`
+		}
+		s.JSON(t, "GET", "/api/v1/users/"+name, owner, nil, http.StatusOK, &u)
+		if u.Role != c.role || u.Suspended != c.suspended {
+			t.Errorf("%s: refused, yet the user is now %+v", c.name, u)
+		}
+	}
+}
+
+// A token, even an owner's * token, gives no account a password: the
+// password would be a console sign-in that outlives the token (and, for
+// one's own, would lock the real person out). Accounts without one are
+// still made with tokens.
+func TestAuthzMatrixATokenGivesNoAccountAPassword(t *testing.T) {
+	s := servertest.Start(t)
+	owner := s.AdminSession(t)
+	star := s.CreateToken(t, owner, map[string]any{"name": "automation", "scopes": []string{"*"}}).Secret
+	for _, c := range []struct {
+		name, method, path string
+		body               map[string]any
+	}{
+		{"create an owner with a password", "POST", "/api/v1/users", map[string]any{"username": "mallory", "password": "token-chosen-pw", "role": "owner"}},
+		{"create a member with a password", "POST", "/api/v1/users", map[string]any{"username": "mallory", "password": "token-chosen-pw"}},
+		{"set your own password", "PATCH", "/api/v1/users/admin", map[string]any{"password": "token-chosen-pw"}},
+	} {
+		st, out, _ := s.Do(t, c.method, c.path, star, c.body)
+		if st != http.StatusForbidden {
+			t.Errorf("* token: %s = %d, want 403: %s", c.name, st, out)
+			continue
+		}
+		if !strings.Contains(string(out), "latchkey login") || !strings.Contains(string(out), "console") {
+			t.Errorf("%s: the 403 does not say what to do instead: %s", c.name, out)
+		}
+	}
+	if st, _, _ := s.Do(t, "GET", "/api/v1/users/mallory", owner, nil); st != http.StatusNotFound {
+		t.Errorf("a refused create made mallory: %d", st)
+	}
+	if st, _, _ := s.Do(t, "POST", "/api/v1/auth/login", "", map[string]any{"username": "admin", "password": "token-chosen-pw"}); st == http.StatusOK {
+		t.Errorf("the token set the owner's password")
+	}
+	s.JSON(t, "POST", "/api/v1/users", star, map[string]any{"username": "robot", "kind": "service", "role": "admin"}, http.StatusCreated, nil)
+	s.JSON(t, "POST", "/api/v1/users", owner, map[string]any{"username": "olga", "password": "session-chosen-pw", "role": "owner"}, http.StatusCreated, nil)
+	s.JSON(t, "PATCH", "/api/v1/users/admin", owner, map[string]any{"password": "session-chosen-pw"}, http.StatusOK, nil)
 }

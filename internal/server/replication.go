@@ -99,6 +99,35 @@ func (r *replicator) SessionRevoked(digest []byte) {
 	r.publish(invalidation{Kind: "session", Digests: []string{hex.EncodeToString(digest)}})
 }
 
+// AnnounceTokenChanged publishes the invalidation of t with ctx
+// (service.TxAnnouncer): called in a store transaction, the notification
+// goes out at its commit, or never, whatever becomes of this process.
+func (r *replicator) AnnounceTokenChanged(ctx context.Context, t *store.Token) error {
+	return r.announceIn(ctx, tokenInvalidation(t))
+}
+
+// AnnounceUserChanged is AnnounceTokenChanged for a change of a user.
+func (r *replicator) AnnounceUserChanged(ctx context.Context, userID string) error {
+	return r.announceIn(ctx, invalidation{Kind: "user", UserID: userID})
+}
+
+// AnnounceSessionRevoked is AnnounceTokenChanged for an ended session.
+func (r *replicator) AnnounceSessionRevoked(ctx context.Context, digest []byte) error {
+	return r.announceIn(ctx, invalidation{Kind: "session", Digests: []string{hex.EncodeToString(digest)}})
+}
+
+func (r *replicator) announceIn(ctx context.Context, msg invalidation) error {
+	msg.Node = r.node
+	b, err := json.Marshal(msg)
+	if err != nil {
+		return err
+	}
+	if err := r.pub.Publish(ctx, invalidationChannel, string(b)); err != nil {
+		return fmt.Errorf("announce a cache invalidation: %w", err)
+	}
+	return nil
+}
+
 func (r *replicator) publish(msg invalidation) {
 	msg.Node = r.node
 	b, err := json.Marshal(msg)

@@ -1,6 +1,8 @@
 package service
 
 import (
+	"fmt"
+
 	"github.com/latchkey/latchkey/internal/scope"
 	"github.com/latchkey/latchkey/internal/store"
 )
@@ -74,6 +76,17 @@ func (a Actor) refuseFederated(what string) error {
 		return forbidden("a token issued by workload identity federation cannot %s: a new secret would outlive the CI run and its trust policy; use a session or a personal access token instead", what)
 	}
 	return nil
+}
+
+// needsLoginSession is the refusal of what only a login session may do:
+// give an account a password. what says the action, command the CLI
+// command to run after `latchkey login`, and more (if any) another way.
+func needsLoginSession(what, command, more string) error {
+	msg := fmt.Sprintf("to %s you need a login session, not an access token: a password set with a token is a console sign-in that outlives the token. Sign in to the console, or run `latchkey login` and then %s", what, command)
+	if more != "" {
+		msg += "; " + more
+	}
+	return &Error{Kind: ErrForbidden, Msg: msg}
 }
 
 // requireAdmin refuses actors that may not administer the organisation.

@@ -20,13 +20,31 @@ type Audit struct {
 	logger *slog.Logger
 }
 
-// record appends an event. A failure to audit is logged, not returned: the
-// change it describes has already been made.
+// record appends an event in a transaction of its own. A failure to audit
+// is logged, not returned: the change it describes has already been made.
+// It is for events of what changes nothing (a failed login) or that are
+// not security changes; the others go through inTx and add.
 func (au *Audit) record(ctx context.Context, a Actor, action, targetType, targetID string, details map[string]any) {
 	e := au.event(a, action, targetType, targetID, details)
 	if err := au.store.AppendAudit(context.WithoutCancel(ctx), e); err != nil {
 		au.logger.Error("append audit event", "action", action, "target", targetID, "err", err)
 	}
+}
+
+// inTx runs change in one store transaction (store.Store.Atomically): the
+// writes it makes with the context it is given, and the events it appends
+// there with add, are stored together or not at all. A security change
+// (a revocation, a suspension, a policy change) goes through it, so that
+// a change answered as made always has its event; its error fails the
+// change, which the caller then answers as not made.
+func (au *Audit) inTx(ctx context.Context, change func(ctx context.Context) error) error {
+	return au.store.Atomically(ctx, change)
+}
+
+// add appends the event of a's action in the transaction of ctx, the
+// context of inTx's change.
+func (au *Audit) add(ctx context.Context, a Actor, action, targetType, targetID string, details map[string]any) error {
+	return au.store.AppendAudit(ctx, au.event(a, action, targetType, targetID, details))
 }
 
 // event is the audit event of a's action, for a store method that writes it

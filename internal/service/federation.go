@@ -76,13 +76,18 @@ func (f *Federation) CreatePolicy(ctx context.Context, a Actor, in FederationPol
 	if err := f.apply(ctx, a, p, in); err != nil {
 		return nil, err
 	}
-	if err := f.store.CreateFederationPolicy(ctx, p); err != nil {
+	err := f.audit.inTx(ctx, func(ctx context.Context) error {
+		if err := f.store.CreateFederationPolicy(ctx, p); err != nil {
+			return err
+		}
+		return f.audit.add(ctx, a, "federation.policy.create", "federation_policy", p.ID, policyDetails(p))
+	})
+	if err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return nil, conflict("name", "a federation policy named %q exists; choose another name", p.Name)
 		}
 		return nil, fmt.Errorf("create federation policy: %w", err)
 	}
-	f.audit.record(ctx, a, "federation.policy.create", "federation_policy", p.ID, policyDetails(p))
 	return p, nil
 }
 
@@ -259,14 +264,32 @@ func (f *Federation) UpdatePolicy(ctx context.Context, a Actor, id string, in Fe
 	if _, err := f.get(ctx, id); err != nil {
 		return nil, err
 	}
-	var wasEnabled bool
-	p, err := f.store.UpdateFederationPolicy(ctx, id, func(p *store.FederationPolicy) error {
-		wasEnabled = !p.Disabled
-		if err := f.apply(ctx, a, p, in); err != nil {
+	var (
+		p       *store.FederationPolicy
+		revoked []*store.Token
+	)
+	err := f.audit.inTx(ctx, func(ctx context.Context) error {
+		var wasEnabled bool
+		var err error
+		revoked = nil
+		p, err = f.store.UpdateFederationPolicy(ctx, id, func(p *store.FederationPolicy) error {
+			wasEnabled = !p.Disabled
+			if err := f.apply(ctx, a, p, in); err != nil {
+				return err
+			}
+			p.UpdatedAt = f.now().UTC()
+			return nil
+		})
+		if err != nil {
 			return err
 		}
-		p.UpdatedAt = f.now().UTC()
-		return nil
+		if err := f.audit.add(ctx, a, "federation.policy.update", "federation_policy", p.ID, policyDetails(p)); err != nil {
+			return err
+		}
+		if wasEnabled && p.Disabled {
+			revoked, err = f.revokeIssued(ctx, a, p, "policy disabled")
+		}
+		return err
 	})
 	if errors.Is(err, store.ErrConflict) {
 		return nil, conflict("name", "a federation policy named %q exists; choose another name", *in.Name)
@@ -281,11 +304,9 @@ func (f *Federation) UpdatePolicy(ctx context.Context, a Actor, id string, in Fe
 		}
 		return nil, fmt.Errorf("update federation policy: %w", err)
 	}
-	f.audit.record(ctx, a, "federation.policy.update", "federation_policy", p.ID, policyDetails(p))
-	if wasEnabled && p.Disabled {
-		if err := f.revokeIssued(ctx, a, p, "policy disabled"); err != nil {
-			return nil, err
-		}
+	f.forget(revoked)
+	if p.Disabled {
+		f.sweepAfter(ctx, a, p, "policy disabled")
 	}
 	return p, nil
 }
@@ -300,26 +321,82 @@ func (f *Federation) DeletePolicy(ctx context.Context, a Actor, id string) error
 	if err != nil {
 		return err
 	}
-	if err := f.store.DeleteFederationPolicy(ctx, id); err != nil {
+	var revoked []*store.Token
+	err = f.audit.inTx(ctx, func(ctx context.Context) error {
+		if err := f.store.DeleteFederationPolicy(ctx, id); err != nil {
+			return err
+		}
+		if err := f.audit.add(ctx, a, "federation.policy.delete", "federation_policy", p.ID, policyDetails(p)); err != nil {
+			return err
+		}
+		var err error
+		revoked, err = f.revokeIssued(ctx, a, p, "policy deleted")
+		return err
+	})
+	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return notFound("no federation policy with id %q", id)
 		}
 		return fmt.Errorf("delete federation policy: %w", err)
 	}
-	f.audit.record(ctx, a, "federation.policy.delete", "federation_policy", p.ID, policyDetails(p))
-	return f.revokeIssued(ctx, a, p, "policy deleted")
+	f.forget(revoked)
+	f.sweepAfter(ctx, a, p, "policy deleted")
+	return nil
 }
 
-func (f *Federation) revokeIssued(ctx context.Context, a Actor, p *store.FederationPolicy, reason string) error {
+// sweepAfter revokes, once a change that disabled or deleted p is
+// committed, the tokens that exchanges racing it created meanwhile. Such
+// an exchange wrote its token, then read p (recheckPolicy) before the
+// commit and found it enabled; its token may have been written after the
+// change's own revocation ran, so it is revoked here, with the change now
+// visible to every later exchange's check. A failure is logged: the
+// change and its events are stored, and a retry would not sweep again.
+func (f *Federation) sweepAfter(ctx context.Context, a Actor, p *store.FederationPolicy, reason string) {
+	if err := f.sweep(context.WithoutCancel(ctx), a, p, reason); err != nil {
+		f.audit.logger.Error("revoke the tokens of a disabled or deleted federation policy that exchanges created meanwhile",
+			"policy_id", p.ID, "err", err)
+	}
+}
+
+// sweep is revokeIssued in a transaction of its own, then forget.
+func (f *Federation) sweep(ctx context.Context, a Actor, p *store.FederationPolicy, reason string) error {
+	var ts []*store.Token
+	err := f.audit.inTx(ctx, func(ctx context.Context) error {
+		var err error
+		ts, err = f.revokeIssued(ctx, a, p, reason)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	f.forget(ts)
+	return nil
+}
+
+// revokeIssued revokes every live token p issued, each with its audit
+// event, in the transaction of ctx, and returns them for forget once it
+// is committed.
+func (f *Federation) revokeIssued(ctx context.Context, a Actor, p *store.FederationPolicy, reason string) ([]*store.Token, error) {
 	ts, err := f.store.RevokeFederatedTokens(ctx, p.ID, f.now().UTC())
 	if err != nil {
-		return fmt.Errorf("revoke tokens of federation policy: %w", err)
+		return nil, fmt.Errorf("revoke tokens of federation policy: %w", err)
+	}
+	if err := announceTokens(ctx, f.inval, ts...); err != nil {
+		return nil, err
 	}
 	for _, t := range ts {
-		f.inval.TokenChanged(t)
-		f.audit.record(ctx, a, "token.revoke", "token", t.ID, map[string]any{"reason": reason, "policy": p.Name, "policy_id": p.ID})
+		if err := f.audit.add(ctx, a, "token.revoke", "token", t.ID, map[string]any{"reason": reason, "policy": p.Name, "policy_id": p.ID}); err != nil {
+			return nil, err
+		}
 	}
-	return nil
+	return ts, nil
+}
+
+// forget drops revoked tokens from every node's verification cache.
+func (f *Federation) forget(ts []*store.Token) {
+	for _, t := range ts {
+		f.inval.TokenChanged(t)
+	}
 }
 
 // PoliciesFor returns the enabled policies that trust issuer.
@@ -445,7 +522,7 @@ func (f *Federation) recheckPolicy(ctx context.Context, a Actor, p *store.Federa
 	if err == nil && !cur.Disabled {
 		return nil
 	}
-	if err := f.revokeIssued(ctx, a, p, "policy disabled or deleted during an exchange"); err != nil {
+	if err := f.sweep(ctx, a, p, "policy disabled or deleted during an exchange"); err != nil {
 		return err
 	}
 	return &federation.Error{Code: federation.CodeInvalidGrant, Check: "policy",

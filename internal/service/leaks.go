@@ -64,9 +64,34 @@ func (s *Tokens) ReportLeaks(ctx context.Context, a Actor, reports []LeakReport)
 	if len(reports) > MaxLeakReports {
 		return nil, invalid("body", "at most %d secrets per report; got %d: split the report into several", MaxLeakReports, len(reports))
 	}
+	// The report's revocations and its one event are stored together, or
+	// none is (the scanner then retries the report); the caches and the
+	// owners hear of what ended once that is committed.
+	var (
+		out   *LeakOutcome
+		after []func(context.Context)
+	)
+	err := s.audit.inTx(ctx, func(ctx context.Context) error {
+		var err error
+		out, after, err = s.reportLeaks(ctx, a, reports)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range after {
+		f(ctx)
+	}
+	return out, nil
+}
+
+// reportLeaks is ReportLeaks in the transaction of ctx: it returns what
+// to do once that is committed.
+func (s *Tokens) reportLeaks(ctx context.Context, a Actor, reports []LeakReport) (*LeakOutcome, []func(context.Context), error) {
 	seen := make(map[string]leakEffect, len(reports))
 	out := &LeakOutcome{Verdicts: make([]LeakVerdict, 0, len(reports))}
 	var ended []map[string]any
+	var after []func(context.Context)
 	for _, r := range reports {
 		// Where and by whom a leak was found is written by whoever reports
 		// it, and goes into the audit log, the owner's email and the
@@ -83,8 +108,8 @@ func (s *Tokens) ReportLeaks(ctx context.Context, a Actor, reports []LeakReport)
 		eff, dup := seen[r.Token]
 		if !dup {
 			var err error
-			if eff, err = s.reportLeak(ctx, r); err != nil {
-				return nil, err
+			if eff, err = s.reportLeak(ctx, r, &after); err != nil {
+				return nil, nil, err
 			}
 			seen[r.Token] = eff
 			if eff.ended {
@@ -99,15 +124,17 @@ func (s *Tokens) ReportLeaks(ctx context.Context, a Actor, reports []LeakReport)
 	}
 	out.Ended = len(ended)
 	if len(ended) > 0 {
-		s.auditLeakReport(ctx, a, len(reports), len(seen), ended)
+		if err := s.auditLeakReport(ctx, a, len(reports), len(seen), ended); err != nil {
+			return nil, nil, err
+		}
 	}
-	return out, nil
+	return out, after, nil
 }
 
 // auditLeakReport writes the one event of a report. With one credential
 // ended, the event targets it (its owner finds it by target); otherwise it
 // targets the report and lists them.
-func (s *Tokens) auditLeakReport(ctx context.Context, a Actor, submitted, distinct int, ended []map[string]any) {
+func (s *Tokens) auditLeakReport(ctx context.Context, a Actor, submitted, distinct int, ended []map[string]any) error {
 	details := map[string]any{"submitted": submitted, "distinct": distinct, "ended": ended}
 	targetType, targetID := "leak_report", ""
 	if len(ended) == 1 {
@@ -120,10 +147,12 @@ func (s *Tokens) auditLeakReport(ctx context.Context, a Actor, submitted, distin
 			}
 		}
 	}
-	s.audit.record(ctx, a, "token.leak_reported", targetType, targetID, details)
+	return s.audit.add(ctx, a, "token.leak_reported", targetType, targetID, details)
 }
 
-func (s *Tokens) reportLeak(ctx context.Context, r LeakReport) (leakEffect, error) {
+// reportLeak ends the credential r names, in the transaction of ctx, and
+// appends to after the invalidations and notices due once it commits.
+func (s *Tokens) reportLeak(ctx context.Context, r LeakReport, after *[]func(context.Context)) (leakEffect, error) {
 	parsed, err := token.Parse(r.Token, s.prefix)
 	if err != nil {
 		return leakEffect{}, nil
@@ -131,7 +160,7 @@ func (s *Tokens) reportLeak(ctx context.Context, r LeakReport) (leakEffect, erro
 	digest := token.Hash(r.Token)
 	summary := map[string]any{"url": r.URL, "source": r.Source, "hint": token.Hint(r.Token)}
 	if parsed.Kind == token.Session {
-		return s.leakSession(ctx, digest[:], summary, r)
+		return s.leakSession(ctx, digest[:], summary, r, after)
 	}
 	t, err := s.store.GetTokenByDigest(ctx, digest[:])
 	if errors.Is(err, store.ErrNotFound) {
@@ -160,30 +189,38 @@ func (s *Tokens) reportLeak(ctx context.Context, r LeakReport) (leakEffect, erro
 		if err != nil {
 			return leakEffect{ours: true}, wrapStore("end grace period", err)
 		}
+		if err := announceTokens(ctx, s.inval, &before, t); err != nil {
+			return leakEffect{ours: true}, err
+		}
 		// The row no longer names the leaked secret: invalidate by the
-		// snapshot that does, so every node drops it now.
-		s.inval.TokenChanged(&before)
-		s.inval.TokenChanged(t)
+		// snapshot that does, so every node drops it.
 		ended = ended && (before.PrevExpiresAt == nil || now.Before(*before.PrevExpiresAt))
 		if ended {
 			summary["previous_secret"] = true
-			s.postLeakNotice(ctx, t, r, true)
 		}
+		*after = append(*after, func(ctx context.Context) {
+			s.inval.TokenChanged(&before)
+			s.inval.TokenChanged(t)
+			if ended {
+				s.postLeakNotice(ctx, t, r, true)
+			}
+		})
 		return leakEffect{ours: true, ended: ended, summary: summary}, nil
 	}
-	ended, err := s.revokeQuietly(ctx, t.ID)
+	ended, err := s.revokeQuietly(ctx, t.ID, after)
 	if err != nil {
 		return leakEffect{ours: true}, err
 	}
 	if ended { // a token revoked before gets no second notice
-		s.postLeakNotice(ctx, t, r, false)
+		*after = append(*after, func(ctx context.Context) { s.postLeakNotice(ctx, t, r, false) })
 	}
 	return leakEffect{ours: true, ended: ended, summary: summary}, nil
 }
 
 // revokeQuietly revokes a token without an audit event of its own (the
-// leak report's event covers it) and reports whether it was live.
-func (s *Tokens) revokeQuietly(ctx context.Context, id string) (bool, error) {
+// leak report's event covers it) and reports whether it was live; the
+// caches drop it after the commit (after).
+func (s *Tokens) revokeQuietly(ctx context.Context, id string, after *[]func(context.Context)) (bool, error) {
 	now := s.now().UTC().Truncate(time.Microsecond)
 	live := false
 	var before store.Token
@@ -200,12 +237,17 @@ func (s *Tokens) revokeQuietly(ctx context.Context, id string) (bool, error) {
 	if err != nil {
 		return false, wrapStore("revoke leaked token", err)
 	}
-	s.inval.TokenChanged(&before)
-	s.inval.TokenChanged(t)
+	if err := announceTokens(ctx, s.inval, &before, t); err != nil {
+		return false, err
+	}
+	*after = append(*after, func(context.Context) {
+		s.inval.TokenChanged(&before)
+		s.inval.TokenChanged(t)
+	})
 	return live, nil
 }
 
-func (s *Tokens) leakSession(ctx context.Context, digest []byte, summary map[string]any, r LeakReport) (leakEffect, error) {
+func (s *Tokens) leakSession(ctx context.Context, digest []byte, summary map[string]any, r LeakReport, after *[]func(context.Context)) (leakEffect, error) {
 	sess, err := s.store.GetSessionByDigest(ctx, digest)
 	if errors.Is(err, store.ErrNotFound) {
 		return leakEffect{}, nil
@@ -219,13 +261,18 @@ func (s *Tokens) leakSession(ctx context.Context, digest []byte, summary map[str
 	if err != nil {
 		return leakEffect{ours: true}, wrapStore("revoke leaked session", err)
 	}
-	s.inval.SessionRevoked(sess.Digest)
-	for _, x := range ended {
-		s.inval.SessionRevoked(x.Digest)
+	if err := announceSessions(ctx, s.inval, ended...); err != nil {
+		return leakEffect{ours: true}, err
 	}
 	summary["type"], summary["id"], summary["owner_id"] = "session", sess.ID, sess.UserID
-	if live && len(ended) > 0 { // an ended session gets no notice
-		s.postSessionLeakNotice(ctx, sess, r)
-	}
+	*after = append(*after, func(ctx context.Context) {
+		s.inval.SessionRevoked(sess.Digest)
+		for _, x := range ended {
+			s.inval.SessionRevoked(x.Digest)
+		}
+		if live && len(ended) > 0 { // an ended session gets no notice
+			s.postSessionLeakNotice(ctx, sess, r)
+		}
+	})
 	return leakEffect{ours: true, ended: live && len(ended) > 0, summary: summary}, nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -117,19 +119,36 @@ func (p *Policies) Set(ctx context.Context, a Actor, in PolicyInput) (store.Poli
 	if err != nil {
 		return store.Policy{}, err
 	}
+	if a.Federated {
+		cur, err := p.fresh(ctx)
+		if err != nil {
+			return store.Policy{}, err
+		}
+		if loose := policyLoosens(cur, next); len(loose) > 0 {
+			return store.Policy{}, forbidden("a token issued by workload identity federation cannot loosen the token policy (%s): the looser policy would outlive the CI run and its trust policy; it may still tighten the policy, and a login session or a personal access token with %q may loosen it", strings.Join(loose, ", "), scopeAdminOrg)
+		}
+	}
 	next.UpdatedAt = p.now().UTC()
-	if err := p.store.PutPolicy(ctx, &next); err != nil {
+	p.mu.Lock()
+	prev := p.cur
+	p.mu.Unlock()
+	// The policy and its audit event are stored together or not at all.
+	err = p.audit.inTx(ctx, func(ctx context.Context) error {
+		if err := p.store.PutPolicy(ctx, &next); err != nil {
+			return err
+		}
+		return p.audit.add(ctx, a, "policy.update", "policy", "", map[string]any{
+			"before": PolicyView(prev), "after": PolicyView(next),
+		})
+	})
+	if err != nil {
 		return store.Policy{}, fmt.Errorf("store policy: %w", err)
 	}
 	p.mu.Lock()
-	prev := p.cur
 	p.cur, p.loaded = next, p.now()
 	p.mu.Unlock()
 	p.version.Add(1)
 	p.announce()
-	p.audit.record(ctx, a, "policy.update", "policy", "", map[string]any{
-		"before": PolicyView(prev), "after": PolicyView(next),
-	})
 	return next, nil
 }
 
@@ -175,9 +194,14 @@ func (p *Policies) Update(ctx context.Context, a Actor, in PolicyPatch) (store.P
 	return p.Set(ctx, a, p.patched(ctx, in))
 }
 
-// patched is the full policy input a patch makes of the policy in force.
+// patched is the full policy input a patch makes of the policy in force,
+// read from the store: a patch made on a cached copy could undo a change
+// another replica made a moment ago.
 func (p *Policies) patched(ctx context.Context, in PolicyPatch) PolicyInput {
-	cur := p.Current(ctx)
+	cur, err := p.fresh(ctx)
+	if err != nil {
+		cur = p.Current(ctx) // the write that follows reports the store's trouble
+	}
 	next := PolicyInput{
 		DefaultLifetime: FormatDuration(cur.DefaultLifetime), MaxLifetime: FormatDuration(cur.MaxLifetime),
 		AllowNoExpiry: cur.AllowNoExpiry, Creation: cur.Creation, RevokeUnusedFor: FormatDuration(cur.RevokeUnusedFor),
@@ -195,6 +219,77 @@ func (p *Policies) patched(ctx context.Context, in PolicyPatch) PolicyInput {
 	setIf(&next.Creation, in.Creation)
 	setIf(&next.RevokeUnusedFor, in.RevokeUnusedFor)
 	return next
+}
+
+// fresh returns the stored policy, read now rather than from the cache.
+func (p *Policies) fresh(ctx context.Context) (store.Policy, error) {
+	cur, err := p.store.GetPolicy(ctx)
+	if errors.Is(err, store.ErrNotFound) {
+		return p.Current(ctx), nil
+	}
+	if err != nil {
+		return store.Policy{}, fmt.Errorf("load policy: %w", err)
+	}
+	return *cur, nil
+}
+
+// unlimited stands for "none" where a zero duration means no limit.
+const unlimited = time.Duration(math.MaxInt64)
+
+// policyLoosens names the fields in which next lets tokens be created, or
+// live, where cur would refuse or end them:
+//
+//   - max_lifetime: a longer maximum, or none (0) where there was one;
+//   - default_lifetime: a longer lifetime for tokens created without an
+//     expiry, as issued (the default, capped by the maximum; with no
+//     default, 180 days, or no expiry where the policy allows it and has no
+//     maximum);
+//   - allow_no_expiry: turned on;
+//   - creation: from admins to everyone;
+//   - revoke_unused_for: unused tokens kept longer, or for ever (0).
+//
+// Equal or tighter values loosen nothing.
+func policyLoosens(cur, next store.Policy) []string {
+	var out []string
+	if limit(next.MaxLifetime) > limit(cur.MaxLifetime) {
+		out = append(out, "max_lifetime")
+	}
+	if defaultLifetime(next) > defaultLifetime(cur) {
+		out = append(out, "default_lifetime")
+	}
+	if next.AllowNoExpiry && !cur.AllowNoExpiry {
+		out = append(out, "allow_no_expiry")
+	}
+	if cur.Creation == CreationAdmins && next.Creation != CreationAdmins {
+		out = append(out, "creation")
+	}
+	if limit(next.RevokeUnusedFor) > limit(cur.RevokeUnusedFor) {
+		out = append(out, "revoke_unused_for")
+	}
+	return out
+}
+
+func limit(d time.Duration) time.Duration {
+	if d <= 0 {
+		return unlimited
+	}
+	return d
+}
+
+// defaultLifetime is how long a token created without an expiry lives
+// under p, as ExpiresAt issues it; unlimited when it never expires.
+func defaultLifetime(p store.Policy) time.Duration {
+	d := p.DefaultLifetime
+	if d <= 0 {
+		if p.AllowNoExpiry && p.MaxLifetime == 0 {
+			return unlimited
+		}
+		d = DefaultLifetime
+	}
+	if p.MaxLifetime > 0 && d > p.MaxLifetime {
+		d = p.MaxLifetime
+	}
+	return d
 }
 
 func setIf[T any](dst *T, v *T) {

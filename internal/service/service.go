@@ -1,6 +1,7 @@
 package service
 
 import (
+	"context"
 	"log/slog"
 	"runtime"
 	"time"
@@ -75,3 +76,17 @@ type lateInvalidator struct{ next Invalidator }
 func (l *lateInvalidator) TokenChanged(t *store.Token) { l.next.TokenChanged(t) }
 func (l *lateInvalidator) UserChanged(id string)       { l.next.UserChanged(id) }
 func (l *lateInvalidator) SessionRevoked(d []byte)     { l.next.SessionRevoked(d) }
+
+// AnnounceTokenChanged forwards to the connected Invalidator when it is a
+// TxAnnouncer; so do the other two.
+func (l *lateInvalidator) AnnounceTokenChanged(ctx context.Context, t *store.Token) error {
+	return announceTokens(ctx, l.next, t)
+}
+
+func (l *lateInvalidator) AnnounceUserChanged(ctx context.Context, userID string) error {
+	return announceUser(ctx, l.next, userID)
+}
+
+func (l *lateInvalidator) AnnounceSessionRevoked(ctx context.Context, digest []byte) error {
+	return announceSessions(ctx, l.next, &store.Session{Digest: digest})
+}

@@ -105,12 +105,21 @@ func (s *Sessions) Revoke(ctx context.Context, a Actor, id string) error {
 	if sess.RevokedAt != nil || !now.Before(sess.ExpiresAt) {
 		return absent // ended sessions are not listed either
 	}
-	ended, err := s.store.RevokeSession(ctx, id, now)
+	var ended []*store.Session
+	err = s.audit.inTx(ctx, func(ctx context.Context) error {
+		var err error
+		if ended, err = s.store.RevokeSession(ctx, id, now); err != nil {
+			return err
+		}
+		if err := announceSessions(ctx, s.inval, ended...); err != nil {
+			return err
+		}
+		return s.audit.add(ctx, a, "session.revoke", "session", id, map[string]any{"user_id": sess.UserID, "ended": len(ended)})
+	})
 	if err != nil {
 		return wrapStore("end session", err)
 	}
 	s.forget(ended)
-	s.audit.record(ctx, a, "session.revoke", "session", id, map[string]any{"user_id": sess.UserID, "ended": len(ended)})
 	return nil
 }
 
@@ -124,18 +133,33 @@ func (s *Sessions) RevokeOthers(ctx context.Context, a Actor) (int, error) {
 	if a.Session {
 		keep = a.CredentialID
 	}
-	n, err := endSessions(ctx, s.store, s.inval, a.User.ID, keep, s.now())
+	var ended []*store.Session
+	err := s.audit.inTx(ctx, func(ctx context.Context) error {
+		var err error
+		if ended, err = s.store.RevokeUserSessions(ctx, a.User.ID, keep, s.now().UTC().Truncate(time.Microsecond)); err != nil {
+			return err
+		}
+		if err := announceSessions(ctx, s.inval, ended...); err != nil {
+			return err
+		}
+		return s.audit.add(ctx, a, "session.revoke_others", "user", a.User.ID, map[string]any{"ended": len(ended)})
+	})
 	if err != nil {
-		return 0, err
+		return 0, wrapStore("end sessions", err)
 	}
-	s.audit.record(ctx, a, "session.revoke_others", "user", a.User.ID, map[string]any{"ended": n})
-	return n, nil
+	s.forget(ended)
+	return len(ended), nil
 }
 
 // forget drops ended sessions from every node's verification cache.
-func (s *Sessions) forget(ended []*store.Session) {
+func (s *Sessions) forget(ended []*store.Session) { forgetSessions(s.inval, ended) }
+
+// forgetSessions drops ended sessions from every node's verification
+// cache. It is called once the write that ended them is committed: before,
+// a verification could cache them again from the rows as they were.
+func forgetSessions(inval Invalidator, ended []*store.Session) {
 	for _, x := range ended {
-		s.inval.SessionRevoked(x.Digest)
+		inval.SessionRevoked(x.Digest)
 	}
 }
 

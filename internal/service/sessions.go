@@ -106,11 +106,10 @@ func (s *Sessions) Login(ctx context.Context, username, password, ip, agent stri
 		s.audit.record(ctx, actor, "auth.login_failed", "user", u.ID, map[string]any{"reason": "suspended"})
 		return nil, fail
 	}
-	secret, sess, err := s.open(ctx, u, ip, agent, "")
+	secret, sess, err := s.openAudited(ctx, u, ip, agent, "", actor, "auth.login", nil)
 	if err != nil {
 		return nil, err
 	}
-	s.audit.record(ctx, actor, "auth.login", "session", sess.ID, nil)
 	return &Opened{Secret: secret, Session: sess, User: u}, nil
 }
 
@@ -125,11 +124,24 @@ func (s *Sessions) Issue(ctx context.Context, a Actor) (string, *store.Session, 
 		// The new session ends with the one that minted it.
 		parent = a.CredentialID
 	}
-	secret, sess, err := s.open(ctx, a.User, a.IP, a.Agent, parent)
+	return s.openAudited(ctx, a.User, a.IP, a.Agent, parent, a, "auth.session_issue", nil)
+}
+
+// openAudited is open with the session's audit event (a's action) stored
+// in the same transaction: a session handed out is always on record.
+func (s *Sessions) openAudited(ctx context.Context, u *store.User, ip, agent, parent string, a Actor, action string, details map[string]any) (string, *store.Session, error) {
+	var secret string
+	var sess *store.Session
+	err := s.audit.inTx(ctx, func(ctx context.Context) error {
+		var err error
+		if secret, sess, err = s.open(ctx, u, ip, agent, parent); err != nil {
+			return err
+		}
+		return s.audit.add(ctx, a, action, "session", sess.ID, details)
+	})
 	if err != nil {
 		return "", nil, err
 	}
-	s.audit.record(ctx, a, "auth.session_issue", "session", sess.ID, nil)
 	return secret, sess, nil
 }
 
@@ -157,11 +169,20 @@ func (s *Sessions) Logout(ctx context.Context, a Actor, sessionID string) error 
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
 	// Ends the sessions minted from this one at /cli-auth too.
-	ended, err := s.store.RevokeSession(ctx, sessionID, now)
+	var ended []*store.Session
+	err := s.audit.inTx(ctx, func(ctx context.Context) error {
+		var err error
+		if ended, err = s.store.RevokeSession(ctx, sessionID, now); err != nil {
+			return err
+		}
+		if err := announceSessions(ctx, s.inval, ended...); err != nil {
+			return err
+		}
+		return s.audit.add(ctx, a, "auth.logout", "session", sessionID, nil)
+	})
 	if err != nil {
 		return wrapStore("logout", err)
 	}
 	s.forget(ended)
-	s.audit.record(ctx, a, "auth.logout", "session", sessionID, nil)
 	return nil
 }

@@ -271,38 +271,47 @@ func (s *Tokens) Update(ctx context.Context, a Actor, id string, in UpdateTokenI
 	}
 	p := s.policies.Current(ctx)
 	now := s.now().UTC().Truncate(time.Microsecond)
-	changed := map[string]any{}
-	t, err := s.store.UpdateToken(ctx, id, func(t *store.Token) error {
-		if t.RevokedAt != nil {
-			return conflict("", "token %q is revoked and can no longer be changed", t.Name)
-		}
-		// Decided on the row as it is inside the transaction, so a write
-		// racing this one cannot turn a narrowing into a widening.
-		before := s.parsedScopes(t)
-		if err := AuthorizeTokenWrite(TokenWrite{Op: OpUpdate, Actor: a, Owner: owner, Policy: p,
-			Before: &before, After: after, AllowBefore: t.IPAllowlist, AllowAfter: allowAfter}); err != nil {
+	var changed map[string]any
+	var t *store.Token
+	err = s.audit.inTx(ctx, func(ctx context.Context) error {
+		changed = map[string]any{}
+		var err error
+		t, err = s.store.UpdateToken(ctx, id, func(t *store.Token) error {
+			if t.RevokedAt != nil {
+				return conflict("", "token %q is revoked and can no longer be changed", t.Name)
+			}
+			// Decided on the row as it is inside the transaction, so a write
+			// racing this one cannot turn a narrowing into a widening.
+			before := s.parsedScopes(t)
+			if err := AuthorizeTokenWrite(TokenWrite{Op: OpUpdate, Actor: a, Owner: owner, Policy: p,
+				Before: &before, After: after, AllowBefore: t.IPAllowlist, AllowAfter: allowAfter}); err != nil {
+				return err
+			}
+			if in.Description != nil && desc != t.Description {
+				t.Description, changed["description"] = desc, desc
+			}
+			if in.Scopes != nil && !equalStrings(scopes, t.Scopes) {
+				changed["scopes"] = map[string]any{"before": t.Scopes, "after": scopes}
+				t.Scopes = scopes
+			}
+			if in.IPAllowlist != nil && !equalStrings(allow, t.IPAllowlist) {
+				t.IPAllowlist, changed["ip_allowlist"] = allow, allow
+			}
+			t.UpdatedAt = now
+			return nil
+		})
+		if err != nil || len(changed) == 0 {
 			return err
 		}
-		if in.Description != nil && desc != t.Description {
-			t.Description, changed["description"] = desc, desc
+		if err := announceTokens(ctx, s.inval, t); err != nil {
+			return err
 		}
-		if in.Scopes != nil && !equalStrings(scopes, t.Scopes) {
-			changed["scopes"] = map[string]any{"before": t.Scopes, "after": scopes}
-			t.Scopes = scopes
-		}
-		if in.IPAllowlist != nil && !equalStrings(allow, t.IPAllowlist) {
-			t.IPAllowlist, changed["ip_allowlist"] = allow, allow
-		}
-		t.UpdatedAt = now
-		return nil
+		return s.audit.add(ctx, a, "token.update", "token", t.ID, changed)
 	})
 	if err != nil {
 		return nil, wrapStore("update token", err)
 	}
 	s.inval.TokenChanged(t)
-	if len(changed) > 0 {
-		s.audit.record(ctx, a, "token.update", "token", t.ID, changed)
-	}
 	return t, nil
 }
 
@@ -356,36 +365,45 @@ func (s *Tokens) Regenerate(ctx context.Context, a Actor, id string, in Regenera
 		return nil, fmt.Errorf("generate token: %w", err)
 	}
 	digest := token.Hash(secret)
-	var old *store.Token
-	t, err := s.store.UpdateToken(ctx, id, func(t *store.Token) error {
-		if t.RevokedAt != nil {
-			return conflict("", "token %q is revoked; create a new token instead", t.Name)
-		}
-		if EffectiveState(t, p, now) == store.StateExpired {
-			return expiredRefusal(t, p)
-		}
-		snapshot := *t
-		old = &snapshot
-		t.PrevDigest, t.PrevExpiresAt = nil, nil
-		if grace > 0 {
-			until := now.Add(grace)
-			if e := EffectiveExpiry(t, p); e != nil && e.Before(until) {
-				until = *e
+	var old, t *store.Token
+	err = s.audit.inTx(ctx, func(ctx context.Context) error {
+		var err error
+		t, err = s.store.UpdateToken(ctx, id, func(t *store.Token) error {
+			if t.RevokedAt != nil {
+				return conflict("", "token %q is revoked; create a new token instead", t.Name)
 			}
-			t.PrevDigest, t.PrevExpiresAt = t.Digest, &until
+			if EffectiveState(t, p, now) == store.StateExpired {
+				return expiredRefusal(t, p)
+			}
+			snapshot := *t
+			old = &snapshot
+			t.PrevDigest, t.PrevExpiresAt = nil, nil
+			if grace > 0 {
+				until := now.Add(grace)
+				if e := EffectiveExpiry(t, p); e != nil && e.Before(until) {
+					until = *e
+				}
+				t.PrevDigest, t.PrevExpiresAt = t.Digest, &until
+			}
+			t.Digest, t.Hint = digest[:], token.Hint(secret)
+			t.ExpiresAt, t.RegeneratedAt, t.UpdatedAt = exp, &now, now
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		t.Digest, t.Hint = digest[:], token.Hint(secret)
-		t.ExpiresAt, t.RegeneratedAt, t.UpdatedAt = exp, &now, now
-		return nil
+		if err := announceTokens(ctx, s.inval, old, t); err != nil {
+			return err
+		}
+		return s.audit.add(ctx, a, "token.regenerate", "token", t.ID, map[string]any{
+			"name": t.Name, "expires_at": exp, "grace_period": FormatDuration(grace),
+		})
 	})
 	if err != nil {
 		return nil, wrapStore("regenerate token", err)
 	}
 	s.inval.TokenChanged(old)
 	s.inval.TokenChanged(t)
-	s.audit.record(ctx, a, "token.regenerate", "token", t.ID, map[string]any{
-		"name": t.Name, "expires_at": exp, "grace_period": FormatDuration(grace),
-	})
 	return &IssuedToken{Token: t, Secret: secret}, nil
 }
 
@@ -468,17 +486,32 @@ func (s *Tokens) Revoke(ctx context.Context, a Actor, id string) error {
 // revoke is shared by user revocation, leak reports and cleanup.
 func (s *Tokens) revoke(ctx context.Context, a Actor, id, action string, details map[string]any) error {
 	now := s.now().UTC().Truncate(time.Microsecond)
-	already := false
 	var before store.Token
-	t, err := s.store.UpdateToken(ctx, id, func(t *store.Token) error {
-		before = *t
-		if t.RevokedAt != nil {
-			already = true
+	var t *store.Token
+	err := s.audit.inTx(ctx, func(ctx context.Context) error {
+		already := false
+		var err error
+		t, err = s.store.UpdateToken(ctx, id, func(t *store.Token) error {
+			before = *t
+			if t.RevokedAt != nil {
+				already = true
+				return nil
+			}
+			t.RevokedAt, t.UpdatedAt = &now, now
+			t.PrevDigest, t.PrevExpiresAt = nil, nil
 			return nil
+		})
+		if err != nil || already {
+			return err
 		}
-		t.RevokedAt, t.UpdatedAt = &now, now
-		t.PrevDigest, t.PrevExpiresAt = nil, nil
-		return nil
+		if err := announceTokens(ctx, s.inval, &before, t); err != nil {
+			return err
+		}
+		ev := map[string]any{"name": t.Name}
+		for k, v := range details {
+			ev[k] = v
+		}
+		return s.audit.add(ctx, a, action, "token", t.ID, ev)
 	})
 	if err != nil {
 		return wrapStore("revoke token", err)
@@ -487,13 +520,6 @@ func (s *Tokens) revoke(ctx context.Context, a Actor, id, action string, details
 	// the revoked row no longer does; both must leave the cache.
 	s.inval.TokenChanged(&before)
 	s.inval.TokenChanged(t)
-	if !already {
-		if details == nil {
-			details = map[string]any{}
-		}
-		details["name"] = t.Name
-		s.audit.record(ctx, a, action, "token", t.ID, details)
-	}
 	return nil
 }
 

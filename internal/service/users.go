@@ -64,12 +64,12 @@ func (s *Users) Create(ctx context.Context, a Actor, in CreateUserInput) (*store
 	if in.Role == store.RoleOwner && a.User.Role != store.RoleOwner {
 		return nil, forbidden("only owners may create owners")
 	}
-	if in.Kind == store.KindPerson {
-		// A person logs in with the password given here: a lasting
-		// secret, chosen by whoever holds the fed token.
-		if err := a.refuseFederated("create a person with a password (a service account takes none)"); err != nil {
-			return nil, err
-		}
+	if in.Kind == store.KindPerson && in.Password != "" && !a.Session {
+		// The password chosen here is a console sign-in as the new
+		// account that outlives the token: a leaked admin:org token would
+		// become a lasting admin, an owner's token a lasting owner.
+		return nil, needsLoginSession("create an account with a password", "`latchkey users create NAME`",
+			"or create it without one: a service account takes none")
 	}
 	u, err := s.newUser(ctx, in)
 	if err != nil {
@@ -257,8 +257,9 @@ type UpdateUserInput struct {
 }
 
 // Update changes a user's role, suspension or password. Admins change
-// others; anyone may change their own password. Another person's password
-// is set only with a login session, never with an access token.
+// others; anyone may change their own password. A password, one's own or
+// another person's, is set only with a login session, never with an
+// access token.
 func (s *Users) Update(ctx context.Context, a Actor, idOrName string, in UpdateUserInput) (*store.User, error) {
 	if a.User == nil {
 		return nil, &Error{Kind: ErrUnauthenticated, Msg: "authentication required"}
@@ -279,25 +280,24 @@ func (s *Users) Update(ctx context.Context, a Actor, idOrName string, in UpdateU
 		if !self && !a.IsAdmin() {
 			return nil, forbidden("only admins may set another user's password")
 		}
-		if err := a.refuseFederated("set a password"); err != nil {
-			return nil, err
-		}
-		if self && !a.Session && !a.Scopes.IsSuperAdmin() {
-			// Otherwise any narrow token could set a password and log in with
-			// everything its owner has.
-			return nil, forbidden("changing your password needs a login session (or a super-admin token), not an access token with limited scopes")
-		}
 		if !self && target.Role == store.RoleOwner && a.User.Role != store.RoleOwner {
 			// Setting an owner's password would let an admin log in as that owner.
 			return nil, forbidden("only owners may set an owner's password")
 		}
-		if !self && !a.Session {
-			// A password set with a token is a console sign-in as that
-			// person that outlives the token: a leaked admin:org token
-			// would take over any account, an owner's token any owner's.
-			// A session proves its user just signed in; the operator's
-			// reset-password proves access to the database.
-			return nil, forbidden("setting another person's password needs a login session, not an access token: sign in to the console, or run `latchkey login` and then `latchkey users update %s --password`; an operator with access to the database can run `latchkey admin reset-password %s`", target.Username, target.Username)
+		if !a.Session {
+			// A password set with a token is a console sign-in that
+			// outlives the token: a leaked admin:org token would take over
+			// any account, an owner's token any owner's, and even a token
+			// of one's own (a * token) would lock its owner out and keep
+			// the thief signed in. A session proves its user just signed
+			// in; the operator's reset-password proves access to the
+			// database.
+			command := "`latchkey users update " + target.Username + " --password`"
+			if self {
+				return nil, needsLoginSession("set a password", command, "")
+			}
+			return nil, needsLoginSession("set another person's password", command,
+				"an operator with access to the database can run `latchkey admin reset-password "+target.Username+"`")
 		}
 		if target.Kind == store.KindService {
 			return nil, invalid("password", "service accounts cannot log in, so they take no password")
@@ -317,7 +317,7 @@ func (s *Users) Update(ctx context.Context, a Actor, idOrName string, in UpdateU
 		// Only a role change or a suspension can take an owner away.
 		update = s.store.UpdateUserKeepingAnOwner
 	}
-	u, err := update(ctx, target.ID, func(u *store.User) error {
+	change := func(u *store.User) error {
 		if adminChange && (u.Role != target.Role || u.Suspended != target.Suspended) {
 			// The permission checks above judged the user as read before;
 			// an admin must not demote someone made owner meanwhile.
@@ -340,6 +340,36 @@ func (s *Users) Update(ctx context.Context, a Actor, idOrName string, in UpdateU
 		}
 		u.UpdatedAt = now
 		return nil
+	}
+	// The change, the sessions it ends and its audit event are stored
+	// together or not at all; the caches drop them once committed.
+	var u *store.User
+	var ended []*store.Session
+	err = s.audit.inTx(ctx, func(ctx context.Context) error {
+		var err error
+		if u, err = update(ctx, target.ID, change); err != nil {
+			return err
+		}
+		if ended, err = s.endSessionsAfter(ctx, a, u, self, hash != "", details["suspended"] == true); err != nil {
+			return err
+		}
+		if err := announceUser(ctx, s.inval, u.ID); err != nil {
+			return err
+		}
+		if err := announceSessions(ctx, s.inval, ended...); err != nil {
+			return err
+		}
+		action := "user.update"
+		if v, ok := details["suspended"]; ok && len(details) == 1 {
+			action = "user.unsuspend"
+			if v == true {
+				action = "user.suspend"
+			}
+		}
+		if len(details) == 0 {
+			return nil
+		}
+		return s.audit.add(ctx, a, action, "user", u.ID, details)
 	})
 	if errors.Is(err, store.ErrLastOwner) {
 		return nil, lastOwner()
@@ -348,37 +378,27 @@ func (s *Users) Update(ctx context.Context, a Actor, idOrName string, in UpdateU
 		return nil, wrapStore("update user", err)
 	}
 	s.inval.UserChanged(u.ID)
-	if err := s.endSessionsAfter(ctx, a, u, self, hash != "", details["suspended"] == true); err != nil {
-		return nil, err
-	}
-	action := "user.update"
-	if v, ok := details["suspended"]; ok && len(details) == 1 {
-		action = "user.unsuspend"
-		if v == true {
-			action = "user.suspend"
-		}
-	}
-	if len(details) > 0 {
-		s.audit.record(ctx, a, action, "user", u.ID, details)
-	}
+	forgetSessions(s.inval, ended)
 	return u, nil
 }
 
 // endSessionsAfter ends the user's sessions after a password change (all
 // but the one in use for one's own change; all for a reset by an admin) or
-// a suspension, so a restored account does not bring them back.
-func (s *Users) endSessionsAfter(ctx context.Context, a Actor, u *store.User, self, password, suspended bool) error {
+// a suspension, so a restored account does not bring them back. It
+// returns the sessions it ended, for forgetSessions after the commit.
+func (s *Users) endSessionsAfter(ctx context.Context, a Actor, u *store.User, self, password, suspended bool) ([]*store.Session, error) {
 	if !password && !suspended {
-		return nil
+		return nil, nil
 	}
 	keep := ""
 	if password && !suspended && self && a.Session {
 		keep = a.CredentialID
 	}
-	if _, err := endSessions(ctx, s.store, s.inval, u.ID, keep, s.now()); err != nil {
-		return err
+	ended, err := s.store.RevokeUserSessions(ctx, u.ID, keep, s.now().UTC().Truncate(time.Microsecond))
+	if err != nil {
+		return nil, fmt.Errorf("end sessions: %w", err)
 	}
-	return nil
+	return ended, nil
 }
 
 // checkAdminChange decides whether the actor may change the target's role
@@ -402,7 +422,34 @@ func checkAdminChange(a Actor, target *store.User, in UpdateUserInput) error {
 	if target.Role == store.RoleOwner && in.Suspended != nil && *in.Suspended != target.Suspended && a.User.Role != store.RoleOwner {
 		return forbidden("only owners may suspend or unsuspend an owner")
 	}
+	if a.Federated && widensUser(target, in) {
+		// A raised role or a lifted suspension lasts; the fed token lives
+		// one CI run. Taking power away (demote, suspend) lasts too, but
+		// gives nothing to whoever holds a stolen run's token.
+		return forbidden("a token issued by workload identity federation cannot raise a role or lift a suspension: the change would outlive the CI run and its trust policy; it may still demote or suspend, and a login session or a personal access token with %q may do this", scopeAdminOrg)
+	}
 	return nil
+}
+
+// widensUser reports whether in gives the target more than it has: a
+// higher role (member < admin < owner) or the end of a suspension. The
+// update judges the target as read; its transaction refuses the write if
+// the role or suspension changed meanwhile.
+func widensUser(target *store.User, in UpdateUserInput) bool {
+	if in.Role != nil && roleRank(*in.Role) > roleRank(target.Role) {
+		return true
+	}
+	return in.Suspended != nil && !*in.Suspended && target.Suspended
+}
+
+func roleRank(r store.Role) int {
+	switch r {
+	case store.RoleOwner:
+		return 2
+	case store.RoleAdmin:
+		return 1
+	}
+	return 0
 }
 
 // Delete removes an account and stops all its tokens and sessions at once.
@@ -422,7 +469,23 @@ func (s *Users) Delete(ctx context.Context, a Actor, idOrName string) error {
 			return forbidden("only owners may delete an owner")
 		}
 	}
-	err = s.store.DeleteUserKeepingAnOwner(ctx, target.ID, s.now().UTC())
+	check := func(u *store.User) error {
+		if u.Role != target.Role {
+			// The checks above judged the user as read before; an admin
+			// must not delete someone made owner meanwhile.
+			return conflict("", "user %s changed while this request ran; read it again and retry", u.Username)
+		}
+		return nil
+	}
+	err = s.audit.inTx(ctx, func(ctx context.Context) error {
+		if err := s.store.DeleteUserKeepingAnOwner(ctx, target.ID, s.now().UTC(), check); err != nil {
+			return err
+		}
+		if err := announceUser(ctx, s.inval, target.ID); err != nil {
+			return err
+		}
+		return s.audit.add(ctx, a, "user.delete", "user", target.ID, map[string]any{"username": target.Username})
+	})
 	if errors.Is(err, store.ErrLastOwner) {
 		return lastOwner()
 	}
@@ -430,6 +493,5 @@ func (s *Users) Delete(ctx context.Context, a Actor, idOrName string) error {
 		return wrapStore("delete user", err)
 	}
 	s.inval.UserChanged(target.ID)
-	s.audit.record(ctx, a, "user.delete", "user", target.ID, map[string]any{"username": target.Username})
 	return nil
 }

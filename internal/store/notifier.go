@@ -10,7 +10,9 @@ import (
 // SQLite store is single-node and does not implement it.
 type Notifier interface {
 	// Publish sends payload (at most a few kilobytes) on channel to every
-	// subscriber, this replica's included.
+	// subscriber, this replica's included. Called with the context of
+	// Store.Atomically's fn, it is part of that transaction: the payload
+	// is delivered when the transaction commits, and never if it does not.
 	Publish(ctx context.Context, channel, payload string) error
 	// Subscribe starts delivering the payloads published on channel to fn,
 	// in order, until ctx ends. It returns once it is listening. After a

@@ -348,8 +348,12 @@ type Store interface {
 	UpdateUserKeepingAnOwner(ctx context.Context, id string, fn func(*User) error) (*User, error)
 	// DeleteUserKeepingAnOwner is DeleteUser, except that it refuses with
 	// ErrLastOwner, atomically as UpdateUserKeepingAnOwner, to delete the
-	// only active owner.
-	DeleteUserKeepingAnOwner(ctx context.Context, id string, at time.Time) error
+	// only active owner. check, when not nil, is called first with the
+	// live user as the transaction holds it (no other write can change it
+	// before the commit); its error is returned as is and nothing is
+	// written. The caller judges its permission on a row read earlier:
+	// check refuses when that row has changed meanwhile.
+	DeleteUserKeepingAnOwner(ctx context.Context, id string, at time.Time, check func(*User) error) error
 
 	// CreateIdentity links a user to an external identity; a second link of
 	// the same (provider, subject), or of the same user and provider, is
@@ -453,6 +457,21 @@ type Store interface {
 
 	AppendAudit(ctx context.Context, e *AuditEvent) error
 	ListAudit(ctx context.Context, f AuditFilter) ([]*AuditEvent, error)
+	// Atomically runs fn in one transaction. Every write fn makes through
+	// this store's methods, called with the context fn is given, commits
+	// together when fn returns nil, or none does when it returns an error
+	// (returned as is). It is how a change and its audit event (AppendAudit
+	// with fn's context) are stored together or not at all, so that a
+	// revocation answered as done is never missing from the audit log.
+	//
+	// fn's reads may not see fn's own writes (SQLite reads on connections
+	// of their own). After a write in fn fails, fn must return an error:
+	// the transaction may no longer accept statements (PostgreSQL). fn may
+	// run more than once (SQLite's group commit runs a caller's work again
+	// when a neighbour's failed the shared transaction), so it must only
+	// set what it returns. Writes made with another context are not part
+	// of it. Calls of Atomically with fn's context join the transaction.
+	Atomically(ctx context.Context, fn func(ctx context.Context) error) error
 
 	CreateSigningKey(ctx context.Context, k *SigningKey) error
 	// ListSigningKeys returns every key, newest first.

@@ -14,7 +14,7 @@ import (
 // AppendAudit appends e to the audit log and sets e.ID to the ID the store
 // assigned. Details are stored as jsonb; nil or empty details store NULL.
 func (s *Store) AppendAudit(ctx context.Context, e *store.AuditEvent) error {
-	return appendAudit(ctx, s.pool, e)
+	return appendAudit(ctx, s.db(ctx), e)
 }
 
 // rowQuerier is the pool or a transaction.
@@ -107,7 +107,7 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]*store.Au
 	}
 	q, args := w.query(`SELECT id, at, actor_id, actor_name, action, target_type, target_id, ip, agent,
 		details::text FROM audit_events`, `ORDER BY id DESC`, store.PageLimit(f.Limit))
-	rows, err := s.pool.Query(ctx, q, args...)
+	rows, err := s.db(ctx).Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list audit: %w", translate(err))
 	}

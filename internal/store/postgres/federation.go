@@ -40,7 +40,7 @@ func normFedPolicy(p *store.FederationPolicy) {
 // CreateFederationPolicy inserts p.
 func (s *Store) CreateFederationPolicy(ctx context.Context, p *store.FederationPolicy) error {
 	normFedPolicy(p)
-	_, err := s.pool.Exec(ctx, `INSERT INTO federation_policies (`+fedPolicyColumns+`)
+	_, err := s.db(ctx).Exec(ctx, `INSERT INTO federation_policies (`+fedPolicyColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		p.ID, p.Name, p.Description, p.Issuer, p.Audience, store.EncodeClaims(p.Conditions), p.ServiceAccountID,
 		p.Scopes, int64(p.MaxLifetime), p.Disabled, p.CreatedAt, p.UpdatedAt)
@@ -52,7 +52,7 @@ func (s *Store) CreateFederationPolicy(ctx context.Context, p *store.FederationP
 
 // GetFederationPolicy returns the policy with id.
 func (s *Store) GetFederationPolicy(ctx context.Context, id string) (*store.FederationPolicy, error) {
-	p, err := scanFedPolicy(s.pool.QueryRow(ctx, `SELECT `+fedPolicyColumns+` FROM federation_policies WHERE id = $1`, id))
+	p, err := scanFedPolicy(s.db(ctx).QueryRow(ctx, `SELECT `+fedPolicyColumns+` FROM federation_policies WHERE id = $1`, id))
 	if err != nil {
 		return nil, fmt.Errorf("get federation policy: %w", err)
 	}
@@ -61,7 +61,7 @@ func (s *Store) GetFederationPolicy(ctx context.Context, id string) (*store.Fede
 
 // ListFederationPolicies returns policies by ID after f.Cursor.
 func (s *Store) ListFederationPolicies(ctx context.Context, f store.FederationPolicyFilter) ([]*store.FederationPolicy, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+fedPolicyColumns+` FROM federation_policies
+	rows, err := s.db(ctx).Query(ctx, `SELECT `+fedPolicyColumns+` FROM federation_policies
 		WHERE id > $1 AND ($2 = '' OR issuer = $2) ORDER BY id LIMIT $3`, f.Cursor, f.Issuer, store.PageLimit(f.Limit))
 	if err != nil {
 		return nil, fmt.Errorf("list federation policies: %w", err)
@@ -109,7 +109,7 @@ func (s *Store) UpdateFederationPolicy(ctx context.Context, id string, fn func(*
 
 // DeleteFederationPolicy deletes the policy; the tokens it issued keep its id.
 func (s *Store) DeleteFederationPolicy(ctx context.Context, id string) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM federation_policies WHERE id = $1`, id)
+	tag, err := s.db(ctx).Exec(ctx, `DELETE FROM federation_policies WHERE id = $1`, id)
 	if err != nil {
 		return fmt.Errorf("delete federation policy: %w", translate(err))
 	}
@@ -122,7 +122,7 @@ func (s *Store) DeleteFederationPolicy(ctx context.Context, id string) error {
 // RevokeFederatedTokens revokes the policy's live tokens and returns them.
 func (s *Store) RevokeFederatedTokens(ctx context.Context, policyID string, at time.Time) ([]*store.Token, error) {
 	at = ts(at)
-	rows, err := s.pool.Query(ctx, `UPDATE tokens SET revoked_at = $1, updated_at = $1
+	rows, err := s.db(ctx).Query(ctx, `UPDATE tokens SET revoked_at = $1, updated_at = $1
 		WHERE federation_policy_id = $2 AND revoked_at IS NULL RETURNING `+tokenColumns, at, policyID)
 	if err != nil {
 		return nil, fmt.Errorf("revoke federated tokens: %w", translate(err))
@@ -144,7 +144,7 @@ func (s *Store) RevokeFederatedTokens(ctx context.Context, policyID string, at t
 
 // ClaimFederationJTI inserts (issuer, jti) unless present.
 func (s *Store) ClaimFederationJTI(ctx context.Context, issuer, jti string, expiresAt time.Time) (bool, error) {
-	tag, err := s.pool.Exec(ctx, `INSERT INTO federation_jtis (issuer, jti, expires_at) VALUES ($1, $2, $3)
+	tag, err := s.db(ctx).Exec(ctx, `INSERT INTO federation_jtis (issuer, jti, expires_at) VALUES ($1, $2, $3)
 		ON CONFLICT (issuer, jti) DO NOTHING`, issuer, jti, ts(expiresAt))
 	if err != nil {
 		return false, fmt.Errorf("claim federation jti: %w", translate(err))
@@ -154,7 +154,7 @@ func (s *Store) ClaimFederationJTI(ctx context.Context, issuer, jti string, expi
 
 // DeleteFederationJTIsBefore deletes claims that expired before the time.
 func (s *Store) DeleteFederationJTIsBefore(ctx context.Context, before time.Time) (int, error) {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM federation_jtis WHERE expires_at < $1`, tsCeil(before))
+	tag, err := s.db(ctx).Exec(ctx, `DELETE FROM federation_jtis WHERE expires_at < $1`, tsCeil(before))
 	if err != nil {
 		return 0, fmt.Errorf("delete federation jtis: %w", translate(err))
 	}
@@ -176,7 +176,7 @@ const deleteExpiredFedSQL = `DELETE FROM tokens WHERE id IN
 func (s *Store) DeleteExpiredFederatedTokens(ctx context.Context, before time.Time) (int, error) {
 	total := 0
 	for {
-		tag, err := s.pool.Exec(ctx, deleteExpiredFedSQL, tsCeil(before), fedDeleteChunk)
+		tag, err := s.db(ctx).Exec(ctx, deleteExpiredFedSQL, tsCeil(before), fedDeleteChunk)
 		if err != nil {
 			return total, fmt.Errorf("delete expired federation tokens: %w", translate(err))
 		}

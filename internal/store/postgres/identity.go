@@ -26,7 +26,7 @@ func scanIdentity(row pgx.Row) (*store.Identity, error) {
 // CreateIdentity links a user to an external identity.
 func (s *Store) CreateIdentity(ctx context.Context, i *store.Identity) error {
 	i.CreatedAt, i.LastLoginAt = ts(i.CreatedAt), tsPtr(i.LastLoginAt)
-	_, err := s.pool.Exec(ctx, `INSERT INTO identities (`+identityColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+	_, err := s.db(ctx).Exec(ctx, `INSERT INTO identities (`+identityColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		i.Provider, i.Subject, i.UserID, i.Email, list(i.Claims), i.CreatedAt, i.LastLoginAt)
 	if err != nil {
 		return fmt.Errorf("create identity: %w", translate(err))
@@ -36,7 +36,7 @@ func (s *Store) CreateIdentity(ctx context.Context, i *store.Identity) error {
 
 // GetIdentity returns the identity (provider, subject) of a live user.
 func (s *Store) GetIdentity(ctx context.Context, provider, subject string) (*store.Identity, error) {
-	i, err := scanIdentity(s.pool.QueryRow(ctx, `SELECT `+identityColumns+` FROM identities
+	i, err := scanIdentity(s.db(ctx).QueryRow(ctx, `SELECT `+identityColumns+` FROM identities
 		WHERE provider = $1 AND subject = $2 AND user_id IN (SELECT id FROM users WHERE deleted_at IS NULL)`, provider, subject))
 	if err != nil {
 		return nil, fmt.Errorf("get identity: %w", err)
@@ -52,7 +52,7 @@ func (s *Store) ListIdentities(ctx context.Context, userID string) ([]*store.Ide
 		q += ` AND user_id = $1`
 		args = append(args, userID)
 	}
-	rows, err := s.pool.Query(ctx, q+` ORDER BY provider, subject`, args...)
+	rows, err := s.db(ctx).Query(ctx, q+` ORDER BY provider, subject`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list identities: %w", translate(err))
 	}
@@ -96,7 +96,7 @@ func (s *Store) UpdateIdentity(ctx context.Context, provider, subject string, fn
 
 // DeleteIdentity unlinks an identity.
 func (s *Store) DeleteIdentity(ctx context.Context, provider, subject string) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM identities WHERE provider = $1 AND subject = $2`, provider, subject)
+	tag, err := s.db(ctx).Exec(ctx, `DELETE FROM identities WHERE provider = $1 AND subject = $2`, provider, subject)
 	return affectedOne(tag, err, "delete identity")
 }
 
@@ -186,7 +186,7 @@ func (s *Store) CreateGroup(ctx context.Context, g *store.Group) error {
 
 // GetGroup returns a group with its live members.
 func (s *Store) GetGroup(ctx context.Context, id string) (*store.Group, error) {
-	g, err := readGroup(ctx, s.pool, s.pool.QueryRow(ctx, `SELECT `+groupColumns+` FROM scim_groups WHERE id = $1`, id))
+	g, err := readGroup(ctx, s.db(ctx), s.db(ctx).QueryRow(ctx, `SELECT `+groupColumns+` FROM scim_groups WHERE id = $1`, id))
 	if err != nil {
 		return nil, fmt.Errorf("get group: %w", err)
 	}
@@ -201,7 +201,7 @@ func (s *Store) ListGroups(ctx context.Context, displayName string) ([]*store.Gr
 		q += ` WHERE lower(display_name) = lower($1)`
 		args = append(args, displayName)
 	}
-	ids, err := stringColumn(ctx, s.pool, q+` ORDER BY id`, args...)
+	ids, err := stringColumn(ctx, s.db(ctx), q+` ORDER BY id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list groups: %w", err)
 	}
@@ -249,13 +249,13 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, fn func(*store.Group
 
 // DeleteGroup removes a group and its memberships.
 func (s *Store) DeleteGroup(ctx context.Context, id string) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM scim_groups WHERE id = $1`, id)
+	tag, err := s.db(ctx).Exec(ctx, `DELETE FROM scim_groups WHERE id = $1`, id)
 	return affectedOne(tag, err, "delete group")
 }
 
 // ListUserGroups returns the groups userID belongs to.
 func (s *Store) ListUserGroups(ctx context.Context, userID string) ([]*store.Group, error) {
-	ids, err := stringColumn(ctx, s.pool, `SELECT group_id FROM scim_group_members WHERE user_id = $1 ORDER BY group_id`, userID)
+	ids, err := stringColumn(ctx, s.db(ctx), `SELECT group_id FROM scim_group_members WHERE user_id = $1 ORDER BY group_id`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("list user groups: %w", err)
 	}
@@ -283,7 +283,7 @@ func scanDevice(row pgx.Row) (*store.DeviceCode, error) {
 // CreateDeviceCode inserts a device authorization.
 func (s *Store) CreateDeviceCode(ctx context.Context, d *store.DeviceCode) error {
 	d.CreatedAt, d.ExpiresAt, d.LastPolledAt = ts(d.CreatedAt), ts(d.ExpiresAt), tsPtr(d.LastPolledAt)
-	_, err := s.pool.Exec(ctx, `INSERT INTO device_codes (`+deviceColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+	_, err := s.db(ctx).Exec(ctx, `INSERT INTO device_codes (`+deviceColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		d.ID, d.DeviceDigest, d.UserDigest, d.ClientID, d.Status, d.UserID, d.CreatedAt, d.ExpiresAt, int64(d.Interval), d.LastPolledAt,
 		d.RequesterIP, d.RequesterAgent)
 	if err != nil {
@@ -294,7 +294,7 @@ func (s *Store) CreateDeviceCode(ctx context.Context, d *store.DeviceCode) error
 
 // GetDeviceCodeByDigest finds a device authorization by its device code.
 func (s *Store) GetDeviceCodeByDigest(ctx context.Context, digest []byte) (*store.DeviceCode, error) {
-	d, err := scanDevice(s.pool.QueryRow(ctx, `SELECT `+deviceColumns+` FROM device_codes WHERE device_digest = $1`, digest))
+	d, err := scanDevice(s.db(ctx).QueryRow(ctx, `SELECT `+deviceColumns+` FROM device_codes WHERE device_digest = $1`, digest))
 	if err != nil {
 		return nil, fmt.Errorf("get device code: %w", err)
 	}
@@ -303,7 +303,7 @@ func (s *Store) GetDeviceCodeByDigest(ctx context.Context, digest []byte) (*stor
 
 // GetDeviceCodeByUserCode finds a device authorization by its user code.
 func (s *Store) GetDeviceCodeByUserCode(ctx context.Context, digest []byte) (*store.DeviceCode, error) {
-	d, err := scanDevice(s.pool.QueryRow(ctx, `SELECT `+deviceColumns+` FROM device_codes WHERE user_digest = $1`, digest))
+	d, err := scanDevice(s.db(ctx).QueryRow(ctx, `SELECT `+deviceColumns+` FROM device_codes WHERE user_digest = $1`, digest))
 	if err != nil {
 		return nil, fmt.Errorf("get device code by user code: %w", err)
 	}
@@ -335,7 +335,7 @@ func (s *Store) UpdateDeviceCode(ctx context.Context, id string, fn func(*store.
 
 // DeleteExpiredDeviceCodes removes codes that expired strictly before.
 func (s *Store) DeleteExpiredDeviceCodes(ctx context.Context, before time.Time) (int, error) {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM device_codes WHERE expires_at < $1`, tsCeil(before))
+	tag, err := s.db(ctx).Exec(ctx, `DELETE FROM device_codes WHERE expires_at < $1`, tsCeil(before))
 	if err != nil {
 		return 0, fmt.Errorf("delete expired device codes: %w", translate(err))
 	}

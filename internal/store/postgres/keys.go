@@ -23,7 +23,7 @@ func scanKey(row pgx.Row) (*store.SigningKey, error) {
 // CreateSigningKey inserts k; a duplicate ID is store.ErrConflict.
 func (s *Store) CreateSigningKey(ctx context.Context, k *store.SigningKey) error {
 	k.CreatedAt, k.RetiredAt = ts(k.CreatedAt), tsPtr(k.RetiredAt)
-	_, err := s.pool.Exec(ctx, `INSERT INTO signing_keys (`+keyColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`,
+	_, err := s.db(ctx).Exec(ctx, `INSERT INTO signing_keys (`+keyColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`,
 		k.ID, k.Algorithm, k.PublicJWK, k.PrivateEnc, k.CreatedAt, k.RetiredAt)
 	if err != nil {
 		return fmt.Errorf("create signing key: %w", translate(err))
@@ -33,7 +33,7 @@ func (s *Store) CreateSigningKey(ctx context.Context, k *store.SigningKey) error
 
 // ListSigningKeys returns every key, newest first (then by ID, descending).
 func (s *Store) ListSigningKeys(ctx context.Context) ([]*store.SigningKey, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+keyColumns+` FROM signing_keys ORDER BY created_at DESC, id DESC`)
+	rows, err := s.db(ctx).Query(ctx, `SELECT `+keyColumns+` FROM signing_keys ORDER BY created_at DESC, id DESC`)
 	if err != nil {
 		return nil, fmt.Errorf("list signing keys: %w", translate(err))
 	}
@@ -70,7 +70,7 @@ func (s *Store) UpdateSigningKey(ctx context.Context, id string, fn func(*store.
 // DeleteSigningKey deletes the key with id; a missing key is
 // store.ErrNotFound.
 func (s *Store) DeleteSigningKey(ctx context.Context, id string) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM signing_keys WHERE id = $1`, id)
+	tag, err := s.db(ctx).Exec(ctx, `DELETE FROM signing_keys WHERE id = $1`, id)
 	if err != nil {
 		return fmt.Errorf("delete signing key: %w", translate(err))
 	}

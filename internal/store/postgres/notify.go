@@ -19,8 +19,8 @@ var _ store.Notifier = (*Store)(nil)
 // test runs) may share one database in different schemas.
 func (s *Store) channelName(ctx context.Context, channel string) (string, error) {
 	var schema string
-	if err := s.pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
-		return "", fmt.Errorf("current schema: %w", err)
+	if err := s.db(ctx).QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		return "", fmt.Errorf("current schema: %w", translate(err))
 	}
 	name := channel + "." + schema
 	if len(name) > 63 {
@@ -29,14 +29,17 @@ func (s *Store) channelName(ctx context.Context, channel string) (string, error)
 	return name, nil
 }
 
-// Publish sends payload to every replica listening on channel.
+// Publish sends payload to every replica listening on channel. Called
+// with the context of Atomically's fn, it notifies in that transaction:
+// PostgreSQL delivers the payload when the transaction commits, and never
+// if it does not.
 func (s *Store) Publish(ctx context.Context, channel, payload string) error {
 	name, err := s.channelName(ctx, channel)
 	if err != nil {
 		return err
 	}
-	if _, err := s.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, name, payload); err != nil {
-		return fmt.Errorf("publish on %s: %w", channel, err)
+	if _, err := s.db(ctx).Exec(ctx, `SELECT pg_notify($1, $2)`, name, payload); err != nil {
+		return fmt.Errorf("publish on %s: %w", channel, translate(err))
 	}
 	return nil
 }

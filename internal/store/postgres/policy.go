@@ -15,7 +15,7 @@ func (s *Store) GetPolicy(ctx context.Context) (*store.Policy, error) {
 		p                    store.Policy
 		def, maxLife, unused int64
 	)
-	err := s.pool.QueryRow(ctx, `SELECT default_lifetime, max_lifetime, allow_no_expiry, creation,
+	err := s.db(ctx).QueryRow(ctx, `SELECT default_lifetime, max_lifetime, allow_no_expiry, creation,
 		revoke_unused_for, updated_at FROM policy WHERE id = 1`).
 		Scan(&def, &maxLife, &p.AllowNoExpiry, &p.Creation, &unused, &p.UpdatedAt)
 	if err != nil {
@@ -29,7 +29,7 @@ func (s *Store) GetPolicy(ctx context.Context) (*store.Policy, error) {
 // PutPolicy stores p, replacing any previous policy.
 func (s *Store) PutPolicy(ctx context.Context, p *store.Policy) error {
 	p.UpdatedAt = ts(p.UpdatedAt)
-	_, err := s.pool.Exec(ctx, `INSERT INTO policy (id, default_lifetime, max_lifetime, allow_no_expiry,
+	_, err := s.db(ctx).Exec(ctx, `INSERT INTO policy (id, default_lifetime, max_lifetime, allow_no_expiry,
 		creation, revoke_unused_for, updated_at) VALUES (1, $1, $2, $3, $4, $5, $6)
 		ON CONFLICT (id) DO UPDATE SET default_lifetime = excluded.default_lifetime,
 		max_lifetime = excluded.max_lifetime, allow_no_expiry = excluded.allow_no_expiry,

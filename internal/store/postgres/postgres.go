@@ -79,8 +79,12 @@ func (s *Store) Close() error {
 
 // inTx runs fn in one transaction and commits when it returns nil. fn's
 // error is returned as is; the transaction is rolled back on error and on
-// panic alike.
+// panic alike. Called with the context of Atomically's fn, it runs fn in
+// that transaction, which commits later or not at all.
 func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	if tx := s.joined(ctx); tx != nil {
+		return fn(tx)
+	}
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", translate(err))
@@ -93,6 +97,54 @@ func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 		return fmt.Errorf("commit: %w", translate(err))
 	}
 	return nil
+}
+
+// Atomically runs fn in one transaction (see store.Store). Every
+// statement of a method called with fn's context runs in it, reads
+// included, through db and inTx; so does a Publish, whose notification
+// PostgreSQL then delivers at the commit, or never.
+func (s *Store) Atomically(ctx context.Context, fn func(ctx context.Context) error) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		return fn(context.WithValue(ctx, txKey{}, &txOf{s: s, tx: tx}))
+	})
+}
+
+// txKey is the context key of the transaction Atomically runs fn in.
+type txKey struct{}
+
+// txOf is a transaction of Atomically and the store it belongs to: a
+// context passed from one store to another does not join the first's.
+type txOf struct {
+	s  *Store
+	tx pgx.Tx
+}
+
+// joined returns the transaction of Atomically that ctx carries for s,
+// or nil.
+func (s *Store) joined(ctx context.Context) pgx.Tx {
+	if t, ok := ctx.Value(txKey{}).(*txOf); ok && t.s == s {
+		return t.tx
+	}
+	return nil
+}
+
+// conn is what a statement runs on: the pool, or a transaction.
+type conn interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// db is where a statement of a call with ctx runs: the transaction of
+// Atomically that ctx carries, else the pool. Every statement goes
+// through it: one run on the pool while fn holds a row lock would wait
+// on fn's own transaction for ever.
+func (s *Store) db(ctx context.Context) conn {
+	if tx := s.joined(ctx); tx != nil {
+		return tx
+	}
+	return s.pool
 }
 
 // translate maps driver errors to the store's sentinel errors, keeping the

@@ -30,7 +30,7 @@ func scanSession(row pgx.Row) (*store.Session, error) {
 func (s *Store) CreateSession(ctx context.Context, ss *store.Session) error {
 	ss.CreatedAt, ss.ExpiresAt, ss.LastSeenAt = ts(ss.CreatedAt), ts(ss.ExpiresAt), ts(ss.LastSeenAt)
 	ss.RevokedAt = tsPtr(ss.RevokedAt)
-	_, err := s.pool.Exec(ctx, `INSERT INTO sessions (`+sessionInsertColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+	_, err := s.db(ctx).Exec(ctx, `INSERT INTO sessions (`+sessionInsertColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		ss.ID, ss.UserID, ss.Digest, ss.CreatedAt, ss.ExpiresAt, ss.LastSeenAt, ss.IP, ss.Agent, ss.RevokedAt, nullString(ss.ParentID))
 	if err != nil {
 		return fmt.Errorf("create session: %w", translate(err))
@@ -41,7 +41,7 @@ func (s *Store) CreateSession(ctx context.Context, ss *store.Session) error {
 // GetSessionByDigest returns the session with digest, even when it is
 // revoked or expired: the caller decides.
 func (s *Store) GetSessionByDigest(ctx context.Context, digest []byte) (*store.Session, error) {
-	ss, err := scanSession(s.pool.QueryRow(ctx, getSessionByDigestSQL, digest))
+	ss, err := scanSession(s.db(ctx).QueryRow(ctx, getSessionByDigestSQL, digest))
 	if err != nil {
 		return nil, fmt.Errorf("get session by digest: %w", translate(err))
 	}
@@ -75,7 +75,7 @@ func (s *Store) UpdateSession(ctx context.Context, id string, fn func(*store.Ses
 // DeleteExpiredSessions deletes sessions that expired, or were revoked,
 // strictly before before, and returns how many.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, before time.Time) (int, error) {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE expires_at < $1 OR revoked_at < $1`, tsCeil(before))
+	tag, err := s.db(ctx).Exec(ctx, `DELETE FROM sessions WHERE expires_at < $1 OR revoked_at < $1`, tsCeil(before))
 	if err != nil {
 		return 0, fmt.Errorf("delete expired sessions: %w", translate(err))
 	}
@@ -91,7 +91,7 @@ func nullString(s string) any {
 
 // GetSession returns the session with id, even when revoked or expired.
 func (s *Store) GetSession(ctx context.Context, id string) (*store.Session, error) {
-	ss, err := scanSession(s.pool.QueryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = $1`, id))
+	ss, err := scanSession(s.db(ctx).QueryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = $1`, id))
 	if err != nil {
 		return nil, fmt.Errorf("get session: %w", err)
 	}
@@ -119,7 +119,7 @@ func (s *Store) ListSessions(ctx context.Context, f store.SessionFilter) ([]*sto
 }
 
 func (s *Store) querySessions(ctx context.Context, op, q string, args ...any) ([]*store.Session, error) {
-	rows, err := s.pool.Query(ctx, q, args...)
+	rows, err := s.db(ctx).Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, translate(err))
 	}

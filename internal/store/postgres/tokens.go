@@ -92,7 +92,7 @@ func normToken(t *store.Token) {
 // store.ErrNotFound.
 func (s *Store) CreateToken(ctx context.Context, t *store.Token) error {
 	normToken(t)
-	if _, err := s.pool.Exec(ctx, insertTokenSQL, tokenArgs(t)...); err != nil {
+	if _, err := s.db(ctx).Exec(ctx, insertTokenSQL, tokenArgs(t)...); err != nil {
 		return fmt.Errorf("create token: %w", translate(err))
 	}
 	return nil
@@ -115,7 +115,7 @@ func (s *Store) CreateTokenWithAudit(ctx context.Context, t *store.Token, e *sto
 	b := &pgx.Batch{}
 	b.Queue(insertTokenSQL, tokenArgs(t)...)
 	b.Queue(insertAuditSQL, args...).QueryRow(func(r pgx.Row) error { return r.Scan(&e.ID) })
-	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+	if err := s.db(ctx).SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("create token: %w", translate(err))
 	}
 	return nil
@@ -145,7 +145,7 @@ func (s *Store) CreateTokens(ctx context.Context, ts []*store.Token) error {
 
 // GetToken returns the token with id, revoked or not.
 func (s *Store) GetToken(ctx context.Context, id string) (*store.Token, error) {
-	t, err := scanToken(s.pool.QueryRow(ctx, getTokenSQL, id))
+	t, err := scanToken(s.db(ctx).QueryRow(ctx, getTokenSQL, id))
 	if err != nil {
 		return nil, fmt.Errorf("get token: %w", translate(err))
 	}
@@ -157,7 +157,7 @@ func (s *Store) GetToken(ctx context.Context, id string) (*store.Token, error) {
 // token verified before its first use written asks.
 func (s *Store) GetTokenLastUse(ctx context.Context, id string) (*store.Token, error) {
 	t := &store.Token{ID: id}
-	err := s.pool.QueryRow(ctx, `SELECT last_used_at, last_used_ip, last_used_agent, recent_ips FROM tokens WHERE id = $1`, id).
+	err := s.db(ctx).QueryRow(ctx, `SELECT last_used_at, last_used_ip, last_used_agent, recent_ips FROM tokens WHERE id = $1`, id).
 		Scan(&t.LastUsedAt, &t.LastUsedIP, &t.LastUsedAgent, &t.RecentIPs)
 	if errors.Is(err, pgx.ErrNoRows) {
 		err = nil
@@ -176,7 +176,7 @@ func (s *Store) GetTokenLastUse(ctx context.Context, id string) (*store.Token, e
 // previous digest, equals digest. The caller checks PrevExpiresAt. (A
 // 256-bit digest cannot be one token's current and another's previous.)
 func (s *Store) GetTokenByDigest(ctx context.Context, digest []byte) (*store.Token, error) {
-	t, err := scanToken(s.pool.QueryRow(ctx, getTokenByDigestSQL, digest))
+	t, err := scanToken(s.db(ctx).QueryRow(ctx, getTokenByDigestSQL, digest))
 	if err != nil {
 		return nil, fmt.Errorf("get token by digest: %w", translate(err))
 	}
@@ -221,7 +221,7 @@ func (s *Store) ListTokens(ctx context.Context, f store.TokenFilter) ([]*store.T
 		w.add(`id < ?`, f.Cursor)
 	}
 	q, args := w.query(`SELECT `+tokenColumns+` FROM tokens`, `ORDER BY id DESC`, store.PageLimit(f.Limit))
-	rows, err := s.pool.Query(ctx, q, args...)
+	rows, err := s.db(ctx).Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list tokens: %w", translate(err))
 	}
@@ -241,7 +241,7 @@ const unusedTokensSQL = `SELECT id FROM tokens
 
 // UnusedTokenIDs implements store.Store.
 func (s *Store) UnusedTokenIDs(ctx context.Context, before, now time.Time, after string, limit int) ([]string, error) {
-	rows, err := s.pool.Query(ctx, unusedTokensSQL, after, ts(now), tsCeil(before), store.PageLimit(limit))
+	rows, err := s.db(ctx).Query(ctx, unusedTokensSQL, after, ts(now), tsCeil(before), store.PageLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("list unused tokens: %w", translate(err))
 	}

@@ -176,7 +176,7 @@ func validDays(counts map[string]int64) error {
 // TokenUsage returns the token's per-day counts for days on or after the
 // UTC date of since, oldest first.
 func (s *Store) TokenUsage(ctx context.Context, tokenID string, since time.Time) ([]store.UsageDay, error) {
-	rows, err := s.pool.Query(ctx, `SELECT to_char(day, 'YYYY-MM-DD'), count FROM token_usage
+	rows, err := s.db(ctx).Query(ctx, `SELECT to_char(day, 'YYYY-MM-DD'), count FROM token_usage
 		WHERE token_id = $1 AND day >= $2::date ORDER BY day`, tokenID, since.UTC().Format(time.DateOnly))
 	if err != nil {
 		return nil, fmt.Errorf("token usage: %w", err)
@@ -218,13 +218,13 @@ func (s *Store) DeleteTokenUsageBefore(ctx context.Context, before time.Time) (i
 	total, after := 0, ""
 	for {
 		var last *string
-		if err := s.pool.QueryRow(ctx, pruneUsageBoundSQL, after, usagePruneChunk).Scan(&last); err != nil {
+		if err := s.db(ctx).QueryRow(ctx, pruneUsageBoundSQL, after, usagePruneChunk).Scan(&last); err != nil {
 			return total, fmt.Errorf("delete old token usage: %w", translate(err))
 		}
 		if last == nil {
 			return total, nil
 		}
-		tag, err := s.pool.Exec(ctx, pruneUsageSQL, after, *last, cutoff)
+		tag, err := s.db(ctx).Exec(ctx, pruneUsageSQL, after, *last, cutoff)
 		if err != nil {
 			return total, fmt.Errorf("delete old token usage: %w", translate(err))
 		}

@@ -35,7 +35,7 @@ func idpUserNameFold(name string) any { return nullString(store.FoldUserName(nam
 // or the same ID is store.ErrConflict.
 func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
 	u.CreatedAt, u.UpdatedAt, u.DeletedAt = ts(u.CreatedAt), ts(u.UpdatedAt), tsPtr(u.DeletedAt)
-	_, err := s.pool.Exec(ctx, `INSERT INTO users (`+userColumns+`, idp_user_name_fold) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+	_, err := s.db(ctx).Exec(ctx, `INSERT INTO users (`+userColumns+`, idp_user_name_fold) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		u.ID, u.Username, string(u.Role), string(u.Kind), u.LoginType, u.PasswordHash, u.Suspended,
 		u.CreatedAt, u.UpdatedAt, u.DeletedAt, u.Email, nullString(u.IdPUserName), idpUserNameFold(u.IdPUserName))
 	if err != nil {
@@ -46,7 +46,7 @@ func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
 
 // GetUser returns the live user with id.
 func (s *Store) GetUser(ctx context.Context, id string) (*store.User, error) {
-	u, err := scanUser(s.pool.QueryRow(ctx, getUserSQL, id))
+	u, err := scanUser(s.db(ctx).QueryRow(ctx, getUserSQL, id))
 	if err != nil {
 		return nil, fmt.Errorf("get user: %w", translate(err))
 	}
@@ -56,7 +56,7 @@ func (s *Store) GetUser(ctx context.Context, id string) (*store.User, error) {
 // GetUserByUsername returns the live user whose username equals username,
 // ignoring case.
 func (s *Store) GetUserByUsername(ctx context.Context, username string) (*store.User, error) {
-	u, err := scanUser(s.pool.QueryRow(ctx,
+	u, err := scanUser(s.db(ctx).QueryRow(ctx,
 		`SELECT `+userColumns+` FROM users WHERE lower(username) = lower($1) AND deleted_at IS NULL`, username))
 	if err != nil {
 		return nil, fmt.Errorf("get user by username: %w", translate(err))
@@ -70,7 +70,7 @@ func (s *Store) GetUserByIdPUserName(ctx context.Context, name string) (*store.U
 	if name == "" {
 		return nil, fmt.Errorf("get user by idp user name: %w", store.ErrNotFound)
 	}
-	u, err := scanUser(s.pool.QueryRow(ctx,
+	u, err := scanUser(s.db(ctx).QueryRow(ctx,
 		`SELECT `+userColumns+` FROM users WHERE idp_user_name_fold = $1 AND deleted_at IS NULL`, store.FoldUserName(name)))
 	if err != nil {
 		return nil, fmt.Errorf("get user by idp user name: %w", translate(err))
@@ -89,7 +89,7 @@ func (s *Store) ListUsers(ctx context.Context, f store.UserFilter) ([]*store.Use
 		w.add(`id > ?`, f.Cursor)
 	}
 	q, args := w.query(`SELECT `+userColumns+` FROM users`, `ORDER BY id`, store.PageLimit(f.Limit))
-	rows, err := s.pool.Query(ctx, q, args...)
+	rows, err := s.db(ctx).Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", translate(err))
 	}
@@ -103,7 +103,7 @@ func (s *Store) ListUsers(ctx context.Context, f store.UserFilter) ([]*store.Use
 // CountUsers counts live users.
 func (s *Store) CountUsers(ctx context.Context) (int, error) {
 	var n int
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM users WHERE deleted_at IS NULL`).Scan(&n); err != nil {
+	if err := s.db(ctx).QueryRow(ctx, `SELECT count(*) FROM users WHERE deleted_at IS NULL`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count users: %w", translate(err))
 	}
 	return n, nil
@@ -214,19 +214,25 @@ func (s *Store) DeleteUser(ctx context.Context, id string, at time.Time) error {
 
 // DeleteUserKeepingAnOwner is DeleteUser that refuses, with
 // store.ErrLastOwner, to delete the only active owner, judged with the
-// owners locked as in UpdateUserKeepingAnOwner.
-func (s *Store) DeleteUserKeepingAnOwner(ctx context.Context, id string, at time.Time) error {
+// owners locked as in UpdateUserKeepingAnOwner. The user's row is locked
+// by the same statement, so check sees it as it will be deleted.
+func (s *Store) DeleteUserKeepingAnOwner(ctx context.Context, id string, at time.Time, check func(*store.User) error) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		others, err := lockOtherOwners(ctx, tx, id)
 		if err != nil {
 			return fmt.Errorf("delete user: %w", err)
 		}
-		if others == 0 {
+		if others == 0 || check != nil {
 			u, err := scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1 AND deleted_at IS NULL`, id))
 			if err != nil {
 				return fmt.Errorf("delete user: %w", translate(err))
 			}
-			if u.ActiveOwner() {
+			if check != nil {
+				if err := check(u); err != nil {
+					return err
+				}
+			}
+			if others == 0 && u.ActiveOwner() {
 				return fmt.Errorf("delete user: %w", store.ErrLastOwner)
 			}
 		}

@@ -238,7 +238,13 @@ func (s *Store) Close() error {
 // commits when fn returns nil. fn's error is returned as is. With group
 // commit, fn runs in a savepoint of a transaction shared with concurrent
 // callers, and inTx returns once that transaction is committed.
+//
+// Called with the context of Atomically's fn, it runs fn in that
+// transaction, which commits later or not at all.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if tx := s.joined(ctx); tx != nil {
+		return fn(tx)
+	}
 	defer s.changes.Add(1) // once committed or failed
 	if s.wr != nil {
 		if err := s.wr.do(ctx, fn); err != nil {
@@ -262,9 +268,42 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return s.wal.secure(ctx, s.w)
 }
 
+// Atomically runs fn in one write transaction (see store.Store): the
+// write methods called with fn's context run their statements in it
+// (inTx, execAuto), on the writer's goroutine. A write there that did not
+// join would wait for the writer, which waits for fn: every write path
+// goes through inTx or execAuto.
+func (s *Store) Atomically(ctx context.Context, fn func(ctx context.Context) error) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		return fn(context.WithValue(ctx, txKey{}, &txOf{s: s, tx: tx}))
+	})
+}
+
+// txKey is the context key of the transaction Atomically runs fn in.
+type txKey struct{}
+
+// txOf is a transaction of Atomically and the store it belongs to: a
+// context passed from one store to another does not join the first's.
+type txOf struct {
+	s  *Store
+	tx *sql.Tx
+}
+
+// joined returns the transaction of Atomically that ctx carries for s,
+// or nil.
+func (s *Store) joined(ctx context.Context) *sql.Tx {
+	if t, ok := ctx.Value(txKey{}).(*txOf); ok && t.s == s {
+		return t.tx
+	}
+	return nil
+}
+
 // execAuto runs one write statement on the write connection, outside
 // group commit (it commits on its own), and counts the write.
 func (s *Store) execAuto(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if tx := s.joined(ctx); tx != nil {
+		return tx.ExecContext(ctx, query, args...)
+	}
 	defer s.changes.Add(1) // once committed or failed
 	res, err := s.w.ExecContext(ctx, query, args...)
 	if err != nil {

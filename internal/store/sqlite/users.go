@@ -193,12 +193,18 @@ func (s *Store) DeleteUser(ctx context.Context, id string, at time.Time) error {
 }
 
 // DeleteUserKeepingAnOwner is DeleteUser that refuses, with
-// store.ErrLastOwner, to delete the only active owner.
-func (s *Store) DeleteUserKeepingAnOwner(ctx context.Context, id string, at time.Time) error {
+// store.ErrLastOwner, to delete the only active owner. SQLite has one
+// writer: check sees the row as it will be deleted.
+func (s *Store) DeleteUserKeepingAnOwner(ctx context.Context, id string, at time.Time, check func(*store.User) error) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ? AND deleted_at IS NULL`, id))
 		if err != nil {
 			return fmt.Errorf("delete user: %w", translate(err))
+		}
+		if check != nil {
+			if err := check(u); err != nil {
+				return err
+			}
 		}
 		if u.ActiveOwner() {
 			if err := anotherOwner(ctx, tx, id); err != nil {

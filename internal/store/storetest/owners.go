@@ -13,6 +13,7 @@ func ownerTests() []test {
 	return []test{
 		{"TheLastActiveOwnerIsNeitherDemotedSuspendedNorDeleted", testLastOwnerStays},
 		{"OwnersTakenAwayAtOnceLeaveExactlyOne", testOwnersRaceLeavesOne},
+		{"DeleteUserKeepingAnOwnerChecksTheRowItDeletes", testDeleteChecksTheRowItDeletes},
 	}
 }
 
@@ -51,7 +52,7 @@ func testLastOwnerStays(t *testing.T, s store.Store) {
 		_, err := s.UpdateUserKeepingAnOwner(ctx, olga.ID, fn)
 		wantErr(t, "UpdateUserKeepingAnOwner of the last owner: "+what, err, store.ErrLastOwner)
 	}
-	wantErr(t, "DeleteUserKeepingAnOwner of the last owner", s.DeleteUserKeepingAnOwner(ctx, olga.ID, at), store.ErrLastOwner)
+	wantErr(t, "DeleteUserKeepingAnOwner of the last owner", s.DeleteUserKeepingAnOwner(ctx, olga.ID, at, nil), store.ErrLastOwner)
 	got, err := s.GetUser(ctx, olga.ID)
 	noErr(t, "GetUser", err)
 	equal(t, "the last owner after refused changes", wantUser(*olga), got)
@@ -62,8 +63,8 @@ func testLastOwnerStays(t *testing.T, s store.Store) {
 	noErr(t, "UpdateUserKeepingAnOwner of the last owner's email", err)
 	_, err = s.UpdateUserKeepingAnOwner(ctx, member.ID, suspend)
 	noErr(t, "UpdateUserKeepingAnOwner of a member", err)
-	noErr(t, "DeleteUserKeepingAnOwner of a member", s.DeleteUserKeepingAnOwner(ctx, member.ID, at))
-	wantErr(t, "DeleteUserKeepingAnOwner of a deleted user", s.DeleteUserKeepingAnOwner(ctx, member.ID, at), store.ErrNotFound)
+	noErr(t, "DeleteUserKeepingAnOwner of a member", s.DeleteUserKeepingAnOwner(ctx, member.ID, at, nil))
+	wantErr(t, "DeleteUserKeepingAnOwner of a deleted user", s.DeleteUserKeepingAnOwner(ctx, member.ID, at, nil), store.ErrNotFound)
 	_, err = s.UpdateUserKeepingAnOwner(ctx, member.ID, suspend)
 	wantErr(t, "UpdateUserKeepingAnOwner of a deleted user", err, store.ErrNotFound)
 	// An updater's own error is returned as is, before the rule.
@@ -78,10 +79,10 @@ func testLastOwnerStays(t *testing.T, s store.Store) {
 	if u.Role != store.RoleAdmin {
 		t.Fatalf("demoted owner has role %q, want admin", u.Role)
 	}
-	wantErr(t, "DeleteUserKeepingAnOwner of the new last owner", s.DeleteUserKeepingAnOwner(ctx, ben.ID, at), store.ErrLastOwner)
+	wantErr(t, "DeleteUserKeepingAnOwner of the new last owner", s.DeleteUserKeepingAnOwner(ctx, ben.ID, at, nil), store.ErrLastOwner)
 	_, err = s.UpdateUserKeepingAnOwner(ctx, olga.ID, setRole(store.RoleOwner))
 	noErr(t, "promote back", err)
-	noErr(t, "DeleteUserKeepingAnOwner with another owner", s.DeleteUserKeepingAnOwner(ctx, ben.ID, at))
+	noErr(t, "DeleteUserKeepingAnOwner with another owner", s.DeleteUserKeepingAnOwner(ctx, ben.ID, at, nil))
 	_, err = s.UpdateUserKeepingAnOwner(ctx, olga.ID, suspend)
 	wantErr(t, "suspend the last owner again", err, store.ErrLastOwner)
 }
@@ -105,7 +106,7 @@ func testOwnersRaceLeavesOne(t *testing.T, s store.Store) {
 				_, err := s.UpdateUserKeepingAnOwner(ctx, id, suspend)
 				return err
 			}
-			return s.DeleteUserKeepingAnOwner(ctx, id, at)
+			return s.DeleteUserKeepingAnOwner(ctx, id, at, nil)
 		})
 		for i, err := range errs {
 			if err != nil && !errors.Is(err, store.ErrLastOwner) && !errors.Is(err, store.ErrNotFound) {
@@ -131,4 +132,50 @@ func testOwnersRaceLeavesOne(t *testing.T, s store.Store) {
 			}
 		}
 	}
+}
+
+// testDeleteChecksTheRowItDeletes: the check of DeleteUserKeepingAnOwner
+// sees the user as it is when deleted, not as the caller read it, and its
+// refusal leaves the user, its tokens and its sessions alone.
+func testDeleteChecksTheRowItDeletes(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	at := base.Add(time.Hour)
+	mustOwner(t, s, "olga")
+	mia := mustUser(t, s, "mia")
+	tk := mustToken(t, s, mia.ID, "ci")
+	// Read as a member, then made owner by someone else.
+	_, err := s.UpdateUser(ctx, mia.ID, setRole(store.RoleOwner))
+	noErr(t, "UpdateUser", err)
+	changed := errors.New("changed meanwhile")
+	var seen store.Role
+	stillMember := func(u *store.User) error {
+		seen = u.Role
+		if u.Role != mia.Role {
+			return changed
+		}
+		return nil
+	}
+	wantErr(t, "DeleteUserKeepingAnOwner whose check refuses", s.DeleteUserKeepingAnOwner(ctx, mia.ID, at, stillMember), changed)
+	if seen != store.RoleOwner {
+		t.Errorf("the check saw role %q, want the current owner", seen)
+	}
+	got, err := s.GetUser(ctx, mia.ID)
+	noErr(t, "GetUser after the refused delete", err)
+	if got.Role != store.RoleOwner || got.DeletedAt != nil {
+		t.Errorf("after the refused delete the user is %+v", got)
+	}
+	gotTk, err := s.GetToken(ctx, tk.ID)
+	noErr(t, "GetToken after the refused delete", err)
+	if gotTk.RevokedAt != nil {
+		t.Errorf("the refused delete revoked the user's token at %v", gotTk.RevokedAt)
+	}
+	// A check that agrees lets the delete through.
+	mia.Role = store.RoleOwner
+	noErr(t, "DeleteUserKeepingAnOwner whose check agrees", s.DeleteUserKeepingAnOwner(ctx, mia.ID, at, stillMember))
+	wantErr(t, "GetUser after the delete", func() error { _, err := s.GetUser(ctx, mia.ID); return err }(), store.ErrNotFound)
+	// A user that is gone is not found before any check runs.
+	wantErr(t, "DeleteUserKeepingAnOwner of a deleted user with a check", s.DeleteUserKeepingAnOwner(ctx, mia.ID, at, func(*store.User) error {
+		t.Error("the check ran for a deleted user")
+		return nil
+	}), store.ErrNotFound)
 }

@@ -55,6 +55,7 @@ func tests() []test {
 	all = append(all, identityTests()...)
 	all = append(all, concurrencyTests()...)
 	all = append(all, federationTests()...)
+	all = append(all, atomicTests()...)
 	return all
 }
 

@@ -26,6 +26,15 @@ func (a *API) documentOtherEndpoints() {
 		return &huma.Response{Description: desc, Content: map[string]*huma.MediaType{"application/json": {Schema: schema}}}
 	}
 	oauthError := jsonAnswer("RFC 6749 §5.2 error", oauthErrorSchema())
+	retryAfter := func(doc string) map[string]*huma.Param {
+		return map[string]*huma.Param{"Retry-After": {Description: doc, Schema: &huma.Schema{Type: "integer"}}}
+	}
+	// The failure limit of every surface (auth.FailureLimiter), as OAuth
+	// clients read it: not slow_down, which RFC 8628 keeps for a device
+	// poll sooner than its interval.
+	oauthTooMany := jsonAnswer("Too many failed authentications from the client's address: RFC 6749 §5.2 error temporarily_unavailable; try again after Retry-After seconds", oauthErrorSchema())
+	oauthTooMany.Headers = retryAfter("Seconds until the address may try again")
+	a.documentLoginLimits(retryAfter("Seconds until a login from this address, or for this user name, is checked again"))
 	header := func(name, doc string) *huma.Param {
 		return &huma.Param{Name: name, In: "header", Description: doc, Schema: str("")}
 	}
@@ -49,7 +58,23 @@ func (a *API) documentOtherEndpoints() {
 		RequestBody: form([]string{"token"}, map[string]*huma.Schema{"token": str("The token to inspect"), "token_type_hint": str("Ignored")}),
 		Responses: map[string]*huma.Response{
 			"200": jsonAnswer("The token's state: only active=false for an inactive, unknown or malformed token", introspection),
-			"400": oauthError, "401": oauthError, "403": oauthError, "429": oauthError,
+			"400": oauthError, "401": oauthError, "403": oauthError, "429": oauthTooMany,
+		},
+	})
+	o.AddOperation(&huma.Operation{
+		OperationID: "revoke", Method: http.MethodPost, Path: sts.RevokePath, Tags: []string{"OAuth"},
+		Summary:     "RFC 7009 token revocation: end a token you hold",
+		Description: "Possession is the proof: the token parameter itself authorizes revoking that token (a PAT, admin access or fed token is revoked as DELETE /api/v1/tokens/{id} revokes it; a session token ends as at logout; the previous secret of a regenerated token ends its grace period). A client may also authenticate, as at the token endpoint (Basic or Bearer with any working token, or client_secret in the form, not both); a refused credential is 401 invalid_client. Unknown, malformed, expired and already revoked tokens get the same 200 with an empty body (RFC 7009 §2.2); token_type_hint is ignored. A JWT from token exchange cannot be revoked by itself: 400 unsupported_token_type. Malformed and unknown tokens count, silently, against the address's failed authentications.",
+		Security:    optionalBearer,
+		RequestBody: form([]string{"token"}, map[string]*huma.Schema{
+			"token":           str("The token to revoke: lk_pat_, lk_adm_, lk_fed_ or lk_ses_"),
+			"token_type_hint": str("Ignored: the token says what it is"),
+			"client_id":       str("Ignored"),
+			"client_secret":   str("Optional (client_secret_post): any working token"),
+		}),
+		Responses: map[string]*huma.Response{
+			"200": {Description: "Revoked, or nothing to revoke (unknown, malformed, expired or already revoked): an empty body either way"},
+			"400": oauthError, "401": oauthError, "429": oauthTooMany, "503": oauthError,
 		},
 	})
 	o.AddOperation(&huma.Operation{
@@ -80,7 +105,7 @@ func (a *API) documentOtherEndpoints() {
 					"expires_in":        integer("Seconds until the JWT expires"),
 					"scope":             str("Space-separated scopes the JWT carries (JWT exchange only)"),
 				})),
-			"400": oauthError, "401": oauthError, "429": oauthError, "503": oauthError,
+			"400": oauthError, "401": oauthError, "429": oauthTooMany, "503": oauthError,
 		},
 	})
 	o.AddOperation(&huma.Operation{
@@ -115,11 +140,13 @@ func (a *API) documentOtherEndpoints() {
 	uri := func(doc string) *huma.Schema { return &huma.Schema{Type: "string", Format: "uri", Description: doc} }
 	o.AddOperation(&huma.Operation{OperationID: "oauth-metadata", Method: http.MethodGet, Path: sts.MetadataPath, Tags: []string{"OAuth"},
 		Summary: "RFC 8414 authorization server metadata", Responses: map[string]*huma.Response{
-			"200": jsonAnswer("Metadata naming the token, introspection and JWKS endpoints", object(
-				[]string{"issuer", "token_endpoint", "jwks_uri", "introspection_endpoint", "grant_types_supported"},
+			"200": jsonAnswer("Metadata naming the token, introspection, revocation and JWKS endpoints", object(
+				[]string{"issuer", "token_endpoint", "jwks_uri", "introspection_endpoint", "revocation_endpoint", "grant_types_supported"},
 				map[string]*huma.Schema{
 					"issuer": uri("This server's URL"), "token_endpoint": uri("POST /oauth2/token"),
 					"jwks_uri": uri("GET /.well-known/jwks.json"), "introspection_endpoint": uri("POST /oauth2/introspect"),
+					"revocation_endpoint":                              uri("POST /oauth2/revoke (RFC 7009)"),
+					"revocation_endpoint_auth_methods_supported":       strs("none: the token to revoke is the proof; client_secret_basic, client_secret_post: optional, any working token"),
 					"grant_types_supported":                            strs(""),
 					"subject_token_types_supported":                    strs("RFC 8693 token types accepted as subject_token_type: access_token (a Latchkey token), id_token and jwt (a workload's OIDC token, for federation)"),
 					"issued_token_types_supported":                     strs("RFC 8693 token types the exchange answers as issued_token_type"),
@@ -139,4 +166,21 @@ func (a *API) documentOtherEndpoints() {
 	o.AddOperation(&huma.Operation{OperationID: "healthz", Method: http.MethodGet, Path: "/healthz", Tags: []string{"Operations"}, Summary: "The process is up", Responses: plain})
 	o.AddOperation(&huma.Operation{OperationID: "readyz", Method: http.MethodGet, Path: "/readyz", Tags: []string{"Operations"}, Summary: "The database answers (503 when not)", Responses: plain})
 	o.AddOperation(&huma.Operation{OperationID: "metrics", Method: http.MethodGet, Path: "/metrics", Tags: []string{"Operations"}, Summary: "Prometheus metrics", Responses: plain})
+}
+
+// documentLoginLimits adds to the login operation (registered by huma,
+// which lists only the answers it knows) the 429 that the failed-login
+// limits answer with, and its Retry-After.
+func (a *API) documentLoginLimits(retryAfter map[string]*huma.Param) {
+	item := a.OpenAPI().Paths["/api/v1/auth/login"]
+	if item == nil || item.Post == nil {
+		return
+	}
+	item.Post.Responses["429"] = &huma.Response{
+		Description: "Too many failed logins from the client's address or for the user name; answered before the password is checked. Wait Retry-After seconds.",
+		Headers:     retryAfter,
+		Content: map[string]*huma.MediaType{"application/problem+json": {
+			Schema: a.OpenAPI().Components.Schemas.Schema(reflect.TypeOf(huma.ErrorModel{}), true, ""),
+		}},
+	}
 }

@@ -17,7 +17,7 @@ func (a *API) documentSSOEndpoints() {
 		return &huma.Response{Description: desc, Content: map[string]*huma.MediaType{ct: {Schema: &huma.Schema{Type: "object"}}}}
 	}
 	oauthError := answer("application/json", `RFC 6749 §5.2 error: {"error","error_description"}`)
-	tooMany := answer("application/json", `Too many device codes requested from the client's address (10 at once, then one every 30 seconds): RFC 6749 §5.2 error slow_down; wait Retry-After seconds`)
+	tooMany := answer("application/json", `Too many device codes requested from the client's address (10 at once, then one every 30 seconds): RFC 6749 §5.2 error temporarily_unavailable; wait Retry-After seconds`)
 	tooMany.Headers = map[string]*huma.Param{"Retry-After": {Description: "Seconds until the address may ask for another code", Schema: &huma.Schema{Type: "integer"}}}
 	o.AddOperation(&huma.Operation{
 		OperationID: "device-authorization", Method: http.MethodPost, Path: "/oauth2/device_authorization", Tags: []string{"OAuth"},

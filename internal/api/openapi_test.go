@@ -24,7 +24,7 @@ func TestOpenAPIDocumentNamesEveryEndpointTheServerAnswers(t *testing.T) {
 		"/api/v1/tokens/{id}/regenerate": {"post"}, "/api/v1/users": {"get", "post"},
 		"/api/v1/users/{id}": {"get", "patch", "delete"}, "/api/v1/policy": {"get", "put"},
 		"/api/v1/scopes": {"get"}, "/api/v1/audit": {"get"}, "/api/v1/audit/export": {"get"}, "/api/v1/leaks": {"post"},
-		"/oauth2/introspect": {"post"}, "/oauth2/token": {"post"}, "/auth/verify": {"get"},
+		"/oauth2/introspect": {"post"}, "/oauth2/token": {"post"}, "/oauth2/revoke": {"post"}, "/auth/verify": {"get"},
 		"/.well-known/jwks.json": {"get"}, "/.well-known/oauth-authorization-server": {"get"},
 		"/healthz": {"get"}, "/readyz": {"get"}, "/metrics": {"get"},
 	} {

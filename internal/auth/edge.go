@@ -67,6 +67,14 @@ func (e *Edge) Verify(ctx context.Context, raw string, req Request) (*Principal,
 // known is a Verifier that can tell a cached credential (*Checker).
 type known interface{ Known(raw string) bool }
 
+// Cached reports whether raw's verification is cached, which Verify checks
+// even from a blocked address. Revocation (RFC 7009) asks it too: a token
+// that works from a blocked address can be revoked from it.
+func (e *Edge) Cached(raw string) bool {
+	k, ok := e.v.(known)
+	return ok && k.Known(raw)
+}
+
 // Inspect verifies a token presented to someone else (RFC 7662
 // introspection): the token's own rules apply except its IP allowlist,
 // which the caller reports to the resource server instead, since the
@@ -178,6 +186,7 @@ func WriteRefusal(w http.ResponseWriter, r *http.Request, status int, oauthCode,
 	h.Set("Cache-Control", "no-store")
 	switch {
 	case strings.HasPrefix(r.URL.Path, OAuthPrefix):
+		h.Set("Pragma", "no-cache") // RFC 6749 §5.1, for HTTP/1.0 caches
 		h.Set("Content-Type", "application/json")
 		w.WriteHeader(status)
 		_ = json.NewEncoder(w).Encode(map[string]string{"error": oauthCode, "error_description": reason})

@@ -179,6 +179,27 @@ func TestEdgeHandlerRefusesAmbiguousForwardingWith400(t *testing.T) {
 	}
 }
 
+// TestOAuthRefusalsAtTheEdgeForbidCaching: a refusal the edge writes under
+// /oauth2/ (ambiguous forwarding, the failure limit) is a token endpoint's
+// answer, which RFC 6749 §5.1 says carries Cache-Control: no-store and
+// Pragma: no-cache, so no HTTP/1.0 cache keeps it.
+func TestOAuthRefusalsAtTheEdgeForbidCaching(t *testing.T) {
+	for _, path := range []string{"/oauth2/token", "/oauth2/revoke", "/oauth2/introspect"} {
+		for name, write := range map[string]func(http.ResponseWriter, *http.Request){
+			"bad request": func(w http.ResponseWriter, r *http.Request) { auth.WriteBadRequest(w, r, "no") },
+			"rate limited": func(w http.ResponseWriter, r *http.Request) {
+				auth.WriteRateLimited(w, r, &auth.RateLimited{RetryAfter: time.Second})
+			},
+		} {
+			w := httptest.NewRecorder()
+			write(w, httptest.NewRequest(http.MethodPost, path, nil))
+			if w.Header().Get("Cache-Control") != "no-store" || w.Header().Get("Pragma") != "no-cache" {
+				t.Errorf("%s, %s: Cache-Control %q Pragma %q, want no-store and no-cache", path, name, w.Header().Get("Cache-Control"), w.Header().Get("Pragma"))
+			}
+		}
+	}
+}
+
 func TestClientCredentialDecodesFormEncodedBasic(t *testing.T) {
 	secret := "lk_pat_abc"
 	for _, tc := range []struct{ user, pass, wantID string }{

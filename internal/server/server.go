@@ -106,7 +106,7 @@ func New(ctx context.Context, cfg config.Serve, logger *slog.Logger, out io.Writ
 
 func (a *App) openStore(ctx context.Context) error {
 	if a.Config.DatabaseURL != "" {
-		st, err := openPostgres(ctx, a.Config.DatabaseURL)
+		st, err := a.openPostgresWaiting(ctx)
 		if err != nil {
 			return err
 		}
@@ -216,6 +216,8 @@ func (a *App) mountHTTP(ctx context.Context) error {
 	})
 	a.Introspector = &sts.Introspector{Verifier: a.Edge, Issuer: a.PublicURL}
 	a.Mux.Handle(sts.IntrospectPath, a.Introspector)
+	a.Mux.Handle(sts.RevokePath, &sts.Revocation{Tokens: a.Services.Tokens, Verifier: a.Edge, Limiter: a.failures,
+		Cached: a.Edge.Cached, Logger: a.Logger})
 	sts.MountNotFound(a.Mux)
 	a.mountOperations()
 	for _, mount := range []func(context.Context) error{a.mountSTS, a.mountSSO, a.mountWeb, a.mountGateway} {

@@ -131,7 +131,7 @@ func (d *Device) Intercept(next http.HandlerFunc) http.HandlerFunc {
 		if r.Method == http.MethodPost && isFormBody(r.Header.Get("Content-Type")) {
 			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 			if err := r.ParseForm(); err != nil {
-				writeOAuthError(w, formError(err))
+				writeOAuthError(w, r, formError(err))
 				return
 			}
 			if r.PostForm.Get("grant_type") == GrantDeviceCode {
@@ -156,34 +156,34 @@ type deviceAuthorization struct {
 func (d *Device) serveAuthorization(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		writeOAuthError(w, &oauthError{http.StatusMethodNotAllowed, "invalid_request", "use POST with a form-encoded body: client_id=" + CLIClientID})
+		writeOAuthError(w, r, &oauthError{http.StatusMethodNotAllowed, "invalid_request", "use POST with a form-encoded body: client_id=" + CLIClientID})
 		return
 	}
 	if !isFormBody(r.Header.Get("Content-Type")) {
-		writeOAuthError(w, invalidRequest("send the body as application/x-www-form-urlencoded: client_id="+CLIClientID))
+		writeOAuthError(w, r, invalidRequest("send the body as application/x-www-form-urlencoded: client_id="+CLIClientID))
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
-		writeOAuthError(w, formError(err))
+		writeOAuthError(w, r, formError(err))
 		return
 	}
 	// RFC 6749 §3.1: a parameter is sent once. Reading only the first of
 	// two would let "scope=&scope=repo" pass the scope refusal below.
 	for _, name := range []string{"client_id", "scope"} {
 		if len(r.PostForm[name]) > 1 {
-			writeOAuthError(w, invalidRequest("parameter "+name+" is repeated; send it once"))
+			writeOAuthError(w, r, invalidRequest("parameter "+name+" is repeated; send it once"))
 			return
 		}
 	}
 	if id := r.PostForm.Get("client_id"); id != CLIClientID {
-		writeOAuthError(w, &oauthError{http.StatusUnauthorized, "invalid_client", "unknown client_id " + printableID(id) + "; the device flow serves client_id=" + CLIClientID})
+		writeOAuthError(w, r, &oauthError{http.StatusUnauthorized, "invalid_client", "unknown client_id " + printableID(id) + "; the device flow serves client_id=" + CLIClientID})
 		return
 	}
 	if sc := strings.TrimSpace(r.PostForm.Get("scope")); sc != "" {
 		// Not silently ignored: the grant is a login session, which holds
 		// every right of the person who approves it.
-		writeOAuthError(w, &oauthError{http.StatusBadRequest, "invalid_scope",
+		writeOAuthError(w, r, &oauthError{http.StatusBadRequest, "invalid_scope",
 			"the device flow signs the CLI in with a session of the person who approves it, which cannot be narrowed; omit scope, and create a token with narrower scopes once signed in"})
 		return
 	}
@@ -191,7 +191,7 @@ func (d *Device) serveAuthorization(w http.ResponseWriter, r *http.Request) {
 	if wait, ok := d.authorizations().take(auth.ClientOf(r).IP, now); !ok {
 		secs := retryAfterSeconds(wait)
 		w.Header().Set("Retry-After", secs)
-		writeOAuthError(w, &oauthError{http.StatusTooManyRequests, "slow_down",
+		writeOAuthError(w, r, &oauthError{http.StatusTooManyRequests, codeRateLimited,
 			"too many device codes requested from your address; wait " + secs + " seconds and run latchkey login --web again"})
 		return
 	}
@@ -207,7 +207,7 @@ func (d *Device) serveAuthorization(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := d.Store.CreateDeviceCode(r.Context(), dc); err != nil {
 		d.logger().ErrorContext(r.Context(), "create device code", "err", err)
-		writeOAuthError(w, serverError())
+		writeOAuthError(w, r, serverError())
 		return
 	}
 	uri := d.Issuer() + DevicePagePath
@@ -231,33 +231,33 @@ func (d *Device) serveToken(w http.ResponseWriter, r *http.Request) {
 	f := r.PostForm
 	for _, name := range []string{"grant_type", "device_code", "client_id"} {
 		if len(f[name]) > 1 {
-			writeOAuthError(w, invalidRequest("parameter "+name+" is repeated; send it once"))
+			writeOAuthError(w, r, invalidRequest("parameter "+name+" is repeated; send it once"))
 			return
 		}
 	}
 	if f.Get("client_id") != CLIClientID {
-		writeOAuthError(w, &oauthError{http.StatusUnauthorized, "invalid_client", "the device_code grant needs client_id=" + CLIClientID})
+		writeOAuthError(w, r, &oauthError{http.StatusUnauthorized, "invalid_client", "the device_code grant needs client_id=" + CLIClientID})
 		return
 	}
 	code := f.Get("device_code")
 	if code == "" {
-		writeOAuthError(w, invalidRequest("device_code is required: the device_code value from "+DeviceAuthorizationPath))
+		writeOAuthError(w, r, invalidRequest("device_code is required: the device_code value from "+DeviceAuthorizationPath))
 		return
 	}
 	ctx := r.Context()
 	dc, err := d.Store.GetDeviceCodeByDigest(ctx, digestOf(code))
 	if errors.Is(err, store.ErrNotFound) {
-		writeOAuthError(w, &oauthError{http.StatusBadRequest, "invalid_grant", "unknown device_code; start again with " + DeviceAuthorizationPath})
+		writeOAuthError(w, r, &oauthError{http.StatusBadRequest, "invalid_grant", "unknown device_code; start again with " + DeviceAuthorizationPath})
 		return
 	}
 	if err != nil {
 		d.logger().ErrorContext(ctx, "get device code", "err", err)
-		writeOAuthError(w, serverError())
+		writeOAuthError(w, r, serverError())
 		return
 	}
 	now := d.now().UTC()
 	if !now.Before(dc.ExpiresAt) {
-		writeOAuthError(w, &oauthError{http.StatusBadRequest, "expired_token", "the code expired before it was approved; run latchkey login --web again"})
+		writeOAuthError(w, r, &oauthError{http.StatusBadRequest, "expired_token", "the code expired before it was approved; run latchkey login --web again"})
 		return
 	}
 	var answer *oauthError
@@ -283,11 +283,11 @@ func (d *Device) serveToken(w http.ResponseWriter, r *http.Request) {
 	})
 	if err != nil {
 		d.logger().ErrorContext(ctx, "update device code", "err", err)
-		writeOAuthError(w, serverError())
+		writeOAuthError(w, r, serverError())
 		return
 	}
 	if answer != nil {
-		writeOAuthError(w, answer)
+		writeOAuthError(w, r, answer)
 		return
 	}
 	d.issue(w, r, dc)
@@ -298,14 +298,14 @@ func (d *Device) issue(w http.ResponseWriter, r *http.Request, dc *store.DeviceC
 	ctx := r.Context()
 	u, err := d.Store.GetUser(ctx, dc.UserID)
 	if err != nil || u.Suspended {
-		writeOAuthError(w, &oauthError{http.StatusBadRequest, "access_denied", "the account that approved this code can no longer sign in"})
+		writeOAuthError(w, r, &oauthError{http.StatusBadRequest, "access_denied", "the account that approved this code can no longer sign in"})
 		return
 	}
 	c := auth.ClientOf(r)
 	secret, sess, err := d.Sessions.Issue(ctx, service.Actor{User: u, IP: c.IP, Agent: c.Agent})
 	if err != nil {
 		d.logger().ErrorContext(ctx, "open device session", "err", err)
-		writeOAuthError(w, serverError())
+		writeOAuthError(w, r, serverError())
 		return
 	}
 	writeJSON(w, http.StatusOK, sessionResponse{AccessToken: secret, TokenType: "Bearer", ExpiresIn: int64(sess.ExpiresAt.Sub(d.now()) / time.Second)})

@@ -71,7 +71,7 @@ func TestDeviceAuthorizationFloodIsRefusedPerClientAddress(t *testing.T) {
 	if refused == nil {
 		t.Fatal("200 device codes from one address were all issued")
 	}
-	if body["error"] != "slow_down" || !strings.Contains(body["error_description"].(string), "too many device codes") {
+	if body["error"] != "temporarily_unavailable" || !strings.Contains(body["error_description"].(string), "too many device codes") {
 		t.Fatalf("refusal body is not an RFC 6749 §5.2 error: %v", body)
 	}
 	if body["device_code"] != nil || body["user_code"] != nil {

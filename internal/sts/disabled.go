@@ -10,7 +10,7 @@ import (
 // be nil) needs no signing key and keeps working.
 func MountDisabled(mux *http.ServeMux, reason string, device *Device) {
 	mux.HandleFunc(TokenPath, device.Intercept(func(w http.ResponseWriter, r *http.Request) {
-		writeOAuthError(w, &oauthError{http.StatusServiceUnavailable, "temporarily_unavailable",
+		writeOAuthError(w, r, &oauthError{http.StatusServiceUnavailable, "temporarily_unavailable",
 			"token exchange is not enabled on this server: " + reason})
 	}))
 	mux.HandleFunc("GET "+JWKSPath, func(w http.ResponseWriter, r *http.Request) {

@@ -30,6 +30,7 @@ type Metadata struct {
 	TokenEndpoint               string   `json:"token_endpoint"`
 	JWKSURI                     string   `json:"jwks_uri"`
 	IntrospectionEndpoint       string   `json:"introspection_endpoint"`
+	RevocationEndpoint          string   `json:"revocation_endpoint"`
 	DeviceAuthorizationEndpoint string   `json:"device_authorization_endpoint,omitempty"`
 	GrantTypesSupported         []string `json:"grant_types_supported"`
 	// SubjectTokenTypesSupported and IssuedTokenTypesSupported are the
@@ -42,6 +43,7 @@ type Metadata struct {
 	ResponseTypesSupported           []string            `json:"response_types_supported"`
 	TokenEndpointAuthMethods         []string            `json:"token_endpoint_auth_methods_supported"`
 	IntrospectionEndpointAuthMethods []string            `json:"introspection_endpoint_auth_methods_supported"`
+	RevocationEndpointAuthMethods    []string            `json:"revocation_endpoint_auth_methods_supported"`
 	ScopesSupported                  []string            `json:"scopes_supported"`
 	SigningAlgValuesSupported        []string            `json:"token_endpoint_auth_signing_alg_values_supported,omitempty"`
 	AccessTokenSigningAlgValues      []string            `json:"access_token_signing_alg_values_supported"`
@@ -65,6 +67,7 @@ func (s *Service) serveMetadata(w http.ResponseWriter, r *http.Request) {
 	}
 	m := Metadata{
 		Issuer: iss, TokenEndpoint: iss + TokenPath, JWKSURI: iss + JWKSPath, IntrospectionEndpoint: iss + IntrospectPath,
+		RevocationEndpoint:  iss + RevokePath,
 		GrantTypesSupported: []string{GrantTokenExchange},
 		// A Latchkey access token is exchanged for a JWT (or, asked with
 		// requested_token_type, named an access token).
@@ -77,9 +80,12 @@ func (s *Service) serveMetadata(w http.ResponseWriter, r *http.Request) {
 		// The introspection caller is a token with the introspect scope,
 		// as the client secret (any client_id), or as a Bearer token.
 		IntrospectionEndpointAuthMethods: []string{"client_secret_basic", "client_secret_post"},
-		ScopesSupported:                  names,
-		AccessTokenSigningAlgValues:      []string{ES256, EdDSA},
-		ScopeImplies:                     implies,
+		// The token to revoke is the proof ("none"); a client may also
+		// authenticate, with any working token (Revocation).
+		RevocationEndpointAuthMethods: []string{"none", "client_secret_basic", "client_secret_post"},
+		ScopesSupported:               names,
+		AccessTokenSigningAlgValues:   []string{ES256, EdDSA},
+		ScopeImplies:                  implies,
 	}
 	if s.d.Federation != nil {
 		// A workload's OIDC ID token, or any JWT, from an issuer a trust

@@ -40,4 +40,10 @@
 // answers for JWTs too: active unless expired or its parent token no longer
 // works, which is how a service that needs revocation to bite at once can
 // check a JWT online.
+//
+// Revocation (Revocation, POST /oauth2/revoke, RFC 7009) ends the token
+// sent, on the word of whoever holds it: service.Tokens.RevokeHeld revokes
+// it as DELETE /api/v1/tokens/{id} or logout would, and every answer about
+// a token that cannot be revoked now is the same empty 200. revoke.go says
+// why each choice was made (JWTs, client authentication, failure limits).
 package sts

@@ -135,7 +135,7 @@ func dedupe(ss []string) []string {
 func (s *Service) subject(r *http.Request, raw string) (*auth.Principal, *oauthError) {
 	p, err := s.d.Verifier.Verify(r.Context(), raw, auth.ClientOf(r).Request())
 	if errors.Is(err, auth.ErrRateLimited) {
-		return nil, &oauthError{http.StatusTooManyRequests, "slow_down", err.Error()}
+		return nil, tooManyFailures(err)
 	}
 	if errors.Is(err, auth.ErrUnauthenticated) {
 		return nil, &oauthError{http.StatusBadRequest, "invalid_grant", "subject_token was refused: " + err.Error()}
@@ -183,7 +183,7 @@ func (s *Service) client(r *http.Request, subject *auth.Principal) *oauthError {
 	c, err := s.d.Verifier.Verify(r.Context(), secret, auth.ClientOf(r).Request())
 	if err != nil {
 		if errors.Is(err, auth.ErrRateLimited) {
-			return &oauthError{http.StatusTooManyRequests, "slow_down", err.Error()}
+			return tooManyFailures(err)
 		}
 		if errors.Is(err, auth.ErrUnauthenticated) {
 			return &oauthError{http.StatusUnauthorized, "invalid_client", "the client credential was refused: " + err.Error()}

@@ -54,7 +54,7 @@ func (s *Service) federated(w http.ResponseWriter, r *http.Request) bool {
 				w.Header().Set("Retry-After", rl.Seconds())
 			}
 		}
-		writeOAuthError(w, oerr)
+		writeOAuthError(w, r, oerr)
 		return true
 	}
 	writeJSON(w, http.StatusOK, resp)
@@ -64,7 +64,7 @@ func (s *Service) federated(w http.ResponseWriter, r *http.Request) bool {
 func (s *Service) exchangeFederated(r *http.Request) (*tokenResponse, *oauthError) {
 	client := auth.ClientOf(r)
 	if err := s.d.Limiter.Err(client.IP); err != nil {
-		return nil, &oauthError{http.StatusTooManyRequests, "slow_down", err.Error()}
+		return nil, tooManyFailures(err)
 	}
 	f := r.PostForm
 	for _, name := range []string{"grant_type", "subject_token", "subject_token_type", "scope", "requested_token_type", "policy"} {

@@ -67,22 +67,22 @@ type Introspector struct {
 func (in *Introspector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		writeOAuthError(w, &oauthError{http.StatusMethodNotAllowed, "invalid_request", "use POST with a form-encoded body"})
+		writeOAuthError(w, r, &oauthError{http.StatusMethodNotAllowed, "invalid_request", "use POST with a form-encoded body"})
 		return
 	}
 	if r.URL.RawQuery != "" {
 		if q := r.URL.Query(); q.Has("token") || q.Has("client_secret") {
-			writeOAuthError(w, invalidRequest("send the token in the form body, never in the URL, where logs and proxies keep it"))
+			writeOAuthError(w, r, invalidRequest("send the token in the form body, never in the URL, where logs and proxies keep it"))
 			return
 		}
 	}
 	f, err := in.readForm(w, r, maxFormBytes)
 	if err != nil {
-		writeOAuthError(w, invalidRequest("the form body could not be read ("+err.Error()+"); send token=<token> form-encoded, at most 64 KiB"))
+		writeOAuthError(w, r, invalidRequest("the form body could not be read ("+err.Error()+"); send token=<token> form-encoded, at most 64 KiB"))
 		return
 	}
 	if f.repeated != "" {
-		writeOAuthError(w, invalidRequest("parameter "+f.repeated+" is repeated; send it once"))
+		writeOAuthError(w, r, invalidRequest("parameter "+f.repeated+" is repeated; send it once"))
 		return
 	}
 	caller, err := in.caller(r, f.clientSecret)
@@ -93,25 +93,26 @@ func (in *Introspector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		var oerr *oauthError
 		switch {
 		case errors.As(err, &rl):
-			auth.WriteRateLimited(w, r, rl)
+			w.Header().Set("Retry-After", rl.Seconds())
+			writeOAuthError(w, r, tooManyFailures(rl))
 			return
 		case errors.As(err, &oerr):
-			writeOAuthError(w, oerr)
+			writeOAuthError(w, r, oerr)
 			return
 		}
 	}
 	caller.Identity().SetExpiration(w.Header())
 	if !caller.Scopes.Has(ScopeIntrospect) {
-		writeOAuthError(w, &oauthError{http.StatusForbidden, "insufficient_scope",
+		writeOAuthError(w, r, &oauthError{http.StatusForbidden, "insufficient_scope",
 			"the caller's credential lacks the introspect scope; call with a token that holds introspect"})
 		return
 	}
 	if !f.form {
-		writeOAuthError(w, invalidRequest("send the body as application/x-www-form-urlencoded with a token parameter"))
+		writeOAuthError(w, r, invalidRequest("send the body as application/x-www-form-urlencoded with a token parameter"))
 		return
 	}
 	if f.token == "" {
-		writeOAuthError(w, invalidRequest("the token parameter is required: send token=<token> in the form body"))
+		writeOAuthError(w, r, invalidRequest("the token parameter is required: send token=<token> in the form body"))
 		return
 	}
 	in.writeIntrospection(w, in.answer(r.Context(), f.token))

@@ -10,8 +10,8 @@ import (
 // (The endpoints answer other methods themselves, with 405 and Allow.)
 func MountNotFound(mux *http.ServeMux) {
 	mux.HandleFunc("/oauth2/", func(w http.ResponseWriter, r *http.Request) {
-		paths := []string{TokenPath, IntrospectPath, DeviceAuthorizationPath}
-		writeOAuthError(w, &oauthError{http.StatusNotFound, "invalid_request", "no OAuth endpoint " +
-			printableID(r.URL.Path) + "; this server has " + strings.Join(paths, ", ") + " (see " + MetadataPath + "); revoke a token with DELETE /api/v1/tokens/{id}"})
+		paths := []string{TokenPath, IntrospectPath, RevokePath, DeviceAuthorizationPath}
+		writeOAuthError(w, r, &oauthError{http.StatusNotFound, "invalid_request", "no OAuth endpoint " +
+			printableID(r.URL.Path) + "; this server has " + strings.Join(paths, ", ") + " (see " + MetadataPath + ")"})
 	})
 }

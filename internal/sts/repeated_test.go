@@ -10,8 +10,8 @@ import (
 // token exchange reads twice, the exchangeable value first, as a client
 // hoping the server takes the first while something in front of it checks
 // the last: RFC 6749 §3.2 allows a parameter once, and every repeat is
-// answered 400 invalid_request naming it. (Latchkey has no
-// /oauth2/revoke: tokens are revoked with DELETE /api/v1/tokens/{id}.)
+// answered 400 invalid_request naming it. (/oauth2/revoke refuses a
+// repeated token too: TestRevocationAnswersAsRFC7009Says.)
 func TestTokenEndpointRefusesRepeatedParameters(t *testing.T) {
 	s := start(t)
 	admin := s.AdminSession(t)

@@ -98,7 +98,7 @@ func (s *Service) Mount(mux *http.ServeMux) {
 func (s *Service) serveToken(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		writeOAuthError(w, &oauthError{http.StatusMethodNotAllowed, "invalid_request", "use POST with a form-encoded body"})
+		writeOAuthError(w, r, &oauthError{http.StatusMethodNotAllowed, "invalid_request", "use POST with a form-encoded body"})
 		return
 	}
 	if s.federated(w, r) {
@@ -106,7 +106,7 @@ func (s *Service) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 	req, oerr := parseExchange(w, r)
 	if oerr != nil {
-		writeOAuthError(w, oerr)
+		writeOAuthError(w, r, oerr)
 		return
 	}
 	resp, oerr := s.exchange(r, req)
@@ -116,7 +116,7 @@ func (s *Service) serveToken(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Retry-After", rl.Seconds())
 			}
 		}
-		writeOAuthError(w, oerr)
+		writeOAuthError(w, r, oerr)
 		return
 	}
 	writeJSON(w, http.StatusOK, resp)
@@ -193,6 +193,22 @@ func invalidRequest(desc string) *oauthError {
 	return &oauthError{http.StatusBadRequest, "invalid_request", desc}
 }
 
+// codeRateLimited is the error of a 429 answer: the client's address used
+// up a budget (failed authentications, device codes) and may try again
+// after Retry-After. RFC 6749 §5.2 has no code for it; this registered
+// one says "try again later" to every client. It is not slow_down, which
+// RFC 8628 §3.5 defines for a device-flow client polling faster than its
+// interval: device-flow clients (golang.org/x/oauth2, openid-client) take
+// slow_down as "poll again in 5 more seconds", and other clients as a
+// device-flow answer they did not ask for.
+const codeRateLimited = "temporarily_unavailable"
+
+// tooManyFailures is the answer to a client whose address used up its
+// failed authentications (auth.RateLimited); the caller sets Retry-After.
+func tooManyFailures(err error) *oauthError {
+	return &oauthError{http.StatusTooManyRequests, codeRateLimited, err.Error()}
+}
+
 func serverError() *oauthError {
 	return &oauthError{http.StatusInternalServerError, "server_error", "the token could not be issued; the server log has the details"}
 }
@@ -216,19 +232,31 @@ func formError(err error) *oauthError {
 	return invalidRequest("the form body is not valid application/x-www-form-urlencoded (a % must start an escape such as %2F): " + err.Error())
 }
 
-func writeOAuthError(w http.ResponseWriter, e *oauthError) {
+func writeOAuthError(w http.ResponseWriter, r *http.Request, e *oauthError) {
 	if e.status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "5")
 	}
 	if e.code == "invalid_client" {
-		// RFC 6749 §5.2: a challenge for the schemes the client may
-		// authenticate with. It repeats the error, so a client that stops at
-		// the challenge (openid-client) can show why.
-		desc := strings.ReplaceAll(strings.ReplaceAll(e.description, `\`, `\\`), `"`, `\"`)
-		w.Header().Add("WWW-Authenticate", `Basic realm="`+Realm+`", error="invalid_client", error_description="`+desc+`"`)
-		w.Header().Add("WWW-Authenticate", `Bearer realm="`+Realm+`", error="invalid_token"`)
+		w.Header().Set("WWW-Authenticate", clientChallenge(r, e.description))
 	}
 	writeJSON(w, e.status, map[string]string{"error": e.code, "error_description": e.description})
+}
+
+// clientChallenge is the WWW-Authenticate of an invalid_client answer.
+// RFC 6749 §5.2: its scheme is the one the client authenticated with: a
+// Bearer token gets an RFC 6750 Bearer challenge, HTTP Basic client
+// credentials (client_secret_basic) a Basic one, and a client that sent no
+// Authorization header (client_secret_post, or nothing) the Basic scheme it
+// may use. One challenge only: a client that reads the first one (or all of
+// them, as openid-client does) must not see a scheme it did not use. It
+// repeats the error, so a client that stops at the challenge can show why.
+func clientChallenge(r *http.Request, description string) string {
+	desc := strings.ReplaceAll(strings.ReplaceAll(description, `\`, `\\`), `"`, `\"`)
+	scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if strings.EqualFold(scheme, "Bearer") {
+		return `Bearer realm="` + Realm + `", error="invalid_token", error_description="` + desc + `"`
+	}
+	return `Basic realm="` + Realm + `", error="invalid_client", error_description="` + desc + `"`
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

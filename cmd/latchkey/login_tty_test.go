@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,12 +37,18 @@ func TestLoginTokenFromATerminalIsAskedForAndNotEchoed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out strings.Builder
+	var out syncBuilder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(500 * time.Millisecond) // the prompt first, as a person would
+	// Type once the prompt is shown, as a person would: the CLI turns echo
+	// off right after printing it (a busy machine may take seconds to get
+	// there, and a token typed earlier is echoed by the terminal itself).
+	for !strings.Contains(out.String(), "Token: ") && ctx.Err() == nil {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
 	_, _ = stdin.Write([]byte(session + "\n"))
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("login: %v\n%s", err, out.String())
@@ -52,4 +59,23 @@ func TestLoginTokenFromATerminalIsAskedForAndNotEchoed(t *testing.T) {
 	if strings.Contains(out.String(), session[8:]) {
 		t.Errorf("the session token was echoed on the terminal:\n%s", out.String())
 	}
+}
+
+// syncBuilder is a strings.Builder that the command's output and the test
+// may use at once.
+type syncBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuilder) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuilder) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -7,13 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/latchkey/latchkey/internal/sameorigin"
 )
 
 // ExpirationHeader is the response header in which the server says when the
@@ -65,36 +66,10 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	}
 	if c.http.CheckRedirect == nil {
 		hc := *c.http
-		hc.CheckRedirect = sameOriginOnly
+		hc.CheckRedirect = sameorigin.CheckRedirect
 		c.http = &hc
 	}
 	return c, nil
-}
-
-// sameOriginOnly follows a redirect only to the origin (scheme, host and
-// port) of the first request. Go's client would keep the Authorization
-// header for any port and scheme of the same host name (https to http
-// included) and resend a 307 or 308's body, which may hold a password or
-// a token, to any host; the API never redirects elsewhere.
-func sameOriginOnly(req *http.Request, via []*http.Request) error {
-	if len(via) >= 10 {
-		return errors.New("stopped after 10 redirects")
-	}
-	from := via[0].URL
-	if !strings.EqualFold(req.URL.Scheme, from.Scheme) || !strings.EqualFold(canonicalHost(req.URL), canonicalHost(from)) {
-		return fmt.Errorf("refused to follow a redirect to %s://%s: the request carries credentials for %s://%s only; "+
-			"if the server has moved, use its new address", req.URL.Scheme, req.URL.Host, from.Scheme, from.Host)
-	}
-	return nil
-}
-
-// canonicalHost is u's host with its port, the scheme's default if none.
-func canonicalHost(u *url.URL) string {
-	port := u.Port()
-	if port == "" {
-		port = map[string]string{"http": "80", "https": "443"}[strings.ToLower(u.Scheme)]
-	}
-	return net.JoinHostPort(u.Hostname(), port)
 }
 
 // ParseURL checks that s is an absolute http or https URL without query,

@@ -1,14 +1,14 @@
 package middleware
 
 import (
-	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/latchkey/latchkey/internal/sameorigin"
 )
 
 // Defaults of Options.
@@ -134,7 +134,7 @@ func (o Options) withDefaults() Options {
 	}
 	if o.HTTPClient.CheckRedirect == nil {
 		hc := *o.HTTPClient
-		hc.CheckRedirect = sameOriginOnly
+		hc.CheckRedirect = sameorigin.CheckRedirect
 		o.HTTPClient = &hc
 	}
 	if o.Logger == nil {
@@ -144,31 +144,6 @@ func (o Options) withDefaults() Options {
 		o.Now = time.Now
 	}
 	return o
-}
-
-// sameOriginOnly follows a redirect only to the origin (scheme, host and
-// port) of the first request. Go's client resends a 307 or 308's body, the
-// introspected token, to any host, and would take signing keys or an
-// introspection answer from wherever a redirect points.
-func sameOriginOnly(req *http.Request, via []*http.Request) error {
-	if len(via) >= 10 {
-		return errors.New("stopped after 10 redirects")
-	}
-	from := via[0].URL
-	if !strings.EqualFold(req.URL.Scheme, from.Scheme) || !strings.EqualFold(canonicalHost(req.URL), canonicalHost(from)) {
-		return fmt.Errorf("refused to follow a redirect from %s://%s to %s://%s: set the Latchkey URLs to the server itself",
-			from.Scheme, from.Host, req.URL.Scheme, req.URL.Host)
-	}
-	return nil
-}
-
-// canonicalHost is u's host with its port, the scheme's default if none.
-func canonicalHost(u *url.URL) string {
-	port := u.Port()
-	if port == "" {
-		port = map[string]string{"http": "80", "https": "443"}[strings.ToLower(u.Scheme)]
-	}
-	return net.JoinHostPort(u.Hostname(), port)
 }
 
 func orDefault(d, def time.Duration) time.Duration {

@@ -65,16 +65,8 @@ type Introspector struct {
 // client_secret_post; the token to inspect comes in the form body, never
 // the URL. Errors are RFC 6749 §5.2 JSON.
 func (in *Introspector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		writeOAuthError(w, r, &oauthError{http.StatusMethodNotAllowed, "invalid_request", "use POST with a form-encoded body"})
+	if !acceptPost(w, r, "use POST with a form-encoded body") {
 		return
-	}
-	if r.URL.RawQuery != "" {
-		if q := r.URL.Query(); q.Has("token") || q.Has("client_secret") {
-			writeOAuthError(w, r, invalidRequest("send the token in the form body, never in the URL, where logs and proxies keep it"))
-			return
-		}
 	}
 	f, err := in.readForm(w, r, maxFormBytes)
 	if err != nil {

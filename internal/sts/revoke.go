@@ -75,16 +75,8 @@ var revokedParams = [...]string{"token", "token_type_hint", "client_secret"}
 
 // ServeHTTP answers a revocation request.
 func (rv *Revocation) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		writeOAuthError(w, r, &oauthError{http.StatusMethodNotAllowed, "invalid_request", "use POST with a form-encoded body: token=<token>"})
+	if !acceptPost(w, r, "use POST with a form-encoded body: token=<token>") {
 		return
-	}
-	if r.URL.RawQuery != "" {
-		if q := r.URL.Query(); q.Has("token") || q.Has("client_secret") {
-			writeOAuthError(w, r, invalidRequest("send the token in the form body, never in the URL, where logs and proxies keep it"))
-			return
-		}
 	}
 	if !isFormBody(r.Header.Get("Content-Type")) {
 		writeOAuthError(w, r, invalidRequest("send the body as application/x-www-form-urlencoded: token=<token>"))

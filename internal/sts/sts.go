@@ -232,6 +232,25 @@ func formError(err error) *oauthError {
 	return invalidRequest("the form body is not valid application/x-www-form-urlencoded (a % must start an escape such as %2F): " + err.Error())
 }
 
+// acceptPost answers, and returns false for, a request the endpoints that
+// take a token in a form body refuse before reading it: a method other than
+// POST (405 with Allow and usage), or a token or client secret in the URL,
+// where logs and proxies keep it.
+func acceptPost(w http.ResponseWriter, r *http.Request, usage string) bool {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeOAuthError(w, r, &oauthError{http.StatusMethodNotAllowed, "invalid_request", usage})
+		return false
+	}
+	if r.URL.RawQuery != "" {
+		if q := r.URL.Query(); q.Has("token") || q.Has("client_secret") {
+			writeOAuthError(w, r, invalidRequest("send the token in the form body, never in the URL, where logs and proxies keep it"))
+			return false
+		}
+	}
+	return true
+}
+
 func writeOAuthError(w http.ResponseWriter, r *http.Request, e *oauthError) {
 	if e.status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "5")

@@ -19,7 +19,7 @@ func expiry(in string, at *time.Time, none bool) service.Expiry {
 
 type createTokenInput struct {
 	Body struct {
-		Name        string     `json:"name" maxLength:"200" doc:"Unique among the owner's active tokens" example:"ci-deploy"`
+		Name        string     `json:"name" maxLength:"200" doc:"Unique among the owner's active tokens, compared and kept in Unicode NFC (an accent typed as a combining mark is the same name). One line of text: no control, invisible or direction-changing characters, no U+2028/U+2029" example:"ci-deploy"`
 		Description string     `json:"description,omitempty" maxLength:"2000"`
 		Scopes      []string   `json:"scopes,omitempty" maxItems:"64" doc:"Scopes from GET /api/v1/scopes, optionally narrowed: repo:read=acme/*" example:"[\"repo:read\"]"`
 		UserID      string     `json:"user_id,omitempty" maxLength:"100" doc:"Create on behalf of this user or service account (owners and admins)"`

@@ -3,12 +3,10 @@ package sts_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
@@ -29,23 +27,7 @@ const verifyPath = "/auth/verify/acme/web.git/info/refs?service=git-upload-pack"
 // the raw body (not decoded: a 200 has none).
 func revokeForm(t *testing.T, s *servertest.Server, method, contentType, body string, header ...string) (int, http.Header, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, s.URL+revokePath, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := s.Client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, string(b)
+	return sendRaw(t, s, method, revokePath, contentType, body, header...)
 }
 
 // status is what the server answers bearer at path (GET).

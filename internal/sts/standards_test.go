@@ -22,8 +22,22 @@ type oauthAnswer struct {
 }
 
 // send posts body (form-encoded unless contentType says otherwise) to path
-// with the given headers, from the test's own client.
+// with the given headers, from the test's own client, and decodes the JSON
+// answer (but for HEAD).
 func send(t *testing.T, s *servertest.Server, method, path, contentType, body string, header ...string) oauthAnswer {
+	t.Helper()
+	status, h, raw := sendRaw(t, s, method, path, contentType, body, header...)
+	a := oauthAnswer{status: status, header: h, raw: raw}
+	if method != http.MethodHead {
+		if err := json.Unmarshal([]byte(raw), &a.body); err != nil {
+			t.Fatalf("%s %s: %d, body %q is not JSON", method, path, status, raw)
+		}
+	}
+	return a
+}
+
+// sendRaw is send without decoding: status, headers and the body as sent.
+func sendRaw(t *testing.T, s *servertest.Server, method, path, contentType, body string, header ...string) (int, http.Header, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, s.URL+path, strings.NewReader(body))
 	if err != nil {
@@ -41,13 +55,7 @@ func send(t *testing.T, s *servertest.Server, method, path, contentType, body st
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	a := oauthAnswer{status: resp.StatusCode, header: resp.Header, raw: string(b)}
-	if method != http.MethodHead {
-		if err := json.Unmarshal(b, &a.body); err != nil {
-			t.Fatalf("%s %s: %d, body %q is not JSON", method, path, resp.StatusCode, b)
-		}
-	}
-	return a
+	return resp.StatusCode, resp.Header, string(b)
 }
 
 const formCT = "application/x-www-form-urlencoded"

@@ -182,8 +182,11 @@ type Assertion struct {
 	Subject  string
 	Username string
 	Email    string
-	Claims   []string // values of the role claim
-	Next     string   // where the person was going before signing in
+	// EmailVerified: the provider said the address is verified
+	// (email_verified true), rather than saying nothing.
+	EmailVerified bool
+	Claims        []string // values of the role claim
+	Next          string   // where the person was going before signing in
 }
 
 // Finish completes a sign-in at the callback: r is the callback request and
@@ -311,10 +314,26 @@ func (p *Provider) assert(idt *oidc.IDToken, claims map[string]any, next string)
 	if unverified {
 		a.Email = "" // an address the provider has not verified is not used
 	}
+	a.EmailVerified = a.Email != "" && emailVerified(claims)
 	if c := p.cfg.Roles.Claim; c != "" {
+		if _, sent := claims[c]; !sent && byReference(claims, c) {
+			// The provider did not say "in no group": it left the values
+			// out (Entra ID does for people in more than 200 groups). Read
+			// as none, the mapping would suspend the person and stop every
+			// token they hold; nothing is changed instead.
+			return nil, fail("role_claim_by_reference", fmt.Sprintf("%s sent your %s claim only by reference (as Entra ID does for people in very many groups), so Latchkey cannot tell your role; nothing was changed on your account. An admin must make %s put %s in the ID token (in Entra ID: emit only the groups assigned to the application), then sign in again.", p.cfg.Name, c, p.cfg.Name, c), nil)
+		}
 		a.Claims = claimValues(claims[c])
 	}
 	return a, nil
+}
+
+// byReference reports whether claim name is a distributed claim (OIDC
+// Core §5.6.2): named in _claim_names, its values kept elsewhere.
+func byReference(claims map[string]any, name string) bool {
+	names, _ := claims["_claim_names"].(map[string]any)
+	_, ok := names[name]
+	return ok
 }
 
 // emailUnverified reports whether the provider says the email address is
@@ -333,6 +352,17 @@ func emailUnverified(claims map[string]any) bool {
 		return !strings.EqualFold(strings.TrimSpace(x), "true")
 	}
 	return true
+}
+
+// emailVerified reports whether the provider says the address is verified.
+func emailVerified(claims map[string]any) bool {
+	switch x := claims["email_verified"].(type) {
+	case bool:
+		return x
+	case string:
+		return strings.EqualFold(strings.TrimSpace(x), "true")
+	}
+	return false
 }
 
 // claimValues reads a claim that is a string or a list of strings.

@@ -107,8 +107,8 @@ func (s *SCIM) patchGroup(w http.ResponseWriter, r *http.Request, a service.Acto
 	next := *g
 	next.Members = slices.Clone(g.Members)
 	for _, op := range p.Operations {
-		if msg := applyGroupOp(&next, strings.ToLower(op.Op), op.Path, op.Value); msg != "" {
-			writeSCIMError(w, http.StatusBadRequest, "invalidValue", msg)
+		if scimType, msg := applyGroupOp(&next, strings.ToLower(op.Op), op.Path, op.Value); msg != "" {
+			writeSCIMError(w, http.StatusBadRequest, scimType, msg)
 			return
 		}
 	}
@@ -120,13 +120,15 @@ func (s *SCIM) patchGroup(w http.ResponseWriter, r *http.Request, a service.Acto
 	writeSCIM(w, http.StatusOK, s.groupOut(out))
 }
 
-func applyGroupOp(g *store.Group, op, path string, value json.RawMessage) string {
+// applyGroupOp applies one PatchOp operation to g; it returns the scimType
+// and message of an error, or "" when the operation applied.
+func applyGroupOp(g *store.Group, op, path string, value json.RawMessage) (string, string) {
 	var refs []scimRef
 	readRefs := func() bool { return json.Unmarshal(value, &refs) == nil }
 	switch {
 	case strings.EqualFold(path, "members"):
 		if !readRefs() && op != "remove" {
-			return "members must be a list of {\"value\": \"<user id>\"}"
+			return "invalidValue", "members must be a list of {\"value\": \"<user id>\"}"
 		}
 		ids := memberIDs(refs)
 		switch op {
@@ -156,37 +158,43 @@ func applyGroupOp(g *store.Group, op, path string, value json.RawMessage) string
 		case "replace":
 			g.Members = ids
 		default:
-			return "unknown op " + op + "; use add, remove or replace"
+			return "invalidValue", "unknown op " + op + "; use add, remove or replace"
 		}
 	case memberFilterRE.MatchString(path):
 		id := memberFilterRE.FindStringSubmatch(path)[1]
 		if op != "remove" {
-			return "a members[value eq ...] path can only be removed"
+			return "invalidValue", "a members[value eq ...] path can only be removed"
 		}
 		g.Members = slices.DeleteFunc(g.Members, func(m string) bool { return m == id })
 	case strings.EqualFold(path, "displayName"):
 		if op != "replace" && op != "add" {
-			return "displayName can only be replaced"
+			return "invalidValue", "displayName can only be replaced"
 		}
 		if json.Unmarshal(value, &g.DisplayName) != nil {
-			return "displayName must be a string"
+			return "invalidValue", "displayName must be a string"
 		}
 	case path == "":
 		var m map[string]json.RawMessage
 		if json.Unmarshal(value, &m) != nil {
-			return "a patch without a path needs an object value"
+			return "invalidValue", "a patch without a path needs an object value"
 		}
 		for k, v := range m {
-			if msg := applyGroupOp(g, op, k, v); msg != "" {
-				return msg
+			// Each key is an attribute path (RFC 7644 §3.5.2.1); an empty
+			// one would be read as another path-less operation, nested as
+			// deep as the JSON decoder allows and decoded again per level.
+			if k == "" {
+				return "invalidPath", "an operation without a path needs an object whose keys name attributes, such as {\"displayName\": \"x\"}; an empty attribute name names none"
+			}
+			if t, msg := applyGroupOp(g, op, k, v); msg != "" {
+				return t, msg
 			}
 		}
 	case strings.EqualFold(path, "externalId"):
 		if json.Unmarshal(value, &g.ExternalID) != nil {
-			return "externalId must be a string"
+			return "invalidValue", "externalId must be a string"
 		}
 	default:
-		return "unsupported path " + path + "; groups support members, members[value eq \"id\"], displayName and externalId"
+		return "invalidValue", "unsupported path " + path + "; groups support members, members[value eq \"id\"], displayName and externalId"
 	}
-	return ""
+	return "", ""
 }

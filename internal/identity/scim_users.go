@@ -159,7 +159,7 @@ func applyUserOp(u *service.SCIMUser, op, path string, value json.RawMessage) (s
 	if op != "add" && op != "replace" && op != "remove" {
 		return "invalidSyntax", "unknown op " + op + "; use add, replace or remove"
 	}
-	path = strings.TrimPrefix(strings.TrimPrefix(path, SchemaUser+":"), strings.ToLower(SchemaUser)+":")
+	path = userAttrPath(path)
 	str := func(dst *string) (string, string) {
 		if op == "remove" {
 			*dst = ""
@@ -180,6 +180,12 @@ func applyUserOp(u *service.SCIMUser, op, path string, value json.RawMessage) (s
 			return "invalidValue", "an operation without a path needs an object value"
 		}
 		for k, v := range m {
+			// Each key is an attribute path (RFC 7644 §3.5.2.1); an empty
+			// one would be read as another path-less operation, nested as
+			// deep as the JSON decoder allows and decoded again per level.
+			if userAttrPath(k) == "" {
+				return "invalidPath", "an operation without a path needs an object whose keys name attributes, such as {\"active\": false}; an empty attribute name names none"
+			}
 			if t, msg := applyUserOp(u, op, k, v); msg != "" {
 				return t, msg
 			}
@@ -215,6 +221,12 @@ func applyUserOp(u *service.SCIMUser, op, path string, value json.RawMessage) (s
 	}
 	// Any other attribute is one Latchkey does not keep: ignored.
 	return "", ""
+}
+
+// userAttrPath is an attribute path without the core User schema's URN
+// prefix, which clients may put before it.
+func userAttrPath(path string) string {
+	return strings.TrimPrefix(strings.TrimPrefix(path, SchemaUser+":"), strings.ToLower(SchemaUser)+":")
 }
 
 // boolValue reads true/false, also as the strings Entra ID sends.

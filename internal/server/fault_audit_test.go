@@ -1,12 +1,9 @@
 package server_test
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/latchkey/latchkey/internal/servertest"
 	"github.com/latchkey/latchkey/internal/testenv"
@@ -30,24 +27,7 @@ func TestARevocationIsAuditedOrNotMade(t *testing.T) {
 	other := s.CreateUser(t, admin, "member2", "member-password-2", "member", "person")
 	otherSession := s.Login(t, "member2", "member-password-2")
 
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, schemaDSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	breakAudit := func(on bool) {
-		t.Helper()
-		q := `DROP TRIGGER IF EXISTS fault_audit ON audit_events`
-		if on {
-			q = `CREATE OR REPLACE FUNCTION fault_audit() RETURNS trigger LANGUAGE plpgsql AS $$
-				BEGIN RAISE EXCEPTION 'terminating connection due to administrator command' USING ERRCODE = '57P01'; END $$;
-				CREATE TRIGGER fault_audit BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION fault_audit()`
-		}
-		if _, err := conn.Exec(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
+	fault := newAuditFault(t, schemaDSN)
 	audited := func(action, target string) bool {
 		var out struct {
 			Items []map[string]any `json:"items"`
@@ -76,9 +56,10 @@ func TestARevocationIsAuditedOrNotMade(t *testing.T) {
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			breakAudit(true)
-			st, body, _ := s.Do(t, c.method, c.path, c.bearer, c.body)
-			breakAudit(false)
+			st, body := fault.during(t, func() (int, string) {
+				st, body, _ := s.Do(t, c.method, c.path, c.bearer, c.body)
+				return st, string(body)
+			})
 			made := c.made()
 			var event bool
 			if c.target != "" {
@@ -86,16 +67,7 @@ func TestARevocationIsAuditedOrNotMade(t *testing.T) {
 			} else {
 				event = audited(c.action, other) || auditedBy(t, s, admin, c.action, other)
 			}
-			t.Logf("answer %d %s; change made: %v; audit event %s: %v", st, body, made, c.action, event)
-			if made != event {
-				t.Errorf("the change made: %v, its audit event stored: %v (answer %d); want both or neither", made, event, st)
-			}
-			if st < 300 && !made {
-				t.Errorf("answered %d but the change was not made", st)
-			}
-			if st >= 500 && made {
-				t.Errorf("answered %d but the change was made", st)
-			}
+			wantBothOrNeither(t, st, body, made, event)
 		})
 	}
 }

@@ -57,7 +57,23 @@ func (au *Audit) event(a Actor, action, targetType, targetID string, details map
 	}
 }
 
-// Record appends an event on behalf of another package (auth, sts, web).
+// InTx is inTx for another package (sts): the writes change makes with the
+// context it is given, and the events it appends with Add, are stored
+// together or not at all. Its error fails the change, which the caller
+// then answers as not made (503 on an outage).
+func (au *Audit) InTx(ctx context.Context, change func(ctx context.Context) error) error {
+	return au.inTx(ctx, change)
+}
+
+// Add is add for another package: it appends the event of a's action in
+// the transaction of ctx, the context of InTx's change.
+func (au *Audit) Add(ctx context.Context, a Actor, action, targetType, targetID string, details map[string]any) error {
+	return au.add(ctx, a, action, targetType, targetID, details)
+}
+
+// Record appends an event on behalf of another package (auth, sts, web),
+// best-effort: for events of what changes nothing, such as a failed
+// login. A change goes through InTx and Add.
 func (au *Audit) Record(ctx context.Context, a Actor, action, targetType, targetID string, details map[string]any) {
 	au.record(ctx, a, action, targetType, targetID, details)
 }

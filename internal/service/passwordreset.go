@@ -30,19 +30,33 @@ func (s *Users) ResetPassword(ctx context.Context, username, password string) (s
 	if err != nil {
 		return "", err
 	}
-	_, err = s.store.UpdateUser(ctx, u.ID, func(x *store.User) error {
-		x.PasswordHash = hash
-		x.UpdatedAt = s.now().UTC().Truncate(time.Microsecond)
-		return nil
+	// The new password, the sessions it ends, their announcement to the
+	// other replicas and the audit event are stored together or not at all.
+	now := s.now().UTC().Truncate(time.Microsecond)
+	var ended []*store.Session
+	err = s.audit.inTx(ctx, func(ctx context.Context) error {
+		if _, err := s.store.UpdateUser(ctx, u.ID, func(x *store.User) error {
+			x.PasswordHash, x.UpdatedAt = hash, now
+			return nil
+		}); err != nil {
+			return err
+		}
+		var err error
+		if ended, err = s.store.RevokeUserSessions(ctx, u.ID, "", now); err != nil {
+			return fmt.Errorf("end sessions: %w", err)
+		}
+		if err := announceUser(ctx, s.inval, u.ID); err != nil {
+			return err
+		}
+		if err := announceSessions(ctx, s.inval, ended...); err != nil {
+			return err
+		}
+		return s.audit.add(ctx, Actor{}, "user.password_reset", "user", u.ID, map[string]any{"username": u.Username, "by": "operator", "sessions_ended": len(ended)})
 	})
 	if err != nil {
-		return "", fmt.Errorf("reset password: %w", err)
+		return "", wrapStore("reset password", err)
 	}
 	s.inval.UserChanged(u.ID)
-	ended, err := endSessions(ctx, s.store, s.inval, u.ID, "", s.now())
-	if err != nil {
-		return "", fmt.Errorf("reset password: %w", err)
-	}
-	s.audit.record(ctx, Actor{}, "user.password_reset", "user", u.ID, map[string]any{"username": u.Username, "by": "operator", "sessions_ended": ended})
+	forgetSessions(s.inval, ended)
 	return password, nil
 }

@@ -44,12 +44,14 @@ type SCIMUserView struct {
 	Groups     []*store.Group
 }
 
-func (s *Users) scimAudit(ctx context.Context, a Actor, action, targetType, id string, details map[string]any) {
+// scimEvent appends the event of a SCIM client's change in the
+// transaction of ctx (Audit.inTx), naming the token that made it.
+func (s *Users) scimEvent(ctx context.Context, a Actor, action, targetType, id string, details map[string]any) error {
 	if details == nil {
 		details = map[string]any{}
 	}
 	details["token_id"] = a.CredentialID
-	s.audit.record(ctx, a, action, targetType, id, details)
+	return s.audit.add(ctx, a, action, targetType, id, details)
 }
 
 // SCIMUser returns one user SCIM may manage: a person who signs in through
@@ -212,8 +214,25 @@ func (s *Users) ProvisionUser(ctx context.Context, a Actor, in SCIMUser) (*SCIMU
 	now := s.now().UTC().Truncate(time.Microsecond)
 	u := &store.User{ID: newID(), Username: name, IdPUserName: in.UserName, Email: email, Role: store.RoleMember, Kind: store.KindPerson,
 		LoginType: store.LoginTypeOIDC, Suspended: !in.Active, CreatedAt: now, UpdatedAt: now}
-	if err := s.createNamed(ctx, u); err != nil {
+	// The user, its externalId and the audit event are stored together or
+	// not at all.
+	err = s.createNamedWith(ctx, u, func(ctx context.Context) error {
+		if in.ExternalID != "" {
+			s.forgetStaleExternalID(ctx, in.ExternalID)
+			if err := s.store.CreateIdentity(ctx, &store.Identity{Provider: store.ProviderSCIM, Subject: in.ExternalID, UserID: u.ID, CreatedAt: now}); err != nil {
+				if errors.Is(err, store.ErrConflict) {
+					return conflict("externalId", "another user has externalId %q", in.ExternalID)
+				}
+				return fmt.Errorf("store externalId: %w", err)
+			}
+		}
+		return s.scimEvent(ctx, a, "scim.user_created", "user", u.ID, map[string]any{"username": u.Username, "user_name": printable(in.UserName, 64), "active": in.Active})
+	})
+	if err != nil {
+		var se *Error
 		switch {
+		case errors.As(err, &se):
+			return nil, err
 		case errors.Is(err, errNameHeld):
 			return nil, conflict("userName", "userName %q becomes the user name %q, which belongs to a local account or to one provisioned before Latchkey kept userNames; rename that account, or send its userName to it by id (PUT or PATCH)", printable(in.UserName, 64), name)
 		case errors.Is(err, store.ErrConflict):
@@ -221,17 +240,6 @@ func (s *Users) ProvisionUser(ctx context.Context, a Actor, in SCIMUser) (*SCIMU
 		}
 		return nil, fmt.Errorf("create user: %w", err)
 	}
-	if in.ExternalID != "" {
-		s.forgetStaleExternalID(ctx, in.ExternalID)
-		if err := s.store.CreateIdentity(ctx, &store.Identity{Provider: store.ProviderSCIM, Subject: in.ExternalID, UserID: u.ID, CreatedAt: now}); err != nil {
-			_ = s.store.DeleteUser(ctx, u.ID, now)
-			if errors.Is(err, store.ErrConflict) {
-				return nil, conflict("externalId", "another user has externalId %q", in.ExternalID)
-			}
-			return nil, fmt.Errorf("store externalId: %w", err)
-		}
-	}
-	s.scimAudit(ctx, a, "scim.user_created", "user", u.ID, map[string]any{"username": u.Username, "user_name": printable(in.UserName, 64), "active": in.Active})
 	return s.scimView(ctx, u.ID)
 }
 
@@ -269,65 +277,96 @@ func (s *Users) ReplaceUser(ctx context.Context, a Actor, id string, in SCIMUser
 			rename = name
 		}
 	}
-	if in.ExternalID != v.ExternalID {
-		if v.ExternalID != "" {
-			if err := s.store.DeleteIdentity(ctx, store.ProviderSCIM, v.ExternalID); err != nil {
-				return nil, wrapStore("replace externalId", err)
-			}
-		}
-		if in.ExternalID != "" {
-			s.forgetStaleExternalID(ctx, in.ExternalID)
-			if err := s.store.CreateIdentity(ctx, &store.Identity{Provider: store.ProviderSCIM, Subject: in.ExternalID, UserID: id, CreatedAt: s.now().UTC()}); err != nil {
-				if errors.Is(err, store.ErrConflict) {
-					return nil, conflict("externalId", "another user has externalId %q", in.ExternalID)
-				}
-				return nil, wrapStore("replace externalId", err)
-			}
-		}
-	}
 	wasActive := !v.User.Suspended
 	username := v.User.Username
 	if rename != "" {
 		username = rename
 	}
-	update := func(username string) error {
-		_, err := s.store.UpdateUser(ctx, id, func(u *store.User) error {
-			u.Username, u.IdPUserName, u.Email, u.Suspended, u.UpdatedAt = username, idpName, email, !in.Active, s.now().UTC()
+	// One try stores the externalId, the user and the audit events
+	// together or not at all; a user name held by another person fails
+	// it with errNameTaken, and the next try takes a suffixed name.
+	try := func(username string) error {
+		return s.audit.inTx(ctx, func(ctx context.Context) error {
+			if err := s.replaceExternalID(ctx, id, v.ExternalID, in.ExternalID); err != nil {
+				return err
+			}
+			_, err := s.store.UpdateUserKeepingAnOwner(ctx, id, func(u *store.User) error {
+				u.Username, u.IdPUserName, u.Email, u.Suspended, u.UpdatedAt = username, idpName, email, !in.Active, s.now().UTC()
+				return nil
+			})
+			if errors.Is(err, store.ErrConflict) {
+				return &nameTaken{err}
+			}
+			if err != nil {
+				return err
+			}
+			if err := announceUser(ctx, s.inval, id); err != nil {
+				return err
+			}
+			if err := s.scimEvent(ctx, a, "scim.user_replaced", "user", id, map[string]any{"username": username, "user_name": printable(in.UserName, 64), "active": in.Active}); err != nil {
+				return err
+			}
+			if wasActive != in.Active {
+				return s.scimEvent(ctx, a, scimActiveAction(in.Active), "user", id, nil)
+			}
 			return nil
 		})
-		return err
 	}
-	err = update(username)
+	err = try(username)
 	// The new user name is held: by another person (josé@ renamed to what
 	// normalises like josè@), so this user takes it with a suffix, unless
 	// the conflict is the userName itself, taken meanwhile.
-	for i := 1; errors.Is(err, store.ErrConflict) && rename != "" && i <= maxNameTries; i++ {
+	var taken *nameTaken
+	for i := 1; errors.As(err, &taken) && rename != "" && i <= maxNameTries; i++ {
 		if _, ferr := s.store.GetUserByIdPUserName(ctx, idpName); ferr == nil {
 			break
 		}
 		username = suffixedName(rename, idpName, i)
-		err = update(username)
+		err = try(username)
 	}
-	if errors.Is(err, store.ErrConflict) {
+	if errors.As(err, &taken) {
 		return nil, conflict("userName", "another user has userName %q", printable(in.UserName, 64))
+	}
+	if errors.Is(err, store.ErrLastOwner) {
+		return nil, lastOwner()
 	}
 	if err != nil {
 		return nil, wrapStore("replace user", err)
 	}
 	s.inval.UserChanged(id)
-	s.scimAudit(ctx, a, "scim.user_replaced", "user", id, map[string]any{"username": username, "user_name": printable(in.UserName, 64), "active": in.Active})
-	if wasActive != in.Active {
-		s.scimActiveAudit(ctx, a, id, in.Active)
-	}
 	return s.scimView(ctx, id)
 }
 
-func (s *Users) scimActiveAudit(ctx context.Context, a Actor, id string, active bool) {
-	action := "scim.user_deactivated"
-	if active {
-		action = "scim.user_activated"
+// replaceExternalID moves the user's SCIM externalId from old to ext, in
+// the transaction of ctx.
+func (s *Users) replaceExternalID(ctx context.Context, userID, old, ext string) error {
+	if ext == old {
+		return nil
 	}
-	s.scimAudit(ctx, a, action, "user", id, nil)
+	if old != "" {
+		if err := s.store.DeleteIdentity(ctx, store.ProviderSCIM, old); err != nil {
+			return wrapStore("replace externalId", err)
+		}
+	}
+	if ext == "" {
+		return nil
+	}
+	s.forgetStaleExternalID(ctx, ext)
+	if err := s.store.CreateIdentity(ctx, &store.Identity{Provider: store.ProviderSCIM, Subject: ext, UserID: userID, CreatedAt: s.now().UTC()}); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return conflict("externalId", "another user has externalId %q", ext)
+		}
+		return wrapStore("replace externalId", err)
+	}
+	return nil
+}
+
+// scimActiveAction is the event of a SCIM (de)activation.
+func scimActiveAction(active bool) string {
+	if active {
+		return "scim.user_activated"
+	}
+	return "scim.user_deactivated"
 }
 
 // SetActive activates or deactivates a user (SCIM PATCH active). A
@@ -341,14 +380,27 @@ func (s *Users) SetActive(ctx context.Context, a Actor, id string, active bool) 
 	if v.User.Suspended == !active {
 		return v, nil
 	}
-	if _, err := s.store.UpdateUser(ctx, id, func(u *store.User) error {
-		u.Suspended, u.UpdatedAt = !active, s.now().UTC()
-		return nil
-	}); err != nil {
+	// The change, its announcement to the other replicas and its audit
+	// event are stored together or not at all.
+	err = s.audit.inTx(ctx, func(ctx context.Context) error {
+		if _, err := s.store.UpdateUserKeepingAnOwner(ctx, id, func(u *store.User) error {
+			u.Suspended, u.UpdatedAt = !active, s.now().UTC()
+			return nil
+		}); err != nil {
+			return err
+		}
+		if err := announceUser(ctx, s.inval, id); err != nil {
+			return err
+		}
+		return s.scimEvent(ctx, a, scimActiveAction(active), "user", id, nil)
+	})
+	if errors.Is(err, store.ErrLastOwner) {
+		return nil, lastOwner()
+	}
+	if err != nil {
 		return nil, wrapStore("set active", err)
 	}
 	s.inval.UserChanged(id)
-	s.scimActiveAudit(ctx, a, id, active)
 	return s.scimView(ctx, id)
 }
 
@@ -357,12 +409,73 @@ func (s *Users) Deprovision(ctx context.Context, a Actor, id string) error {
 	if _, err := s.scimChangeable(ctx, a, id); err != nil {
 		return err
 	}
-	if err := s.store.DeleteUser(ctx, id, s.now().UTC()); err != nil {
+	err := s.audit.inTx(ctx, func(ctx context.Context) error {
+		if err := s.store.DeleteUserKeepingAnOwner(ctx, id, s.now().UTC(), nil); err != nil {
+			return err
+		}
+		if err := announceUser(ctx, s.inval, id); err != nil {
+			return err
+		}
+		return s.scimEvent(ctx, a, "scim.user_deleted", "user", id, nil)
+	})
+	if errors.Is(err, store.ErrLastOwner) {
+		return lastOwner()
+	}
+	if err != nil {
 		return wrapStore("delete user", err)
 	}
 	s.inval.UserChanged(id)
-	s.scimAudit(ctx, a, "scim.user_deleted", "user", id, nil)
 	return nil
+}
+
+// nameTaken is the user name conflict of one try of createNamedWith or
+// ReplaceUser: the try's transaction is rolled back, and the next try
+// takes another name.
+type nameTaken struct{ err error }
+
+func (e *nameTaken) Error() string { return e.err.Error() }
+func (e *nameTaken) Unwrap() error { return e.err }
+
+// createNamedWith is createNamed (scimnames.go) with the writes and audit
+// events with makes stored in the same transaction as the user: one
+// transaction per try, since a refused insert ends a PostgreSQL
+// transaction. It answers as createNamed does, and with's errors as they
+// are.
+func (s *Users) createNamedWith(ctx context.Context, u *store.User, with func(ctx context.Context) error) error {
+	base := u.Username
+	for i := 1; ; i++ {
+		err := s.audit.inTx(ctx, func(ctx context.Context) error {
+			if err := s.store.CreateUser(ctx, u); err != nil {
+				if errors.Is(err, store.ErrConflict) {
+					return &nameTaken{err}
+				}
+				return err
+			}
+			return with(ctx)
+		})
+		var taken *nameTaken
+		if !errors.As(err, &taken) {
+			return err
+		}
+		if _, err := s.store.GetUserByIdPUserName(ctx, u.IdPUserName); err == nil {
+			return fmt.Errorf("create user: idp user name taken: %w", store.ErrConflict)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("get user by idp user name: %w", err)
+		}
+		if i == 1 {
+			holder, err := s.store.GetUserByUsername(ctx, base)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("get user: %w", err)
+			}
+			if err == nil && (holder.IdPUserName == "" || u.IdPUserName == "") {
+				return errNameHeld
+			}
+		}
+		if i > maxNameTries {
+			return errNameHeld
+		}
+		u.Username = suffixedName(base, u.IdPUserName, i)
+	}
 }
 
 // SCIMGroups lists groups, optionally the one with a display name.
@@ -404,31 +517,52 @@ func (s *Users) SaveGroup(ctx context.Context, a Actor, id string, g store.Group
 		}
 	}
 	now := s.now().UTC()
-	var before []string
-	var out *store.Group
-	var err error
-	if id == "" {
-		if !ownerSCIM(a) && s.grantsOwner(g.DisplayName) && len(g.Members) > 0 {
-			return nil, ownerGroupRefusal(g.DisplayName)
-		}
-		g.ID, g.CreatedAt, g.UpdatedAt = newID(), now, now
-		err = s.store.CreateGroup(ctx, &g)
-		out = &g
-	} else {
-		out, err = s.store.UpdateGroup(ctx, id, func(x *store.Group) error {
-			// A group that grants the owner role (before or after) changes
-			// whom it grants it to only through an owner's SCIM token:
-			// sign-in reads these memberships too.
-			if !ownerSCIM(a) && (s.grantsOwner(x.DisplayName) || s.grantsOwner(g.DisplayName)) &&
-				(len(x.Members) > 0 || len(g.Members) > 0) &&
-				(!strings.EqualFold(x.DisplayName, g.DisplayName) || len(symmetricDiff(x.Members, g.Members)) > 0) {
-				return ownerGroupRefusal(x.DisplayName)
-			}
-			before = slices.Clone(x.Members)
-			x.DisplayName, x.ExternalID, x.Members, x.UpdatedAt = g.DisplayName, g.ExternalID, g.Members, now
-			return nil
-		})
+	if id == "" && !ownerSCIM(a) && s.grantsOwner(g.DisplayName) && len(g.Members) > 0 {
+		return nil, ownerGroupRefusal(g.DisplayName)
 	}
+	// The group, the roles it changes and every audit event are stored
+	// together or not at all.
+	var out *store.Group
+	var changed []string
+	err := s.audit.inTx(ctx, func(ctx context.Context) error {
+		var before []string
+		if id == "" {
+			x := g
+			x.ID, x.CreatedAt, x.UpdatedAt = newID(), now, now
+			if err := s.store.CreateGroup(ctx, &x); err != nil {
+				return err
+			}
+			out = &x
+		} else {
+			var err error
+			out, err = s.store.UpdateGroup(ctx, id, func(x *store.Group) error {
+				// A group that grants the owner role (before or after) changes
+				// whom it grants it to only through an owner's SCIM token:
+				// sign-in reads these memberships too.
+				if !ownerSCIM(a) && (s.grantsOwner(x.DisplayName) || s.grantsOwner(g.DisplayName)) &&
+					(len(x.Members) > 0 || len(g.Members) > 0) &&
+					(!strings.EqualFold(x.DisplayName, g.DisplayName) || len(symmetricDiff(x.Members, g.Members)) > 0) {
+					return ownerGroupRefusal(x.DisplayName)
+				}
+				before = slices.Clone(x.Members)
+				x.DisplayName, x.ExternalID, x.Members, x.UpdatedAt = g.DisplayName, g.ExternalID, g.Members, now
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		action := "scim.group_updated"
+		if id == "" {
+			action = "scim.group_created"
+		}
+		if err := s.scimEvent(ctx, a, action, "group", out.ID, map[string]any{"display_name": out.DisplayName, "members": len(out.Members)}); err != nil {
+			return err
+		}
+		var err error
+		changed, err = s.reapplyRoles(ctx, a, symmetricDiff(before, out.Members), groupChange{id: out.ID, name: out.DisplayName, members: out.Members})
+		return err
+	})
 	if errors.Is(err, store.ErrConflict) {
 		return nil, conflict("displayName", "a group named %q already exists", g.DisplayName)
 	}
@@ -439,12 +573,7 @@ func (s *Users) SaveGroup(ctx context.Context, a Actor, id string, g store.Group
 	if err != nil {
 		return nil, wrapStore("save group", err)
 	}
-	action := "scim.group_updated"
-	if id == "" {
-		action = "scim.group_created"
-	}
-	s.scimAudit(ctx, a, action, "group", out.ID, map[string]any{"display_name": out.DisplayName, "members": len(out.Members)})
-	s.reapplyRoles(ctx, a, symmetricDiff(before, out.Members))
+	s.usersChanged(changed)
 	return out, nil
 }
 
@@ -458,12 +587,30 @@ func (s *Users) DeleteGroup(ctx context.Context, a Actor, id string) error {
 	if !ownerSCIM(a) && s.grantsOwner(g.DisplayName) && len(g.Members) > 0 {
 		return ownerGroupRefusal(g.DisplayName)
 	}
-	if err := s.store.DeleteGroup(ctx, id); err != nil {
+	var changed []string
+	err = s.audit.inTx(ctx, func(ctx context.Context) error {
+		if err := s.store.DeleteGroup(ctx, id); err != nil {
+			return err
+		}
+		if err := s.scimEvent(ctx, a, "scim.group_deleted", "group", id, map[string]any{"display_name": g.DisplayName}); err != nil {
+			return err
+		}
+		var err error
+		changed, err = s.reapplyRoles(ctx, a, g.Members, groupChange{id: id})
+		return err
+	})
+	if err != nil {
 		return wrapStore("delete group", err)
 	}
-	s.scimAudit(ctx, a, "scim.group_deleted", "group", id, map[string]any{"display_name": g.DisplayName})
-	s.reapplyRoles(ctx, a, g.Members)
+	s.usersChanged(changed)
 	return nil
+}
+
+// usersChanged drops the users from this node's caches, after the commit.
+func (s *Users) usersChanged(ids []string) {
+	for _, id := range ids {
+		s.inval.UserChanged(id)
+	}
 }
 
 func symmetricDiff(a, b []string) []string {
@@ -504,24 +651,36 @@ func ownerSCIM(a Actor) bool { return a.User != nil && a.User.Role == store.Role
 // credential that is not an owner's.
 var errOwnerRoleBySCIM = errors.New("only an owner's SCIM token may make or unmake an owner")
 
+// groupChange is the SCIM group a transaction just saved (members) or
+// deleted (members nil): reapplyRoles reads each user's groups as they
+// are after it, whether or not the store's reads in that transaction see
+// its writes (SQLite's do not).
+type groupChange struct {
+	id, name string
+	members  []string
+}
+
 // reapplyRoles gives each user the role their SCIM groups map to under the
 // rules of the provider they sign in with (or the first provider with a
 // role claim). A user no group maps to any more is suspended, which stops
-// their tokens at once: the provider took their access away.
-func (s *Users) reapplyRoles(ctx context.Context, a Actor, userIDs []string) {
+// their tokens at once: the provider took their access away. It runs in
+// the transaction of ctx (Audit.inTx) with the group change g, each change
+// with its audit event and its announcement to the other replicas, and
+// returns the users it changed, for the caches after the commit.
+func (s *Users) reapplyRoles(ctx context.Context, a Actor, userIDs []string, g groupChange) ([]string, error) {
+	var changed []string
 	for _, id := range userIDs {
 		rules, ok := s.rulesFor(ctx, id)
 		if !ok {
 			continue
 		}
-		names, err := s.groupNames(ctx, id)
+		names, err := s.groupNamesAfter(ctx, id, g)
 		if err != nil {
-			s.audit.logger.ErrorContext(ctx, "re-apply role mapping", "user", id, "err", err)
-			continue
+			return nil, err
 		}
 		role := rules.Role(names)
 		var before store.Role
-		u, err := s.store.UpdateUser(ctx, id, func(u *store.User) error {
+		u, err := s.store.UpdateUserKeepingAnOwner(ctx, id, func(u *store.User) error {
 			before = u.Role
 			if (u.Role == store.RoleOwner || role == store.RoleOwner) && role != u.Role && !ownerSCIM(a) {
 				// Group membership pushed by a SCIM token that is not an
@@ -538,21 +697,59 @@ func (s *Users) reapplyRoles(ctx context.Context, a Actor, userIDs []string) {
 		})
 		if errors.Is(err, errOwnerRoleBySCIM) {
 			s.audit.logger.WarnContext(ctx, "SCIM group change left an owner role unchanged: the SCIM token is not an owner's", "user", id, "mapped_role", string(role))
-			s.scimAudit(ctx, a, "scim.role_refused", "user", id, map[string]any{"role": string(before), "mapped_role": string(role),
-				"reason": "only a SCIM token of an owner may make or unmake an owner"})
+			if err := s.scimEvent(ctx, a, "scim.role_refused", "user", id, map[string]any{"role": string(before), "mapped_role": string(role),
+				"reason": "only a SCIM token of an owner may make or unmake an owner"}); err != nil {
+				return nil, err
+			}
 			continue
 		}
-		if err != nil {
+		if errors.Is(err, store.ErrLastOwner) {
+			// Groups never take the owner role from the last active owner.
+			if err := s.scimEvent(ctx, a, "scim.role_refused", "user", id, map[string]any{"role": string(before), "mapped_role": string(role),
+				"reason": "the last active owner keeps the owner role"}); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if errors.Is(err, store.ErrNotFound) {
 			continue // deleted meanwhile
 		}
-		s.inval.UserChanged(id)
+		if err != nil {
+			return nil, fmt.Errorf("re-apply role mapping: %w", err)
+		}
+		if err := announceUser(ctx, s.inval, id); err != nil {
+			return nil, err
+		}
+		changed = append(changed, id)
 		switch {
 		case role == "":
-			s.scimAudit(ctx, a, "user.suspend", "user", id, map[string]any{"reason": "no role mapping matched", "source": "scim"})
+			err = s.scimEvent(ctx, a, "user.suspend", "user", id, map[string]any{"reason": "no role mapping matched", "source": "scim"})
 		case before != u.Role:
-			s.scimAudit(ctx, a, "user.role_from_claims", "user", id, map[string]any{"before": string(before), "after": string(role), "source": "scim"})
+			err = s.scimEvent(ctx, a, "user.role_from_claims", "user", id, map[string]any{"before": string(before), "after": string(role), "source": "scim"})
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
+	return changed, nil
+}
+
+// groupNamesAfter is groupNames as of the group change g.
+func (s *Users) groupNamesAfter(ctx context.Context, userID string, g groupChange) ([]string, error) {
+	gs, err := s.store.ListUserGroups(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("list user groups: %w", err)
+	}
+	out := make([]string, 0, len(gs)+1)
+	for _, x := range gs {
+		if x.ID != g.id {
+			out = append(out, x.DisplayName)
+		}
+	}
+	if slices.Contains(g.members, userID) {
+		out = append(out, g.name)
+	}
+	return out, nil
 }
 
 // rulesFor picks the role rules for a user: their provider's, else the

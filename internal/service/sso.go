@@ -18,6 +18,8 @@ type ExternalLogin struct {
 	Subject  string // the ID token's sub
 	Username string // from the username claim, not yet normalised
 	Email    string // "" when the provider sent none
+	// EmailVerified is true only when the provider said so (email_verified).
+	EmailVerified bool
 	// Claims are the values of the provider's role claim (e.g. groups).
 	Claims []string
 	IP     string
@@ -91,7 +93,9 @@ func (s *Users) SignInExternal(ctx context.Context, in ExternalLogin) (*store.Us
 		return nil, err
 	}
 	if role = rules.Role(append(slices.Clone(in.Claims), groups...)); role == "" {
-		s.suspendByIdP(ctx, actor, u, in.Provider)
+		if err := s.suspendByIdP(ctx, actor, u, in.Provider); err != nil {
+			return nil, err
+		}
 		return nil, forbidden("your account at the identity provider is no longer in any group that may use Latchkey, so your Latchkey account was suspended; ask an admin")
 	}
 	if u.Suspended {
@@ -164,6 +168,12 @@ func (s *Users) firstSignIn(ctx context.Context, in ExternalLogin, role store.Ro
 		// A user name alone may be chosen by the person at some providers:
 		// a provisioned account with an email address is only claimed by
 		// an identity with that (verified) address.
+		// With several providers, a name is no proof of who the account
+		// was provisioned for (another provider's user may choose it): only
+		// the provisioned address, verified by the provider, claims it.
+		if len(s.cfg.RoleRules) > 1 && (u.Email == "" || !in.EmailVerified || !strings.EqualFold(u.Email, email)) {
+			return nil, conflict("username", "the account %q was provisioned for someone at one of several identity providers; ask an admin to link it to your identity on the Single sign-on page", name)
+		}
 		if u.Email != "" && !strings.EqualFold(u.Email, email) {
 			return nil, conflict("username", "the account %q was provisioned for another email address; ask an admin to link it", name)
 		}
@@ -171,29 +181,47 @@ func (s *Users) firstSignIn(ctx context.Context, in ExternalLogin, role store.Ro
 		// The provider's user name is kept, so that SCIM finds this
 		// account by it later, and so that a person whose name normalises
 		// the same gets an account of their own (createNamed).
+		// The account, its link to the identity and the audit event are
+		// stored together or not at all.
 		u = &store.User{ID: newID(), Username: name, IdPUserName: idpName, Email: email, Role: role, Kind: store.KindPerson,
 			LoginType: store.LoginTypeOIDC, CreatedAt: now, UpdatedAt: now}
-		if err := s.createNamed(ctx, u); err != nil {
-			if errors.Is(err, store.ErrConflict) || errors.Is(err, errNameHeld) {
-				return nil, conflict("username", "the user name %q was just taken; sign in again", name)
+		err := s.createNamedWith(ctx, u, func(ctx context.Context) error {
+			if err := s.linkIdentity(ctx, in, u.ID, email, now); err != nil {
+				return err
 			}
+			return s.audit.add(ctx, Actor{User: u, IP: in.IP, Agent: in.Agent}, "user.jit_created", "user", u.ID, map[string]any{
+				"username": u.Username, "role": string(u.Role), "provider": in.Provider})
+		})
+		var se *Error
+		switch {
+		case errors.As(err, &se):
+			return nil, err
+		case errors.Is(err, store.ErrConflict) || errors.Is(err, errNameHeld):
+			return nil, conflict("username", "the user name %q was just taken; sign in again", name)
+		case err != nil:
 			return nil, fmt.Errorf("create user: %w", err)
 		}
-		s.audit.record(ctx, Actor{User: u, IP: in.IP, Agent: in.Agent}, "user.jit_created", "user", u.ID, map[string]any{
-			"username": u.Username, "role": string(u.Role), "provider": in.Provider})
+		return u, nil
 	default:
 		return nil, fmt.Errorf("get user: %w", err)
 	}
+	if err := s.linkIdentity(ctx, in, u.ID, email, now); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// linkIdentity links the identity that signed in to the user.
+func (s *Users) linkIdentity(ctx context.Context, in ExternalLogin, userID, email string, now time.Time) error {
 	// A row left by a deleted user (GetIdentity skips those) must not block
 	// the identity's new account.
 	if err := s.store.DeleteIdentity(ctx, in.Provider, in.Subject); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("forget stale identity: %w", err)
+		return fmt.Errorf("forget stale identity: %w", err)
 	}
-	err = s.store.CreateIdentity(ctx, &store.Identity{Provider: in.Provider, Subject: in.Subject, UserID: u.ID, Email: email, CreatedAt: now})
-	if err != nil {
-		return nil, wrapStore("link identity", err)
+	if err := s.store.CreateIdentity(ctx, &store.Identity{Provider: in.Provider, Subject: in.Subject, UserID: userID, Email: email, CreatedAt: now}); err != nil {
+		return wrapStore("link identity", err)
 	}
-	return u, nil
+	return nil
 }
 
 // syncFromClaims applies the mapped role and the email address.
@@ -202,49 +230,95 @@ func (s *Users) syncFromClaims(ctx context.Context, a Actor, u *store.User, prov
 	if before == role && (email == "" || email == u.Email) {
 		return u, nil
 	}
-	out, err := s.store.UpdateUser(ctx, u.ID, func(x *store.User) error {
-		x.Role = role
-		if email != "" {
-			x.Email = email
+	// A role change, its announcement to the other replicas and its audit
+	// event are stored together or not at all.
+	var out *store.User
+	mapped := role
+	err := s.audit.inTx(ctx, func(ctx context.Context) error {
+		role = mapped
+		apply := func(x *store.User) error {
+			x.Role = role
+			if email != "" {
+				x.Email = email
+			}
+			x.UpdatedAt = s.now().UTC()
+			return nil
 		}
-		x.UpdatedAt = s.now().UTC()
-		return nil
+		// The provider's groups never take the owner role from the last
+		// active owner (as the API refuses it): the role stays, the
+		// refusal is on record, and the address is still kept current.
+		var err error
+		out, err = s.store.UpdateUserKeepingAnOwner(ctx, u.ID, apply)
+		if errors.Is(err, store.ErrLastOwner) {
+			role = before
+			if err := s.audit.add(ctx, a, "user.role_from_claims_refused", "user", u.ID, map[string]any{
+				"provider": provider, "role": string(before), "mapped_role": string(mapped), "reason": "the last active owner keeps the owner role"}); err != nil {
+				return err
+			}
+			out, err = s.store.UpdateUser(ctx, u.ID, apply)
+		}
+		if err != nil {
+			return err
+		}
+		if before == role {
+			return nil
+		}
+		if err := announceUser(ctx, s.inval, u.ID); err != nil {
+			return err
+		}
+		return s.audit.add(ctx, a, "user.role_from_claims", "user", u.ID, map[string]any{
+			"provider": provider, "before": string(before), "after": string(role)})
 	})
 	if err != nil {
 		return nil, wrapStore("update user from claims", err)
 	}
 	if before != role {
 		s.inval.UserChanged(u.ID)
-		s.audit.record(ctx, a, "user.role_from_claims", "user", u.ID, map[string]any{
-			"provider": provider, "before": string(before), "after": string(role)})
 	}
 	return out, nil
 }
 
-// suspendByIdP suspends a user the identity provider no longer vouches for.
-func (s *Users) suspendByIdP(ctx context.Context, a Actor, u *store.User, provider string) {
+// suspendByIdP suspends a user the identity provider no longer vouches
+// for. The suspension, its announcement to the other replicas and its
+// audit event are stored together or not at all; its error means the
+// user was not suspended.
+func (s *Users) suspendByIdP(ctx context.Context, a Actor, u *store.User, provider string) error {
 	if u.Suspended {
 		s.audit.record(ctx, a, "auth.login_failed", "user", u.ID, map[string]any{"provider": provider, "reason": "no role mapping matched"})
-		return
-	}
-	if _, err := s.store.UpdateUser(ctx, u.ID, func(x *store.User) error {
-		x.Suspended, x.UpdatedAt = true, s.now().UTC()
 		return nil
-	}); err != nil {
-		s.audit.logger.ErrorContext(ctx, "suspend user whose role mapping no longer matches", "user", u.ID, "err", err)
-		return
+	}
+	err := s.audit.inTx(ctx, func(ctx context.Context) error {
+		if _, err := s.store.UpdateUserKeepingAnOwner(ctx, u.ID, func(x *store.User) error {
+			x.Suspended, x.UpdatedAt = true, s.now().UTC()
+			return nil
+		}); err != nil {
+			return err
+		}
+		if err := announceUser(ctx, s.inval, u.ID); err != nil {
+			return err
+		}
+		return s.audit.add(ctx, a, "user.suspend", "user", u.ID, map[string]any{"provider": provider, "reason": "no role mapping matched"})
+	})
+	if errors.Is(err, store.ErrLastOwner) {
+		// The last active owner is not suspended by a provider: the
+		// sign-in is refused and the account stays as it is.
+		s.audit.record(ctx, a, "auth.login_failed", "user", u.ID, map[string]any{"provider": provider, "reason": "no role mapping matched; the last active owner is not suspended"})
+		return nil
+	}
+	if err != nil {
+		return wrapStore("suspend user whose role mapping no longer matches", err)
 	}
 	s.inval.UserChanged(u.ID)
-	s.audit.record(ctx, a, "user.suspend", "user", u.ID, map[string]any{"provider": provider, "reason": "no role mapping matched"})
+	return nil
 }
 
 // OpenSSO opens a session for a user who signed in through a provider.
 func (s *Sessions) OpenSSO(ctx context.Context, u *store.User, provider, ip, agent string) (*Opened, error) {
-	secret, sess, err := s.open(ctx, u, ip, agent, "")
+	// The session is handed out only once it is on record.
+	secret, sess, err := s.openAudited(ctx, u, ip, agent, "", Actor{User: u, IP: ip, Agent: agent}, "sso.login", map[string]any{"provider": provider})
 	if err != nil {
 		return nil, err
 	}
-	s.audit.record(ctx, Actor{User: u, IP: ip, Agent: agent}, "sso.login", "session", sess.ID, map[string]any{"provider": provider})
 	return &Opened{Secret: secret, Session: sess, User: u}, nil
 }
 
@@ -277,21 +351,32 @@ func (s *Users) LinkIdentity(ctx context.Context, a Actor, idOrName, provider, s
 		return nil, invalid("provider", "no identity provider %q is configured; link to one of the providers on the Single sign-on page", provider)
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
-	if err := s.store.CreateIdentity(ctx, &store.Identity{Provider: provider, Subject: subject, UserID: target.ID, Email: target.Email, CreatedAt: now}); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return nil, conflict("subject", "this identity is already linked, or %s already has an identity at %s; unlink it first", target.Username, provider)
+	// The link, the password it removes, the announcement to the other
+	// replicas and the audit event are stored together or not at all.
+	var u *store.User
+	err = s.audit.inTx(ctx, func(ctx context.Context) error {
+		if err := s.store.CreateIdentity(ctx, &store.Identity{Provider: provider, Subject: subject, UserID: target.ID, Email: target.Email, CreatedAt: now}); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return conflict("subject", "this identity is already linked, or %s already has an identity at %s; unlink it first", target.Username, provider)
+			}
+			return err
 		}
-		return nil, wrapStore("link identity", err)
-	}
-	u, err := s.store.UpdateUser(ctx, target.ID, func(x *store.User) error {
-		x.LoginType, x.PasswordHash, x.UpdatedAt = store.LoginTypeOIDC, "", now
-		return nil
+		var err error
+		if u, err = s.store.UpdateUser(ctx, target.ID, func(x *store.User) error {
+			x.LoginType, x.PasswordHash, x.UpdatedAt = store.LoginTypeOIDC, "", now
+			return nil
+		}); err != nil {
+			return err
+		}
+		if err := announceUser(ctx, s.inval, u.ID); err != nil {
+			return err
+		}
+		return s.audit.add(ctx, a, "user.link_identity", "user", u.ID, map[string]any{"provider": provider, "subject": subject})
 	})
 	if err != nil {
 		return nil, wrapStore("link identity", err)
 	}
 	s.inval.UserChanged(u.ID)
-	s.audit.record(ctx, a, "user.link_identity", "user", u.ID, map[string]any{"provider": provider, "subject": subject})
 	return u, nil
 }
 

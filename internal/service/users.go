@@ -75,13 +75,19 @@ func (s *Users) Create(ctx context.Context, a Actor, in CreateUserInput) (*store
 	if err != nil {
 		return nil, err
 	}
-	if err := s.store.CreateUser(ctx, u); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return nil, conflict("username", "the user name %q is taken; choose another", u.Username)
+	// The account and its audit event are stored together or not at all.
+	err = s.audit.inTx(ctx, func(ctx context.Context) error {
+		if err := s.store.CreateUser(ctx, u); err != nil {
+			return err
 		}
+		return s.audit.add(ctx, a, "user.create", "user", u.ID, map[string]any{"username": u.Username, "role": string(u.Role), "kind": string(u.Kind)})
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return nil, conflict("username", "the user name %q is taken; choose another", u.Username)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("create user: %w", err)
 	}
-	s.audit.record(ctx, a, "user.create", "user", u.ID, map[string]any{"username": u.Username, "role": string(u.Role), "kind": string(u.Kind)})
 	return u, nil
 }
 
@@ -158,16 +164,21 @@ func (s *Users) Bootstrap(ctx context.Context, username, password string) (strin
 	if err != nil {
 		return "", err
 	}
-	if err := s.store.CreateUser(ctx, u); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			// Replicas starting together on an empty database all count
-			// zero users; the unique index on user names lets exactly one
-			// insert win. The others find the owner made and carry on.
-			return "", nil
+	err = s.audit.inTx(ctx, func(ctx context.Context) error {
+		if err := s.store.CreateUser(ctx, u); err != nil {
+			return err
 		}
+		return s.audit.add(ctx, Actor{}, "user.create", "user", u.ID, map[string]any{"username": u.Username, "role": "owner", "bootstrap": true})
+	})
+	if errors.Is(err, store.ErrConflict) {
+		// Replicas starting together on an empty database all count
+		// zero users; the unique index on user names lets exactly one
+		// insert win. The others find the owner made and carry on.
+		return "", nil
+	}
+	if err != nil {
 		return "", fmt.Errorf("create first owner: %w", err)
 	}
-	s.audit.record(ctx, Actor{}, "user.create", "user", u.ID, map[string]any{"username": u.Username, "role": "owner", "bootstrap": true})
 	return password, nil
 }
 

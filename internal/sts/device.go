@@ -72,6 +72,7 @@ type Device struct {
 
 	budgetOnce sync.Once
 	budget     *addressBudget
+	probes     probeRetries // golang.org/x/oauth2's second try of a poll (pollrate.go)
 }
 
 // authorizations is the per-address budget of device codes.
@@ -260,12 +261,20 @@ func (d *Device) serveToken(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, r, &oauthError{http.StatusBadRequest, "expired_token", "the code expired before it was approved; run latchkey login --web again"})
 		return
 	}
+	if dc.Status == store.DevicePending {
+		// The auth-style probe's second try of a poll gets that poll's
+		// answer and counts for nothing (pollrate.go).
+		if answer, ok := d.probes.retry(dc.ID, r, now); ok {
+			writeOAuthError(w, r, answer)
+			return
+		}
+	}
 	var answer *oauthError
 	dc, err = d.Store.UpdateDeviceCode(ctx, dc.ID, func(x *store.DeviceCode) error {
 		answer = nil
 		switch x.Status {
 		case store.DevicePending:
-			if x.LastPolledAt != nil && now.Sub(*x.LastPolledAt) < x.Interval {
+			if pollTooSoon(x.LastPolledAt, now, x.Interval) {
 				x.Interval += 5 * time.Second
 				answer = &oauthError{http.StatusBadRequest, "slow_down", fmt.Sprintf("polling too fast; wait %d seconds between requests", int(x.Interval/time.Second))}
 			} else {
@@ -287,6 +296,7 @@ func (d *Device) serveToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if answer != nil {
+		d.probes.remember(dc.ID, r, now, answer)
 		writeOAuthError(w, r, answer)
 		return
 	}
@@ -376,27 +386,30 @@ func (d *Device) Decide(ctx context.Context, a service.Actor, userCode string, a
 		return err
 	}
 	now := d.now()
-	_, err = d.Store.UpdateDeviceCode(ctx, dc.ID, func(x *store.DeviceCode) error {
-		if x.Status != store.DevicePending || !now.Before(x.ExpiresAt) {
-			return errDeviceState
-		}
-		x.Status, x.UserID = store.DeviceDenied, a.User.ID
-		if approve {
-			x.Status = store.DeviceApproved
-		}
-		return nil
-	})
+	action := "device.denied"
+	if approve {
+		action = "device.approved"
+	}
+	// The decision and its audit event are stored together or not at all.
+	err = audited(ctx, d.Audit, func(ctx context.Context) error {
+		_, err := d.Store.UpdateDeviceCode(ctx, dc.ID, func(x *store.DeviceCode) error {
+			if x.Status != store.DevicePending || !now.Before(x.ExpiresAt) {
+				return errDeviceState
+			}
+			x.Status, x.UserID = store.DeviceDenied, a.User.ID
+			if approve {
+				x.Status = store.DeviceApproved
+			}
+			return nil
+		})
+		return err
+	}, a, action, "device_code", dc.ID, map[string]any{"client_id": dc.ClientID, "requester_ip": dc.RequesterIP})
 	if errors.Is(err, errDeviceState) {
 		return unknownCode()
 	}
 	if err != nil {
 		return fmt.Errorf("update device code: %w", err)
 	}
-	action := "device.denied"
-	if approve {
-		action = "device.approved"
-	}
-	d.Audit.Record(ctx, a, action, "device_code", dc.ID, map[string]any{"client_id": dc.ClientID, "requester_ip": dc.RequesterIP})
 	return nil
 }
 

@@ -30,6 +30,34 @@ type Auditor interface {
 	Record(ctx context.Context, a service.Actor, action, targetType, targetID string, details map[string]any)
 }
 
+// TxAuditor is an Auditor that stores a change and its audit event
+// together or not at all (service.Audit): InTx runs the change in one
+// store transaction, Add appends the event in it.
+type TxAuditor interface {
+	Auditor
+	InTx(ctx context.Context, change func(ctx context.Context) error) error
+	Add(ctx context.Context, a service.Actor, action, targetType, targetID string, details map[string]any) error
+}
+
+// audited runs change with its event (a's action) stored together or not
+// at all when au can (TxAuditor), else records the event after it,
+// best-effort. An error means neither was stored.
+func audited(ctx context.Context, au Auditor, change func(ctx context.Context) error, a service.Actor, action, targetType, targetID string, details map[string]any) error {
+	if tx, ok := au.(TxAuditor); ok {
+		return tx.InTx(ctx, func(ctx context.Context) error {
+			if err := change(ctx); err != nil {
+				return err
+			}
+			return tx.Add(ctx, a, action, targetType, targetID, details)
+		})
+	}
+	if err := change(ctx); err != nil {
+		return err
+	}
+	au.Record(ctx, a, action, targetType, targetID, details)
+	return nil
+}
+
 // Parents looks up the token a JWT was exchanged from, and its owner.
 type Parents interface {
 	GetToken(ctx context.Context, id string) (*store.Token, error)
@@ -171,9 +199,14 @@ func (s *Service) exchange(r *http.Request, req *exchangeRequest) (*tokenRespons
 		s.d.Logger.ErrorContext(r.Context(), "sign exchanged JWT", "err", err)
 		return nil, serverError()
 	}
-	s.d.Audit.Record(r.Context(), actorOf(p, auth.ClientOf(r)), "token.exchange", "token", p.Token.ID, map[string]any{
+	// The JWT is handed out only once its event is on record: it is the
+	// only record of a credential that services accept offline.
+	if err := audited(r.Context(), s.d.Audit, func(context.Context) error { return nil }, actorOf(p, auth.ClientOf(r)), "token.exchange", "token", p.Token.ID, map[string]any{
 		"jti": jti, "audience": aud, "scopes": granted.Strings(), "expires_at": exp.UTC().Truncate(time.Second).Format(time.RFC3339),
-	})
+	}); err != nil {
+		s.d.Logger.ErrorContext(r.Context(), "audit token exchange", "err", err)
+		return nil, serverErrorFor(err)
+	}
 	return &tokenResponse{
 		AccessToken: raw, IssuedTokenType: req.issued, TokenType: "Bearer",
 		ExpiresIn: c.Expiry.Time().Unix() - now.Unix(), Scope: c.Scope,

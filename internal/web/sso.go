@@ -71,7 +71,7 @@ func (h *Handler) ssoCallback(w http.ResponseWriter, r *http.Request) {
 	c := auth.ClientOf(r)
 	ip, agent := c.IP, c.Agent
 	u, err := h.d.Services.Users.SignInExternal(r.Context(), service.ExternalLogin{
-		Provider: a.Provider, Subject: a.Subject, Username: a.Username, Email: a.Email, Claims: a.Claims, IP: ip, Agent: agent,
+		Provider: a.Provider, Subject: a.Subject, Username: a.Username, Email: a.Email, EmailVerified: a.EmailVerified, Claims: a.Claims, IP: ip, Agent: agent,
 	})
 	if err != nil {
 		h.ssoFailed(w, r, id, err)
@@ -79,7 +79,7 @@ func (h *Handler) ssoCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	o, err := h.d.Services.Sessions.OpenSSO(r.Context(), u, a.Provider, ip, agent)
 	if err != nil {
-		h.serverError(w, r, nil, err)
+		h.fail(w, r, nil, err)
 		return
 	}
 	h.setSessionCookie(w, r, o.Secret, o.Session.ExpiresAt)
@@ -110,7 +110,7 @@ func (h *Handler) ssoFailed(w http.ResponseWriter, r *http.Request, id string, e
 	case errors.As(err, &se):
 		msg, status = se.Msg, statusOf(err)
 	default:
-		h.serverError(w, r, nil, err)
+		h.fail(w, r, nil, err)
 		return
 	}
 	d := &loginData{}

@@ -241,8 +241,11 @@ func (s *Store) groupsByID(ctx context.Context, ids []string) ([]*store.Group, e
 }
 
 // UpdateGroup runs fn on the group and writes it back with its members in
-// one transaction.
+// one transaction. The group it returns is read back in that transaction:
+// called within Atomically, a read on a connection of its own would not
+// see the write yet.
 func (s *Store) UpdateGroup(ctx context.Context, id string, fn func(*store.Group) error) (*store.Group, error) {
+	var out *store.Group
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		g, err := readGroup(ctx, tx, tx.QueryRowContext(ctx, `SELECT `+groupColumns+` FROM scim_groups WHERE id = ?`, id))
 		if err != nil {
@@ -259,12 +262,15 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, fn func(*store.Group
 		if err := writeMembers(ctx, tx, g); err != nil {
 			return fmt.Errorf("update group: %w", err)
 		}
+		if out, err = readGroup(ctx, tx, tx.QueryRowContext(ctx, `SELECT `+groupColumns+` FROM scim_groups WHERE id = ?`, id)); err != nil {
+			return fmt.Errorf("update group: %w", err)
+		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return s.GetGroup(ctx, id)
+	return out, nil
 }
 
 // DeleteGroup removes a group and its memberships.

@@ -74,7 +74,7 @@ func New(mux *http.ServeMux, d Deps) *API {
 	a := &API{d: d, mux: mux}
 	a.withMeEncoder(&cfg)
 	a.API = humago.New(mux, cfg)
-	a.UseMiddleware(a.authenticate)
+	a.UseMiddleware(a.refuseRepeatedQuery, a.authenticate)
 	a.registerAuth()
 	nullableObjects(a.OpenAPI(), "/api/v1/me", http.MethodGet, "token", "session")
 	a.registerTokens()

@@ -138,13 +138,15 @@ func (a *API) documentOtherEndpoints() {
 			"200": jsonAnswer("JWK Set (RFC 7517)", object([]string{"keys"}, map[string]*huma.Schema{"keys": {Type: "array", Items: jwk}})),
 		}})
 	uri := func(doc string) *huma.Schema { return &huma.Schema{Type: "string", Format: "uri", Description: doc} }
+	const metadataDoc = "Metadata naming the token, introspection, revocation and JWKS endpoints. Served also when token exchange is off " +
+		"(PostgreSQL without a signing-key secret): it then lists only what works there, with no jwks_uri, no token-exchange grant and no token types"
 	o.AddOperation(&huma.Operation{OperationID: "oauth-metadata", Method: http.MethodGet, Path: sts.MetadataPath, Tags: []string{"OAuth"},
 		Summary: "RFC 8414 authorization server metadata", Responses: map[string]*huma.Response{
-			"200": jsonAnswer("Metadata naming the token, introspection, revocation and JWKS endpoints", object(
-				[]string{"issuer", "token_endpoint", "jwks_uri", "introspection_endpoint", "revocation_endpoint", "grant_types_supported"},
+			"200": jsonAnswer(metadataDoc, object(
+				[]string{"issuer", "token_endpoint", "introspection_endpoint", "revocation_endpoint", "grant_types_supported", "response_types_supported"},
 				map[string]*huma.Schema{
 					"issuer": uri("This server's URL"), "token_endpoint": uri("POST /oauth2/token"),
-					"jwks_uri": uri("GET /.well-known/jwks.json"), "introspection_endpoint": uri("POST /oauth2/introspect"),
+					"jwks_uri": uri("GET /.well-known/jwks.json; absent when token exchange is off"), "introspection_endpoint": uri("POST /oauth2/introspect"),
 					"revocation_endpoint":                              uri("POST /oauth2/revoke (RFC 7009)"),
 					"revocation_endpoint_auth_methods_supported":       strs("none: the token to revoke is the proof; client_secret_basic, client_secret_post: optional, any working token"),
 					"grant_types_supported":                            strs(""),

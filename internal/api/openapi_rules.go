@@ -51,7 +51,7 @@ func operationDefaults(o *huma.OpenAPI, op *huma.Operation) {
 		}
 	}
 	problem := problemContent(o, op.Path)
-	op.Responses["400"] = &huma.Response{Description: "The request could not be read (for example a query string that is not valid percent-encoding)", Content: problem}
+	op.Responses["400"] = &huma.Response{Description: "The request could not be read (for example a query string that is not valid percent-encoding, or a single-valued query parameter given more than once)", Content: problem}
 	if len(op.Security) > 0 {
 		op.Responses["401"] = &huma.Response{Description: "No credential, or one that was refused", Content: problem}
 	}

@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
 )
 
 // RejectUndecodableQuery refuses, before routing, a request whose query
@@ -55,4 +58,33 @@ func RejectDotSegments(next http.Handler) http.Handler {
 func hasDotSegment(p string) bool {
 	return strings.Contains(p, "/./") || strings.Contains(p, "/../") ||
 		strings.HasSuffix(p, "/.") || strings.HasSuffix(p, "/..")
+}
+
+// refuseRepeatedQuery is the API's one rule for a query parameter given more
+// than once (?user_id=a&user_id=b): huma reads the first value silently, and
+// a proxy or WAF that reads the last would see another request than the one
+// answered (HTTP parameter pollution). A repeated parameter that the
+// operation declares single-valued is refused with a 400 naming it, before
+// any handler runs; an array-valued one keeps working. The operation's
+// parameters are huma's registry, so a new operation is covered as it is
+// registered.
+func (a *API) refuseRepeatedQuery(ctx huma.Context, next func(huma.Context)) {
+	op := ctx.Operation()
+	u := ctx.URL()
+	if op == nil || u.RawQuery == "" {
+		next(ctx)
+		return
+	}
+	q := u.Query() // decodable: RejectUndecodableQuery ran before routing
+	for _, p := range op.Parameters {
+		if p == nil || p.In != "query" || (p.Schema != nil && p.Schema.Type == huma.TypeArray) {
+			continue
+		}
+		if n := len(q[p.Name]); n > 1 {
+			msg := "query parameter " + p.Name + " was given " + strconv.Itoa(n) + " times; give it once"
+			_ = huma.WriteErr(a, ctx, http.StatusBadRequest, msg, &huma.ErrorDetail{Message: msg, Location: "query." + p.Name})
+			return
+		}
+	}
+	next(ctx)
 }

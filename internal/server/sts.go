@@ -16,13 +16,14 @@ import (
 // The signing-key secret comes from the configuration; with SQLite it is
 // otherwise generated into the data directory on first start. With
 // PostgreSQL and no secret, token exchange stays off (a generated secret
-// would differ per replica) and the endpoints say how to turn it on.
+// would differ per replica) and the endpoints say how to turn it on; the
+// metadata is still served, listing what works without signing keys.
 func (a *App) mountSTS(ctx context.Context) error {
 	device := a.deviceFlow()
 	keys, err := a.signingKeys()
 	if errors.Is(err, sts.ErrNoSecret) {
 		a.Logger.Warn("token exchange is disabled: set --signing-key-secret-file or LATCHKEY_SIGNING_KEY_SECRET, the same on every replica, to enable it")
-		sts.MountDisabled(a.Mux, sts.ErrNoSecret.Error(), device)
+		(&sts.Disabled{Reason: sts.ErrNoSecret.Error(), Device: device, Issuer: a.PublicURL, Catalog: a.Catalog}).Mount(a.Mux)
 		a.Services.Jobs.Register("rotate-keys", func(context.Context) (map[string]any, error) {
 			return nil, &service.Error{Kind: service.ErrConflict, Msg: "token exchange is disabled, so there are no signing keys to rotate: " + sts.ErrNoSecret.Error()}
 		})

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/scope"
 	"github.com/latchkey/latchkey/internal/servertest"
 	"github.com/latchkey/latchkey/internal/sts"
 )
@@ -153,7 +154,7 @@ func TestMetadataNamesTheEndpoints(t *testing.T) {
 
 func TestWithoutASecretExchangeIsDisabledAndSaysHow(t *testing.T) {
 	mux := http.NewServeMux()
-	sts.MountDisabled(mux, sts.ErrNoSecret.Error(), nil)
+	(&sts.Disabled{Reason: sts.ErrNoSecret.Error(), Issuer: func() string { return "http://latchkey.test" }, Catalog: scope.DefaultCatalog()}).Mount(mux)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	resp, err := http.Post(srv.URL+sts.TokenPath, "application/x-www-form-urlencoded", strings.NewReader("grant_type=x"))

@@ -74,12 +74,17 @@ var actionFilters = []expiryOption{
 var auditFields = []string{"actor", "action", "target", "since", "until"}
 
 func (h *Handler) auditLog(w http.ResponseWriter, r *http.Request, v *visit) {
-	q := r.URL.Query()
+	q, repeated := filterQuery(r, append(auditFields, "cursor")...)
 	d := &auditData{Form: newForm(v.csrf, auditFields...), Actor: strings.TrimSpace(q.Get("actor")), Action: q.Get("action"),
 		Target: strings.TrimSpace(q.Get("target")), Since: q.Get("since"), Until: q.Get("until")}
 	for _, o := range actionFilters {
 		o.Selected = o.Value == d.Action
 		d.Actions = append(d.Actions, o)
+	}
+	if repeated != nil {
+		h.formError(w, r, &d.Form, repeated)
+		h.render(w, r, v, http.StatusBadRequest, "admin_audit", "Audit log", d)
+		return
 	}
 	aq, err := h.auditQuery(r, v, d)
 	var events []*store.AuditEvent

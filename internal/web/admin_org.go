@@ -25,12 +25,17 @@ type allTokensData struct {
 }
 
 func (h *Handler) listAllTokens(w http.ResponseWriter, r *http.Request, v *visit) {
-	q := r.URL.Query()
+	q, repeated := filterQuery(r, "user", "state", "scope", "kind", "cursor")
 	d := &allTokensData{Form: newForm(v.csrf, "user", "state", "scope", "kind"),
 		User: strings.TrimSpace(q.Get("user")), State: q.Get("state"), Scope: q.Get("scope"), Kind: q.Get("kind"),
 		States: []string{"active", "expiring", "expired", "revoked"}, Here: r.URL.RequestURI()}
 	for _, def := range h.d.Services.Catalog.Defs() {
 		d.Scopes = append(d.Scopes, def.Name)
+	}
+	if repeated != nil {
+		h.formError(w, r, &d.Form, repeated)
+		h.render(w, r, v, http.StatusBadRequest, "admin_tokens", "All tokens", d)
+		return
 	}
 	query := service.TokenQuery{All: d.User == "", UserID: d.User, State: d.State, Scope: d.Scope, Kind: d.Kind,
 		Cursor: q.Get("cursor"), Limit: 50}

@@ -1,9 +1,11 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -70,12 +72,26 @@ func (s *Tokens) ReportLeaks(ctx context.Context, a Actor, reports []LeakReport)
 	var (
 		out   *LeakOutcome
 		after []func(context.Context)
+		err   error
 	)
-	err := s.audit.inTx(ctx, func(ctx context.Context) error {
-		var err error
-		out, after, err = s.reportLeaks(ctx, a, reports)
-		return err
-	})
+	for attempt := 1; ; attempt++ {
+		err = s.audit.inTx(ctx, func(ctx context.Context) error {
+			var err error
+			out, after, err = s.reportLeaks(ctx, a, reports)
+			return err
+		})
+		// The credentials are locked in one order (reportLeaks), so two
+		// reports do not deadlock each other; another change can still
+		// meet one in a cycle of locks, and the database then rolls the
+		// whole report back. Everything it did is in that transaction
+		// (announcements included, which PostgreSQL sends at the commit
+		// or never) and what is due after it is only run once it is
+		// committed, so running it again once is safe, and spares the
+		// scanner a 503 for someone else's change.
+		if attempt == 2 || !errors.Is(err, store.ErrContention) {
+			break
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -85,14 +101,36 @@ func (s *Tokens) ReportLeaks(ctx context.Context, a Actor, reports []LeakReport)
 	return out, nil
 }
 
+// leakTarget is one distinct reported secret and the credential it names,
+// looked up before any is locked.
+type leakTarget struct {
+	report LeakReport // the first report naming the secret
+	digest []byte
+	tok    *store.Token   // the token it is the secret or previous secret of
+	sess   *store.Session // or the session it is the secret of
+	effect leakEffect
+}
+
+// lockKey orders the credentials a report locks: tokens, then sessions,
+// each by id. Every report locks in this order, so two reports naming the
+// same credentials in different orders wait for each other instead of
+// deadlocking.
+func (t *leakTarget) lockKey() (int, string) {
+	if t.tok != nil {
+		return 0, t.tok.ID
+	}
+	return 1, t.sess.ID
+}
+
 // reportLeaks is ReportLeaks in the transaction of ctx: it returns what
-// to do once that is committed.
+// to do once that is committed. It first finds what each distinct secret
+// names (reads, which lock nothing), then ends those credentials in
+// lockKey's order, then answers in the order of the report.
 func (s *Tokens) reportLeaks(ctx context.Context, a Actor, reports []LeakReport) (*LeakOutcome, []func(context.Context), error) {
-	seen := make(map[string]leakEffect, len(reports))
-	out := &LeakOutcome{Verdicts: make([]LeakVerdict, 0, len(reports))}
-	var ended []map[string]any
-	var after []func(context.Context)
-	for _, r := range reports {
+	targets := make(map[string]*leakTarget, len(reports))
+	var distinct, ours []*leakTarget
+	keys := make([]string, len(reports)) // the secret each report names
+	for i, r := range reports {
 		// Where and by whom a leak was found is written by whoever reports
 		// it, and goes into the audit log, the owner's email and the
 		// webhook: it is kept as text without control or direction
@@ -103,28 +141,49 @@ func (s *Tokens) reportLeaks(ctx context.Context, a Actor, reports []LeakReport)
 		// spaces or line end around it, which copying from a file or a
 		// terminal adds (Authorization ignores them too): a live secret
 		// must not stay live on a false_positive for a trailing newline.
-		sent := r.Token
 		r.Token = strings.Trim(r.Token, " \t\r\n")
-		eff, dup := seen[r.Token]
-		if !dup {
-			var err error
-			if eff, err = s.reportLeak(ctx, r, &after); err != nil {
-				return nil, nil, err
-			}
-			seen[r.Token] = eff
-			if eff.ended {
-				ended = append(ended, eff.summary)
-			}
+		keys[i] = r.Token
+		if _, dup := targets[r.Token]; dup {
+			continue
 		}
+		tg, err := s.findLeaked(ctx, r)
+		if err != nil {
+			return nil, nil, err
+		}
+		targets[r.Token] = tg
+		distinct = append(distinct, tg)
+		if tg.tok != nil || tg.sess != nil {
+			ours = append(ours, tg)
+		}
+	}
+	slices.SortStableFunc(ours, func(x, y *leakTarget) int {
+		xk, xid := x.lockKey()
+		yk, yid := y.lockKey()
+		return cmp.Or(cmp.Compare(xk, yk), strings.Compare(xid, yid))
+	})
+	var after []func(context.Context)
+	for _, tg := range ours {
+		var err error
+		if tg.effect, err = s.endLeaked(ctx, tg, &after); err != nil {
+			return nil, nil, err
+		}
+	}
+	var ended []map[string]any
+	for _, tg := range distinct {
+		if tg.effect.ended {
+			ended = append(ended, tg.effect.summary)
+		}
+	}
+	out := &LeakOutcome{Verdicts: make([]LeakVerdict, 0, len(reports)), Ended: len(ended)}
+	for i, r := range reports {
 		label := "false_positive"
-		if eff.ours {
+		if targets[keys[i]].effect.ours {
 			label = "true_positive"
 		}
-		out.Verdicts = append(out.Verdicts, LeakVerdict{TokenRaw: sent, TokenType: r.Type, Label: label})
+		out.Verdicts = append(out.Verdicts, LeakVerdict{TokenRaw: r.Token, TokenType: r.Type, Label: label})
 	}
-	out.Ended = len(ended)
 	if len(ended) > 0 {
-		if err := s.auditLeakReport(ctx, a, len(reports), len(seen), ended); err != nil {
+		if err := s.auditLeakReport(ctx, a, len(reports), len(distinct), ended); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -150,37 +209,59 @@ func (s *Tokens) auditLeakReport(ctx context.Context, a Actor, submitted, distin
 	return s.audit.add(ctx, a, "token.leak_reported", targetType, targetID, details)
 }
 
-// reportLeak ends the credential r names, in the transaction of ctx, and
-// appends to after the invalidations and notices due once it commits.
-func (s *Tokens) reportLeak(ctx context.Context, r LeakReport, after *[]func(context.Context)) (leakEffect, error) {
+// findLeaked looks up the credential r's secret names, in the transaction
+// of ctx, without locking it: a target naming neither token nor session
+// is not ours.
+func (s *Tokens) findLeaked(ctx context.Context, r LeakReport) (*leakTarget, error) {
+	tg := &leakTarget{report: r}
 	parsed, err := token.Parse(r.Token, s.prefix)
 	if err != nil {
-		return leakEffect{}, nil
+		return tg, nil
 	}
 	digest := token.Hash(r.Token)
-	summary := map[string]any{"url": r.URL, "source": r.Source, "hint": token.Hint(r.Token)}
+	tg.digest = digest[:]
 	if parsed.Kind == token.Session {
-		return s.leakSession(ctx, digest[:], summary, r, after)
+		sess, err := s.store.GetSessionByDigest(ctx, tg.digest)
+		if errors.Is(err, store.ErrNotFound) {
+			return tg, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("look up leaked session: %w", err)
+		}
+		tg.sess = sess
+		return tg, nil
 	}
-	t, err := s.store.GetTokenByDigest(ctx, digest[:])
+	t, err := s.store.GetTokenByDigest(ctx, tg.digest)
 	if errors.Is(err, store.ErrNotFound) {
-		return leakEffect{}, nil
+		return tg, nil
 	}
 	if err != nil {
-		return leakEffect{}, fmt.Errorf("look up leaked token: %w", err)
+		return nil, fmt.Errorf("look up leaked token: %w", err)
 	}
-	if !token.Equal(t.Digest, digest[:]) && !token.Equal(t.PrevDigest, digest[:]) {
-		return leakEffect{}, nil
+	if token.Equal(t.Digest, tg.digest) || token.Equal(t.PrevDigest, tg.digest) {
+		tg.tok = t
 	}
+	return tg, nil
+}
+
+// endLeaked ends the credential tg names, in the transaction of ctx, and
+// appends to after the invalidations and notices due once it commits.
+func (s *Tokens) endLeaked(ctx context.Context, tg *leakTarget, after *[]func(context.Context)) (leakEffect, error) {
+	r, digest := tg.report, tg.digest
+	summary := map[string]any{"url": r.URL, "source": r.Source, "hint": token.Hint(r.Token)}
+	if tg.sess != nil {
+		return s.leakSession(ctx, tg.sess, summary, r, after)
+	}
+	t := tg.tok
 	summary["type"], summary["id"], summary["name"], summary["owner_id"] = "token", t.ID, t.Name, t.UserID
-	if token.Equal(t.PrevDigest, digest[:]) {
+	if token.Equal(t.PrevDigest, digest) {
 		// The previous secret of a regenerated token leaked: end its grace now.
 		now := s.now().UTC().Truncate(time.Microsecond)
 		ended := false
 		var before store.Token
-		t, err = s.store.UpdateToken(ctx, t.ID, func(x *store.Token) error {
+		t, err := s.store.UpdateToken(ctx, t.ID, func(x *store.Token) error {
 			before = *x
-			if token.Equal(x.PrevDigest, digest[:]) {
+			if token.Equal(x.PrevDigest, digest) {
 				x.PrevDigest, x.PrevExpiresAt, x.UpdatedAt = nil, nil, now
 				ended = true
 			}
@@ -247,14 +328,9 @@ func (s *Tokens) revokeQuietly(ctx context.Context, id string, after *[]func(con
 	return live, nil
 }
 
-func (s *Tokens) leakSession(ctx context.Context, digest []byte, summary map[string]any, r LeakReport, after *[]func(context.Context)) (leakEffect, error) {
-	sess, err := s.store.GetSessionByDigest(ctx, digest)
-	if errors.Is(err, store.ErrNotFound) {
-		return leakEffect{}, nil
-	}
-	if err != nil {
-		return leakEffect{}, fmt.Errorf("look up leaked session: %w", err)
-	}
+// leakSession ends the leaked session sess (and the sessions refreshed
+// from it), in the transaction of ctx.
+func (s *Tokens) leakSession(ctx context.Context, sess *store.Session, summary map[string]any, r LeakReport, after *[]func(context.Context)) (leakEffect, error) {
 	now := s.now().UTC().Truncate(time.Microsecond)
 	live := sess.RevokedAt == nil && now.Before(sess.ExpiresAt)
 	ended, err := s.store.RevokeSession(ctx, sess.ID, now)

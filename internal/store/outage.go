@@ -27,6 +27,20 @@ var ErrStatementTimeout error = unavailable("the database stopped the statement 
 // ErrUnavailable, as ErrContention is.
 var ErrBusy error = unavailable("the database is busy with another write")
 
+// ErrTooManyConnections means PostgreSQL refused a new connection because
+// it already has as many as it allows (SQLSTATE 53300: max_connections, the
+// slots reserved for superusers, or the role's or database's CONNECTION
+// LIMIT). The server is up and answers; what is short is connections. A
+// kind of ErrUnavailable, as ErrContention is.
+var ErrTooManyConnections error = unavailable("the database refuses more connections (too many clients)")
+
+// ErrReadOnly means SQLite could not write the database because its file
+// (or its WAL, its shared-memory file or its directory) cannot be written:
+// permissions, an immutable attribute (chattr +i) or a read-only mount.
+// The file is there and readable; waiting will not fix it, an operator
+// must. A kind of ErrUnavailable, as ErrContention is.
+var ErrReadOnly error = unavailable("the database file is read-only")
+
 // unavailable is a kind of ErrUnavailable with words of its own, so that
 // Outage can say what happened instead of "unreachable".
 type unavailable string
@@ -81,6 +95,12 @@ func Outage(err error) (msg string, retryAfterSeconds int, ok bool) {
 		// The busy timeout (5 s) has already been waited; another
 		// program's write holds the file, not a broken database.
 		return "the database is busy with another write; nothing was changed, try again in a few seconds", 5, true
+	case errors.Is(err, ErrTooManyConnections):
+		// The database answered, with a refusal: an operator looking for
+		// a network fault would not find one.
+		return "the database refuses more connections (too many clients): raise max_connections (or the role's CONNECTION LIMIT) on the PostgreSQL server, or lower pool_max_conns in --database-url on every replica; nothing was changed, try again in a few seconds", 5, true
+	case errors.Is(err, ErrReadOnly):
+		return "the database file is read-only: check its permissions and attributes (ls -l, lsattr; chattr -i), and those of its -wal and -shm files and directory, for the user latchkey runs as, and that the file system is mounted read-write; nothing was changed, try again once it is writable", 60, true
 	case errors.Is(err, ErrUnavailable):
 		return "the database is unreachable; nothing was changed, try again in a few seconds", 5, true
 	}

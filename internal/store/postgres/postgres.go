@@ -168,6 +168,11 @@ func translate(err error) error {
 			return fmt.Errorf("referenced row: %w: %w", store.ErrNotFound, err)
 		case pe.Code == "53100": // disk_full
 			return fmt.Errorf("%w: %w", store.ErrDiskFull, err)
+		case pe.Code == "53300": // too_many_connections
+			// The server answered, refusing a connection: not a network
+			// fault. Still worth a retry (ErrTooManyConnections is an
+			// ErrUnavailable), in words that name the limit.
+			return fmt.Errorf("%w: %w", store.ErrTooManyConnections, err)
 		case strings.HasPrefix(pe.Code, "08"), // connection exception
 			strings.HasPrefix(pe.Code, "57P"), // shutting down, cannot connect now
 			strings.HasPrefix(pe.Code, "53"),  // out of connections or memory

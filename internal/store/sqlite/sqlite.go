@@ -30,6 +30,9 @@ type Store struct {
 	wr *writer // group commit on w; nil when opened without it
 	// uri names the database file, for connections opened later (a fold's).
 	uri string
+	// path is the database file's, for telling a read-only file from
+	// other I/O errors (readOnly).
+	path string
 
 	// Prepared hot-path reads on the reader pool.
 	getTokenByDigest   *sql.Stmt
@@ -147,7 +150,7 @@ func open(ctx context.Context, path string, o options) (*Store, error) {
 	r.SetMaxIdleConns(n)
 	r.SetConnMaxLifetime(0)
 	r.SetConnMaxIdleTime(0)
-	s := &Store{w: w, r: r, uri: fileURI(path)}
+	s := &Store{w: w, r: r, uri: fileURI(path), path: path}
 	if !o.noGroup {
 		s.wr = newWriter(w)
 	}
@@ -235,17 +238,20 @@ func (s *Store) Close() error {
 }
 
 // inTx runs fn in one IMMEDIATE transaction on the write connection and
-// commits when fn returns nil. fn's error is returned as is. With group
+// commits when fn returns nil. fn's error is returned as is, but for an
+// I/O error of a file that cannot be written, said to be one (readOnly).
+// With group
 // commit, fn runs in a savepoint of a transaction shared with concurrent
 // callers, and inTx returns once that transaction is committed.
 //
 // Called with the context of Atomically's fn, it runs fn in that
 // transaction, which commits later or not at all.
-func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 	if tx := s.joined(ctx); tx != nil {
 		return fn(tx)
 	}
 	defer s.changes.Add(1) // once committed or failed
+	defer func() { err = readOnly(s.path, err) }()
 	if s.wr != nil {
 		if err := s.wr.do(ctx, fn); err != nil {
 			return err

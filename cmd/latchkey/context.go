@@ -108,7 +108,7 @@ Given a server URL instead (and optionally --token), it is the same as
 			if err := cfg.save(); err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(a.stdout, "Now using context %q (%s as %s).\n", args[0], sc.URL, sc.Username)
+			_, err = fmt.Fprintf(a.stdout, "Now using context %q (%s as %s).\n", args[0], sc.URL, terminalText(sc.Username))
 			return err
 		},
 	}

@@ -251,7 +251,7 @@ func newFederationDeleteCmd(a *app) *cobra.Command {
 			if err := cl.DeleteFederationPolicy(a.ctx(), p.ID); err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(a.stdout, "Deleted federation policy %s; its tokens are revoked.\n", p.Name)
+			_, err = fmt.Fprintf(a.stdout, "Deleted federation policy %s; its tokens are revoked.\n", terminalText(p.Name))
 			return err
 		},
 	}
@@ -294,7 +294,7 @@ func (a *app) showPolicy(p *client.FederationPolicy, verb string) error {
 		return err
 	}
 	if verb != "" {
-		fmt.Fprintf(a.stdout, "%s federation policy %s.\n", verb, p.Name)
+		fmt.Fprintf(a.stdout, "%s federation policy %s.\n", verb, terminalText(p.Name))
 	}
 	state := "enabled"
 	if p.Disabled {

@@ -103,6 +103,12 @@ func (a *app) gitCredential(op string, extra []string) error {
 	if user == "" {
 		user = a.gitUsername(c)
 	}
+	// Git reads key=value lines: a name holding a line break or NUL (from
+	// a hostile server's /me answer, or a hand-edited config) would add
+	// lines of its own. Git needs no particular user name with a token.
+	if strings.ContainsAny(user, "\r\n\x00") {
+		user = "latchkey"
+	}
 	_, err = fmt.Fprintf(a.stdout, "username=%s\npassword=%s\n", user, c.Token)
 	return err
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -97,6 +98,7 @@ func (a *app) login(cmd *cobra.Command, args []string, f loginFlags) error {
 	if err != nil {
 		return fail(exitUsage, err)
 	}
+	a.warnCleartext(u)
 	anon, err := newClient(u.String(), "")
 	if err != nil {
 		return fail(exitUsage, err)
@@ -138,8 +140,20 @@ func (a *app) login(cmd *cobra.Command, args []string, f loginFlags) error {
 	if ok, err := a.structured(contextView(name, sc, true)); ok {
 		return err
 	}
-	_, err = fmt.Fprintf(a.stdout, "Logged in to %s as %s (context %q, %s).\n", sc.URL, sc.Username, name, a.credentialText(sc.Auth, sc.ExpiresAt))
+	_, err = fmt.Fprintf(a.stdout, "Logged in to %s as %s (context %q, %s).\n", sc.URL, terminalText(sc.Username), name, a.credentialText(sc.Auth, sc.ExpiresAt))
 	return err
+}
+
+// warnCleartext says, before any credential is asked for or sent, that a
+// server on another machine reached over plain http:// lets whoever is on
+// the network path read the password or token, the session token that
+// comes back, and every later request. A loopback server (the address
+// `latchkey serve` prints) needs no such warning.
+func (a *app) warnCleartext(u *url.URL) {
+	if u.Scheme != "http" || isLoopback(u.Hostname()) {
+		return
+	}
+	fmt.Fprintf(a.stderr, "latchkey: warning: %s is plain HTTP, not encrypted: the password or token you log in with, and every request made with this context, can be read and reused by anyone on the network path; use https:// (serve Latchkey with --tls-cert and --tls-key, or behind a proxy that terminates TLS)\n", u.Redacted())
 }
 
 // loginURL is the URL argument, or else LATCHKEY_URL, or else the URL of

@@ -27,7 +27,7 @@ func (a *app) loginDevice(anon *client.Client, sc *storedContext) error {
 		return err
 	}
 	fmt.Fprintf(a.stderr, "To sign in, open %s\nand enter the code %s (or open %s).\nWaiting for approval...\n",
-		d.VerificationURI, d.UserCode, d.VerificationURIComplete)
+		terminalText(d.VerificationURI), terminalText(d.UserCode), terminalText(d.VerificationURIComplete))
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(d.ExpiresIn)*time.Second+30*time.Second)
 	defer cancel()
 	tok, err := anon.PollDeviceToken(ctx, d)

@@ -192,7 +192,9 @@ func (a *app) printFindings(found []finding) error {
 		return nil
 	}
 	for _, f := range found {
-		line := fmt.Sprintf("%s:%d: %s (%s)", f.Path, f.Line, f.Masked, f.Kind)
+		// A path is whatever the scanned tree's author named the file:
+		// escape sequences and line breaks are shown, never obeyed.
+		line := fmt.Sprintf("%s:%d: %s (%s)", terminalText(f.Path), f.Line, f.Masked, f.Kind)
 		if f.Status != "" {
 			line += ": " + f.Status
 		}

@@ -51,7 +51,7 @@ func newServiceAccountCreateCmd(a *app) *cobra.Command {
 			if ok, err := a.structured(u); ok {
 				return err
 			}
-			_, err = fmt.Fprintf(a.stdout, "Created service account %s (%s, id %s).\n", u.Username, u.Role, u.ID)
+			_, err = fmt.Fprintf(a.stdout, "Created service account %s (%s, id %s).\n", terminalText(u.Username), terminalText(u.Role), terminalText(u.ID))
 			return err
 		},
 	}

@@ -221,7 +221,7 @@ func (a *app) updateToken(fl *pflag.FlagSet, ref string, f updateFlags) error {
 	if len(up.IPAllowlist) > 0 {
 		allowed = strings.Join(up.IPAllowlist, ", ")
 	}
-	_, err = fmt.Fprintf(a.stdout, "Updated token %q: scopes %s; description %q; allowed from %s.\n", up.Name, strings.Join(up.Scopes, " "), up.Description, allowed)
+	_, err = fmt.Fprintf(a.stdout, "Updated token %q: scopes %s; description %q; allowed from %s.\n", up.Name, terminalText(strings.Join(up.Scopes, " ")), up.Description, terminalText(allowed))
 	return err
 }
 

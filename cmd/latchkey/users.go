@@ -146,7 +146,7 @@ input with --password-stdin.`,
 			if ok, err := a.structured(u); ok {
 				return err
 			}
-			_, err = fmt.Fprintf(a.stdout, "Created user %s (%s, id %s).\n", u.Username, u.Role, u.ID)
+			_, err = fmt.Fprintf(a.stdout, "Created user %s (%s, id %s).\n", terminalText(u.Username), terminalText(u.Role), terminalText(u.ID))
 			return err
 		},
 	}
@@ -248,7 +248,7 @@ func (a *app) updateUser(ref string, req client.UpdateUserRequest, verb string) 
 	if ok, err := a.structured(u); ok {
 		return err
 	}
-	_, err = fmt.Fprintf(a.stdout, "%s %s (%s, %s).\n", verb, u.Username, u.Role, userStatus(*u))
+	_, err = fmt.Fprintf(a.stdout, "%s %s (%s, %s).\n", verb, terminalText(u.Username), terminalText(u.Role), userStatus(*u))
 	return err
 }
 
@@ -302,7 +302,7 @@ func newUsersDeleteCmd(a *app, what string) *cobra.Command {
 			if err := cl.DeleteUser(a.ctx(), u.ID); err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(a.stdout, "Deleted %s %s.\n", what, u.Username)
+			_, err = fmt.Fprintf(a.stdout, "Deleted %s %s.\n", what, terminalText(u.Username))
 			return err
 		},
 	}

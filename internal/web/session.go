@@ -52,6 +52,10 @@ var securityHeaders = map[string]string{
 	"Cross-Origin-Opener-Policy": "same-origin",
 }
 
+// hstsValue is the console's Strict-Transport-Security over HTTPS: one
+// year, this host only.
+const hstsValue = "max-age=31536000"
+
 // protect wraps every console handler: security headers, no caching of
 // pages (they may hold secrets), refusal of cross-origin state changes, a
 // bounded form body, and a 500 page instead of a stack trace on panic.
@@ -63,6 +67,13 @@ func (h *Handler) protect(next http.Handler) http.Handler {
 			hd.Set(k, v)
 		}
 		hd.Set("Cache-Control", "no-store")
+		if h.overHTTPS(r) {
+			// A browser that saw the console over HTTPS never goes back to
+			// it over plain HTTP, where anyone on the path could answer
+			// with a lookalike login page. Subdomains are not included:
+			// they may be other people's services.
+			hd.Set("Strict-Transport-Security", hstsValue)
+		}
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 		}

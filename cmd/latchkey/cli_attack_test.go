@@ -53,15 +53,7 @@ func TestScanOfAHostileCheckoutCannotDriveTheTerminal(t *testing.T) {
 // that name, and must not pass escape sequences on to the terminal.
 func TestLoginAndContextMessagesFromAHostileServerPrintNoTerminalControls(t *testing.T) {
 	hostile := "\x1b[2J\x1b]0;pwned\x07admin\u202etxt.exe"
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{
-			"user":   map[string]any{"id": "u1", "username": hostile, "role": "owner", "kind": "person"},
-			"token":  map[string]any{"id": "t1", "name": "ci", "kind": "pat", "state": "active", "scopes": []string{"repo"}, "hint": "abcd", "expires_at": nil},
-			"scopes": []string{"repo"},
-		})
-	}))
-	defer srv.Close()
+	srv := meServer(t, hostile)
 	useServer(t, "", "")
 
 	var out, errb bytes.Buffer
@@ -114,15 +106,7 @@ func TestLoginOverPlainHTTPToAnotherMachineWarnsBeforeAnyCredentialIsSent(t *tes
 // (from a server's /me answer) would add lines of the server's choosing.
 func TestGitCredentialGivesGitNoLinesAHostileServerChose(t *testing.T) {
 	hostile := "bob\nurl=https://evil.example/\nquit=1"
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{
-			"user":   map[string]any{"id": "u1", "username": hostile, "role": "owner", "kind": "person"},
-			"token":  map[string]any{"id": "t1", "name": "ci", "kind": "pat", "state": "active", "scopes": []string{"repo"}, "hint": "abcd", "expires_at": nil},
-			"scopes": []string{"repo"},
-		})
-	}))
-	defer srv.Close()
+	srv := meServer(t, hostile)
 	useServer(t, "", "")
 	var out, errb bytes.Buffer
 	if code := run([]string{"login", srv.URL, "--token", "-"}, strings.NewReader("lk_pat_000000000000000000000000000000000000\n"), &out, &errb); code != 0 {
@@ -138,4 +122,20 @@ func TestGitCredentialGivesGitNoLinesAHostileServerChose(t *testing.T) {
 	if len(lines) != 2 || !strings.HasPrefix(lines[0], "username=") || !strings.HasPrefix(lines[1], "password=") {
 		t.Fatalf("git-credential answered %d lines %q; want username= and password= only", len(lines), lines)
 	}
+}
+
+// meServer is a server on loopback answering every request with a /me
+// answer for a user of the given name: what a hostile server sends.
+func meServer(t *testing.T, username string) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"user":   map[string]any{"id": "u1", "username": username, "role": "owner", "kind": "person"},
+			"token":  map[string]any{"id": "t1", "name": "ci", "kind": "pat", "state": "active", "scopes": []string{"repo"}, "hint": "abcd", "expires_at": nil},
+			"scopes": []string{"repo"},
+		})
+	}))
+	t.Cleanup(srv.Close)
+	return srv
 }

@@ -436,11 +436,19 @@ type nameTaken struct{ err error }
 func (e *nameTaken) Error() string { return e.err.Error() }
 func (e *nameTaken) Unwrap() error { return e.err }
 
-// createNamedWith is createNamed (scimnames.go) with the writes and audit
-// events with makes stored in the same transaction as the user: one
-// transaction per try, since a refused insert ends a PostgreSQL
-// transaction. It answers as createNamed does, and with's errors as they
-// are.
+// createNamedWith creates u, a person the identity provider calls
+// u.IdPUserName, under u.Username; when a person the provider calls by
+// another name holds that user name (josé@ and josè@ both normalise to
+// jos--corp.com), under it with a suffix instead, so that neither account
+// is merged into the other and provisioning still succeeds. It answers
+// store.ErrConflict when another live user has the same IdP user name, and
+// errNameHeld when the user name belongs to an account it cannot tell
+// apart from this person: a local or service account, or one whose IdP
+// user name is not known.
+//
+// The writes and audit events with makes are stored in the same
+// transaction as the user: one transaction per try, since a refused insert
+// ends a PostgreSQL transaction; with's errors are answered as they are.
 func (s *Users) createNamedWith(ctx context.Context, u *store.User, with func(ctx context.Context) error) error {
 	base := u.Username
 	for i := 1; ; i++ {

@@ -32,11 +32,11 @@ func checkIdPUserName(field, name string) error {
 	return nil
 }
 
-// errNameHeld is createNamed's answer when the user name is held by an
+// errNameHeld is createNamedWith's answer when the user name is held by an
 // account Latchkey cannot tell apart from the person being created.
 var errNameHeld = errors.New("the user name is held by an account whose identity provider user name is not known")
 
-// maxNameTries bounds the suffixed user names createNamed tries.
+// maxNameTries bounds the suffixed user names createNamedWith tries.
 const maxNameTries = 4
 
 // scimUserByName finds the person the identity provider calls name: the
@@ -78,43 +78,6 @@ func plainUPN(name string) bool {
 		return false
 	}
 	return NormalizeUsername(local) == local && NormalizeUsername(domain) == domain
-}
-
-// createNamed creates u, a person the identity provider calls
-// u.IdPUserName, under u.Username; when a person the provider calls by
-// another name holds that user name (josé@ and josè@ both normalise to
-// jos--corp.com), under it with a suffix instead, so that neither account
-// is merged into the other and provisioning still succeeds. It answers
-// store.ErrConflict when another live user has the same IdP user name, and
-// errNameHeld when the user name belongs to an account it cannot tell
-// apart from this person: a local or service account, or one whose IdP
-// user name is not known.
-func (s *Users) createNamed(ctx context.Context, u *store.User) error {
-	base := u.Username
-	for i := 1; ; i++ {
-		err := s.store.CreateUser(ctx, u)
-		if !errors.Is(err, store.ErrConflict) {
-			return err
-		}
-		if _, err := s.store.GetUserByIdPUserName(ctx, u.IdPUserName); err == nil {
-			return fmt.Errorf("create user: idp user name taken: %w", store.ErrConflict)
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("get user by idp user name: %w", err)
-		}
-		if i == 1 {
-			holder, err := s.store.GetUserByUsername(ctx, base)
-			if err != nil && !errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("get user: %w", err)
-			}
-			if err == nil && (holder.IdPUserName == "" || u.IdPUserName == "") {
-				return errNameHeld
-			}
-		}
-		if i > maxNameTries {
-			return errNameHeld
-		}
-		u.Username = suffixedName(base, u.IdPUserName, i)
-	}
 }
 
 // suffixedName is base with a suffix for the i-th try: first one derived

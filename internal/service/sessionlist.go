@@ -162,17 +162,3 @@ func forgetSessions(inval Invalidator, ended []*store.Session) {
 		inval.SessionRevoked(x.Digest)
 	}
 }
-
-// endSessions ends every live session of the user but keep ("" = none),
-// on this node and every replica. Password changes, resets and suspension
-// call it.
-func endSessions(ctx context.Context, st store.Store, inval Invalidator, userID, keep string, now time.Time) (int, error) {
-	ended, err := st.RevokeUserSessions(ctx, userID, keep, now.UTC().Truncate(time.Microsecond))
-	if err != nil {
-		return 0, fmt.Errorf("end sessions: %w", err)
-	}
-	for _, x := range ended {
-		inval.SessionRevoked(x.Digest)
-	}
-	return len(ended), nil
-}

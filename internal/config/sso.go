@@ -59,6 +59,10 @@ func (p SSOProvider) SecretEnv() string {
 
 // resolve validates the section and loads client secrets from their files
 // or the environment.
+// reservedProviderID is the provider name under which SCIM's externalIds
+// are stored (store.ProviderSCIM): no sign-in provider may take it.
+const reservedProviderID = "scim"
+
 func (s *SSO) resolve(getenv func(string) string) error {
 	seen := map[string]bool{}
 	for i := range s.Providers {
@@ -66,6 +70,9 @@ func (s *SSO) resolve(getenv func(string) string) error {
 		where := fmt.Sprintf("sso.providers[%d]", i)
 		if !providerIDRE.MatchString(p.ID) {
 			return fmt.Errorf("%s: id must be 1-32 lower-case letters, digits, '-' or '_' (it goes in /auth/sso/<id>); got %q", where, p.ID)
+		}
+		if p.ID == reservedProviderID {
+			return fmt.Errorf("%s: id %q is reserved (SCIM's externalIds are kept under it, so its sign-ins would match provisioned users by externalId); choose another id", where, p.ID)
 		}
 		if seen[p.ID] {
 			return fmt.Errorf("%s: id %q is used twice; give each provider its own id", where, p.ID)

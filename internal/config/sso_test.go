@@ -26,6 +26,7 @@ func TestSSOSectionIsCheckedAndSecretsLoaded(t *testing.T) {
 		name, yaml, want string
 	}{
 		{"bad id", "sso:\n  providers:\n    - id: Corp!\n      issuer: https://idp.example.com\n      client_id: x\n      client_secret: y\n", "id must be"},
+		{"id scim", "sso:\n  providers:\n    - id: scim\n      issuer: https://idp.example.com\n      client_id: x\n      client_secret: y\n", "reserved"},
 		{"duplicate id", "sso:\n  providers:\n    - " + ok + "      client_secret: y\n    - " + ok + "      client_secret: y\n", "used twice"},
 		{"no issuer", "sso:\n  providers:\n    - id: corp\n      client_id: x\n      client_secret: y\n", "issuer must be"},
 		{"no client id", "sso:\n  providers:\n    - id: corp\n      issuer: https://idp.example.com\n      client_secret: y\n", "client_id is required"},

@@ -45,6 +45,17 @@ func TestSSOPartnerCannotClaimAnAccountProvisionedForCorp(t *testing.T) {
 			if _, who := whoami(t, s, sess); who.User.ID != jane {
 				t.Errorf("jane signed in through corp to %s (%s), want the account provisioned for her (%s)", who.User.ID, who.User.Username, jane)
 			}
+			// Claiming the provisioned account linked corp's identity to
+			// it: a security change, on record like an admin's link.
+			var linked struct {
+				Items []struct {
+					Details map[string]any `json:"details"`
+				} `json:"items"`
+			}
+			s.JSON(t, http.MethodGet, "/api/v1/audit?action=user.link_identity&target_id="+jane, admin, nil, http.StatusOK, &linked)
+			if len(linked.Items) != 1 || linked.Items[0].Details["provider"] != "corp" {
+				t.Errorf("audit user.link_identity for jane after her first sign-in: %+v; want one event naming provider corp", linked.Items)
+			}
 		})
 	}
 }

@@ -205,8 +205,17 @@ func (s *Users) firstSignIn(ctx context.Context, in ExternalLogin, role store.Ro
 	default:
 		return nil, fmt.Errorf("get user: %w", err)
 	}
-	if err := s.linkIdentity(ctx, in, u.ID, email, now); err != nil {
-		return nil, err
+	// Claiming a provisioned account links the identity to it: the link
+	// and its audit event are stored together or not at all.
+	err = s.audit.inTx(ctx, func(ctx context.Context) error {
+		if err := s.linkIdentity(ctx, in, u.ID, email, now); err != nil {
+			return err
+		}
+		return s.audit.add(ctx, Actor{User: u, IP: in.IP, Agent: in.Agent}, "user.link_identity", "user", u.ID, map[string]any{
+			"provider": in.Provider, "subject": in.Subject, "by": "first sign-in to a provisioned account"})
+	})
+	if err != nil {
+		return nil, wrapStore("link identity", err)
 	}
 	return u, nil
 }

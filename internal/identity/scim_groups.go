@@ -36,10 +36,17 @@ func (s *SCIM) listGroups(w http.ResponseWriter, r *http.Request, a service.Acto
 	s.list(w, r, items)
 }
 
+// memberIDs are the users refs name, each once, in the order first named:
+// a 1 MiB body can name one member ~20,000 times, and every copy would be
+// checked (and cost a lookup) downstream.
 func memberIDs(refs []scimRef) []string {
 	out := []string{}
+	seen := make(map[string]bool, len(refs))
 	for _, m := range refs {
-		out = append(out, m.Value)
+		if !seen[m.Value] {
+			seen[m.Value] = true
+			out = append(out, m.Value)
+		}
 	}
 	return out
 }

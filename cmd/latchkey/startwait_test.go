@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/latchkey/latchkey/internal/servertest"
 )
 
@@ -162,5 +164,42 @@ func TestServeExitsAtOnceForADatabaseProblemThatWaitingCannotFix(t *testing.T) {
 				t.Errorf("the error line does not say %q:\n%s", tc.want, log)
 			}
 		})
+	}
+}
+
+// TestServeWaitingOnADatabaseOutOfConnectionsSaysSo starts `latchkey
+// serve` as a role PostgreSQL refuses every connection to (CONNECTION
+// LIMIT 0, which superusers are exempt from, so not one: the same 53300
+// refusal as a server at max_connections). The
+// database is up and answering: the log must say it refuses more
+// connections, not that it cannot be reached, which sends an operator
+// looking at the network.
+func TestServeWaitingOnADatabaseOutOfConnectionsSaysSo(t *testing.T) {
+	c := servertest.PrivatePostgres(t)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, c.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `CREATE ROLE lk_full LOGIN CONNECTION LIMIT 0`); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(c.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.User("lk_full")
+	p := startServe(t, "--listen", freeListen(t), "--database-url", u.String())
+	p.waitLog(t, "retrying")
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	p.wait(t, time.Minute)
+	log := p.log()
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, "retrying") && !strings.Contains(l, "refuses more connections") {
+			t.Fatalf("serve's waiting line does not say the database refuses more connections:\n%s", l)
+		}
 	}
 }

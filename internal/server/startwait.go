@@ -60,7 +60,12 @@ func (a *App) openPostgresWaiting(ctx context.Context) (store.Store, error) {
 		if !store.Retryable(err) {
 			return nil, fmt.Errorf("%s%s", redact(err.Error(), password), databaseHint(err))
 		}
-		a.Logger.Warn("cannot reach the database yet; retrying",
+		msg := "cannot reach the database yet; retrying"
+		if tooManyClients(err) {
+			// The database answered, with a refusal: not a network fault.
+			msg = "the database refuses more connections (too many clients: raise max_connections or the role's CONNECTION LIMIT, or lower pool_max_conns on the replicas); retrying"
+		}
+		a.Logger.Warn(msg,
 			"attempt", attempt, "retry_in", delay.String(), "host", cfg.Host, "database", cfg.Database,
 			"err", redact(err.Error(), password))
 		if probes == nil {
@@ -161,4 +166,11 @@ func (p *waitingProbes) close() {
 		_ = p.srv.Close()
 	}
 	<-p.done
+}
+
+// tooManyClients reports whether PostgreSQL refused the connection for
+// its connection limits (SQLSTATE 53300).
+func tooManyClients(err error) bool {
+	var pe *pgconn.PgError
+	return errors.Is(err, store.ErrTooManyConnections) || (errors.As(err, &pe) && pe.Code == "53300")
 }

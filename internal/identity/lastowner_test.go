@@ -73,6 +73,9 @@ func TestSSOSignInNeverLeavesTheOrganisationWithoutAnOwner(t *testing.T) {
 	if code != http.StatusForbidden {
 		t.Errorf("the last owner signing in with no mapped group: %d, want 403: %.300s", code, between(body, "<main", "</main>"))
 	}
+	if strings.Contains(body, "was suspended") {
+		t.Errorf("the refusal tells the last owner their account was suspended, which it was not: %.300s", between(body, "<main", "</main>"))
+	}
 	if got := activeOwners(t, s, pat.Secret); len(got) == 0 {
 		t.Errorf("after the last owner signed in with no mapped group: no active owner is left (%s's token: /me %d)", servertest.AdminUser, meStatus(t, s, pat.Secret))
 	}

@@ -93,8 +93,12 @@ func (s *Users) SignInExternal(ctx context.Context, in ExternalLogin) (*store.Us
 		return nil, err
 	}
 	if role = rules.Role(append(slices.Clone(in.Claims), groups...)); role == "" {
-		if err := s.suspendByIdP(ctx, actor, u, in.Provider); err != nil {
+		suspended, err := s.suspendByIdP(ctx, actor, u, in.Provider)
+		if err != nil {
 			return nil, err
+		}
+		if !suspended {
+			return nil, forbidden("your account at the identity provider is in no group that may use Latchkey; your Latchkey account is the last active owner, so it was not suspended: ask the provider's admin to put you back in a group mapped to a Latchkey role")
 		}
 		return nil, forbidden("your account at the identity provider is no longer in any group that may use Latchkey, so your Latchkey account was suspended; ask an admin")
 	}
@@ -290,13 +294,14 @@ func (s *Users) syncFromClaims(ctx context.Context, a Actor, u *store.User, prov
 // suspendByIdP suspends a user the identity provider no longer vouches
 // for. The suspension, its announcement to the other replicas and its
 // audit event are stored together or not at all; its error means the
-// user was not suspended.
-func (s *Users) suspendByIdP(ctx context.Context, a Actor, u *store.User, provider string) error {
+// user was not suspended, and so does suspended false: the last active
+// owner is never suspended by a provider.
+func (s *Users) suspendByIdP(ctx context.Context, a Actor, u *store.User, provider string) (suspended bool, err error) {
 	if u.Suspended {
 		s.audit.record(ctx, a, "auth.login_failed", "user", u.ID, map[string]any{"provider": provider, "reason": "no role mapping matched"})
-		return nil
+		return true, nil
 	}
-	err := s.audit.inTx(ctx, func(ctx context.Context) error {
+	err = s.audit.inTx(ctx, func(ctx context.Context) error {
 		if _, err := s.store.UpdateUserKeepingAnOwner(ctx, u.ID, func(x *store.User) error {
 			x.Suspended, x.UpdatedAt = true, s.now().UTC()
 			return nil
@@ -312,13 +317,13 @@ func (s *Users) suspendByIdP(ctx context.Context, a Actor, u *store.User, provid
 		// The last active owner is not suspended by a provider: the
 		// sign-in is refused and the account stays as it is.
 		s.audit.record(ctx, a, "auth.login_failed", "user", u.ID, map[string]any{"provider": provider, "reason": "no role mapping matched; the last active owner is not suspended"})
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return wrapStore("suspend user whose role mapping no longer matches", err)
+		return false, wrapStore("suspend user whose role mapping no longer matches", err)
 	}
 	s.inval.UserChanged(u.ID)
-	return nil
+	return true, nil
 }
 
 // OpenSSO opens a session for a user who signed in through a provider.

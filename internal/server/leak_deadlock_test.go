@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,8 +12,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/latchkey/latchkey/internal/servertest"
 	"github.com/latchkey/latchkey/internal/testenv"
@@ -119,38 +116,10 @@ func TestOverlappingLeakReportsDoNotDeadlock(t *testing.T) {
 // wait for an advisory lock the test's session holds; that session then
 // updates the same row.
 func TestALeakReportCaughtInADeadlockIsRetried(t *testing.T) {
-	u, err := url.Parse(testenv.PostgresDSN(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("options", "-cdeadlock_timeout=100")
-	u.RawQuery = q.Encode()
-	s := servertest.StartPostgres(t, u.String())
+	s := startDeadlockServer(t)
 	admin := s.AdminSession(t)
 	leaked := s.CreateToken(t, admin, map[string]any{"name": "leaked", "scopes": []string{"repo:read"}})
-
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, s.App.Config.DatabaseURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close(ctx) })
-	if _, err := conn.Exec(ctx, `
-		CREATE FUNCTION wait_for_the_test() RETURNS trigger LANGUAGE plpgsql AS $$
-		BEGIN PERFORM pg_advisory_xact_lock(4243); RETURN NEW; END $$;
-		CREATE TRIGGER wait_for_the_test BEFORE UPDATE ON tokens
-		FOR EACH ROW WHEN (OLD.revoked_at IS NULL AND NEW.revoked_at IS NOT NULL) EXECUTE FUNCTION wait_for_the_test();`); err != nil {
-		t.Fatal(err)
-	}
-	tx, err := conn.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, `SET LOCAL deadlock_timeout = '60s'; SET LOCAL statement_timeout = 0; SELECT pg_advisory_xact_lock(4243)`); err != nil {
-		t.Fatal(err)
-	}
+	tx := setDeadlockTrap(t, s, "OLD.revoked_at IS NULL AND NEW.revoked_at IS NOT NULL")
 
 	type answer struct {
 		status int
@@ -169,28 +138,7 @@ func TestALeakReportCaughtInADeadlockIsRetried(t *testing.T) {
 		body, err := io.ReadAll(resp.Body)
 		answered <- answer{resp.StatusCode, body, err}
 	}()
-	// Wait until the report's transaction holds the row and waits for the
-	// advisory lock; then close the cycle.
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		var waiting bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted)`).Scan(&waiting); err != nil {
-			t.Fatal(err)
-		}
-		if waiting {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the report's revocation never waited for the advisory lock")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if _, err := tx.Exec(ctx, `UPDATE tokens SET description = 'other session' WHERE id = $1`, leaked.ID()); err != nil {
-		t.Fatalf("the other session was chosen as the deadlock's victim: %v", err)
-	}
-	if err := tx.Rollback(ctx); err != nil {
-		t.Fatal(err)
-	}
+	closeDeadlockCycle(t, tx, leaked.ID(), "the report's revocation")
 
 	var a answer
 	select {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/service"
@@ -67,7 +68,7 @@ func (a *App) replicate(c service.Invalidator) (service.Invalidator, error) {
 		return nil, err
 	}
 	a.closers = append(a.closers, func(context.Context) { cancel() })
-	r.policies.OnChange(func() { r.publish(invalidation{Kind: "policy"}) })
+	r.policies.OnChange(func(ctx context.Context) error { return r.announceIn(ctx, invalidation{Kind: "policy"}) })
 	return r, nil
 }
 
@@ -117,15 +118,21 @@ func (r *replicator) AnnounceSessionRevoked(ctx context.Context, digest []byte) 
 }
 
 func (r *replicator) announceIn(ctx context.Context, msg invalidation) error {
-	msg.Node = r.node
-	b, err := json.Marshal(msg)
-	if err != nil {
-		return err
-	}
-	if err := r.pub.Publish(ctx, invalidationChannel, string(b)); err != nil {
+	if _, err := publishIn(ctx, r.pub, r.node, msg); err != nil {
 		return fmt.Errorf("announce a cache invalidation: %w", err)
 	}
 	return nil
+}
+
+// publishIn sends msg from node with ctx: in the transaction of ctx, when
+// it has one. It returns the payload sent.
+func publishIn(ctx context.Context, pub store.Notifier, node string, msg invalidation) (string, error) {
+	msg.Node = node
+	b, err := json.Marshal(msg)
+	if err != nil {
+		return "", err
+	}
+	return string(b), pub.Publish(ctx, invalidationChannel, string(b))
 }
 
 func (r *replicator) publish(msg invalidation) {
@@ -244,11 +251,23 @@ func (a *App) watchForeignChanges(c service.Invalidator) error {
 // service.Invalidator such a process gives the services. On a store that
 // cannot notify (SQLite) it does nothing: the server there sees another
 // process's commit by itself (watchForeignChanges).
+//
+// On PostgreSQL it announces in the transaction of the change
+// (service.TxAnnouncer), so that the announcement goes out with the commit
+// or not at all: an operator's connection lost between the two must not
+// leave the servers accepting a session the command says it ended. The
+// calls the services make after the commit then repeat nothing already
+// announced.
 type Announcer struct {
 	pub  store.Notifier
 	node string
 	err  error
+
+	mu   sync.Mutex
+	sent map[string]bool // payloads announced in a transaction
 }
+
+var _ service.TxAnnouncer = (*Announcer)(nil)
 
 // NewAnnouncer returns the Announcer for st.
 func NewAnnouncer(st store.Store) *Announcer {
@@ -275,6 +294,41 @@ func (a *Announcer) SessionRevoked(digest []byte) {
 	a.announce(invalidation{Kind: "session", Digests: []string{hex.EncodeToString(digest)}})
 }
 
+// AnnounceTokenChanged announces a change of t in the transaction of ctx.
+func (a *Announcer) AnnounceTokenChanged(ctx context.Context, t *store.Token) error {
+	if t == nil {
+		return nil
+	}
+	return a.announceIn(ctx, tokenInvalidation(t))
+}
+
+// AnnounceUserChanged announces a change of a user in the transaction of ctx.
+func (a *Announcer) AnnounceUserChanged(ctx context.Context, userID string) error {
+	return a.announceIn(ctx, invalidation{Kind: "user", UserID: userID})
+}
+
+// AnnounceSessionRevoked announces the end of a session in the transaction of ctx.
+func (a *Announcer) AnnounceSessionRevoked(ctx context.Context, digest []byte) error {
+	return a.announceIn(ctx, invalidation{Kind: "session", Digests: []string{hex.EncodeToString(digest)}})
+}
+
+func (a *Announcer) announceIn(ctx context.Context, msg invalidation) error {
+	if a.pub == nil {
+		return nil
+	}
+	payload, err := publishIn(ctx, a.pub, a.node, msg)
+	if err != nil {
+		return fmt.Errorf("tell running servers: %w", err)
+	}
+	a.mu.Lock()
+	if a.sent == nil {
+		a.sent = map[string]bool{}
+	}
+	a.sent[payload] = true
+	a.mu.Unlock()
+	return nil
+}
+
 // Err is the first announcement that could not be sent: running servers
 // then see the change only when their cache entries expire.
 func (a *Announcer) Err() error { return a.err }
@@ -284,13 +338,17 @@ func (a *Announcer) announce(msg invalidation) {
 		return
 	}
 	msg.Node = a.node
-	b, err := json.Marshal(msg)
-	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err = a.pub.Publish(ctx, invalidationChannel, string(b))
-		cancel()
+	if b, err := json.Marshal(msg); err == nil {
+		a.mu.Lock()
+		done := a.sent[string(b)]
+		a.mu.Unlock()
+		if done {
+			return // it went out with the commit
+		}
 	}
-	if err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := publishIn(ctx, a.pub, a.node, msg); err != nil {
 		a.err = fmt.Errorf("tell running servers: %w", err)
 	}
 }

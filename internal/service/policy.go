@@ -28,8 +28,9 @@ type Policies struct {
 	// version counts changes made through this node, so that readers who
 	// keep a snapshot (verification) see a change on the very next request.
 	version atomic.Uint64
-	// changed is told about every change made here (other replicas).
-	changed func()
+	// changed is told about every change made here, in its transaction
+	// (other replicas).
+	changed func(ctx context.Context) error
 }
 
 // Version counts the policy changes made through this node. It is one
@@ -137,6 +138,9 @@ func (p *Policies) Set(ctx context.Context, a Actor, in PolicyInput) (store.Poli
 		if err := p.store.PutPolicy(ctx, &next); err != nil {
 			return err
 		}
+		if err := p.announce(ctx); err != nil {
+			return err
+		}
 		return p.audit.add(ctx, a, "policy.update", "policy", "", map[string]any{
 			"before": PolicyView(prev), "after": PolicyView(next),
 		})
@@ -148,7 +152,6 @@ func (p *Policies) Set(ctx context.Context, a Actor, in PolicyInput) (store.Poli
 	p.cur, p.loaded = next, p.now()
 	p.mu.Unlock()
 	p.version.Add(1)
-	p.announce()
 	return next, nil
 }
 

@@ -1,11 +1,17 @@
 package service
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
-// OnChange registers fn, called after every policy change made through this
-// node, so that the change can be announced to the other replicas. Call it
-// before serving.
-func (p *Policies) OnChange(fn func()) {
+// OnChange registers fn, called in the store transaction of every policy
+// change made through this node with that transaction's context, so that
+// the change is announced to the other replicas with its commit, or not at
+// all (a process killed between a commit and an announcement sent after it
+// would leave them on the old policy until policyTTL). An error from fn
+// fails the change. Call it before serving.
+func (p *Policies) OnChange(fn func(ctx context.Context) error) {
 	p.mu.Lock()
 	p.changed = fn
 	p.mu.Unlock()
@@ -21,11 +27,12 @@ func (p *Policies) Reload() {
 	p.version.Add(1)
 }
 
-func (p *Policies) announce() {
+func (p *Policies) announce(ctx context.Context) error {
 	p.mu.Lock()
 	fn := p.changed
 	p.mu.Unlock()
-	if fn != nil {
-		fn()
+	if fn == nil {
+		return nil
 	}
+	return fn(ctx)
 }

@@ -34,7 +34,7 @@ func (o *outages) record(err error) {
 // writeRefused reports whether err is a write the storage refused for a
 // reason that lasts until an operator acts.
 func writeRefused(err error) bool {
-	return errors.Is(err, store.ErrDiskFull) || errors.Is(err, store.ErrReadOnly)
+	return errors.Is(err, store.ErrDiskFull) || errors.Is(err, store.ErrReadOnly) || errors.Is(err, store.ErrNoWrites)
 }
 
 // last returns the refusal remembered, or nil.

@@ -104,6 +104,8 @@ func databaseHint(err error) string {
 		return " (check the user name and password in --database-url, and the server's pg_hba.conf)"
 	case "3D000":
 		return " (create the database, or fix its name in --database-url)"
+	case "25006":
+		return " (the database accepts no writes: --database-url leads to a standby, or default_transaction_read_only is on; point it at the primary, e.g. add target_session_attrs=read-write)"
 	}
 	return ""
 }

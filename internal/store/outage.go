@@ -41,6 +41,13 @@ var ErrTooManyConnections error = unavailable("the database refuses more connect
 // must. A kind of ErrUnavailable, as ErrContention is.
 var ErrReadOnly error = unavailable("the database file is read-only")
 
+// ErrNoWrites means PostgreSQL refused a write because the session is
+// read-only (SQLSTATE 25006): the URL leads to a hot standby (after a
+// failover, say) or default_transaction_read_only is on for the role or
+// database. Reads work; waiting will not make writes work, an operator
+// must. A kind of ErrUnavailable, as ErrContention is.
+var ErrNoWrites error = unavailable("the database accepts no writes (a PostgreSQL standby, or default_transaction_read_only)")
+
 // unavailable is a kind of ErrUnavailable with words of its own, so that
 // Outage can say what happened instead of "unreachable".
 type unavailable string
@@ -101,6 +108,8 @@ func Outage(err error) (msg string, retryAfterSeconds int, ok bool) {
 		return "the database refuses more connections (too many clients): raise max_connections (or the role's CONNECTION LIMIT) on the PostgreSQL server, or lower pool_max_conns in --database-url on every replica; nothing was changed, try again in a few seconds", 5, true
 	case errors.Is(err, ErrReadOnly):
 		return "the database file is read-only: check its permissions and attributes (ls -l, lsattr; chattr -i), and those of its -wal and -shm files and directory, for the user latchkey runs as, and that the file system is mounted read-write; nothing was changed, try again once it is writable", 60, true
+	case errors.Is(err, ErrNoWrites):
+		return "the database accepts no writes: PostgreSQL answered as a read-only standby or with default_transaction_read_only on; point --database-url at the primary (add target_session_attrs=read-write to it, so that a reconnect after a failover finds the new primary) or turn read-only mode off; nothing was changed, try again once it accepts writes", 30, true
 	case errors.Is(err, ErrUnavailable):
 		return "the database is unreachable; nothing was changed, try again in a few seconds", 5, true
 	}

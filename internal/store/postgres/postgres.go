@@ -173,10 +173,13 @@ func translate(err error) error {
 			// fault. Still worth a retry (ErrTooManyConnections is an
 			// ErrUnavailable), in words that name the limit.
 			return fmt.Errorf("%w: %w", store.ErrTooManyConnections, err)
+		case pe.Code == "25006": // read_only_sql_transaction: a standby, or read-only mode
+			// The database answered and reads work; writes wait for an
+			// operator, not for a retry.
+			return fmt.Errorf("%w: %w", store.ErrNoWrites, err)
 		case strings.HasPrefix(pe.Code, "08"), // connection exception
 			strings.HasPrefix(pe.Code, "57P"), // shutting down, cannot connect now
-			strings.HasPrefix(pe.Code, "53"),  // out of connections or memory
-			pe.Code == "25006":                // read-only transaction: a standby
+			strings.HasPrefix(pe.Code, "53"):  // out of connections or memory
 			return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
 		case pe.Code == "57014", // query_canceled
 			pe.Code == "55P03": // lock_not_available

@@ -35,8 +35,15 @@ type SSOProvider struct {
 	UsernameClaim string `yaml:"username_claim,omitempty"`
 	// AllowedDomains, when set, refuses people whose verified email is in
 	// none of these domains.
-	AllowedDomains []string    `yaml:"allowed_domains,omitempty"`
-	Roles          RoleMapping `yaml:"roles,omitempty"`
+	AllowedDomains []string `yaml:"allowed_domains,omitempty"`
+	// TrustEmail takes an email address the provider sends without an
+	// email_verified claim as verified, for allowed_domains and for a user
+	// name that comes from the address. Without it only email_verified true
+	// is a verification. Set it only for a provider that never issues an
+	// address it has not verified, e.g. Google Workspace or Entra ID with
+	// only verified domains. email_verified false is refused even then.
+	TrustEmail bool        `yaml:"trust_email,omitempty"`
+	Roles      RoleMapping `yaml:"roles,omitempty"`
 }
 
 // RoleMapping maps values of one claim (for example groups) to a role.

@@ -61,3 +61,20 @@ func TestSSOSectionIsCheckedAndSecretsLoaded(t *testing.T) {
 		t.Fatalf("env secret / openid scope: %+v", p)
 	}
 }
+
+func TestSSOTrustEmailIsReadAndMustBeABoolean(t *testing.T) {
+	const p = "sso:\n  providers:\n    - id: corp\n      issuer: https://idp.example.com\n      client_id: latchkey\n      client_secret: y\n"
+	cfg, err := resolve(t, "--config", ssoFile(t, p+"      trust_email: true\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.File.SSO.Providers[0].TrustEmail {
+		t.Errorf("trust_email: true was not read: %+v", cfg.File.SSO.Providers[0])
+	}
+	if cfg, err = resolve(t, "--config", ssoFile(t, p)); err != nil || cfg.File.SSO.Providers[0].TrustEmail {
+		t.Errorf("no trust_email: %v, TrustEmail %v, want false", err, cfg.File.SSO.Providers[0].TrustEmail)
+	}
+	if _, err := resolve(t, "--config", ssoFile(t, p+"      trust_email: sometimes\n")); err == nil || !strings.Contains(err.Error(), "line 7") {
+		t.Errorf("trust_email: sometimes: %v, want an error pointing at its line", err)
+	}
+}

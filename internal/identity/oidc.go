@@ -284,7 +284,13 @@ func (p *Provider) missingClaims(claims map[string]any) bool {
 func (p *Provider) assert(idt *oidc.IDToken, claims map[string]any, next string) (*Assertion, error) {
 	a := &Assertion{Provider: p.cfg.ID, Subject: idt.Subject, Next: next}
 	a.Email, _ = claims["email"].(string)
+	// The provider says the address is not verified (unverified), says it
+	// is (verified), or says nothing: then the address is taken as
+	// verified only when the provider is configured trust_email, since
+	// some (Entra ID) send an address the person may edit and never say
+	// whether it was verified.
 	unverified := emailUnverified(claims)
+	verified := !unverified && (emailVerified(claims) || p.cfg.TrustEmail)
 	nameClaim := p.cfg.UsernameClaim
 	if nameClaim == "" {
 		nameClaim = "preferred_username"
@@ -294,6 +300,9 @@ func (p *Provider) assert(idt *oidc.IDToken, claims map[string]any, next string)
 	if a.Username == "" && p.cfg.UsernameClaim == "" {
 		a.Username, fromEmail = a.Email, true
 	}
+	// In NFC, as SCIM keeps a provisioned person's userName: a provider
+	// may send one form there and the other here.
+	a.Username = service.NFC(a.Username)
 	if a.Subject == "" || a.Username == "" {
 		return nil, fail("no_username", fmt.Sprintf("The identity provider sent no %s claim to name you by; an admin must set username_claim for %s.", nameClaim, p.cfg.Name), nil)
 	}
@@ -302,19 +311,25 @@ func (p *Provider) assert(idt *oidc.IDToken, claims map[string]any, next string)
 		// provider has not verified never names an account here.
 		return nil, fail("email_unverified", fmt.Sprintf("Your user name would come from your email address, which %s has not verified. Verify it at %s, then sign in again.", p.cfg.Name, p.cfg.Name), nil)
 	}
+	if fromEmail && !verified {
+		return nil, fail("email_unverified", fmt.Sprintf("Your user name would come from your email address, and %s did not say it has verified it (it sent no email_verified claim). Ask an admin: they can make %s send email_verified true for verified addresses, or, if %s never issues an address it has not verified, set trust_email: true for it in Latchkey's configuration.", p.cfg.Name, p.cfg.Name, p.cfg.Name), nil)
+	}
 	if len(p.cfg.AllowedDomains) > 0 {
 		domain := ""
 		if at := strings.LastIndexByte(a.Email, '@'); at >= 0 {
-			domain = strings.ToLower(a.Email[at+1:])
+			domain = asciiLower(a.Email[at+1:])
 		}
 		if domain == "" || unverified || !slices.Contains(p.cfg.AllowedDomains, domain) {
 			return nil, fail("domain", "Your email address is not in a domain allowed to use Latchkey (or is not verified).", nil)
+		}
+		if !verified {
+			return nil, fail("domain_unverified", fmt.Sprintf("Latchkey lets in only verified addresses of its allowed domains, and %s did not say your address is verified (it sent no email_verified claim). Ask an admin: they can make %s send email_verified true for verified addresses, or, if %s never issues an address it has not verified, set trust_email: true for it in Latchkey's configuration.", p.cfg.Name, p.cfg.Name, p.cfg.Name), nil)
 		}
 	}
 	if unverified {
 		a.Email = "" // an address the provider has not verified is not used
 	}
-	a.EmailVerified = a.Email != "" && emailVerified(claims)
+	a.EmailVerified = a.Email != "" && verified
 	if c := p.cfg.Roles.Claim; c != "" {
 		if _, sent := claims[c]; !sent && byReference(claims, c) {
 			// The provider did not say "in no group": it left the values
@@ -363,6 +378,19 @@ func emailVerified(claims map[string]any) bool {
 		return strings.EqualFold(strings.TrimSpace(x), "true")
 	}
 	return false
+}
+
+// asciiLower lower-cases ASCII letters only: strings.ToLower would turn
+// the Kelvin sign U+212A into "k", so "\u212Aorp.com" would pass an
+// allowed domain korp.com.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // claimValues reads a claim that is a string or a list of strings.

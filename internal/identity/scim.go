@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -106,10 +109,30 @@ func (s *SCIM) authed(fn scimHandler) http.Handler {
 			writeSCIMError(w, http.StatusForbidden, "", "SCIM takes an admin access token holding the scim scope, not a token issued by workload identity federation: create an admin access token for the identity provider")
 			return
 		}
+		if name, n := repeatedQuery(r.URL.Query()); n > 1 {
+			writeSCIMError(w, http.StatusBadRequest, "invalidValue", "query parameter "+name+" was given "+strconv.Itoa(n)+" times; give it once")
+			return
+		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxSCIMBodyBytes)
 		fn(w, r, service.Actor{User: p.User, Scopes: p.Scopes, CredentialID: p.CredentialID(), Session: p.Session != nil,
 			Federated: p.Federated(), IP: c.IP, Agent: c.Agent})
 	})
+}
+
+// repeatedQuery returns the first (by name) query parameter given more
+// than once, and how many times. Every SCIM query parameter (filter,
+// startIndex, count, attributes, excludedAttributes, sortBy, sortOrder)
+// takes one value: reading the first or the last of several would let a
+// proxy or WAF that reads the other see another request than the one
+// answered (HTTP parameter pollution), so such a request is refused, as
+// the REST API refuses it.
+func repeatedQuery(q url.Values) (string, int) {
+	for _, k := range slices.Sorted(maps.Keys(q)) {
+		if n := len(q[k]); n > 1 {
+			return k, n
+		}
+	}
+	return "", 0
 }
 
 // --- wire shapes ---
@@ -265,19 +288,25 @@ func parseFilter(f string) (attr, value string, err error) {
 
 // maxSCIMResults is the most resources one list answer holds (the
 // ServiceProviderConfig's filter.maxResults); clients page with startIndex.
-const maxSCIMResults = 1000
+const maxSCIMResults = service.MaxSCIMResults
 
-// page applies RFC 7644 §3.4.2.4 pagination to total items: startIndex is
-// 1-based (less than 1 means 1), a negative count means 0, and no page holds
-// more than maxSCIMResults. It never overflows, whatever the numbers sent.
-func page(q map[string][]string, total int) (start, lo, hi int) {
-	start, count := 1, maxSCIMResults
+// pageParams reads RFC 7644 §3.4.2.4 pagination: startIndex is 1-based
+// (less than 1 means 1), a negative count means 0, and no page holds more
+// than maxSCIMResults. It never overflows, whatever the numbers sent.
+func pageParams(q map[string][]string) (start, count int) {
+	start, count = 1, maxSCIMResults
 	if n, ok := intParam(q, "startIndex"); ok && n > 1 {
 		start = n
 	}
 	if n, ok := intParam(q, "count"); ok {
 		count = min(max(n, 0), maxSCIMResults)
 	}
+	return start, count
+}
+
+// page applies pageParams to total items.
+func page(q map[string][]string, total int) (start, lo, hi int) {
+	start, count := pageParams(q)
 	lo = min(start-1, total)
 	hi = lo + min(count, total-lo)
 	return start, lo, hi
@@ -303,5 +332,13 @@ func (s *SCIM) list(w http.ResponseWriter, r *http.Request, items []any) {
 	if out == nil {
 		out = []any{}
 	}
-	writeSCIM(w, http.StatusOK, listResponse{Schemas: []string{SchemaList}, TotalResults: len(items), StartIndex: start, ItemsPerPage: len(out), Resources: out})
+	writeListResponse(w, start, len(items), out)
+}
+
+// writeListResponse answers one page of a list of total resources.
+func writeListResponse(w http.ResponseWriter, start, total int, items []any) {
+	if items == nil {
+		items = []any{}
+	}
+	writeSCIM(w, http.StatusOK, listResponse{Schemas: []string{SchemaList}, TotalResults: total, StartIndex: start, ItemsPerPage: len(items), Resources: items})
 }

@@ -36,16 +36,18 @@ func (s *SCIM) listUsers(w http.ResponseWriter, r *http.Request, a service.Actor
 		writeSCIMError(w, http.StatusBadRequest, "invalidFilter", "users can be filtered by userName or externalId only")
 		return
 	}
-	vs, err := s.d.Services.Users.SCIMUsers(r.Context(), a, f)
+	// The service reads only the page asked for.
+	start, count := pageParams(r.URL.Query())
+	pg, err := s.d.Services.Users.SCIMUsers(r.Context(), a, f, start, count)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	items := make([]any, 0, len(vs))
-	for _, v := range vs {
+	items := make([]any, 0, len(pg.Users))
+	for _, v := range pg.Users {
 		items = append(items, s.userOut(v))
 	}
-	s.list(w, r, items)
+	writeListResponse(w, start, pg.Total, items)
 }
 
 func (s *SCIM) createUser(w http.ResponseWriter, r *http.Request, a service.Actor) {

@@ -87,6 +87,11 @@ func (s *Users) scimView(ctx context.Context, id string) (*SCIMUserView, error) 
 	if err != nil {
 		return nil, fmt.Errorf("get user: %w", err)
 	}
+	return s.scimViewOf(ctx, u)
+}
+
+// scimViewOf is the SCIM view of u, a user SCIM manages.
+func (s *Users) scimViewOf(ctx context.Context, u *store.User) (*SCIMUserView, error) {
 	v := &SCIMUserView{User: u, UserName: u.IdPUserName}
 	if v.UserName == "" {
 		v.UserName = u.Username
@@ -113,16 +118,37 @@ type SCIMUserFilter struct {
 	ExternalID *string
 }
 
-// SCIMUsers lists SCIM-managed users, optionally only the one with a user
-// name or externalId (the filters identity providers send). A userName is
-// the one the identity provider sent, compared ignoring case (RFC 7643
-// §4.1.1), never the lossy user name derived from it: a filter that
-// matches nobody answers nobody, not another person whose name normalises
-// the same, which the provider would then update or deactivate.
-func (s *Users) SCIMUsers(ctx context.Context, a Actor, f SCIMUserFilter) ([]*SCIMUserView, error) {
+// MaxSCIMResults is the most users or groups one SCIM list answer holds
+// (the ServiceProviderConfig's filter.maxResults); clients page with
+// startIndex.
+const MaxSCIMResults = 1000
+
+// SCIMUserPage is one page of a SCIM user list.
+type SCIMUserPage struct {
+	Users []*SCIMUserView
+	Total int // how many users the list holds in all pages
+}
+
+// scimPage turns RFC 7644 §3.4.2.4 paging into an offset and a limit:
+// startIndex is 1-based (less than 1 means 1), a negative count means 0,
+// and no page holds more than MaxSCIMResults.
+func scimPage(startIndex, count int) (offset, limit int) {
+	return max(startIndex, 1) - 1, min(max(count, 0), MaxSCIMResults)
+}
+
+// SCIMUsers lists a page of SCIM-managed users (startIndex 1-based, at
+// most count of them), optionally only the one with a user name or
+// externalId (the filters identity providers send). A userName is the one
+// the identity provider sent, compared ignoring case (RFC 7643 §4.1.1),
+// never the lossy user name derived from it: a filter that matches nobody
+// answers nobody, not another person whose name normalises the same,
+// which the provider would then update or deactivate. Without a filter
+// only the page's users are read, so a page costs O(count), not O(users).
+func (s *Users) SCIMUsers(ctx context.Context, a Actor, f SCIMUserFilter, startIndex, count int) (*SCIMUserPage, error) {
 	if err := a.requireSCIM(); err != nil {
 		return nil, err
 	}
+	offset, limit := scimPage(startIndex, count)
 	var ids []string
 	externalID := ""
 	switch {
@@ -147,20 +173,21 @@ func (s *Users) SCIMUsers(ctx context.Context, a Actor, f SCIMUserFilter) ([]*SC
 			return nil, fmt.Errorf("get identity: %w", err)
 		}
 	default:
-		cursor := ""
-		for {
-			us, err := s.store.ListUsers(ctx, store.UserFilter{Kind: store.KindPerson, Cursor: cursor, Limit: 500})
-			if err != nil {
-				return nil, fmt.Errorf("list users: %w", err)
-			}
-			for _, u := range us {
-				ids = append(ids, u.ID)
-			}
-			if len(us) < 500 {
-				break
-			}
-			cursor = us[len(us)-1].ID
+		// Only the page's users are read and viewed: a page costs
+		// O(count) reads, however many people are provisioned.
+		us, total, err := s.store.ListSCIMUsers(ctx, offset, limit)
+		if err != nil {
+			return nil, fmt.Errorf("list users: %w", err)
 		}
+		out := make([]*SCIMUserView, 0, len(us))
+		for _, u := range us {
+			v, err := s.scimViewOf(ctx, u)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return &SCIMUserPage{Users: out, Total: total}, nil
 	}
 	out := []*SCIMUserView{}
 	for _, id := range ids {
@@ -176,7 +203,8 @@ func (s *Users) SCIMUsers(ctx context.Context, a Actor, f SCIMUserFilter) ([]*SC
 		}
 		out = append(out, v)
 	}
-	return out, nil
+	lo := min(offset, len(out))
+	return &SCIMUserPage{Users: out[lo : lo+min(limit, len(out)-lo)], Total: len(out)}, nil
 }
 
 // ProvisionUser creates a person who will sign in through the identity
@@ -195,6 +223,7 @@ func (s *Users) ProvisionUser(ctx context.Context, a Actor, in SCIMUser) (*SCIMU
 	if err := a.requireSCIM(); err != nil {
 		return nil, err
 	}
+	in.UserName = NFC(in.UserName)
 	name := NormalizeUsername(in.UserName)
 	if !usernameRE.MatchString(name) {
 		return nil, invalid("userName", "userName is required: 1-64 letters, digits, '.', '_' or '-' (other characters become '-'); got %q", printable(in.UserName, 64))
@@ -254,6 +283,7 @@ func (s *Users) ReplaceUser(ctx context.Context, a Actor, id string, in SCIMUser
 	if err != nil {
 		return nil, err
 	}
+	in.UserName = NFC(in.UserName)
 	name := NormalizeUsername(in.UserName)
 	if !usernameRE.MatchString(name) {
 		return nil, invalid("userName", "userName is required; got %q", printable(in.UserName, 64))
@@ -267,13 +297,15 @@ func (s *Users) ReplaceUser(ctx context.Context, a Actor, id string, in SCIMUser
 	}
 	idpName, rename := v.User.IdPUserName, ""
 	if in.UserName != v.UserName {
-		if other, err := s.store.GetUserByIdPUserName(ctx, in.UserName); err == nil && other.ID != id {
+		if other, err := s.userByIdPUserName(ctx, in.UserName); err == nil && other.ID != id {
 			return nil, conflict("userName", "another user has userName %q", printable(in.UserName, 64))
 		} else if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return nil, fmt.Errorf("find user: %w", err)
 		}
 		idpName = in.UserName
-		if !strings.EqualFold(in.UserName, v.UserName) && !strings.EqualFold(name, v.User.Username) {
+		// The same name in NFC (an account stored before Latchkey
+		// normalised) keeps its user name.
+		if !strings.EqualFold(in.UserName, NFC(v.UserName)) && !strings.EqualFold(name, v.User.Username) {
 			rename = name
 		}
 	}
@@ -549,7 +581,7 @@ func (s *Users) SaveGroup(ctx context.Context, a Actor, id string, g store.Group
 				// sign-in reads these memberships too.
 				if !ownerSCIM(a) && (s.grantsOwner(x.DisplayName) || s.grantsOwner(g.DisplayName)) &&
 					(len(x.Members) > 0 || len(g.Members) > 0) &&
-					(!strings.EqualFold(x.DisplayName, g.DisplayName) || len(symmetricDiff(x.Members, g.Members)) > 0) {
+					(!asciiEqualFold(x.DisplayName, g.DisplayName) || len(symmetricDiff(x.Members, g.Members)) > 0) {
 					return ownerGroupRefusal(x.DisplayName)
 				}
 				before = slices.Clone(x.Members)

@@ -7,12 +7,42 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/latchkey/latchkey/internal/store"
 )
+
+// NFC is an identity provider's user name in Unicode normal form C, the
+// form Latchkey keeps: "jos\u00e9@corp.com" and "jose\u0301@corp.com" are
+// one name to a person and to the provider, so they must be one here too,
+// or a filter in one form misses the user created in the other and the
+// provider creates a second account for the same person.
+func NFC(name string) string { return norm.NFC.String(name) }
+
+// userByIdPUserName is GetUserByIdPUserName of name in NFC, then (for an
+// account stored before Latchkey normalised user names) in NFD and as
+// sent.
+func (s *Users) userByIdPUserName(ctx context.Context, name string) (*store.User, error) {
+	forms := []string{NFC(name)}
+	for _, f := range []string{norm.NFD.String(name), name} {
+		if !slices.Contains(forms, f) {
+			forms = append(forms, f)
+		}
+	}
+	var err error
+	for _, f := range forms {
+		var u *store.User
+		if u, err = s.store.GetUserByIdPUserName(ctx, f); !errors.Is(err, store.ErrNotFound) {
+			return u, err
+		}
+	}
+	return nil, err
+}
 
 // maxIdPUserName is the longest IdP user name kept, in characters: more
 // than any Entra ID (a UPN, at most 113) or Okta (a login, 100) sends.
@@ -47,7 +77,8 @@ const maxNameTries = 4
 // so: name survived normalisation intact, or it is the account's email
 // address. Anything else is store.ErrNotFound.
 func (s *Users) scimUserByName(ctx context.Context, name string) (*store.User, error) {
-	u, err := s.store.GetUserByIdPUserName(ctx, name)
+	name = NFC(name)
+	u, err := s.userByIdPUserName(ctx, name)
 	if !errors.Is(err, store.ErrNotFound) {
 		return u, err
 	}
@@ -56,7 +87,7 @@ func (s *Users) scimUserByName(ctx context.Context, name string) (*store.User, e
 		return nil, err
 	}
 	legacy := u.IdPUserName == "" && u.LoginType == store.LoginTypeOIDC && u.Kind == store.KindPerson
-	if legacy && (NormalizeUsername(name) == name || plainUPN(name) || (u.Email != "" && strings.EqualFold(u.Email, name))) {
+	if legacy && (NormalizeUsername(name) == name || plainUPN(name) || (u.Email != "" && asciiEqualFold(u.Email, name))) {
 		return u, nil
 	}
 	return nil, fmt.Errorf("find user by idp user name: %w", store.ErrNotFound)

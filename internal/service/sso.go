@@ -142,7 +142,7 @@ func (s *Users) firstSignIn(ctx context.Context, in ExternalLogin, role store.Ro
 		idpName = "" // not kept; the account is then matched by user name only
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
-	u, err := s.store.GetUserByIdPUserName(ctx, idpName)
+	u, err := s.userByIdPUserName(ctx, idpName)
 	if errors.Is(err, store.ErrNotFound) {
 		u, err = s.store.GetUserByUsername(ctx, name)
 		if err == nil && u.IdPUserName != "" {
@@ -175,10 +175,10 @@ func (s *Users) firstSignIn(ctx context.Context, in ExternalLogin, role store.Ro
 		// With several providers, a name is no proof of who the account
 		// was provisioned for (another provider's user may choose it): only
 		// the provisioned address, verified by the provider, claims it.
-		if len(s.cfg.RoleRules) > 1 && (u.Email == "" || !in.EmailVerified || !strings.EqualFold(u.Email, email)) {
+		if len(s.cfg.RoleRules) > 1 && (u.Email == "" || !in.EmailVerified || !asciiEqualFold(u.Email, email)) {
 			return nil, conflict("username", "the account %q was provisioned for someone at one of several identity providers; ask an admin to link it to your identity on the Single sign-on page", name)
 		}
-		if u.Email != "" && !strings.EqualFold(u.Email, email) {
+		if u.Email != "" && !asciiEqualFold(u.Email, email) {
 			return nil, conflict("username", "the account %q was provisioned for another email address; ask an admin to link it", name)
 		}
 	case errors.Is(err, store.ErrNotFound):
@@ -424,14 +424,16 @@ type RoleRules struct {
 }
 
 // Role returns the most powerful role any value earns, or "" when none
-// matches. Values compare ignoring case.
+// matches. Values compare ignoring ASCII case only: Unicode folding would
+// let a name a person can choose at the provider ("\u212Aeyholders" with
+// the Kelvin sign, "adminſ" with the long s) stand for a configured one.
 func (r RoleRules) Role(values []string) store.Role {
 	if r.Claim == "" {
 		return store.RoleMember
 	}
 	has := func(list []string) bool {
 		return slices.ContainsFunc(values, func(v string) bool {
-			return slices.ContainsFunc(list, func(w string) bool { return strings.EqualFold(v, w) })
+			return slices.ContainsFunc(list, func(w string) bool { return asciiEqualFold(v, w) })
 		})
 	}
 	switch {
@@ -443,6 +445,29 @@ func (r RoleRules) Role(values []string) store.Role {
 		return store.RoleMember
 	}
 	return ""
+}
+
+// asciiEqualFold reports whether a and b are equal ignoring the case of
+// ASCII letters only. strings.EqualFold applies Unicode simple folding, in
+// which the Kelvin sign U+212A equals "k" and the long s U+017F equals "s":
+// never right for comparing a name someone else chose to a configured one.
+func asciiEqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 // groupNames returns the display names of the SCIM groups a user is in.

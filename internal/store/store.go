@@ -334,6 +334,8 @@ type Store interface {
 	// name ignoring case (by FoldUserName, never by the lossy Username).
 	GetUserByIdPUserName(ctx context.Context, name string) (*User, error)
 	ListUsers(ctx context.Context, f UserFilter) ([]*User, error)
+	// ListSCIMUsers returns, in id order, up to limit (none when limit <= 0) of the live people of login type oidc after skipping offset of them, and how many there are in all.
+	ListSCIMUsers(ctx context.Context, offset, limit int) ([]*User, int, error)
 	CountUsers(ctx context.Context) (int, error)
 	UpdateUser(ctx context.Context, id string, fn func(*User) error) (*User, error)
 	// DeleteUser soft-deletes the user and revokes all of its tokens and

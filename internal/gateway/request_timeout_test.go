@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/latchkey/latchkey/internal/service"
 	"github.com/latchkey/latchkey/internal/servertest"
+	"github.com/latchkey/latchkey/internal/service"
 )
 
 // --request-timeout bounds Latchkey's own API, not the upstreams it proxies

@@ -22,14 +22,49 @@ import (
 // one name to a person and to the provider, so they must be one here too,
 // or a filter in one form misses the user created in the other and the
 // provider creates a second account for the same person.
-func NFC(name string) string { return norm.NFC.String(name) }
+//
+// A character whose canonical form is an ASCII character (the Kelvin sign
+// U+212A is "K", the Greek question mark U+037E is ";") is kept as sent:
+// the provider holds it as a name of its own, which a person may choose to
+// look like someone else's, and NFC would make it that name.
+func NFC(name string) string { return normalize(norm.NFC, name) }
+
+// normalize puts name in form f, keeping as sent every character that
+// would become ASCII.
+func normalize(f norm.Form, name string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexFunc(name, becomesASCII)
+		if i < 0 {
+			if b.Len() == 0 {
+				return f.String(name)
+			}
+			b.WriteString(f.String(name))
+			return b.String()
+		}
+		_, size := utf8.DecodeRuneInString(name[i:])
+		b.WriteString(f.String(name[:i]))
+		b.WriteString(name[i : i+size])
+		name = name[i+size:]
+	}
+}
+
+// becomesASCII reports whether r is not ASCII but its canonical
+// decomposition is one ASCII character.
+func becomesASCII(r rune) bool {
+	if r < utf8.RuneSelf {
+		return false
+	}
+	d := norm.NFD.String(string(r))
+	return len(d) == 1 && d[0] < utf8.RuneSelf
+}
 
 // userByIdPUserName is GetUserByIdPUserName of name in NFC, then (for an
 // account stored before Latchkey normalised user names) in NFD and as
 // sent.
 func (s *Users) userByIdPUserName(ctx context.Context, name string) (*store.User, error) {
 	forms := []string{NFC(name)}
-	for _, f := range []string{norm.NFD.String(name), name} {
+	for _, f := range []string{normalize(norm.NFD, name), name} {
 		if !slices.Contains(forms, f) {
 			forms = append(forms, f)
 		}
@@ -37,11 +72,44 @@ func (s *Users) userByIdPUserName(ctx context.Context, name string) (*store.User
 	var err error
 	for _, f := range forms {
 		var u *store.User
-		if u, err = s.store.GetUserByIdPUserName(ctx, f); !errors.Is(err, store.ErrNotFound) {
+		u, err = s.store.GetUserByIdPUserName(ctx, f)
+		if err == nil && !sameIdPUserName(u.IdPUserName, f) {
+			err = fmt.Errorf("find user by idp user name: %w", store.ErrNotFound)
+		}
+		if !errors.Is(err, store.ErrNotFound) {
 			return u, err
 		}
 	}
 	return nil, err
+}
+
+// sameIdPUserName reports whether two user names an identity provider
+// sent are one name, ignoring case as SCIM does, but never equating a
+// non-ASCII character with an ASCII letter: the store compares by
+// store.FoldUserName, Unicode's simple folding, in which the Kelvin sign
+// U+212A is "k" and the long s U+017F is "s", so "adminſ@corp.com" (a
+// name some providers let a person choose) would be admins@corp.com and
+// sign in to that account. A look-alike is another person.
+func sameIdPUserName(a, b string) bool {
+	return strictFold(a) == strictFold(b)
+}
+
+// strictFold is store.FoldUserName, except that a non-ASCII character
+// whose folding reaches an ASCII letter stays as it is.
+func strictFold(name string) string {
+	return strings.Map(func(r rune) rune {
+		if r < utf8.RuneSelf {
+			return unicode.ToLower(r)
+		}
+		low := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			if f < utf8.RuneSelf {
+				return r
+			}
+			low = min(low, f)
+		}
+		return low
+	}, name)
 }
 
 // maxIdPUserName is the longest IdP user name kept, in characters: more

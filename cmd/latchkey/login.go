@@ -112,6 +112,11 @@ func (a *app) login(cmd *cobra.Command, args []string, f loginFlags) error {
 	case f.federated:
 		err = a.loginFederated(anon, sc, f)
 	case f.token != "":
+		if f.token != "-" {
+			// Scripts rely on it, so it works; but the secret is now in
+			// the shell history and in what ps shows every local user.
+			fmt.Fprintf(a.stderr, "latchkey: warning: a token given on the command line is visible in the process list to every user of this machine and stays in your shell history; use --token - (reads it from standard input) or set %s instead\n", envToken)
+		}
 		err = a.loginWithToken(sc, f.token)
 	case f.web:
 		err = a.loginDevice(anon, sc)

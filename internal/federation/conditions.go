@@ -58,14 +58,19 @@ func MatchPattern(pattern, value string) bool {
 }
 
 // Match checks t against one policy: issuer, audience, then every claim
-// condition in name order, and says which check failed first.
+// condition in name order, and says which check failed first. The
+// error's Msg names p and the check but none of p's configured values;
+// its Detail, for the server log, gives them.
 func Match(p *store.FederationPolicy, t *Token) *Error {
 	if p.Issuer != t.Issuer {
-		return refuse("issuer", "the token's issuer is not the issuer of policy %q", p.Name)
+		return mismatch("issuer", fmt.Sprintf("the token's issuer is not the issuer of policy %q", p.Name),
+			fmt.Sprintf("policy %q trusts issuer %s, not the token's issuer %s", p.Name, p.Issuer, printable(t.Issuer)))
 	}
+	aud := printable(strings.Join(t.Audience, " "))
 	if !slices.Contains(t.Audience, p.Audience) {
-		return refuse("audience", "the token's audience %q does not include %q, the audience policy %q requires; request the token with that audience",
-			strings.Join(t.Audience, " "), p.Audience, p.Name)
+		return mismatch("audience",
+			fmt.Sprintf("the token's audience %q is not the one policy %q requires; request the token with the audience your Latchkey admin set on that policy", aud, p.Name),
+			fmt.Sprintf("policy %q requires audience %q; the token's audience is %q", p.Name, printable(p.Audience), aud))
 	}
 	names := make([]string, 0, len(p.Conditions))
 	for k := range p.Conditions {
@@ -75,10 +80,13 @@ func Match(p *store.FederationPolicy, t *Token) *Error {
 	for _, claim := range names {
 		values, ok := t.claimStrings(claim)
 		if !ok {
-			return refuse("condition:"+claim, "the token has no %q claim, which policy %q requires", claim, p.Name)
+			return mismatch("condition:"+claim, fmt.Sprintf("the token has no %q claim, which policy %q checks", claim, p.Name),
+				fmt.Sprintf("policy %q requires claim %q to match %q; the token has no such claim", p.Name, claim, printable(p.Conditions[claim])))
 		}
 		if !slices.ContainsFunc(values, func(v string) bool { return MatchPattern(p.Conditions[claim], v) }) {
-			return refuse("condition:"+claim, "claim %q = %q does not match the condition of policy %q", claim, printable(strings.Join(values, ",")), p.Name)
+			got := printable(strings.Join(values, ","))
+			return mismatch("condition:"+claim, fmt.Sprintf("claim %q = %q does not match the condition of policy %q", claim, got, p.Name),
+				fmt.Sprintf("policy %q requires claim %q to match %q; the token's is %q", p.Name, claim, printable(p.Conditions[claim]), got))
 		}
 	}
 	return nil

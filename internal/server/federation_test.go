@@ -167,6 +167,9 @@ func TestFederatedExchangeRefusals(t *testing.T) {
 		t.Fatalf("first exchange: %d %v", st, out)
 	}
 	other := oidctest.Start(t)
+	// Naming the policy, the caller learns which of its checks failed
+	// (TestFederatedRefusalNamesNoPolicyAndPointsToTheLog: not otherwise).
+	named := url.Values{"policy": {"web-deploy"}}
 	for _, tc := range []struct {
 		name   string
 		jwt    string
@@ -176,9 +179,9 @@ func TestFederatedExchangeRefusals(t *testing.T) {
 		says   string
 	}{
 		{"replayed jti", replayed, nil, 400, "invalid_grant", "already exchanged"},
-		{"other repository", gh(map[string]any{"repository": "acme/api"}), nil, 400, "invalid_grant", "condition:repository"},
-		{"other branch", gh(map[string]any{"ref": "refs/heads/dev"}), nil, 400, "invalid_grant", "condition:ref"},
-		{"other event", gh(map[string]any{"event_name": "pull_request"}), nil, 400, "invalid_grant", "condition:event_name"},
+		{"other repository", gh(map[string]any{"repository": "acme/api"}), named, 400, "invalid_grant", "condition:repository"},
+		{"other branch", gh(map[string]any{"ref": "refs/heads/dev"}), named, 400, "invalid_grant", "condition:ref"},
+		{"other event", gh(map[string]any{"event_name": "pull_request"}), named, 400, "invalid_grant", "condition:event_name"},
 		{"wrong audience", gh(map[string]any{"aud": "sts.amazonaws.com"}), nil, 400, "invalid_grant", "audience"},
 		{"untrusted issuer", other.Mint(t, oidctest.GitHubClaims("acme/web", "refs/heads/main", "", "latchkey")), nil, 400, "invalid_grant", "not trusted"},
 		{"scope beyond the policy", gh(nil), url.Values{"scope": {"admin:org"}}, 400, "invalid_scope", "does not grant"},

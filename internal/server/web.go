@@ -25,6 +25,7 @@ func (a *App) mountWeb(ctx context.Context) error {
 		LoginLimiter:   a.failures,
 		AccountLimiter: a.accounts,
 		SSO:            a.SSO, SSOOnly: a.Config.File.SSO.Only, Device: a.Device,
+		Outage: a.outages.record,
 	})
 	if err != nil {
 		return fmt.Errorf("web console: %w", err)

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -46,13 +47,41 @@ type Server struct {
 // flags, e.g. "--max-token-lifetime=720h".
 func Start(t testing.TB, args ...string) *Server {
 	t.Helper()
-	return start(t, "sqlite", append([]string{"--data-dir", t.TempDir()}, args...))
+	return start(t, "sqlite", append([]string{"--data-dir", t.TempDir()}, args...), nil)
+}
+
+// StartLogged is Start with the server's log from level Info up also kept
+// in the returned Log, for tests that check what an operator would find
+// there.
+func StartLogged(t testing.TB, args ...string) (*Server, *Log) {
+	t.Helper()
+	l := &Log{}
+	return start(t, "sqlite", append([]string{"--data-dir", t.TempDir()}, args...), l), l
+}
+
+// Log is a server log kept for a test; safe to read while the server writes.
+type Log struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *Log) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+// String is every line logged so far.
+func (l *Log) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
 
 // StartPostgres runs a server on a fresh schema of the PostgreSQL at dsn.
 func StartPostgres(t testing.TB, dsn string, args ...string) *Server {
 	t.Helper()
-	return start(t, "postgres", append([]string{"--database-url", NewPostgresSchema(t, dsn)}, args...))
+	return start(t, "postgres", append([]string{"--database-url", NewPostgresSchema(t, dsn)}, args...), nil)
 }
 
 // StartReplica runs another server on the PostgreSQL schema at
@@ -60,7 +89,7 @@ func StartPostgres(t testing.TB, dsn string, args ...string) *Server {
 // server started there, as replicas do.
 func StartReplica(t testing.TB, dsnWithSchema string, args ...string) *Server {
 	t.Helper()
-	return start(t, "postgres", append([]string{"--database-url", dsnWithSchema}, args...))
+	return start(t, "postgres", append([]string{"--database-url", dsnWithSchema}, args...), nil)
 }
 
 // ForEachBackend runs fn as a subtest on SQLite, and on PostgreSQL when
@@ -72,7 +101,7 @@ func ForEachBackend(t *testing.T, fn func(t *testing.T, s *Server), args ...stri
 	})
 }
 
-func start(t testing.TB, backend string, args []string) *Server {
+func start(t testing.TB, backend string, args []string, kept *Log) *Server {
 	t.Helper()
 	var cfg config.Serve
 	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
@@ -86,6 +115,9 @@ func start(t testing.TB, backend string, args []string) *Server {
 		t.Fatalf("servertest: config: %v", err)
 	}
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if kept != nil {
+		logger = slog.New(slog.NewTextHandler(io.MultiWriter(kept, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	app, err := server.New(ctx, cfg, logger, io.Discard, "test")
 	if err != nil {

@@ -530,7 +530,9 @@ func (f *Federation) recheckPolicy(ctx context.Context, a Actor, p *store.Federa
 }
 
 // choosePolicy picks the one policy t matches: the named one, or the only
-// one. It says which check failed when none matches.
+// one. When the caller named a policy it says which of that policy's
+// checks failed; otherwise it names no policy (the error's Detail, for
+// the log, gives every policy's reason).
 func choosePolicy(t *federation.Token, policies []*store.FederationPolicy, name string) (*store.FederationPolicy, *federation.Error) {
 	if name != "" {
 		for _, p := range policies {
@@ -547,14 +549,10 @@ func choosePolicy(t *federation.Token, policies []*store.FederationPolicy, name 
 	var (
 		matched []*store.FederationPolicy
 		reasons []string
-		first   *federation.Error
 	)
 	for _, p := range policies {
 		if err := federation.Match(p, t); err != nil {
-			if first == nil {
-				first = err
-			}
-			reasons = append(reasons, err.Msg)
+			reasons = append(reasons, err.Logged())
 			continue
 		}
 		matched = append(matched, p)
@@ -563,17 +561,21 @@ func choosePolicy(t *federation.Token, policies []*store.FederationPolicy, name 
 	case len(matched) == 1:
 		return matched[0], nil
 	case len(matched) > 1:
+		// The token satisfies each of them: naming them tells the caller
+		// nothing its token does not already open.
 		names := make([]string, len(matched))
 		for i, p := range matched {
 			names[i] = p.Name
 		}
 		return nil, &federation.Error{Code: federation.CodeInvalidRequest, Check: "policy",
 			Msg: fmt.Sprintf("the token matches several federation policies (%s); send policy=<name> to choose one", strings.Join(names, ", "))}
-	case len(policies) == 1 && first != nil:
-		return nil, first
-	case first == nil:
+	case len(policies) == 0:
 		return nil, &federation.Error{Code: federation.CodeInvalidGrant, Check: "issuer", Msg: "no enabled federation policy trusts issuer " + t.Issuer}
 	}
-	return nil, &federation.Error{Code: federation.CodeInvalidGrant, Check: first.Check,
-		Msg: "no federation policy matches the token: " + strings.Join(reasons, "; ")}
+	// Anyone who can mint a token of the issuer gets this answer: it names
+	// no policy and none of their checks. The log line has them all.
+	return nil, &federation.Error{Code: federation.CodeInvalidGrant, Check: "policy",
+		Msg: "the token's issuer is trusted but no enabled policy matches its audience and claims; " +
+			"if you know the policy meant for this workload, send policy=<name> to learn which of its checks fails",
+		Detail: "no federation policy matches the token: " + strings.Join(reasons, "; ")}
 }

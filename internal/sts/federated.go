@@ -1,6 +1,8 @@
 package sts
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"strings"
@@ -137,6 +139,19 @@ func (s *Service) federationRefusal(r *http.Request, err error) *oauthError {
 	case federation.CodeInvalidGrant:
 		s.d.Limiter.Fail(auth.ClientOf(r).IP)
 	}
-	s.d.Logger.InfoContext(r.Context(), "federated exchange refused", "check", fe.Check, "reason", fe.Msg)
-	return &oauthError{http.StatusBadRequest, fe.Code, fe.Msg + " (check: " + fe.Check + ")"}
+	// The reference ties the answer to this log line, which alone says
+	// which policies were tried and what they require: the caller may be
+	// anyone able to mint a token of a public issuer. Nothing is stored:
+	// unauthenticated callers could fill a table.
+	ref := refusalRef()
+	s.d.Logger.InfoContext(r.Context(), "federated exchange refused", "refusal", ref, "check", fe.Check, "reason", fe.Logged())
+	return &oauthError{http.StatusBadRequest, fe.Code,
+		fe.Msg + " (check: " + fe.Check + "); ask an admin to look up refusal " + ref + " in the server log"}
+}
+
+// refusalRef is a random reference to one refused exchange's log line.
+func refusalRef() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
+	return hex.EncodeToString(b[:])
 }

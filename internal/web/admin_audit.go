@@ -74,7 +74,7 @@ var actionFilters = []expiryOption{
 var auditFields = []string{"actor", "action", "target", "since", "until"}
 
 func (h *Handler) auditLog(w http.ResponseWriter, r *http.Request, v *visit) {
-	q, repeated := filterQuery(r, append(auditFields, "cursor")...)
+	q, repeated := filterQuery(r, auditFields...)
 	d := &auditData{Form: newForm(v.csrf, auditFields...), Actor: strings.TrimSpace(q.Get("actor")), Action: q.Get("action"),
 		Target: strings.TrimSpace(q.Get("target")), Since: q.Get("since"), Until: q.Get("until")}
 	for _, o := range actionFilters {

@@ -25,7 +25,7 @@ type allTokensData struct {
 }
 
 func (h *Handler) listAllTokens(w http.ResponseWriter, r *http.Request, v *visit) {
-	q, repeated := filterQuery(r, "user", "state", "scope", "kind", "cursor")
+	q, repeated := filterQuery(r, "user", "state", "scope", "kind")
 	d := &allTokensData{Form: newForm(v.csrf, "user", "state", "scope", "kind"),
 		User: strings.TrimSpace(q.Get("user")), State: q.Get("state"), Scope: q.Get("scope"), Kind: q.Get("kind"),
 		States: []string{"active", "expiring", "expired", "revoked"}, Here: r.URL.RequestURI()}

@@ -51,6 +51,10 @@ func (h *Handler) static() http.Handler {
 			h.protect(http.HandlerFunc(h.notFound)).ServeHTTP(w, r)
 			return
 		}
+		if err := repeatedQuery(r, []string{"v"}); err != nil {
+			h.protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.refuseRepeated(w, r, nil, err) })).ServeHTTP(w, r)
+			return
+		}
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		if r.URL.Query().Get("v") == ver {
 			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")

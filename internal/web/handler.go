@@ -54,6 +54,10 @@ type Deps struct {
 	SSOOnly bool
 	// Device approves RFC 8628 codes on the /device page; nil = off.
 	Device DeviceDecider
+	// Outage, when set, is told about every storage failure a page answers
+	// 503 for, as the API's Outage is (readiness reports a full disk or a
+	// read-only database from it).
+	Outage func(error)
 }
 
 // Handler serves the console.

@@ -146,6 +146,9 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		// Busy or unavailable (a wait for a password check, the
 		// database): the form again, saying so, and when to retry.
 		h.d.Logger.WarnContext(r.Context(), "console login failed: server or storage busy", "err", err)
+		if !errors.Is(err, service.ErrPasswordsBusy) {
+			h.outage(err) // the server's own limit is no storage outage (as in the API)
+		}
 		w.Header().Set("Retry-After", strconv.Itoa(retry))
 		d.Form.Error = strings.ToUpper(msg[:1]) + msg[1:] + "."
 		h.render(w, r, nil, http.StatusServiceUnavailable, "login", "Log in", d)

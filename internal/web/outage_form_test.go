@@ -13,7 +13,9 @@ import (
 
 // TestAFormSentDuringAnOutageSaysSoNot500: a console form whose write
 // fails because the disk is full answers 503 with Retry-After and says the
-// disk is full, as the API does, never "Something went wrong" with a 500.
+// disk is full, as the API does, never "Something went wrong" with a 500;
+// and, as after the API's refused write, /readyz turns 503 at once, so a
+// load balancer stops sending people to a server that cannot write.
 func TestAFormSentDuringAnOutageSaysSoNot500(t *testing.T) {
 	s := servertest.Start(t)
 	b := newBrowser(t, s)
@@ -32,5 +34,8 @@ func TestAFormSentDuringAnOutageSaysSoNot500(t *testing.T) {
 	}
 	if p.Status != http.StatusServiceUnavailable || !strings.Contains(p.Body, "disk is full") {
 		t.Fatalf("a token form on a full disk: %d; want 503 saying the disk is full; body:\n%.2000s", p.Status, p.Body)
+	}
+	if st, body, _ := s.Do(t, http.MethodGet, "/readyz", "", nil); st != http.StatusServiceUnavailable || !strings.Contains(string(body), "the disk is full") {
+		t.Errorf("/readyz after a console write refused for a full disk: %d %q; want 503 saying the disk is full", st, body)
 	}
 }

@@ -97,7 +97,10 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, v *visit, statu
 		// which is what a screen reader reads on arrival (WCAG 3.3.1).
 		title = "Error: " + title
 	}
-	pg := &page{Title: title, Base: basePath(r), Name: name, Path: r.URL.Path, Data: data, Notice: notices[r.URL.Query().Get("msg")]}
+	pg := &page{Title: title, Base: basePath(r), Name: name, Path: r.URL.Path, Data: data}
+	if msg := r.URL.Query()["msg"]; len(msg) == 1 { // a GET that repeats it is refused (protect)
+		pg.Notice = notices[msg[0]]
+	}
 	if v != nil {
 		pg.User, pg.Admin, pg.CSRF = v.p.User, v.admin(), v.csrf
 		pg.Expiring = h.expiring(r.Context(), v)
@@ -172,11 +175,19 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, v *visit, err err
 	default:
 		if msg, retry, ok := store.Outage(err); ok {
 			h.d.Logger.WarnContext(r.Context(), "console request failed: temporarily unavailable", "path", r.URL.Path, "err", err)
+			h.outage(err)
 			w.Header().Set("Retry-After", strconv.Itoa(retry))
 			h.renderError(w, r, v, http.StatusServiceUnavailable, "Temporarily unavailable", strings.ToUpper(msg[:1])+msg[1:]+".")
 			return
 		}
 		h.serverError(w, r, v, err)
+	}
+}
+
+// outage tells readiness about a storage failure answered 503.
+func (h *Handler) outage(err error) {
+	if h.d.Outage != nil {
+		h.d.Outage(err)
 	}
 }
 

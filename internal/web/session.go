@@ -87,6 +87,12 @@ func (h *Handler) protect(next http.Handler) http.Handler {
 					"The server could not complete this request. It has been logged; try again in a moment.")
 			}
 		}()
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			if err := repeatedQuery(r, singleValued); err != nil {
+				h.refuseRepeated(w, r, h.session(w, r), err)
+				return
+			}
+		}
 		guarded.ServeHTTP(w, r)
 	})
 }

@@ -46,6 +46,10 @@ var tokenFields = []string{"name", "description", "scopes", "expiration", "user_
 // exactly the token a user needs), and user for admins creating a token
 // on behalf of someone (a service account's admin access token).
 func (h *Handler) newTokenForm(w http.ResponseWriter, r *http.Request, v *visit) {
+	if err := repeatedQuery(r, []string{"user"}); err != nil {
+		h.refuseRepeated(w, r, v, err)
+		return
+	}
 	q := r.URL.Query()
 	owner, err := h.tokenOwner(r.Context(), v, q.Get("user"))
 	if err != nil {

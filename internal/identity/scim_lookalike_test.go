@@ -27,6 +27,9 @@ func TestALookAlikeUserNameIsAnotherPerson(t *testing.T) {
 		if n, _ := list["totalResults"].(float64); n != 0 {
 			t.Errorf("filter userName eq %q found %v; want nobody (the user is %q)", tc.lookalike, list["Resources"], tc.provisioned)
 		}
+		if code, out, _ := c.do("POST", "/Users", mustJSON(map[string]any{"userName": tc.lookalike})); code != http.StatusConflict {
+			t.Errorf("POST a user %q while %q exists: %d %v; want 409", tc.lookalike, tc.provisioned, code, out)
+		}
 		m.QueueUser(claimsUser{"sub-" + tc.lookalike, map[string]any{"preferred_username": tc.lookalike, "groups": []string{"engineering"}}})
 		code, _, sess := signIn(t, s, "corp")
 		if code == http.StatusOK && sess != "" {

@@ -189,6 +189,10 @@ type Assertion struct {
 	Next          string   // where the person was going before signing in
 }
 
+// callbackParams are the query parameters of the provider's answer at the
+// callback that Latchkey reads or could show.
+var callbackParams = []string{"code", "state", "error", "error_description"}
+
 // Finish completes a sign-in at the callback: r is the callback request and
 // cookie the flow cookie's value.
 func (ps *Providers) Finish(ctx context.Context, id string, r *http.Request, cookie, redirectURL string) (*Assertion, error) {
@@ -203,6 +207,16 @@ func (ps *Providers) Finish(ctx context.Context, id string, r *http.Request, coo
 	f, err := readFlow(cookie)
 	if err != nil || f.Provider != id || ps.now().Unix() > f.Expires {
 		return nil, fail("no_flow", "This sign-in was not started here or took too long. Start again from the login page.", err)
+	}
+	// A provider sends each of these once (RFC 6749 §4.1.2, §4.1.2.1).
+	// One given twice is refused, never read first-wins: a proxy or WAF
+	// that reads the other value would see another answer than the one
+	// acted on (HTTP parameter pollution). The words are the console's
+	// for a repeated parameter.
+	for _, name := range callbackParams {
+		if n := len(q[name]); n > 1 {
+			return nil, fail("repeated_parameter", fmt.Sprintf("%s was given %d times in the address; an identity provider sends it once. Start again from the login page.", name, n), nil)
+		}
 	}
 	if st := q.Get("state"); st == "" || subtle.ConstantTimeCompare([]byte(st), []byte(f.State)) != 1 {
 		return nil, fail("bad_state", "The sign-in answer does not belong to this browser's sign-in (state mismatch). Start again from the login page.", nil)

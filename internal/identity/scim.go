@@ -40,6 +40,10 @@ type SCIMDeps struct {
 	Verifier auth.Verifier
 	Logger   *slog.Logger
 	BaseURL  func() string
+	// Outage, when set, is told about every storage failure answered 503,
+	// as the API's is (readiness reports a full disk or a database that
+	// accepts no writes from it).
+	Outage func(error)
 }
 
 // SCIM serves SCIM 2.0 provisioning at /scim/v2.
@@ -90,6 +94,12 @@ func (s *SCIM) authed(fn scimHandler) http.Handler {
 		c := auth.ClientOf(r)
 		p, err := s.d.Verifier.Verify(r.Context(), strings.TrimSpace(raw), c.Request())
 		if err != nil {
+			if _, _, down := store.Outage(err); down {
+				// The token could not be checked: not a refusal of it (a
+				// provider may stop provisioning after 401s).
+				s.fail(w, r, err)
+				return
+			}
 			if !errors.Is(err, auth.ErrUnauthenticated) {
 				s.d.Logger.ErrorContext(r.Context(), "verify SCIM token", "err", err)
 			}
@@ -232,6 +242,9 @@ func (s *SCIM) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if msg, retry, ok := store.Outage(err); ok {
 		// RFC 7644 §3.12: 503, and when to try again.
 		s.d.Logger.WarnContext(r.Context(), "SCIM request: storage unavailable", "path", r.URL.Path, "err", err)
+		if s.d.Outage != nil {
+			s.d.Outage(err)
+		}
 		w.Header().Set("Retry-After", strconv.Itoa(retry))
 		writeSCIMError(w, http.StatusServiceUnavailable, "", msg)
 		return

@@ -3,6 +3,7 @@ package identity
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -21,19 +22,57 @@ func (s *SCIM) listGroups(w http.ResponseWriter, r *http.Request, a service.Acto
 		writeSCIMError(w, http.StatusBadRequest, "invalidFilter", "groups can be filtered by displayName only")
 		return
 	}
-	gs, err := s.d.Services.Users.SCIMGroups(r.Context(), a, value) // checks the token's scope
+	var f service.SCIMGroupFilter
+	if attr != "" {
+		f.DisplayName = &value
+	}
+	// The service reads only the page asked for, and no member when none
+	// is answered.
+	start, count := pageParams(r.URL.Query())
+	members := membersAsked(r.URL.Query())
+	pg, err := s.d.Services.Users.SCIMGroups(r.Context(), a, f, start, count, members) // checks the token's scope
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if attr != "" && value == "" {
-		gs = nil // a filter on an empty name matches no group
+	items := make([]any, 0, len(pg.Groups))
+	for _, g := range pg.Groups {
+		if out := s.groupOut(g); members {
+			items = append(items, out)
+		} else {
+			items = append(items, scimGroupNoMembers{Schemas: out.Schemas, ID: out.ID, ExternalID: out.ExternalID, DisplayName: out.DisplayName, Meta: out.Meta})
+		}
 	}
-	items := make([]any, 0, len(gs))
-	for _, g := range gs {
-		items = append(items, s.groupOut(g))
+	writeListResponse(w, start, pg.Total, items)
+}
+
+// scimGroupNoMembers is a group answered without its members.
+type scimGroupNoMembers struct {
+	Schemas     []string  `json:"schemas"`
+	ID          string    `json:"id"`
+	ExternalID  string    `json:"externalId,omitempty"`
+	DisplayName string    `json:"displayName"`
+	Meta        *scimMeta `json:"meta,omitempty"`
+}
+
+// membersAsked reports whether a group list answers the groups' members
+// (RFC 7644 §3.4.2.5): not when excludedAttributes names members (Entra
+// ID and Okta send excludedAttributes=members to look a group up), nor
+// when attributes names others but not members. Names compare ignoring
+// case, with or without the Group schema's URN.
+func membersAsked(q url.Values) bool {
+	names := func(k string) []string {
+		var out []string
+		for _, a := range strings.Split(q.Get(k), ",") {
+			a = strings.ToLower(strings.TrimSpace(a))
+			out = append(out, strings.TrimPrefix(a, strings.ToLower(SchemaGroup)+":"))
+		}
+		return out
 	}
-	s.list(w, r, items)
+	if q.Get("attributes") != "" {
+		return slices.ContainsFunc(names("attributes"), func(a string) bool { return a == "members" || strings.HasPrefix(a, "members.") })
+	}
+	return !slices.Contains(names("excludedAttributes"), "members")
 }
 
 // memberIDs are the users refs name, each once, in the order first named:

@@ -3,6 +3,7 @@ package identity_test
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -43,5 +44,30 @@ func TestALookAlikeUserNameIsAnotherPerson(t *testing.T) {
 	list := c.want("GET", "/Users?filter="+url.QueryEscape(`userName eq "JOS\u00c9@CORP.COM"`), "", 200)
 	if rs, _ := list["Resources"].([]any); len(rs) != 1 || rs[0].(map[string]any)["id"] != id {
 		t.Errorf("filter userName eq JOSÉ@CORP.COM found %v; want the user josé@corp.com", list["Resources"])
+	}
+}
+
+// TestALookAlikeHeldFirstIsNamedInTheRefusal: one live account per
+// userName ignoring case, and a look-alike ("admin\u017F@corp.com") shares
+// that key with admins@corp.com, so whichever comes second is refused. The
+// refusal must say so: a SCIM 409 claiming that "admins@corp.com" exists,
+// which a filter for it then does not find, sends a provider and its admin
+// looking for a user that is not there; a sign-in told "sign in again"
+// fails the same way at every try.
+func TestALookAlikeHeldFirstIsNamedInTheRefusal(t *testing.T) {
+	m := startIdP(t)
+	s := startLatchkey(t, m, providerOpts{})
+	admin := s.AdminSession(t)
+	c := scimCall{t, s, scimToken(t, s, admin, "scim")}
+	c.want("POST", "/Users", mustJSON(map[string]any{"userName": "admin\u017F@corp.com"}), 201)
+	code, out, _ := c.do("POST", "/Users", mustJSON(map[string]any{"userName": "admins@corp.com"}))
+	if detail, _ := out["detail"].(string); code != http.StatusConflict || !strings.Contains(detail, "admin\u017F@corp.com") || strings.Contains(detail, "already exists") {
+		t.Errorf("POST userName admins@corp.com while admin\u017F@corp.com exists: %d %q; want 409 naming the look-alike's userName", code, detail)
+	}
+	c.want("POST", "/Users", mustJSON(map[string]any{"userName": "bo\u212A@corp.com"}), 201)
+	m.QueueUser(claimsUser{"sub-bok", map[string]any{"preferred_username": "bok@corp.com", "groups": []string{"engineering"}}})
+	code, body, sess := signIn(t, s, "corp")
+	if alert := between(body, `class="alert`, "</div>"); code != http.StatusConflict || sess != "" || strings.Contains(alert, "sign in again") || !strings.Contains(alert, "admin") {
+		t.Errorf("first sign-in of bok@corp.com while bo\u212A@corp.com is provisioned: %d, session %q, want 409 telling them to ask an admin, not to sign in again: %s", code, sess, alert)
 	}
 }

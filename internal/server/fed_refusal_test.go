@@ -91,3 +91,19 @@ func TestFederatedRefusalNamesNoPolicyAndPointsToTheLog(t *testing.T) {
 		})
 	}
 }
+
+// TestFederatedRefusalPointsToNoLogLineItDidNotWrite: the refusal's log
+// line is at level INFO. A server run with --log-level warn (as
+// servertest.Start runs it) never writes it, so the answer must not send
+// the caller to an admin to look up a reference nobody can find; it says
+// where the reason is logged instead.
+func TestFederatedRefusalPointsToNoLogLineItDidNotWrite(t *testing.T) {
+	s := servertest.Start(t, fedSecretArg) // logs from level WARN up
+	is := oidctest.Start(t)
+	fedSetup(t, s, is, "deploy-prod", map[string]string{"repository": "acme/secret-infra"})
+	st, out := exchange(t, s, is.Mint(t, oidctest.GitHubClaims("mallory/fork", "refs/heads/dev", "", "latchkey")), nil)
+	desc, _ := out["error_description"].(string)
+	if st != 400 || refusalRef.MatchString(desc) || !strings.Contains(desc, "--log-level info") {
+		t.Errorf("refusal by a server that logs only warnings: %d %s; want 400 naming no reference to a log line it did not write, and saying it logs the reason at --log-level info", st, desc)
+	}
+}

@@ -20,7 +20,7 @@ import (
 // its own, owning the server's schema, so that a test can change what the
 // database allows that role (connections, writes) while the server runs.
 // It returns the server, a superuser connection and the role's name.
-func ownRoleServer(t *testing.T) (*servertest.Server, *pgx.Conn, string) {
+func ownRoleServer(t *testing.T, args ...string) (*servertest.Server, *pgx.Conn, string) {
 	t.Helper()
 	base := testenv.PostgresDSN(t)
 	ctx := context.Background()
@@ -51,7 +51,7 @@ func ownRoleServer(t *testing.T) (*servertest.Server, *pgx.Conn, string) {
 		t.Fatal(err)
 	}
 	u.User = url.User(role)
-	s := servertest.StartReplica(t, u.String())
+	s := servertest.StartReplica(t, u.String(), args...)
 	return s, conn, role
 }
 

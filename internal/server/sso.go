@@ -13,7 +13,7 @@ func (a *App) deviceFlow() *sts.Device {
 	if a.Device == nil {
 		a.Device = &sts.Device{
 			Store: a.Store, Sessions: a.Services.Sessions, Audit: a.Services.Audit,
-			Issuer: a.PublicURL, Logger: a.Logger.With("component", "device"),
+			Issuer: a.PublicURL, Logger: a.Logger.With("component", "device"), Outage: a.outages.record,
 		}
 		a.Device.Mount(a.Mux)
 	}
@@ -25,6 +25,7 @@ func (a *App) mountSSO(ctx context.Context) error {
 	a.SSO = identity.NewProviders(a.Config.File.SSO.Providers, identity.Options{})
 	identity.NewSCIM(identity.SCIMDeps{
 		Services: a.Services, Verifier: a.Verifier, Logger: a.Logger.With("component", "scim"), BaseURL: a.PublicURL,
+		Outage: a.outages.record,
 	}).Mount(a.Mux)
 	return nil
 }

@@ -38,7 +38,7 @@ func (a *App) mountSTS(ctx context.Context) error {
 	svc := sts.New(sts.Deps{
 		Keys: keys, Verifier: a.Verifier, Catalog: a.Catalog, Audit: a.Services.Audit,
 		Parents: a.Store, Policy: a.Services.Policies, Issuer: a.PublicURL,
-		Limiter: a.failures, Logger: a.Logger, Device: device,
+		Limiter: a.failures, Logger: a.Logger, Device: device, Outage: a.outages.record,
 		Federation: &sts.Federation{
 			Verifier: federation.NewVerifier(federation.Options{Logger: a.Logger}),
 			Service:  a.Services.Federation,

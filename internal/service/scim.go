@@ -258,10 +258,15 @@ func (s *Users) ProvisionUser(ctx context.Context, a Actor, in SCIMUser) (*SCIMU
 		return s.scimEvent(ctx, a, "scim.user_created", "user", u.ID, map[string]any{"username": u.Username, "user_name": printable(in.UserName, 64), "active": in.Active})
 	})
 	if err != nil {
-		var se *Error
+		var (
+			se   *Error
+			held *lookAlikeHeld
+		)
 		switch {
 		case errors.As(err, &se):
 			return nil, err
+		case errors.As(err, &held):
+			return nil, conflict("userName", "userName %q and the userName %q of another user differ only by a character that case folding equates with an ASCII letter (the long s \u017F, the Kelvin sign \u212A); Latchkey keeps one live user of the two: remove or rename that user first if this is another person", printable(in.UserName, 64), printable(held.holder, 64))
 		case errors.Is(err, errNameHeld):
 			return nil, conflict("userName", "userName %q becomes the user name %q, which belongs to a local account or to one provisioned before Latchkey kept userNames; rename that account, or send its userName to it by id (PUT or PATCH)", printable(in.UserName, 64), name)
 		case errors.Is(err, store.ErrConflict):
@@ -497,7 +502,10 @@ func (s *Users) createNamedWith(ctx context.Context, u *store.User, with func(ct
 		if !errors.As(err, &taken) {
 			return err
 		}
-		if _, err := s.store.GetUserByIdPUserName(ctx, u.IdPUserName); err == nil {
+		if holder, err := s.store.GetUserByIdPUserName(ctx, u.IdPUserName); err == nil {
+			if !sameIdPUserName(holder.IdPUserName, u.IdPUserName) {
+				return &lookAlikeHeld{holder: holder.IdPUserName}
+			}
 			return fmt.Errorf("create user: idp user name taken: %w", store.ErrConflict)
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("get user by idp user name: %w", err)
@@ -518,16 +526,39 @@ func (s *Users) createNamedWith(ctx context.Context, u *store.User, with func(ct
 	}
 }
 
-// SCIMGroups lists groups, optionally the one with a display name.
-func (s *Users) SCIMGroups(ctx context.Context, a Actor, displayName string) ([]*store.Group, error) {
+// SCIMGroupFilter selects groups in a SCIM group list; nil is no filter.
+type SCIMGroupFilter struct {
+	DisplayName *string
+}
+
+// SCIMGroupPage is one page of a SCIM group list.
+type SCIMGroupPage struct {
+	Groups []*store.Group
+	Total  int // how many groups the list holds in all pages
+}
+
+// SCIMGroups lists a page of groups (startIndex 1-based, at most count of
+// them), optionally only the one with a display name (compared ignoring
+// case; an empty name matches none). Only the page's groups are read, so
+// a page costs O(count), not O(groups x members).
+// With members false (excludedAttributes=members, as Entra ID and Okta
+// send it) no member is read and the groups' Members are nil.
+func (s *Users) SCIMGroups(ctx context.Context, a Actor, f SCIMGroupFilter, startIndex, count int, members bool) (*SCIMGroupPage, error) {
 	if err := a.requireSCIM(); err != nil {
 		return nil, err
 	}
-	gs, err := s.store.ListGroups(ctx, displayName)
+	offset, limit := scimPage(startIndex, count)
+	name := ""
+	if f.DisplayName != nil {
+		if name = *f.DisplayName; name == "" {
+			return &SCIMGroupPage{Groups: []*store.Group{}}, nil // a filter on an empty name matches no group
+		}
+	}
+	gs, total, err := s.store.ListSCIMGroups(ctx, name, offset, limit, members)
 	if err != nil {
 		return nil, fmt.Errorf("list groups: %w", err)
 	}
-	return gs, nil
+	return &SCIMGroupPage{Groups: gs, Total: total}, nil
 }
 
 // SCIMGroup returns one group.

@@ -134,6 +134,19 @@ func checkIdPUserName(field, name string) error {
 // account Latchkey cannot tell apart from the person being created.
 var errNameHeld = errors.New("the user name is held by an account whose identity provider user name is not known")
 
+// lookAlikeHeld is createNamedWith's answer when the identity provider
+// user name is free but shares its key (store.FoldUserName) with a
+// look-alike another live user holds: "admin\u017F@corp.com" and
+// admins@corp.com. It is a store.ErrConflict that, unlike one for the
+// same name, neither a filter nor another try resolves.
+type lookAlikeHeld struct{ holder string }
+
+func (e *lookAlikeHeld) Error() string {
+	return "the identity provider user name is held by a look-alike: " + e.holder
+}
+
+func (e *lookAlikeHeld) Unwrap() error { return store.ErrConflict }
+
 // maxNameTries bounds the suffixed user names createNamedWith tries.
 const maxNameTries = 4
 

@@ -196,10 +196,16 @@ func (s *Users) firstSignIn(ctx context.Context, in ExternalLogin, role store.Ro
 			return s.audit.add(ctx, Actor{User: u, IP: in.IP, Agent: in.Agent}, "user.jit_created", "user", u.ID, map[string]any{
 				"username": u.Username, "role": string(u.Role), "provider": in.Provider})
 		})
-		var se *Error
+		var (
+			se   *Error
+			held *lookAlikeHeld
+		)
 		switch {
 		case errors.As(err, &se):
 			return nil, err
+		case errors.As(err, &held):
+			// Another try meets the same account: say who can act.
+			return nil, conflict("username", "your user name at the identity provider differs from another account's only by a character that looks like an ASCII letter (such as the long s \u017F or the Kelvin sign \u212A), and Latchkey keeps one account of the two; ask a Latchkey admin to resolve it")
 		case errors.Is(err, store.ErrConflict) || errors.Is(err, errNameHeld):
 			return nil, conflict("username", "the user name %q was just taken; sign in again", name)
 		case err != nil:

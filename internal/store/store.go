@@ -376,10 +376,13 @@ type Store interface {
 	GetGroup(ctx context.Context, id string) (*Group, error)
 	// ListGroups returns groups ordered by ID; displayName "" means any.
 	ListGroups(ctx context.Context, displayName string) ([]*Group, error)
+	// ListSCIMGroups returns, in id order, up to limit (none when limit <= 0) of the groups (with displayName ignoring case; "" means any) after skipping offset of them, and how many there are in all; with members false no member is read (Members nil).
+	ListSCIMGroups(ctx context.Context, displayName string, offset, limit int, members bool) ([]*Group, int, error)
 	// UpdateGroup writes back DisplayName, ExternalID, Members and UpdatedAt.
 	UpdateGroup(ctx context.Context, id string, fn func(*Group) error) (*Group, error)
 	DeleteGroup(ctx context.Context, id string) error
-	// ListUserGroups returns the groups userID is a member of.
+	// ListUserGroups returns the groups userID is a member of, without
+	// their members (one query, however large the groups).
 	ListUserGroups(ctx context.Context, userID string) ([]*Group, error)
 
 	CreateDeviceCode(ctx context.Context, d *DeviceCode) error

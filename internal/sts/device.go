@@ -69,10 +69,24 @@ type Device struct {
 	AuthorizationEvery time.Duration
 	Now                func() time.Time
 	Logger             *slog.Logger
+	// Outage, when set, is told about every storage failure answered 503
+	// (readiness reports a full disk or a database that accepts no writes
+	// from it).
+	Outage func(error)
 
 	budgetOnce sync.Once
 	budget     *addressBudget
 	probes     probeRetries // golang.org/x/oauth2's second try of a poll (pollrate.go)
+}
+
+// storageError is serverErrorFor(err): 503 saying how the storage failed
+// (told to Outage), else 500.
+func (d *Device) storageError(err error) *oauthError {
+	o := serverErrorFor(err)
+	if o.status == http.StatusServiceUnavailable && d.Outage != nil {
+		d.Outage(err)
+	}
+	return o
 }
 
 // authorizations is the per-address budget of device codes.
@@ -208,7 +222,7 @@ func (d *Device) serveAuthorization(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := d.Store.CreateDeviceCode(r.Context(), dc); err != nil {
 		d.logger().ErrorContext(r.Context(), "create device code", "err", err)
-		writeOAuthError(w, r, serverError())
+		writeOAuthError(w, r, d.storageError(err))
 		return
 	}
 	uri := d.Issuer() + DevicePagePath
@@ -253,7 +267,7 @@ func (d *Device) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		d.logger().ErrorContext(ctx, "get device code", "err", err)
-		writeOAuthError(w, r, serverError())
+		writeOAuthError(w, r, d.storageError(err))
 		return
 	}
 	now := d.now().UTC()
@@ -292,7 +306,7 @@ func (d *Device) serveToken(w http.ResponseWriter, r *http.Request) {
 	})
 	if err != nil {
 		d.logger().ErrorContext(ctx, "update device code", "err", err)
-		writeOAuthError(w, r, serverError())
+		writeOAuthError(w, r, d.storageError(err))
 		return
 	}
 	if answer != nil {
@@ -315,7 +329,7 @@ func (d *Device) issue(w http.ResponseWriter, r *http.Request, dc *store.DeviceC
 	secret, sess, err := d.Sessions.Issue(ctx, service.Actor{User: u, IP: c.IP, Agent: c.Agent})
 	if err != nil {
 		d.logger().ErrorContext(ctx, "open device session", "err", err)
-		writeOAuthError(w, r, serverError())
+		writeOAuthError(w, r, d.storageError(err))
 		return
 	}
 	writeJSON(w, http.StatusOK, sessionResponse{AccessToken: secret, TokenType: "Bearer", ExpiresIn: int64(sess.ExpiresAt.Sub(d.now()) / time.Second)})

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -102,7 +103,7 @@ func (s *Service) exchangeFederated(r *http.Request) (*tokenResponse, *oauthErro
 	tok, err := s.d.Federation.Verifier.Verify(ctx, raw, trusted)
 	if lookErr != nil {
 		s.d.Logger.ErrorContext(ctx, "list federation policies", "err", lookErr)
-		return nil, serverError()
+		return nil, s.storageError(lookErr)
 	}
 	if err != nil {
 		return nil, s.federationRefusal(r, err)
@@ -131,7 +132,7 @@ func (s *Service) federationRefusal(r *http.Request, err error) *oauthError {
 	var fe *federation.Error
 	if !errors.As(err, &fe) {
 		s.d.Logger.ErrorContext(r.Context(), "federated exchange", "err", err)
-		return serverError()
+		return s.storageError(err) // 503 when the storage failed, saying how
 	}
 	switch fe.Code {
 	case federation.CodeUnavailable:
@@ -143,6 +144,12 @@ func (s *Service) federationRefusal(r *http.Request, err error) *oauthError {
 	// which policies were tried and what they require: the caller may be
 	// anyone able to mint a token of a public issuer. Nothing is stored:
 	// unauthenticated callers could fill a table.
+	// A server that does not log at INFO (--log-level warn) writes no
+	// such line: no reference then, which nobody could look up.
+	if !s.d.Logger.Enabled(r.Context(), slog.LevelInfo) {
+		return &oauthError{http.StatusBadRequest, fe.Code,
+			fe.Msg + " (check: " + fe.Check + "); the server logs the reason of each refusal when it runs with --log-level info"}
+	}
 	ref := refusalRef()
 	s.d.Logger.InfoContext(r.Context(), "federated exchange refused", "refusal", ref, "check", fe.Check, "reason", fe.Logged())
 	return &oauthError{http.StatusBadRequest, fe.Code,

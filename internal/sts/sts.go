@@ -85,6 +85,10 @@ type Deps struct {
 	Federation *Federation
 	// Device serves the device_code grant at the token endpoint; nil = off.
 	Device *Device
+	// Outage, when set, is told about every storage failure answered 503,
+	// as the API's and the console's are (readiness reports a full disk or
+	// a database that accepts no writes from it).
+	Outage func(error)
 }
 
 // Options tune the service.
@@ -205,7 +209,7 @@ func (s *Service) exchange(r *http.Request, req *exchangeRequest) (*tokenRespons
 		"jti": jti, "audience": aud, "scopes": granted.Strings(), "expires_at": exp.UTC().Truncate(time.Second).Format(time.RFC3339),
 	}); err != nil {
 		s.d.Logger.ErrorContext(r.Context(), "audit token exchange", "err", err)
-		return nil, serverErrorFor(err)
+		return nil, s.storageError(err)
 	}
 	return &tokenResponse{
 		AccessToken: raw, IssuedTokenType: req.issued, TokenType: "Bearer",
@@ -253,6 +257,16 @@ func serverErrorFor(err error) *oauthError {
 		return &oauthError{http.StatusServiceUnavailable, "temporarily_unavailable", msg}
 	}
 	return serverError()
+}
+
+// storageError is serverErrorFor(err), telling Outage about a storage
+// failure answered 503.
+func (s *Service) storageError(err error) *oauthError {
+	o := serverErrorFor(err)
+	if o.status == http.StatusServiceUnavailable && s.d.Outage != nil {
+		s.d.Outage(err)
+	}
+	return o
 }
 
 // formError is the answer to a form body ParseForm refused: too large,

@@ -97,8 +97,11 @@ func (h *Handler) ssoFailed(w http.ResponseWriter, r *http.Request, id string, e
 		return
 	case errors.As(err, &ie):
 		msg = ie.Msg
-		if ie.Reason == "discovery" {
+		switch ie.Reason {
+		case "discovery":
 			status = http.StatusBadGateway
+		case "repeated_parameter":
+			status = http.StatusBadRequest // the address, not the person, is refused
 		}
 		c := auth.ClientOf(r)
 		ip, agent := c.IP, c.Agent

@@ -64,7 +64,7 @@ func (s *Store) ListFederationPolicies(ctx context.Context, f store.FederationPo
 	rows, err := s.db(ctx).Query(ctx, `SELECT `+fedPolicyColumns+` FROM federation_policies
 		WHERE id > $1 AND ($2 = '' OR issuer = $2) ORDER BY id LIMIT $3`, f.Cursor, f.Issuer, store.PageLimit(f.Limit))
 	if err != nil {
-		return nil, fmt.Errorf("list federation policies: %w", err)
+		return nil, fmt.Errorf("list federation policies: %w", translate(err))
 	}
 	defer rows.Close()
 	out := []*store.FederationPolicy{}
@@ -76,7 +76,7 @@ func (s *Store) ListFederationPolicies(ctx context.Context, f store.FederationPo
 		out = append(out, p)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list federation policies: %w", err)
+		return nil, fmt.Errorf("list federation policies: %w", translate(err))
 	}
 	return out, nil
 }

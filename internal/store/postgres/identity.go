@@ -253,13 +253,19 @@ func (s *Store) DeleteGroup(ctx context.Context, id string) error {
 	return affectedOne(tag, err, "delete group")
 }
 
-// ListUserGroups returns the groups userID belongs to.
+// ListUserGroups returns the groups userID belongs to, without their
+// members, in one query.
 func (s *Store) ListUserGroups(ctx context.Context, userID string) ([]*store.Group, error) {
-	ids, err := stringColumn(ctx, s.db(ctx), `SELECT group_id FROM scim_group_members WHERE user_id = $1 ORDER BY group_id`, userID)
+	rows, err := s.db(ctx).Query(ctx, `SELECT g.id, g.display_name, g.external_id, g.created_at, g.updated_at
+		FROM scim_group_members m JOIN scim_groups g ON g.id = m.group_id WHERE m.user_id = $1 ORDER BY g.id`, userID)
 	if err != nil {
-		return nil, fmt.Errorf("list user groups: %w", err)
+		return nil, fmt.Errorf("list user groups: %w", translate(err))
 	}
-	return s.groupsByID(ctx, ids)
+	gs, err := collect(rows, scanGroupRow)
+	if err != nil {
+		return nil, fmt.Errorf("list user groups: %w", translate(err))
+	}
+	return gs, nil
 }
 
 const deviceColumns = `id, device_digest, user_digest, client_id, status, user_id, created_at, expires_at, interval_ns, last_polled_at,

@@ -93,8 +93,8 @@ func testGroups(t *testing.T, s store.Store) {
 	}
 	ug, err := s.ListUserGroups(ctx, carol.ID)
 	noErr(t, "ListUserGroups", err)
-	if len(ug) != 1 || ug[0].ID != g.ID {
-		t.Fatalf("ListUserGroups(carol) = %+v", ug)
+	if len(ug) != 1 || ug[0].ID != g.ID || ug[0].DisplayName != "Eng" || len(ug[0].Members) != 0 {
+		t.Fatalf("ListUserGroups(carol) = %+v; want the group %s (Eng) without its members", ug, g.ID)
 	}
 	noErr(t, "DeleteUser", s.DeleteUser(ctx, carol.ID, base))
 	got, err = s.GetGroup(ctx, g.ID)

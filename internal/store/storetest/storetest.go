@@ -46,6 +46,7 @@ func tests() []test {
 	all = append(all, ownerTests()...)
 	all = append(all, idpUserNameTests()...)
 	all = append(all, scimListTests()...)
+	all = append(all, scimGroupsListTests()...)
 	all = append(all, tokenTests()...)
 	all = append(all, listTokenTests()...)
 	all = append(all, usageTests()...)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/latchkey/latchkey/internal/store"
 )
@@ -165,17 +166,24 @@ func MatchedClaims(p *store.FederationPolicy, t *Token) map[string]string {
 	return out
 }
 
-// printable cuts s to 200 characters and drops control characters, so
-// claim values are safe in messages and logs.
+// printable keeps at most 200 characters of s and drops control and
+// format characters (bidirectional overrides, zero-width marks), so claim
+// values are safe in messages and logs. It cuts between characters, never
+// inside one: the answer stays valid UTF-8.
 func printable(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return -1
+	const max = 200
+	var b strings.Builder
+	n := 0
+	for _, r := range s {
+		if unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Cf, r) {
+			continue
 		}
-		return r
-	}, s)
-	if len(s) > 200 {
-		s = s[:200] + "..."
+		if n == max {
+			b.WriteString("...")
+			break
+		}
+		b.WriteRune(r)
+		n++
 	}
-	return s
+	return b.String()
 }

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-jose/go-jose/v4"
 
@@ -229,5 +230,36 @@ func TestAnHTTPSIssuerCannotSendKeyFetchesToPlainHTTPOnTheServersHost(t *testing
 				t.Errorf("https issuer %s made Latchkey GET %s (%d requests)", issuer, local.URL, n)
 			}
 		})
+	}
+}
+
+// TestKeptClaimsAreValidTextWithoutControls: the claims kept with an
+// issued token and written to the audit log are cut between characters,
+// never inside one, and lose bidirectional overrides and zero-width marks
+// that would disguise what the console and the log show.
+func TestKeptClaimsAreValidTextWithoutControls(t *testing.T) {
+	is := oidctest.Start(t)
+	v := newVerifier(newClock())
+	// 199 ASCII letters, then two-byte letters: a cut at byte 200 falls
+	// inside the first of them.
+	repo := "\u202e" + strings.Repeat("a", 199) + strings.Repeat("\u00e9", 20) + "\u200b"
+	raw := is.Mint(t, map[string]any{"aud": "latchkey", "sub": "x", "repository": repo})
+	tok, err := v.Verify(t.Context(), raw, trustOnly(is.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &store.FederationPolicy{Name: "p", Issuer: is.URL, Audience: "latchkey", Conditions: map[string]string{"sub": "x"}}
+	if err := federation.Match(p, tok); err != nil {
+		t.Fatal(err)
+	}
+	got := federation.MatchedClaims(p, tok)["repository"]
+	if !utf8.ValidString(got) {
+		t.Errorf("the kept repository claim is not valid UTF-8: %q", got)
+	}
+	if strings.ContainsAny(got, "\u202e\u200b") {
+		t.Errorf("the kept repository claim carries a bidirectional override or zero-width mark: %q", got)
+	}
+	if want := strings.Repeat("a", 199) + "\u00e9..."; got != want {
+		t.Errorf("kept repository claim = %q, want its first 200 characters then \"...\": %q", got, want)
 	}
 }

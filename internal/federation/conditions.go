@@ -167,7 +167,8 @@ func MatchedClaims(p *store.FederationPolicy, t *Token) map[string]string {
 }
 
 // printable keeps at most 200 characters of s and drops control and
-// format characters (bidirectional overrides, zero-width marks), so claim
+// format characters (bidirectional overrides, zero-width marks) and the
+// line and paragraph separators, so claim
 // values are safe in messages and logs. It cuts between characters, never
 // inside one: the answer stays valid UTF-8.
 func printable(s string) string {
@@ -175,7 +176,7 @@ func printable(s string) string {
 	var b strings.Builder
 	n := 0
 	for _, r := range s {
-		if unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Cf, r) {
+		if unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029' {
 			continue
 		}
 		if n == max {

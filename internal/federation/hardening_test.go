@@ -242,7 +242,7 @@ func TestKeptClaimsAreValidTextWithoutControls(t *testing.T) {
 	v := newVerifier(newClock())
 	// 199 ASCII letters, then two-byte letters: a cut at byte 200 falls
 	// inside the first of them.
-	repo := "\u202e" + strings.Repeat("a", 199) + strings.Repeat("\u00e9", 20) + "\u200b"
+	repo := "\u202e" + strings.Repeat("a", 199) + strings.Repeat("\u00e9", 20) + "\u200b\u2028"
 	raw := is.Mint(t, map[string]any{"aud": "latchkey", "sub": "x", "repository": repo})
 	tok, err := v.Verify(t.Context(), raw, trustOnly(is.URL))
 	if err != nil {
@@ -256,7 +256,7 @@ func TestKeptClaimsAreValidTextWithoutControls(t *testing.T) {
 	if !utf8.ValidString(got) {
 		t.Errorf("the kept repository claim is not valid UTF-8: %q", got)
 	}
-	if strings.ContainsAny(got, "\u202e\u200b") {
+	if strings.ContainsAny(got, "\u202e\u200b\u2028") {
 		t.Errorf("the kept repository claim carries a bidirectional override or zero-width mark: %q", got)
 	}
 	if want := strings.Repeat("a", 199) + "\u00e9..."; got != want {

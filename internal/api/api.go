@@ -37,6 +37,10 @@ type Deps struct {
 	// it when set, else with the request's own origin (see origin).
 	PublicURL    string
 	PublicURLSet bool
+	// BasicUsernameMustMatch refuses Basic credentials whose user name is
+	// not the token owner's (--basic-auth-username-must-match), here as
+	// at /auth/verify.
+	BasicUsernameMustMatch bool
 }
 
 // API is the mounted REST API.
@@ -115,7 +119,7 @@ func (a *API) authenticate(ctx huma.Context, next func(huma.Context)) {
 		c = auth.ClientOf(r)
 		ctx = huma.WithContext(ctx, auth.WithClient(ctx.Context(), c))
 	}
-	secret, _, ok := auth.Credential(r.Header)
+	secret, basicUser, ok := auth.Credential(r.Header)
 	if !ok {
 		if r.Header.Get("Authorization") != "" {
 			ctx = huma.WithValue(ctx, keyAuthErr, error(&auth.Failure{Reason: auth.CredentialNotUnderstood}))
@@ -124,6 +128,9 @@ func (a *API) authenticate(ctx huma.Context, next func(huma.Context)) {
 		return
 	}
 	p, err := a.d.Verifier.Verify(ctx.Context(), secret, c.Request())
+	if err == nil && a.d.BasicUsernameMustMatch && auth.IsBasic(r.Header) && basicUser != p.User.Username {
+		err = &auth.Failure{Reason: auth.BasicUserMismatch}
+	}
 	if err != nil {
 		ctx = huma.WithValue(ctx, keyAuthErr, err)
 		next(ctx)

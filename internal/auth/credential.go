@@ -46,7 +46,7 @@ func Credential(h http.Header) (secret, basicUser string, ok bool) {
 // so they are decoded here ("%5F" is "_", "+" is a space).
 func ClientCredential(h http.Header) (secret, clientID string, ok bool) {
 	secret, clientID, ok = Credential(h)
-	if !ok || !isBasic(h) {
+	if !ok || !IsBasic(h) {
 		return secret, clientID, ok
 	}
 	id, err1 := url.QueryUnescape(clientID)
@@ -57,11 +57,17 @@ func ClientCredential(h http.Header) (secret, clientID string, ok bool) {
 	return pass, id, true
 }
 
-func isBasic(h http.Header) bool {
-	scheme, _, _ := strings.Cut(h.Get("Authorization"), " ")
-	return strings.EqualFold(scheme, "Basic")
-}
-
 // CredentialNotUnderstood is the reason given when an Authorization header
 // is present but Credential reads no secret from it.
 const CredentialNotUnderstood = `the Authorization header is not understood: send exactly one Authorization header, "Bearer <token>", "token <token>" or Basic credentials with the token as password`
+
+// BasicUserMismatch is the reason given when Basic credentials carry a
+// user name that is not the token owner's and the server requires it to be
+// (--basic-auth-username-must-match).
+const BasicUserMismatch = "the user name does not match the token's owner: use your Latchkey user name with the token as password"
+
+// IsBasic reports whether the Authorization header uses the Basic scheme.
+func IsBasic(h http.Header) bool {
+	scheme, _, _ := strings.Cut(h.Get("Authorization"), " ")
+	return strings.EqualFold(scheme, "Basic")
+}

@@ -78,8 +78,8 @@ func (a *Authorizer) Authorize(ctx context.Context, router *scope.Router, req Re
 		a.logger().ErrorContext(ctx, "gateway verification failed", "err", err)
 		return out.deny(http.StatusServiceUnavailable, "token verification is unavailable; try again shortly")
 	}
-	if a.UsernameMustMatch && isBasic(req.Header) && basicUser != p.User.Username {
-		return out.deny(http.StatusUnauthorized, "the user name does not match the token's owner: use your Latchkey user name with the token as password")
+	if a.UsernameMustMatch && auth.IsBasic(req.Header) && basicUser != p.User.Username {
+		return out.deny(http.StatusUnauthorized, auth.BasicUserMismatch)
 	}
 	out.Principal = p
 	if d.Scope != "" && !p.Allows(d.Scope, d.Resource) {
@@ -110,11 +110,6 @@ func missingScope(d scope.Decision) string {
 		msg += " (route rule " + d.Rule.Name + ")"
 	}
 	return msg + "; use a token with that scope, or update this one's scopes"
-}
-
-func isBasic(h http.Header) bool {
-	v := h.Get("Authorization")
-	return len(v) > 6 && strings.EqualFold(v[:6], "basic ")
 }
 
 // pathOf is the path of a request URI, without the query, which may hold

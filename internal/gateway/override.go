@@ -15,12 +15,17 @@ import (
 // A _method in a form body is out of Latchkey's sight (docs/gateway.md).
 
 // overrideHeaders are the method-override headers, lower case; a received
-// name matches one case aside and with "_" read as "-", since CGI, WSGI and
-// Rack read X_HTTP_Method_Override as the same variable.
+// name matches one case aside and with every character other than a
+// letter or a digit read as "-": CGI, WSGI and Rack read
+// X_HTTP_Method_Override as the same variable, and PHP reads any
+// non-alphanumeric character of a header name as "_"
+// (X.HTTP.Method.Override is $_SERVER['HTTP_X_HTTP_METHOD_OVERRIDE']).
 var overrideHeaders = [...]string{"x-http-method-override", "x-http-method", "x-method-override"}
 
 // overrideParam is the query parameter Express (methodOverride("_method"))
-// and Symfony read the method from.
+// and Symfony read the method from. PHP registers a query key without its
+// leading spaces and with "." and " " read as "_" (phpKey), so ".method",
+// " _method" and "+_method" are $_GET['_method'] to Symfony and Laravel.
 const overrideParam = "_method"
 
 // conflictingOverride returns a reason to refuse req when it names another
@@ -40,15 +45,16 @@ func conflictingOverride(req Request) string {
 	_, q, _ := strings.Cut(req.URI, "?")
 	q, _, _ = strings.Cut(q, "#")
 	// Keys are compared decoded ("%5Fmethod" is "_method"), so any query
-	// with an escape is read in full; the usual one has none.
-	if !strings.Contains(q, overrideParam) && strings.IndexByte(q, '%') < 0 {
+	// with an escape is read in full; the usual one has none. Every
+	// spelling PHP reads as _method holds "method" or an escape.
+	if !strings.Contains(q, "method") && strings.IndexByte(q, '%') < 0 {
 		return ""
 	}
 	for q != "" {
 		var pair string
 		pair, q, _ = strings.Cut(q, "&")
 		k, v, _ := strings.Cut(pair, "=")
-		if k, err := url.QueryUnescape(k); err != nil || k != overrideParam {
+		if k, err := url.QueryUnescape(k); err != nil || phpKey(k) != overrideParam {
 			continue
 		}
 		if dv, err := url.QueryUnescape(v); err != nil || !strings.EqualFold(strings.TrimSpace(dv), req.Method) {
@@ -56,6 +62,22 @@ func conflictingOverride(req Request) string {
 		}
 	}
 	return ""
+}
+
+// phpKey is the name PHP registers query key k under: leading spaces
+// dropped, then "." and " " read as "_" (a key that is not a candidate is
+// returned as it is, without allocating).
+func phpKey(k string) string {
+	k = strings.TrimLeft(k, " ")
+	if !strings.ContainsAny(k, ". ") {
+		return k
+	}
+	return strings.Map(func(r rune) rune {
+		if r == '.' || r == ' ' {
+			return '_'
+		}
+		return r
+	}, k)
 }
 
 func isOverrideHeader(k string) bool {
@@ -68,15 +90,16 @@ func isOverrideHeader(k string) bool {
 }
 
 // equalHeaderName reports whether k is lower (lower case, "-" separated),
-// case aside and with "_" read as "-".
+// case aside and with any character but a letter or a digit read as "-".
 func equalHeaderName(k, lower string) bool {
 	for i := 0; i < len(k); i++ {
 		c := k[i]
 		switch {
-		case c == '_':
-			c = '-'
 		case 'A' <= c && c <= 'Z':
 			c += 'a' - 'A'
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+		default:
+			c = '-'
 		}
 		if c != lower[i] {
 			return false

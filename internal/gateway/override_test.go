@@ -32,6 +32,17 @@ func TestVerifyRefusesARequestThatNamesASecondMethod(t *testing.T) {
 		{"_method", deploy + "?_method=DELETE", nil, http.StatusBadRequest},
 		{"_method encoded", deploy + "?a=1&%5f%6Dethod=DELETE", nil, http.StatusBadRequest},
 		{"_method malformed", deploy + "?_method=%zz", nil, http.StatusBadRequest},
+		// PHP registers query keys with leading spaces dropped and "." and
+		// " " read as "_" (Symfony's and Laravel's $_GET['_method']), and
+		// header names with every non-alphanumeric character read as "_".
+		{"PHP: .method", deploy + "?.method=DELETE", nil, http.StatusBadRequest},
+		{"PHP: %2Emethod", deploy + "?%2Emethod=DELETE", nil, http.StatusBadRequest},
+		{"PHP: space then _method", deploy + "?%20_method=DELETE", nil, http.StatusBadRequest},
+		{"PHP: plus then _method", deploy + "?+_method=DELETE", nil, http.StatusBadRequest},
+		{"PHP: spaces then .method", deploy + "?++.method=DELETE", nil, http.StatusBadRequest},
+		{"PHP: dotted header", deploy, http.Header{"X.HTTP.Method.Override": {"DELETE"}}, http.StatusBadRequest},
+		{"PHP: mixed separators", deploy, http.Header{"X.Http_Method-Override": {"DELETE"}}, http.StatusBadRequest},
+		{"a query with a key ending in method", deploy + "?paymentmethod=card&x.methods=1", nil, http.StatusOK},
 	}
 	for _, st := range styles {
 		for _, tt := range tests {

@@ -34,7 +34,8 @@ type SSOProvider struct {
 	// preferred_username, then email.
 	UsernameClaim string `yaml:"username_claim,omitempty"`
 	// AllowedDomains, when set, refuses people whose verified email is in
-	// none of these domains.
+	// none of these domains. Entries are ASCII (an internationalised
+	// domain in its punycode xn-- form), compared ignoring ASCII case.
 	AllowedDomains []string `yaml:"allowed_domains,omitempty"`
 	// TrustEmail takes an email address the provider sends without an
 	// email_verified claim as verified, for allowed_domains and for a user
@@ -119,7 +120,11 @@ func (s *SSO) resolve(getenv func(string) string) error {
 			p.Scopes = append([]string{"openid"}, p.Scopes...)
 		}
 		for j, d := range p.AllowedDomains {
-			p.AllowedDomains[j] = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(d), "@"))
+			d = strings.TrimPrefix(strings.TrimSpace(d), "@")
+			if !isASCII(d) {
+				return fmt.Errorf("%s: allowed_domains entry %q is not ASCII; give the domain in its ASCII (punycode) form, as xn--cole-9oa.fr for école.fr (addresses are compared with it letter for letter)", where, d)
+			}
+			p.AllowedDomains[j] = asciiLower(d)
 		}
 		r := p.Roles
 		if r.Claim == "" && len(r.Owner)+len(r.Admin)+len(r.Member) > 0 {
@@ -130,4 +135,25 @@ func (s *SSO) resolve(getenv func(string) string) error {
 		return fmt.Errorf("sso.only is true but no provider is configured: nobody but break_glass owners could log in")
 	}
 	return nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// asciiLower lower-cases ASCII letters only, as the sign-in lower-cases
+// the address's domain before comparing it with allowed_domains.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }

@@ -9,7 +9,8 @@
 // Finish checks the state against the cookie, redeems the code with the
 // PKCE verifier, verifies the ID token (signature from the provider's JWKS,
 // issuer, audience = client id, expiry) and its nonce, checks the allowed
-// email domains and returns what the provider asserted. The console then
+// email domains, leaves out an email address the provider has not verified
+// (unless trust_email) and returns what the provider asserted. The console then
 // asks service.Users.SignInExternal to find or create the user and apply the
 // role mapping, and opens a session.
 //

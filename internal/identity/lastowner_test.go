@@ -82,19 +82,22 @@ func TestSSOSignInNeverLeavesTheOrganisationWithoutAnOwner(t *testing.T) {
 }
 
 // TestSCIMNeverDeactivatesOrDeletesTheLastOwner: an identity provider's
-// SCIM client, even with an owner's token, cannot deactivate, replace as
+// SCIM client, even with an owner's admin access token, cannot deactivate, replace as
 // inactive, or delete the last active owner: the API answers 409 to the
 // same change, and SCIM is another door to the same rule.
 func TestSCIMNeverDeactivatesOrDeletesTheLastOwner(t *testing.T) {
 	s := servertest.Start(t, "--config="+scimConfig(t))
 	owner := s.AdminSession(t)
 	linkOnConsole(t, s, owner, servertest.AdminUser, "sub-boss")
-	tok := s.CreateToken(t, owner, map[string]any{"name": "idp", "scopes": []string{"scim", "*"}, "expires_in": "720h"}).Secret
+	// An owner's admin access token (a service account's: SCIM takes no
+	// personal token); service accounts are not owners to keep.
+	robot := s.CreateUser(t, owner, "scim-owner", "", "owner", "service")
+	tok := s.CreateToken(t, owner, map[string]any{"name": "idp", "user_id": robot, "scopes": []string{"scim"}, "expires_in": "720h"}).Secret
 	c := scimCall{t, s, tok}
 	var me struct {
 		User struct{ ID string } `json:"user"`
 	}
-	s.JSON(t, http.MethodGet, "/api/v1/me", tok, nil, 200, &me)
+	s.JSON(t, http.MethodGet, "/api/v1/me", owner, nil, 200, &me)
 	id := me.User.ID
 
 	for _, call := range []struct{ method, path, body string }{

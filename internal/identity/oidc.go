@@ -183,7 +183,8 @@ type Assertion struct {
 	Username string
 	Email    string
 	// EmailVerified: the provider said the address is verified
-	// (email_verified true), rather than saying nothing.
+	// (email_verified true), or said nothing and is configured
+	// trust_email. Email is "" otherwise.
 	EmailVerified bool
 	Claims        []string // values of the role claim
 	Next          string   // where the person was going before signing in
@@ -340,10 +341,13 @@ func (p *Provider) assert(idt *oidc.IDToken, claims map[string]any, next string)
 			return nil, fail("domain_unverified", fmt.Sprintf("Latchkey lets in only verified addresses of its allowed domains, and %s did not say your address is verified (it sent no email_verified claim). Ask an admin: they can make %s send email_verified true for verified addresses, or, if %s never issues an address it has not verified, set trust_email: true for it in Latchkey's configuration.", p.cfg.Name, p.cfg.Name, p.cfg.Name), nil)
 		}
 	}
-	if unverified {
-		a.Email = "" // an address the provider has not verified is not used
+	if !verified {
+		// An address the provider has not verified (or not said it has,
+		// without trust_email) is not used: it would become where token
+		// expiry reminders and leak notices go, and replace a verified one.
+		a.Email = ""
 	}
-	a.EmailVerified = a.Email != "" && verified
+	a.EmailVerified = a.Email != ""
 	if c := p.cfg.Roles.Claim; c != "" {
 		if _, sent := claims[c]; !sent && byReference(claims, c) {
 			// The provider did not say "in no group": it left the values

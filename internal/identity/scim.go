@@ -100,6 +100,15 @@ func (s *SCIM) authed(fn scimHandler) http.Handler {
 				s.fail(w, r, err)
 				return
 			}
+			var rl *auth.RateLimited
+			if errors.As(err, &rl) {
+				// The address used up its failed authentications: the
+				// token was not judged, so no 401 (a provider may stop
+				// provisioning after 401s) and nothing to log.
+				w.Header().Set("Retry-After", rl.Seconds())
+				writeSCIMError(w, http.StatusTooManyRequests, "", rl.Error())
+				return
+			}
 			if !errors.Is(err, auth.ErrUnauthenticated) {
 				s.d.Logger.ErrorContext(r.Context(), "verify SCIM token", "err", err)
 			}
@@ -111,6 +120,13 @@ func (s *SCIM) authed(fn scimHandler) http.Handler {
 		p.Identity().SetExpiration(w.Header())
 		if p.Token == nil {
 			writeSCIMError(w, http.StatusForbidden, "", "SCIM takes an admin access token holding the scim scope, not a login session")
+			return
+		}
+		if p.Token.Kind == store.TokenPersonal {
+			// The identity provider's credential belongs to no person: it
+			// must outlive anyone's departure, and a person's own token
+			// holding * must not provision people by accident.
+			writeSCIMError(w, http.StatusForbidden, "", "SCIM takes an admin access token holding the scim scope, not a personal access token: create a service account and an admin access token for it (POST /api/v1/tokens with its user_id and the scim scope)")
 			return
 		}
 		if p.Federated() {

@@ -55,7 +55,7 @@ type scimGroupNoMembers struct {
 	Meta        *scimMeta `json:"meta,omitempty"`
 }
 
-// membersAsked reports whether a group list answers the groups' members
+// membersAsked reports whether a group list or a group answers members
 // (RFC 7644 §3.4.2.5): not when excludedAttributes names members (Entra
 // ID and Okta send excludedAttributes=members to look a group up), nor
 // when attributes names others but not members. Names compare ignoring
@@ -105,13 +105,20 @@ func (s *SCIM) createGroup(w http.ResponseWriter, r *http.Request, a service.Act
 	writeSCIM(w, http.StatusCreated, out)
 }
 
+// getGroup answers one group, without its members (none read) when the
+// client leaves them out, as listGroups does.
 func (s *SCIM) getGroup(w http.ResponseWriter, r *http.Request, a service.Actor) {
-	g, err := s.d.Services.Users.SCIMGroup(r.Context(), a, r.PathValue("id"))
+	members := membersAsked(r.URL.Query())
+	g, err := s.d.Services.Users.SCIMGroupAnswered(r.Context(), a, r.PathValue("id"), members)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeSCIM(w, http.StatusOK, s.groupOut(g))
+	if out := s.groupOut(g); members {
+		writeSCIM(w, http.StatusOK, out)
+	} else {
+		writeSCIM(w, http.StatusOK, scimGroupNoMembers{Schemas: out.Schemas, ID: out.ID, ExternalID: out.ExternalID, DisplayName: out.DisplayName, Meta: out.Meta})
+	}
 }
 
 func (s *SCIM) replaceGroup(w http.ResponseWriter, r *http.Request, a service.Actor) {

@@ -573,6 +573,20 @@ func (s *Users) SCIMGroup(ctx context.Context, a Actor, id string) (*store.Group
 	return g, nil
 }
 
+// SCIMGroupAnswered returns one group as GET /scim/v2/Groups/{id} answers
+// it: with members false, none is read from the store (Members nil), for
+// identity providers that look a group up without its members.
+func (s *Users) SCIMGroupAnswered(ctx context.Context, a Actor, id string, members bool) (*store.Group, error) {
+	if err := a.requireSCIM(); err != nil {
+		return nil, err
+	}
+	g, err := s.store.GetSCIMGroup(ctx, id, members)
+	if err != nil {
+		return nil, wrapStore("get group", err)
+	}
+	return g, nil
+}
+
 // SaveGroup creates a group (id "") or replaces one, then re-applies the
 // role mapping to every user who joined or left it.
 func (s *Users) SaveGroup(ctx context.Context, a Actor, id string, g store.Group) (*store.Group, error) {

@@ -17,8 +17,9 @@ type ExternalLogin struct {
 	Provider string // the configured provider id
 	Subject  string // the ID token's sub
 	Username string // from the username claim, not yet normalised
-	Email    string // "" when the provider sent none
-	// EmailVerified is true only when the provider said so (email_verified).
+	Email    string // "" when the provider sent none; used only when EmailVerified
+	// EmailVerified is true only when the provider said so (email_verified),
+	// or said nothing and is configured trust_email.
 	EmailVerified bool
 	// Claims are the values of the provider's role claim (e.g. groups).
 	Claims []string
@@ -63,9 +64,14 @@ func (s *Users) SignInExternal(ctx context.Context, in ExternalLogin) (*store.Us
 	if !known {
 		return nil, notFound("no identity provider %q is configured", in.Provider)
 	}
-	email, err := cleanEmail(in.Email)
-	if err != nil {
-		email = "" // a provider's odd address is not worth refusing a sign-in for
+	// Only a verified address becomes the user's (where token expiry
+	// reminders and leak notices go) or claims a provisioned account: an
+	// unverified one may have been typed by anyone.
+	email := ""
+	if in.EmailVerified {
+		if e, err := cleanEmail(in.Email); err == nil {
+			email = e // a provider's odd address is not worth refusing a sign-in for
+		}
 	}
 	ident, err := s.store.GetIdentity(ctx, in.Provider, in.Subject)
 	var u *store.User
@@ -177,6 +183,9 @@ func (s *Users) firstSignIn(ctx context.Context, in ExternalLogin, role store.Ro
 		// the provisioned address, verified by the provider, claims it.
 		if len(s.cfg.RoleRules) > 1 && (u.Email == "" || !in.EmailVerified || !asciiEqualFold(u.Email, email)) {
 			return nil, conflict("username", "the account %q was provisioned for someone at one of several identity providers; ask an admin to link it to your identity on the Single sign-on page", name)
+		}
+		if u.Email != "" && email == "" {
+			return nil, conflict("username", "the account %q was provisioned for an email address, and the identity provider did not say yours is verified; verify your address at the provider and sign in again, or ask an admin to link the account", name)
 		}
 		if u.Email != "" && !asciiEqualFold(u.Email, email) {
 			return nil, conflict("username", "the account %q was provisioned for another email address; ask an admin to link it", name)

@@ -374,6 +374,9 @@ type Store interface {
 	// that is no live user ErrNotFound.
 	CreateGroup(ctx context.Context, g *Group) error
 	GetGroup(ctx context.Context, id string) (*Group, error)
+	// GetSCIMGroup is GetGroup, except that with members false no member
+	// is read (Members nil).
+	GetSCIMGroup(ctx context.Context, id string, members bool) (*Group, error)
 	// ListGroups returns groups ordered by ID; displayName "" means any.
 	ListGroups(ctx context.Context, displayName string) ([]*Group, error)
 	// ListSCIMGroups returns, in id order, up to limit (none when limit <= 0) of the groups (with displayName ignoring case; "" means any) after skipping offset of them, and how many there are in all; with members false no member is read (Members nil).

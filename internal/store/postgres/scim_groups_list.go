@@ -84,3 +84,24 @@ func scanGroupRow(r pgx.Row) (*store.Group, error) {
 	g.CreatedAt, g.UpdatedAt = utc(g.CreatedAt), utc(g.UpdatedAt)
 	return &g, nil
 }
+
+// GetSCIMGroup is GetGroup, except that with members false no member is
+// read (Members nil): one query, for GET /scim/v2/Groups/{id} asked
+// without members.
+func (s *Store) GetSCIMGroup(ctx context.Context, id string, members bool) (*store.Group, error) {
+	if members {
+		return s.GetGroup(ctx, id)
+	}
+	rows, err := s.db(ctx).Query(ctx, `SELECT `+groupColumns+` FROM scim_groups WHERE id = $1`, id)
+	if err != nil {
+		return nil, fmt.Errorf("get SCIM group: %w", translate(err))
+	}
+	gs, err := collect(rows, scanGroupRow)
+	if err != nil {
+		return nil, fmt.Errorf("get SCIM group: %w", translate(err))
+	}
+	if len(gs) == 0 {
+		return nil, fmt.Errorf("get SCIM group: %w", store.ErrNotFound)
+	}
+	return gs[0], nil
+}

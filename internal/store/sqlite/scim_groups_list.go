@@ -93,3 +93,24 @@ func groupRows(rows *sql.Rows) ([]*store.Group, error) {
 	}
 	return out, nil
 }
+
+// GetSCIMGroup is GetGroup, except that with members false no member is
+// read (Members nil): one query, for GET /scim/v2/Groups/{id} asked
+// without members.
+func (s *Store) GetSCIMGroup(ctx context.Context, id string, members bool) (*store.Group, error) {
+	if members {
+		return s.GetGroup(ctx, id)
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+groupColumns+` FROM scim_groups WHERE id = ?`, id)
+	if err != nil {
+		return nil, fmt.Errorf("get SCIM group: %w", translate(err))
+	}
+	gs, err := groupRows(rows)
+	if err != nil {
+		return nil, fmt.Errorf("get SCIM group: %w", err)
+	}
+	if len(gs) == 0 {
+		return nil, fmt.Errorf("get SCIM group: %w", store.ErrNotFound)
+	}
+	return gs[0], nil
+}

@@ -14,6 +14,7 @@ import (
 func scimGroupsListTests() []test {
 	return []test{
 		{"ListSCIMGroupsPagesGroupsWithTheirLiveMembersAndCountsThem", testListSCIMGroups},
+		{"GetSCIMGroupReadsMembersOnlyWhenAsked", testGetSCIMGroup},
 	}
 }
 

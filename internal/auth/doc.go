@@ -76,6 +76,8 @@
 // seen from for the first time ride with its next write, and the store
 // audits those that are new for the token in the same transaction: no
 // audit row, and no write at all, happens during verification. A flush
-// that fails is kept (bounded, merged per token) and retried. Memory is
+// that fails is kept (bounded, merged per token) and retried, and when the
+// storage explains why (it refuses writes, or is down) the server's
+// readiness is told (Usage.OnOutage): no request answers for it. Memory is
 // bounded; verification never waits on a write.
 package auth

@@ -59,11 +59,12 @@ const (
 // "token.new_ip" audit event for those the token was not used from before,
 // in the flush's transaction: verification itself never writes.
 //
-// A batch that fails to write (database down, disk full) is kept, merged
-// per token with what was kept before, and written again before anything
-// else by the next flushes; nothing is lost while the process lives unless
-// more than maxTokens distinct tokens wait (then the excess is dropped and
-// logged as an error). Close retries until its context ends.
+// A batch that fails to write (database down or refusing writes, disk
+// full) is kept, merged per token with what was kept before, and written
+// again before anything else by the next flushes; nothing is lost while
+// the process lives unless more than maxTokens distinct tokens wait (then
+// the excess is dropped and logged as an error). Close retries until its
+// context ends. The failure also goes to the OnOutage function (readiness).
 //
 // When the writer keeps a journal (UsageJournal: the SQLite store), a
 // batch of journalMin or more tokens is appended to it instead, and a
@@ -112,6 +113,9 @@ type Usage struct {
 	journalOff atomic.Int64
 	foldKick   chan struct{}
 	foldDone   chan struct{}
+
+	// outage is told about failed writes the storage explains (OnOutage).
+	outage atomic.Pointer[func(error)]
 
 	stop    chan struct{}
 	done    chan struct{}
@@ -167,6 +171,34 @@ func NewUsage(w UsageWriter, interval time.Duration, logger *slog.Logger) *Usage
 func (u *Usage) SetLimit(n int) {
 	if n > 0 {
 		u.maxTokens = int64(n)
+	}
+}
+
+// OnOutage sets fn, told about every usage write (a flush, its retries, a
+// fold of the journal) that fails for a reason store.Outage recognises: a
+// database that refuses writes (a standby) or went away, a full disk.
+// Flushes run in the background, where no request is answered 503 for
+// them, so the server hands fn to readiness: with writes refused and only
+// verification traffic (which reads), /readyz would otherwise stay ready
+// while the usage kept for a retry grows. Retries are unchanged. Call it
+// before Run.
+func (u *Usage) OnOutage(fn func(error)) {
+	if fn == nil {
+		u.outage.Store(nil)
+		return
+	}
+	u.outage.Store(&fn)
+}
+
+// reportOutage tells the OnOutage function about err when the storage
+// explains it.
+func (u *Usage) reportOutage(err error) {
+	fn := u.outage.Load()
+	if fn == nil {
+		return
+	}
+	if _, _, ok := store.Outage(err); ok {
+		(*fn)(err)
 	}
 }
 
@@ -264,6 +296,7 @@ func (u *Usage) foldNow(ctx context.Context) error {
 		u.journalSince.CompareAndSwap(0, max(since, 1))
 		u.journalOff.Store(time.Now().Add(journalPause).UnixNano())
 		u.logger.Error("fold journaled token usage: kept for the next fold; flushes write directly meanwhile", "uses", n, "err", err)
+		u.reportOutage(err)
 		return err
 	}
 	return nil
@@ -372,6 +405,7 @@ func (u *Usage) write(ctx context.Context, cells []*useCell, flush uint64, force
 	}
 	if err := u.record(ctx, batch); err != nil {
 		u.logger.Error("flush token usage: kept for a retry", "tokens", len(batch), "err", err)
+		u.reportOutage(err)
 		u.keep(batch)
 		return later, false
 	}
@@ -422,6 +456,7 @@ func (u *Usage) retry(ctx context.Context) bool {
 		chunk := u.failed[:min(flushChunk, len(u.failed))]
 		if err := u.record(ctx, chunk); err != nil {
 			u.logger.Error("flush token usage: retry failed", "waiting", len(u.failed), "err", err)
+			u.reportOutage(err)
 			return false
 		}
 		for _, use := range chunk {

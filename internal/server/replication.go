@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"sync"
 	"time"
 
@@ -258,13 +259,27 @@ func (a *App) watchForeignChanges(c service.Invalidator) error {
 // leave the servers accepting a session the command says it ended. The
 // calls the services make after the commit then repeat nothing already
 // announced.
+//
+// What it remembers for that is one transaction's announcements, each
+// until the call after the commit that repeats it: a later change of the
+// same token or user, in a process that makes several, is announced
+// again. An announcement in another transaction (another context) starts
+// afresh, since what is left belonged to one that did not commit; so does
+// a failed announcement, which fails its transaction. (It cannot see a
+// rollback: a transaction that announced and then failed at its commit,
+// followed by a call about the same token or user outside any
+// transaction, would have that call taken for the repeat. The services
+// announce every change in its transaction first, which starts afresh.)
 type Announcer struct {
 	pub  store.Notifier
 	node string
-	err  error
 
-	mu   sync.Mutex
-	sent map[string]bool // payloads announced in a transaction
+	mu  sync.Mutex
+	err error
+	// sent counts the payloads announced in the transaction of tx that no
+	// call after its commit has repeated yet.
+	sent map[string]int
+	tx   context.Context
 }
 
 var _ service.TxAnnouncer = (*Announcer)(nil)
@@ -316,39 +331,84 @@ func (a *Announcer) announceIn(ctx context.Context, msg invalidation) error {
 	if a.pub == nil {
 		return nil
 	}
+	a.mu.Lock()
+	if !sameContext(a.tx, ctx) {
+		a.sent, a.tx = nil, ctx
+	}
+	a.mu.Unlock()
 	payload, err := publishIn(ctx, a.pub, a.node, msg)
 	if err != nil {
+		// The transaction fails with this error: none of its
+		// announcements goes out, and none will be repeated.
+		a.mu.Lock()
+		a.sent, a.tx = nil, nil
+		a.mu.Unlock()
 		return fmt.Errorf("tell running servers: %w", err)
 	}
 	a.mu.Lock()
 	if a.sent == nil {
-		a.sent = map[string]bool{}
+		a.sent = map[string]int{}
 	}
-	a.sent[payload] = true
+	a.sent[payload]++
 	a.mu.Unlock()
 	return nil
 }
 
+// sameContext reports whether a and b are the same context: the same
+// transaction's, as the services pass it to each announcement they make
+// in it. Contexts are pointers; any other type counts as different.
+func sameContext(a, b context.Context) bool {
+	if a == nil || b == nil {
+		return false
+	}
+	ta := reflect.TypeOf(a)
+	return ta == reflect.TypeOf(b) && ta.Comparable() && a == b
+}
+
 // Err is the first announcement that could not be sent: running servers
 // then see the change only when their cache entries expire.
-func (a *Announcer) Err() error { return a.err }
+func (a *Announcer) Err() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.err
+}
 
+// announce publishes msg after a commit, unless it went out with the
+// commit: then it uses up that transaction's record of it.
 func (a *Announcer) announce(msg invalidation) {
-	if a.pub == nil || a.err != nil {
+	if a.pub == nil {
 		return
 	}
 	msg.Node = a.node
-	if b, err := json.Marshal(msg); err == nil {
-		a.mu.Lock()
-		done := a.sent[string(b)]
-		a.mu.Unlock()
-		if done {
-			return // it went out with the commit
+	b, err := json.Marshal(msg)
+	if err != nil {
+		return
+	}
+	payload := string(b)
+	a.mu.Lock()
+	if n := a.sent[payload]; n > 0 {
+		a.sent[payload] = n - 1
+		if n == 1 {
+			delete(a.sent, payload)
 		}
+		if len(a.sent) == 0 {
+			a.sent, a.tx = nil, nil
+		}
+		a.mu.Unlock()
+		return // it went out with the commit
+	}
+	failed := a.err != nil
+	a.mu.Unlock()
+	if failed {
+		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, err := publishIn(ctx, a.pub, a.node, msg); err != nil {
-		a.err = fmt.Errorf("tell running servers: %w", err)
+	if err := a.pub.Publish(ctx, invalidationChannel, payload); err != nil {
+		a.mu.Lock()
+		if a.err == nil {
+			a.err = fmt.Errorf("tell running servers: %w", err)
+		}
+		a.mu.Unlock()
 	}
 }

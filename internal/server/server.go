@@ -178,6 +178,10 @@ func (a *App) policyOverrides(p *store.Policy) {
 
 func (a *App) buildVerification(ctx context.Context) error {
 	a.Usage = auth.NewUsage(a.Store, a.Config.UsageFlushInterval, a.Logger)
+	// A flush the database refuses makes the server unready, as a refused
+	// request does: with only verification traffic, which reads, nothing
+	// else would tell readiness that writes are refused.
+	a.Usage.OnOutage(a.outages.record)
 	go a.Usage.Run()
 	a.closers = append(a.closers, a.Usage.Close)
 	src, err := a.verificationSource()
@@ -213,11 +217,12 @@ func (a *App) mountHTTP(ctx context.Context) error {
 		Services: a.Services, Verifier: a.Verifier, Logger: a.Logger, Version: a.Version,
 		LoginLimiter: a.failures, AccountLimiter: a.accounts, Outage: a.outages.record,
 		PublicURL: a.PublicURL(), PublicURLSet: a.Config.PublicURL != "",
+		BasicUsernameMustMatch: a.Config.BasicAuthUsernameMustMatch,
 	})
 	a.Introspector = &sts.Introspector{Verifier: a.Edge, Issuer: a.PublicURL}
 	a.Mux.Handle(sts.IntrospectPath, a.Introspector)
 	a.Mux.Handle(sts.RevokePath, &sts.Revocation{Tokens: a.Services.Tokens, Verifier: a.Edge, Limiter: a.failures,
-		Cached: a.Edge.Cached, Logger: a.Logger})
+		Cached: a.Edge.Cached, Logger: a.Logger, Outage: a.outages.record})
 	sts.MountNotFound(a.Mux)
 	a.mountOperations()
 	for _, mount := range []func(context.Context) error{a.mountSTS, a.mountSSO, a.mountWeb, a.mountGateway} {

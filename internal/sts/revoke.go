@@ -67,6 +67,10 @@ type Revocation struct {
 	// (auth.Edge.Cached); nil means never.
 	Cached func(raw string) bool
 	Logger *slog.Logger // nil: slog.Default()
+	// Outage, when set, is told about every storage failure answered 503,
+	// as the token endpoint's are (readiness reports a full disk or a
+	// database that accepts no writes from it).
+	Outage func(error)
 }
 
 // revokedParams are the parameters read, each allowed once (RFC 6749
@@ -135,7 +139,7 @@ func (rv *Revocation) revoke(w http.ResponseWriter, r *http.Request, raw string)
 	settle(err == nil && held != service.HeldFound)
 	if err != nil {
 		rv.logger().ErrorContext(r.Context(), "revoke a held token", "err", err)
-		if o := serverErrorFor(err); o.status == http.StatusServiceUnavailable {
+		if o := rv.storageError(err); o.status == http.StatusServiceUnavailable {
 			return o
 		}
 		return &oauthError{http.StatusInternalServerError, "server_error", "the token could not be revoked; the server log has the details; try again"}
@@ -172,7 +176,17 @@ func (rv *Revocation) client(w http.ResponseWriter, r *http.Request) *oauthError
 			"the client credential was refused: " + err.Error() + "; omit it (the token to revoke suffices) or send a working token"}
 	}
 	rv.logger().ErrorContext(r.Context(), "verify client credential", "err", err)
-	return serverErrorFor(err)
+	return rv.storageError(err)
+}
+
+// storageError is serverErrorFor(err), telling Outage about a storage
+// failure answered 503.
+func (rv *Revocation) storageError(err error) *oauthError {
+	o := serverErrorFor(err)
+	if o.status == http.StatusServiceUnavailable && rv.Outage != nil {
+		rv.Outage(err)
+	}
+	return o
 }
 
 func (rv *Revocation) logger() *slog.Logger {

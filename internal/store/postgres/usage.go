@@ -49,7 +49,9 @@ func (s *Store) RecordTokenUse(ctx context.Context, uses []store.TokenUse) error
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		for start := 0; start < len(uses); start += recordUseChunk {
 			if err := recordUses(ctx, tx, uses[start:min(start+recordUseChunk, len(uses))]); err != nil {
-				return fmt.Errorf("record token use: %w", err)
+				// Translated, so the flusher can tell a database that
+				// refuses writes (a standby) or went away from a bug.
+				return fmt.Errorf("record token use: %w", translate(err))
 			}
 		}
 		return nil
@@ -179,7 +181,7 @@ func (s *Store) TokenUsage(ctx context.Context, tokenID string, since time.Time)
 	rows, err := s.db(ctx).Query(ctx, `SELECT to_char(day, 'YYYY-MM-DD'), count FROM token_usage
 		WHERE token_id = $1 AND day >= $2::date ORDER BY day`, tokenID, since.UTC().Format(time.DateOnly))
 	if err != nil {
-		return nil, fmt.Errorf("token usage: %w", err)
+		return nil, fmt.Errorf("token usage: %w", translate(err))
 	}
 	defer rows.Close()
 	out := []store.UsageDay{}
@@ -191,7 +193,7 @@ func (s *Store) TokenUsage(ctx context.Context, tokenID string, since time.Time)
 		out = append(out, d)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("token usage: %w", err)
+		return nil, fmt.Errorf("token usage: %w", translate(err))
 	}
 	return out, nil
 }

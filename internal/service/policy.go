@@ -25,6 +25,11 @@ type Policies struct {
 	mu     sync.Mutex
 	cur    store.Policy
 	loaded time.Time
+	// refreshing is set while one caller of Current re-reads the policy;
+	// reloads counts Reload calls, so that a read that began before one
+	// is not taken for a read after it.
+	refreshing bool
+	reloads    uint64
 	// version counts changes made through this node, so that readers who
 	// keep a snapshot (verification) see a change on the very next request.
 	version atomic.Uint64
@@ -83,22 +88,47 @@ func (p *Policies) Init(ctx context.Context, initial store.Policy, override func
 	}
 	p.mu.Lock()
 	p.cur, p.loaded = *cur, p.now()
+	p.reloads++ // a read in flight began before this
 	p.mu.Unlock()
 	p.version.Add(1)
 	return nil
 }
 
-// Current returns the policy in force, from memory when fresh.
+// policyReadTimeout bounds a refresh of the policy in memory. Every
+// verification asks for the policy; a database that stopped answering
+// (a silent partition) must not hold one of them longer than that.
+const policyReadTimeout = 2 * time.Second
+
+// Current returns the policy in force, from memory when fresh. When it is
+// not, one caller re-reads it, bounded by policyReadTimeout and not by its
+// request, without holding the lock: the others go on with the policy
+// last read meanwhile, as they do when the read fails.
 func (p *Policies) Current(ctx context.Context) store.Policy {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.now().Sub(p.loaded) < policyTTL {
-		return p.cur
+	if p.refreshing || p.now().Sub(p.loaded) < policyTTL {
+		cur := p.cur
+		p.mu.Unlock()
+		return cur
 	}
-	if cur, err := p.store.GetPolicy(ctx); err == nil {
+	p.refreshing = true
+	gen := p.reloads
+	p.mu.Unlock()
+
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), policyReadTimeout)
+	cur, err := p.store.GetPolicy(rctx)
+	cancel()
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.refreshing = false
+	if err == nil && gen == p.reloads {
 		p.cur = *cur
 	}
-	p.loaded = p.now()
+	if gen == p.reloads {
+		// A Reload during the read asked for a read after it: the policy
+		// stays due.
+		p.loaded = p.now()
+	}
 	return p.cur
 }
 
@@ -150,6 +180,7 @@ func (p *Policies) Set(ctx context.Context, a Actor, in PolicyInput) (store.Poli
 	}
 	p.mu.Lock()
 	p.cur, p.loaded = next, p.now()
+	p.reloads++ // a read in flight began before this
 	p.mu.Unlock()
 	p.version.Add(1)
 	return next, nil

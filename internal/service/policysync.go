@@ -23,6 +23,7 @@ func (p *Policies) OnChange(fn func(ctx context.Context) error) {
 func (p *Policies) Reload() {
 	p.mu.Lock()
 	p.loaded = time.Time{}
+	p.reloads++
 	p.mu.Unlock()
 	p.version.Add(1)
 }

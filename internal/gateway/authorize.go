@@ -5,10 +5,12 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/latchkey/latchkey/internal/auth"
 	"github.com/latchkey/latchkey/internal/scope"
+	"github.com/latchkey/latchkey/internal/store"
 )
 
 // Authorizer decides whether a request to a protected service may pass. It
@@ -38,7 +40,7 @@ type Outcome struct {
 	Principal *auth.Principal // the caller, when authenticated; nil on public routes
 	Decision  scope.Decision
 	Reason    string // why not, safe to show the caller; "" on 200
-	// RetryAfter is the Retry-After of a 429, in seconds.
+	// RetryAfter is the Retry-After of a 429 or 503, in seconds.
 	RetryAfter string
 }
 
@@ -75,7 +77,15 @@ func (a *Authorizer) Authorize(ctx context.Context, router *scope.Router, req Re
 		if errors.Is(err, auth.ErrUnauthenticated) {
 			return out.deny(http.StatusUnauthorized, err.Error())
 		}
+		if msg, retry, down := store.Outage(err); down {
+			// The storage's own words (unreachable, too many clients, timed
+			// out) and when to try again, as the API says them.
+			a.logger().WarnContext(ctx, "gateway verification: storage unavailable", "err", err)
+			out.RetryAfter = strconv.Itoa(retry)
+			return out.deny(http.StatusServiceUnavailable, "token verification is unavailable: "+msg)
+		}
 		a.logger().ErrorContext(ctx, "gateway verification failed", "err", err)
+		out.RetryAfter = "5"
 		return out.deny(http.StatusServiceUnavailable, "token verification is unavailable; try again shortly")
 	}
 	if a.UsernameMustMatch && auth.IsBasic(req.Header) && basicUser != p.User.Username {

@@ -176,7 +176,14 @@ func (r *replicator) retry(payload, kind string) {
 
 // apply handles a message from the channel: another replica's change.
 func (r *replicator) apply(payload string) {
-	if payload == "" {
+	switch payload {
+	case store.FeedLost:
+		// Cached verification keeps answering through a storage outage
+		// (docs/operations.md), bounded by --cache-ttl; the operator learns
+		// that changes made on other replicas go unheard meanwhile.
+		r.logger.Warn("cache invalidation feed lost; until it is back, changes made on other replicas reach this one only as its cache entries expire (--cache-ttl)")
+		return
+	case "":
 		r.purge()
 		r.policies.Reload()
 		r.logger.Warn("cache invalidation feed reconnected; dropped the verification cache, since changes made meanwhile on other replicas may have gone unannounced")

@@ -92,6 +92,14 @@ func StartReplica(t testing.TB, dsnWithSchema string, args ...string) *Server {
 	return start(t, "postgres", append([]string{"--database-url", dsnWithSchema}, args...), nil)
 }
 
+// StartReplicaLogged is StartReplica with the server's log from level
+// Info up kept in the returned Log.
+func StartReplicaLogged(t testing.TB, dsnWithSchema string, args ...string) (*Server, *Log) {
+	t.Helper()
+	l := &Log{}
+	return start(t, "postgres", append([]string{"--database-url", dsnWithSchema}, args...), l), l
+}
+
 // ForEachBackend runs fn as a subtest on SQLite, and on PostgreSQL when
 // LATCHKEY_TEST_POSTGRES_DSN is set (a skipped subtest says why otherwise).
 func ForEachBackend(t *testing.T, fn func(t *testing.T, s *Server), args ...string) {

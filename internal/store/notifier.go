@@ -15,11 +15,17 @@ type Notifier interface {
 	// is delivered when the transaction commits, and never if it does not.
 	Publish(ctx context.Context, channel, payload string) error
 	// Subscribe starts delivering the payloads published on channel to fn,
-	// in order, until ctx ends. It returns once it is listening. After a
-	// lost connection is re-established, fn is called with "": messages may
-	// have been missed in between.
+	// in order, until ctx ends. It returns once it is listening. When the
+	// connection is lost, fn is called with FeedLost: until it is called
+	// with "", nothing published is heard. After the lost connection is
+	// re-established, fn is called with "": messages may have been missed
+	// in between.
 	Subscribe(ctx context.Context, channel string, fn func(payload string)) error
 }
+
+// FeedLost is the payload Subscribe gives fn when its connection is lost.
+// No published payload can be it: PostgreSQL's text holds no NUL.
+const FeedLost = "\x00feed lost"
 
 // Locker is implemented by backends that several replicas share: it lets
 // exactly one of them at a time run a background job (PostgreSQL advisory

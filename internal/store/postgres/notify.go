@@ -122,6 +122,10 @@ func (s *Store) receive(ctx context.Context, name string, conn *pgxpool.Conn, fn
 			backoff = 50 * time.Millisecond
 			continue
 		}
+		if ctx.Err() == nil {
+			// Until the listener is back, nothing published is heard.
+			fn(store.FeedLost)
+		}
 		// The connection's state is unknown after an error: never reuse it.
 		// Its path may be dead, so closing it must not wait on the network.
 		cctx, cancel := context.WithTimeout(context.Background(), time.Second)

@@ -16,8 +16,10 @@ import (
 
 // The sweep an independent accessibility suite runs over the console, on
 // the furnished console of a11y_test.go: where you are in the menu, times
-// readable without hovering, reflow at 320 CSS pixels, both colour schemes,
-// page structure, and the confirmation dialog by keyboard alone.
+// readable without hovering, reflow at 320 CSS pixels and at tablet and
+// laptop widths, both colour schemes, axe-core at every impact level, page
+// structure and titles, forms sent back with errors, and the confirmation
+// dialog by keyboard alone.
 
 // sweepStart is where the crawls begin: the menu reaches the rest.
 func sweepStart(bot string) []string {
@@ -124,27 +126,69 @@ const axeContrast = `(async () => {
   return r.violations.flatMap(v => v.nodes.slice(0, 5).map(n => v.id + " " + n.target.join(" ") + " — " + (n.failureSummary || "").replace(/\s+/g, " ")));
 })()`
 
-// WCAG 1.4.10 at 320 CSS pixels (a 1280 px window zoomed to 400 %), 1.4.3
-// in the light and the dark colour scheme, and 1.3.1/2.4.6 structure: every
-// page, signed in as the owner and as a member with nothing yet.
+// mediumWidths are the tablet and laptop widths between the phone layout
+// and the widest content, where a table wider than its box must scroll
+// inside it rather than widen the page (WCAG 1.4.10).
+var mediumWidths = []int64{768, 960, 1024, 1200}
+
+// widthsCheck reports, for each width, how far the page open in b scrolls
+// sideways there, and puts the window back to back.
+func (b *tab) widthsCheck(widths []int64, back viewport) []string {
+	b.t.Helper()
+	var out []string
+	for _, w := range widths {
+		b.do(chromedp.EmulateViewport(w, 800, chromedp.EmulateScale(1)))
+		extra, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth - document.documentElement.clientWidth`))
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		if extra > 0 {
+			out = append(out, fmt.Sprintf("at %d px wide the page scrolls sideways by %d px (WCAG 1.4.10)", w, extra))
+		}
+	}
+	b.do(chromedp.EmulateViewport(back.W, back.H, chromedp.EmulateScale(1)))
+	return out
+}
+
+// WCAG 1.4.10 at 320 CSS pixels (a 1280 px window zoomed to 400 %) and at
+// the medium widths, 1.4.3 in the light and the dark colour scheme, axe-core
+// at every impact level, 1.3.1/2.4.6 structure and 2.4.2 titles that tell
+// each page and state apart: every page, signed in as the owner and as a
+// member with nothing yet, with lists long enough for a second page.
 func TestBrowserEveryPageReflowsAt320PixelsInBothColourSchemes(t *testing.T) {
 	axe := axeSource(t)
 	s, bot := furnishedConsole(t)
-	s.CreateUser(t, s.AdminSession(t), "newbie", "newbie-password-1", "member", "person")
+	owner := s.AdminSession(t)
+	s.CreateUser(t, owner, "newbie", "newbie-password-1", "member", "person")
+	// A second page of tokens, users and audit events (each token created
+	// is an audit event too).
+	for i := range 50 {
+		s.CreateToken(t, owner, map[string]any{"name": fmt.Sprintf("bulk-%02d", i), "expires_in": "30d"})
+	}
+	for i := range 100 {
+		s.CreateUser(t, owner, fmt.Sprintf("person-%03d", i), "person-password-1", "member", "person")
+	}
 	titles := map[string]string{}
-	b := openChromium(t, s.URL, viewport{W: 320, H: 640})
+	small := viewport{W: 320, H: 640}
+	b := openChromium(t, s.URL, small)
 	found := map[string][]string{}
+	state := ""
 	check := func(p string) {
 		b.fitsWidth()
-		found[p] = append(found[p], b.audit(axe)...)
+		found[p] = append(found[p], b.widthsCheck(mediumWidths, small)...)
+		found[p] = append(found[p], b.auditEvery(axe)...)
 		got, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](structureCheck))
 		if err != nil {
 			t.Fatal(err)
 		}
 		found[p] = append(found[p], got...)
 		title, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.title`))
+		// A page's state that its title must tell apart: which page of a
+		// list, the result of a decision, a change waiting to be confirmed.
 		here, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`location.pathname`))
+		query, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(q => (q.has("cursor") ? " page 2+" : "") + (q.has("result") ? " result " + q.get("result") : ""))(new URLSearchParams(location.search))`))
 		shape, _ := pageShape(here)
+		shape += query + state
 		if other, ok := titles[title]; ok && other != shape {
 			found[p] = append(found[p], fmt.Sprintf("title %q is also the title of %s", title, other))
 		}
@@ -173,15 +217,50 @@ func TestBrowserEveryPageReflowsAt320PixelsInBothColourSchemes(t *testing.T) {
 	}
 	b.submit(".whoami form button[type=submit]")
 	b.login(servertest.AdminUser, servertest.AdminPassword)
-	pages := b.crawl(sweepStart(bot), 40, check)
+	pages := b.crawl(sweepStart(bot), 60, check)
+	// The second page of each long list, whichever link the crawl took.
+	for _, p := range []string{"/tokens", "/admin/users", "/admin/audit", "/admin/tokens"} {
+		b.open(p)
+		next, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(document.querySelector(".pager a") || {}).href || ""`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if next == "" {
+			found[p] = append(found[p], "no second page: the sweep's data is too short")
+			continue
+		}
+		b.open(strings.TrimPrefix(next, s.URL))
+		check("page 2 of " + p)
+	}
+	// States no link leads to: a session token for the CLI shown once, a
+	// device sign-in approved or denied, a policy change waiting for its
+	// confirmation.
+	b.open("/cli-auth")
+	b.submit(`main form button[type=submit].btn-primary`)
+	b.see("Session token, to paste")
+	check("/cli-auth/issued")
+	for _, res := range []string{"approved", "denied"} {
+		b.open("/device?result=" + res)
+		check("/device?result=" + res)
+	}
+	b.open("/admin/policy")
+	b.do(chromedp.Evaluate[chromedp.Void](`document.getElementById("max_lifetime").value = "1d"; document.getElementById("default_lifetime").value = "1d"`))
+	b.submit(`main form button[type=submit].btn-primary`)
+	b.see("Nothing is saved yet")
+	if !b.eval(`document.activeElement.id === "policy-impact"`) {
+		got, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.activeElement.outerHTML.slice(0, 80)`))
+		found["policy impact"] = append(found["policy impact"], "focus is on "+got+", not on what the change affects (WCAG 2.4.3)")
+	}
+	state = " (waiting for confirmation)"
+	check("policy impact")
+	state = ""
 	// More expiring tokens than the banner names: its link to the rest.
-	owner := s.AdminSession(t)
 	for _, n := range []string{"e1", "e2", "e3"} {
 		s.CreateToken(t, owner, map[string]any{"name": n, "expires_in": "96h"})
 	}
 	b.open("/tokens")
 	check("/tokens, with more expiring tokens than the banner names")
-	t.Logf("checked %d pages", len(pages)+6)
+	t.Logf("checked %d pages", len(pages)+14)
 	for p, v := range found {
 		if len(v) == 0 {
 			delete(found, p)
@@ -264,18 +343,42 @@ const formErrorsCheck = `(() => {
 	return out;
 })()`
 
-// WCAG 3.3.1, 3.3.3, 2.4.3: every form of the console, sent with mistakes.
+// fieldInErrorCheck (%q: the field's id, then what was typed into it)
+// reports what keeps one field in error from being found and fixed: not
+// aria-invalid, not described by its message, its message not linked from
+// the error summary, what was typed thrown away.
+const fieldInErrorCheck = `((id, typed) => {
+	const out = [], el = document.getElementById(id);
+	if (!el) return ["no #" + id + " on the page sent back"];
+	if (el.getAttribute("aria-invalid") !== "true") out.push("#" + id + " is not aria-invalid");
+	const msg = (el.getAttribute("aria-describedby") || "").split(/\s+/).filter(Boolean).map(i => document.getElementById(i)).find(m => m && m.classList.contains("field-error"));
+	if (!msg) out.push("#" + id + " is not described by its error message");
+	else if (!document.querySelector("#form-error a[href$='#" + msg.id + "']")) out.push("the error summary does not link to #" + id + "'s message");
+	if (el.value !== typed) out.push("#" + id + " shows " + JSON.stringify(el.value) + ", not what was sent: " + JSON.stringify(typed));
+	return out;
+})(%q, %q)`
+
+// WCAG 3.3.1, 3.3.3, 2.4.3: every form of the console, sent with mistakes
+// (and audited by axe-core at every impact level in that state).
 func TestBrowserEveryFormSentWithMistakesLeadsToItsErrors(t *testing.T) {
+	axe := axeSource(t)
 	s, bot := furnishedConsole(t)
 	tok := s.CreateToken(t, s.AdminSession(t), map[string]any{"name": "edit-me", "expires_in": "720h"})
 	b := openChromium(t, s.URL, desktop)
 	found := map[string][]string{}
 	// send opens path, runs prepare (which spoils the form) and presses
-	// button; the page that comes back must show errors.
-	send := func(name, path, prepare, button string) {
+	// button; the page that comes back must show errors, and mark each
+	// field of want ({id, what was typed}) as in error, keeping its value.
+	send := func(name, path, prepare, button string, want ...[2]string) {
 		t.Helper()
 		b.open(path)
 		b.do(chromedp.Evaluate[chromedp.Void](`document.querySelectorAll("[required]").forEach(e => e.removeAttribute("required")); ` + prepare))
+		if b.eval(fmt.Sprintf(`(f => !f.noValidate && !f.checkValidity())(document.querySelector(%q).form)`, button)) {
+			// The browser would stop it with a bubble of its own, unlike
+			// every other form, which the server answers with its summary.
+			found[name] = append(found[name], "the form has no novalidate: the browser's bubble, not the error summary, answers it")
+			return
+		}
 		if status := b.submit(button); status < 400 {
 			found[name] = append(found[name], fmt.Sprintf("sent with mistakes, the form answers %d", status))
 			return
@@ -286,6 +389,14 @@ func TestBrowserEveryFormSentWithMistakesLeadsToItsErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 		found[name] = append(found[name], got...)
+		for _, w := range want {
+			got, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](fmt.Sprintf(fieldInErrorCheck, w[0], w[1])))
+			if err != nil {
+				t.Fatal(err)
+			}
+			found[name] = append(found[name], got...)
+		}
+		found[name] = append(found[name], b.auditEvery(axe)...)
 		b.fitsWidth()
 	}
 	send("login, wrong password", "/login", `document.getElementById("username").value = "admin"; document.getElementById("password").value = "wrong"`, "form button[type=submit]")
@@ -301,6 +412,15 @@ func TestBrowserEveryFormSentWithMistakesLeadsToItsErrors(t *testing.T) {
 	send("federation, empty", "/admin/federation", ``, "main form button[type=submit].btn-primary")
 	send("single sign-on link, empty", "/admin/sso", ``, "main form button[type=submit].btn-primary")
 	send("device, empty", "/device", ``, "#device-continue")
+	admin := servertest.AdminUser // a user's page is found by name too
+	send("user's email, not an address", "/admin/users/"+admin, `document.getElementById("email").value = "not-an-email"`,
+		"main form[action$='/email'] button[type=submit]", [2]string{"email", "not-an-email"})
+	send("the last owner's role", "/admin/users/"+admin, `document.getElementById("role").value = "member"`,
+		"main form[action$='/role'] button[type=submit]", [2]string{"role", "member"})
+	send("single sign-on link, no such provider", "/admin/sso", `document.getElementById("link-user").value = "mia"; document.getElementById("link-provider").value = "nope"; document.getElementById("link-subject").value = "s-1"`,
+		"main form button[type=submit].btn-primary", [2]string{"link-provider", "nope"})
+	send("single sign-on link, no such user", "/admin/sso", `document.getElementById("link-user").value = "ghost"; document.getElementById("link-provider").value = "corp"; document.getElementById("link-subject").value = "s-1"`,
+		"main form button[type=submit].btn-primary", [2]string{"link-user", "ghost"})
 	for p, v := range found {
 		if len(v) == 0 {
 			delete(found, p)

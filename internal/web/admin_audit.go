@@ -102,10 +102,10 @@ func (h *Handler) auditLog(w http.ResponseWriter, r *http.Request, v *visit) {
 		d.Events = append(d.Events, h.auditRow(e))
 	}
 	if next != "" {
-		nq := url.Values{"actor": {d.Actor}, "action": {d.Action}, "target": {d.Target}, "since": {d.Since}, "until": {d.Until}, "cursor": {next}}
+		nq := url.Values{"actor": {d.Actor}, "action": {d.Action}, "target": {d.Target}, "since": {d.Since}, "until": {d.Until}, "cursor": {next}, "page": {nextPage(r)}}
 		d.Next = "/admin/audit?" + nq.Encode()
 	}
-	h.render(w, r, v, http.StatusOK, "admin_audit", "Audit log", d)
+	h.render(w, r, v, http.StatusOK, "admin_audit", pagedTitle("Audit log", r), d)
 }
 
 // auditQuery turns the filters into a query: the actor by user name, dates

@@ -54,10 +54,10 @@ func (h *Handler) listAllTokens(w http.ResponseWriter, r *http.Request, v *visit
 		d.Tokens = append(d.Tokens, h.row(r.Context(), t, h.cachedName(r.Context(), v, names, t.UserID)))
 	}
 	if next != "" {
-		nq := url.Values{"user": {d.User}, "state": {d.State}, "scope": {d.Scope}, "kind": {d.Kind}, "cursor": {next}}
+		nq := url.Values{"user": {d.User}, "state": {d.State}, "scope": {d.Scope}, "kind": {d.Kind}, "cursor": {next}, "page": {nextPage(r)}}
 		d.Next = "/admin/tokens?" + nq.Encode()
 	}
-	h.render(w, r, v, http.StatusOK, "admin_tokens", "All tokens", d)
+	h.render(w, r, v, http.StatusOK, "admin_tokens", pagedTitle("All tokens", r), d)
 }
 
 // cachedName resolves user names once per page.
@@ -114,7 +114,7 @@ func (h *Handler) setPolicy(w http.ResponseWriter, r *http.Request, v *visit) {
 	imp, err := h.d.Services.Policies.PreviewInput(r.Context(), v.actor, in)
 	if err == nil && imp.Affected > 0 && r.PostFormValue("confirm") != "yes" {
 		d.Impact = &imp
-		h.render(w, r, v, http.StatusOK, "admin_policy", "Token policy", d)
+		h.render(w, r, v, http.StatusOK, "admin_policy", "Confirm the token policy change", d)
 		return
 	}
 	if err == nil {

@@ -75,9 +75,9 @@ func (h *Handler) renderUsers(w http.ResponseWriter, r *http.Request, v *visit, 
 		page, title = "admin_service_accounts", "Service accounts"
 	}
 	if next != "" {
-		d.Next = "/admin/" + map[bool]string{false: "users", true: "service-accounts"}[d.Service] + "?cursor=" + url.QueryEscape(next)
+		d.Next = "/admin/" + map[bool]string{false: "users", true: "service-accounts"}[d.Service] + "?cursor=" + url.QueryEscape(next) + "&page=" + nextPage(r)
 	}
-	h.render(w, r, v, status, page, title, d)
+	h.render(w, r, v, status, page, pagedTitle(title, r), d)
 }
 
 func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, v *visit) {
@@ -115,24 +115,44 @@ func (h *Handler) createServiceAccount(w http.ResponseWriter, r *http.Request, v
 type userData struct {
 	User  userRow
 	Roles []string
+	// Form holds the errors of the last change sent from the page; Email
+	// and Role are what its fields show: the user's, or what was sent
+	// when that change was refused.
+	Form        form
+	Email, Role string
 }
+
+// userPageFields are the fields of one user's page that can show their
+// own error.
+var userPageFields = []string{"email", "role"}
 
 // showUser is GET /admin/users/{id}: one person, with the forms that change
 // them (the users table only lists).
 func (h *Handler) showUser(w http.ResponseWriter, r *http.Request, v *visit) {
-	h.renderUser(w, r, v, http.StatusOK, r.PathValue("id"), "")
+	h.renderUser(w, r, v, http.StatusOK, r.PathValue("id"), newForm(v.csrf, userPageFields...))
 }
 
-func (h *Handler) renderUser(w http.ResponseWriter, r *http.Request, v *visit, status int, id, rowErr string) {
+// renderUser shows the user id with f's errors; a field of f's form that
+// was sent shows what was sent.
+func (h *Handler) renderUser(w http.ResponseWriter, r *http.Request, v *visit, status int, id string, f form) {
 	u, err := h.d.Services.Users.Get(r.Context(), v.actor, id)
 	if err != nil {
 		h.fail(w, r, v, err)
 		return
 	}
 	row := userRow{ID: u.ID, Username: u.Username, Email: u.Email, Role: string(u.Role), Suspended: u.Suspended,
-		Self: u.ID == v.p.User.ID, Created: h.timeText(&u.CreatedAt), Error: rowErr}
-	h.render(w, r, v, status, "admin_user", u.Username, &userData{User: row,
-		Roles: []string{string(store.RoleMember), string(store.RoleAdmin), string(store.RoleOwner)}})
+		Self: u.ID == v.p.User.ID, Created: h.timeText(&u.CreatedAt)}
+	d := &userData{User: row, Form: f, Email: u.Email, Role: string(u.Role),
+		Roles: []string{string(store.RoleMember), string(store.RoleAdmin), string(store.RoleOwner)}}
+	if f.Invalid() {
+		if sent, ok := r.PostForm["email"]; ok && len(sent) == 1 {
+			d.Email = sent[0]
+		}
+		if sent, ok := r.PostForm["role"]; ok && len(sent) == 1 {
+			d.Role = sent[0]
+		}
+	}
+	h.render(w, r, v, status, "admin_user", u.Username, d)
 }
 
 // userAction applies one change to the user in the path and goes back to
@@ -157,13 +177,16 @@ func (h *Handler) userAction(w http.ResponseWriter, r *http.Request, v *visit, n
 		seeOther(w, r, back+"?msg="+notice)
 		return
 	}
-	f := form{}.speaking(words)
 	if from == "user" {
-		if h.formError(w, r, &f, err) {
-			h.renderUser(w, r, v, statusOf(err), id, f.Error)
+		// The page's own forms: an error about the email or the role
+		// shows next to that field, anything else above them.
+		uf := newForm(v.csrf, userPageFields...).speaking(words)
+		if h.formError(w, r, &uf, err) {
+			h.renderUser(w, r, v, statusOf(err), id, uf)
 		}
 		return
 	}
+	f := form{}.speaking(words)
 	if h.formError(w, r, &f, err) {
 		h.renderUsers(w, r, v, statusOf(err), kind, newForm(v.csrf, userFields...).speaking(words), newUserInput{Role: string(store.RoleMember)}, id, f.Error)
 	}

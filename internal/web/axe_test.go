@@ -37,9 +37,11 @@ type axeViolation struct {
 	Nodes  []string `json:"nodes"`
 }
 
+// axeRun runs every axe-core rule (best practices too) and returns the
+// violations whose impact is one of impacts (%s: a JSON array).
 const axeRun = `(async () => {
   const r = await axe.run(document, {resultTypes: ["violations"]});
-  return r.violations.filter(v => v.impact === "serious" || v.impact === "critical").map(v => ({
+  return r.violations.filter(v => %s.includes(v.impact)).map(v => ({
     id: v.id, impact: v.impact, help: v.help,
     nodes: v.nodes.slice(0, 5).map(n => n.target.join(" ") + (n.failureSummary ? " — " + n.failureSummary.replace(/\s+/g, " ") : "")),
   }));
@@ -61,10 +63,21 @@ func axeSource(t *testing.T) string {
 // violations, one line each.
 func (b *tab) audit(axe string) []string {
 	b.t.Helper()
+	return b.auditImpacts(axe, `["serious", "critical"]`)
+}
+
+// auditEvery is audit at every impact level, minor and moderate too.
+func (b *tab) auditEvery(axe string) []string {
+	b.t.Helper()
+	return b.auditImpacts(axe, `["minor", "moderate", "serious", "critical"]`)
+}
+
+func (b *tab) auditImpacts(axe, impacts string) []string {
+	b.t.Helper()
 	if !b.eval(`typeof axe !== "undefined"`) {
 		b.do(chromedp.Evaluate[chromedp.Void](axe))
 	}
-	vs, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]axeViolation](axeRun, chromedp.EvalAwaitPromise))
+	vs, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]axeViolation](fmt.Sprintf(axeRun, impacts), chromedp.EvalAwaitPromise))
 	if err != nil {
 		b.t.Fatalf("axe on %s: %v", b.location(), err)
 	}

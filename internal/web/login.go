@@ -48,11 +48,13 @@ var notices = map[string]string{
 // deviceResults are the device page's own answers to ?result=, shown once
 // in the page (not as the layout's notice), a denial as a warning.
 var deviceResults = map[string]deviceResult{
-	"approved": {"The CLI is signed in. You can close this page and go back to your terminal.", "alert-success"},
-	"denied":   {"The sign-in was denied. The CLI gets no access.", "alert-warning"},
+	"approved": {"Device sign-in approved", "The CLI is signed in. You can close this page and go back to your terminal.", "alert-success"},
+	"denied":   {"Device sign-in denied", "The sign-in was denied. The CLI gets no access.", "alert-warning"},
 }
 
-type deviceResult struct{ Text, Class string }
+// deviceResult is one answer: the page's title (which says it, WCAG
+// 2.4.2), its message and the alert's class.
+type deviceResult struct{ Title, Text, Class string }
 
 // AccountLimiter throttles password guesses at one user name from any
 // number of addresses. *auth.AccountLimiter satisfies it.
@@ -240,7 +242,7 @@ func (h *Handler) cliAuthIssued(w http.ResponseWriter, r *http.Request, v *visit
 	}
 	expires := time.UnixMicro(us)
 	d := &cliAuthData{Secret: secret, Command: h.cliAuthCommand(r), ExpiresAt: h.timeText(&expires)}
-	h.render(w, r, v, http.StatusOK, "cli_auth", "CLI login", d)
+	h.render(w, r, v, http.StatusOK, "cli_auth", "CLI login: your session token, shown once", d)
 }
 
 // publicURL is the base URL to show in commands.

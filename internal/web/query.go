@@ -1,8 +1,10 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 )
 
 // Parameters given more than once in a console address are refused, not
@@ -13,11 +15,12 @@ import (
 // singleValued are the query parameters console pages read as one value,
 // checked for every page by protect (repeatedQuery): msg (every page's
 // notice), next (a redirect target), again, cursor, the device page's
-// user_code and result, and the new-token link's prefill. The filters of
+// user_code and result, page (a list's page number, for its title), and the
+// new-token link's prefill. The filters of
 // the audit and all-tokens pages are checked by the page (filterQuery), so
 // the error shows next to the form field; the new-token page checks user,
 // a filter of /admin/tokens too. scopes is a list.
-var singleValued = []string{"msg", "next", "again", "cursor", "user_code", "result",
+var singleValued = []string{"msg", "next", "again", "cursor", "page", "user_code", "result",
 	"name", "description", "expires_in", "no_expiry"}
 
 // repeatedError is the error for the first of names q gives more than once.
@@ -50,3 +53,30 @@ func repeatedQuery(r *http.Request, names []string) error {
 func (h *Handler) refuseRepeated(w http.ResponseWriter, r *http.Request, v *visit, err error) {
 	h.renderError(w, r, v, http.StatusBadRequest, "Address not understood", messageOf(err))
 }
+
+// listPage is which page of a paged list r shows, for the page's title
+// (WCAG 2.4.2): 1 without a cursor; with one, the number the previous
+// page's Next link gave (page=), or 2 when it gave none that makes sense.
+func listPage(r *http.Request) int {
+	q := r.URL.Query()
+	if q.Get("cursor") == "" {
+		return 1
+	}
+	n, err := strconv.Atoi(q.Get("page"))
+	if err != nil || n < 2 || n > 1_000_000 {
+		return 2
+	}
+	return n
+}
+
+// pagedTitle is the title of the page of a list r shows: "Users" for the
+// first, "Users, page 2" for the next.
+func pagedTitle(title string, r *http.Request) string {
+	if n := listPage(r); n > 1 {
+		return fmt.Sprintf("%s, page %d", title, n)
+	}
+	return title
+}
+
+// nextPage is the page= of the Next link of the list page r shows.
+func nextPage(r *http.Request) string { return strconv.Itoa(listPage(r) + 1) }

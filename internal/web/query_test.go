@@ -38,7 +38,7 @@ func TestConsoleFilterGivenTwiceIsRefusedNotAnsweredForTheFirst(t *testing.T) {
 }
 
 // Every other single-valued parameter the console reads from the address
-// (cursor, next, msg, again, the device page's user_code and result, the
+// (cursor, page, next, msg, again, the device page's user_code and result, the
 // new-token link's prefill) follows the same rule: given twice, a 400 page
 // in the console's look naming it, never an answer for the first value.
 // next stays a redirect to a local path only.
@@ -52,6 +52,7 @@ func TestConsoleParameterGivenTwiceIsRefusedOnEveryPage(t *testing.T) {
 		{"/sessions?cursor=a&cursor=b", "cursor"},
 		{"/admin/users?cursor=a&cursor=b", "cursor"},
 		{"/admin/service-accounts?cursor=a&cursor=b", "cursor"},
+		{"/tokens?cursor=a&page=2&page=3", "page"},
 		{"/tokens?msg=ended&msg=revoked", "msg"},
 		{"/admin/users?msg=ended&msg=revoked", "msg"},
 		{"/login?next=/tokens&next=//evil.example/", "next"},

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/latchkey/latchkey/internal/service"
 )
@@ -32,7 +33,7 @@ func (h *Handler) listSessions(w http.ResponseWriter, r *http.Request, v *visit)
 	}
 	d := &sessionsData{}
 	if next != "" {
-		d.Next = "/sessions?cursor=" + next
+		d.Next = "/sessions?cursor=" + url.QueryEscape(next) + "&page=" + nextPage(r)
 	}
 	for _, s := range ss {
 		row := sessionRow{
@@ -45,7 +46,7 @@ func (h *Handler) listSessions(w http.ResponseWriter, r *http.Request, v *visit)
 		}
 		d.Sessions = append(d.Sessions, row)
 	}
-	h.render(w, r, v, http.StatusOK, "sessions", "Sessions", d)
+	h.render(w, r, v, http.StatusOK, "sessions", pagedTitle("Sessions", r), d)
 }
 
 // revokeSession ends one of the visitor's sessions.

@@ -134,7 +134,7 @@ type ssoPageData struct {
 type ssoLinkInput struct{ User, Provider, Subject string }
 
 // ssoLinkFields are the link form's inputs that can show their own error.
-var ssoLinkFields = []string{"user", "subject"}
+var ssoLinkFields = []string{"user", "provider", "subject"}
 
 type ssoProviderRow struct {
 	ID, Name, Issuer, ClientID, Scopes, UsernameClaim, Domains string
@@ -185,6 +185,11 @@ func (h *Handler) ssoLink(w http.ResponseWriter, r *http.Request, v *visit) {
 	in := ssoLinkInput{User: r.PostFormValue("user"), Provider: r.PostFormValue("provider"), Subject: r.PostFormValue("subject")}
 	f := newForm(v.csrf, ssoLinkFields...).speaking(ssoLinkWords)
 	_, err := h.d.Services.Users.LinkIdentity(r.Context(), v.actor, in.User, in.Provider, in.Subject)
+	var se *service.Error
+	if errors.Is(err, service.ErrNotFound) && service.FieldOf(err) == "" && errors.As(err, &se) {
+		// The only thing the form names that can be missing is the user.
+		err = &service.Error{Kind: service.ErrNotFound, Field: "user", Msg: se.Msg}
+	}
 	if err != nil {
 		if !h.formError(w, r, &f, err) {
 			return

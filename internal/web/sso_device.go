@@ -104,7 +104,7 @@ func (h *Handler) deviceForm(w http.ResponseWriter, r *http.Request, v *visit) {
 	d := newDeviceData()
 	if res, ok := deviceResults[r.URL.Query().Get("result")]; ok {
 		d.Done = &res
-		h.render(w, r, v, http.StatusOK, "device", "Sign in a device", d)
+		h.render(w, r, v, http.StatusOK, "device", res.Title, d)
 		return
 	}
 	code := r.URL.Query().Get("user_code")

@@ -82,9 +82,9 @@ func (h *Handler) listTokens(w http.ResponseWriter, r *http.Request, v *visit) {
 		d.Tokens = append(d.Tokens, h.row(r.Context(), t, v.p.User.Username))
 	}
 	if next != "" {
-		d.Next = "/tokens?cursor=" + url.QueryEscape(next)
+		d.Next = "/tokens?cursor=" + url.QueryEscape(next) + "&page=" + nextPage(r)
 	}
-	h.render(w, r, v, http.StatusOK, "tokens", "Access tokens", d)
+	h.render(w, r, v, http.StatusOK, "tokens", pagedTitle("Access tokens", r), d)
 }
 
 // creationBlocked says why the visitor may not create tokens, or "".

@@ -97,7 +97,7 @@ func TestUserFormsSpeakTheFormsWords(t *testing.T) {
 		if p.Status != http.StatusUnprocessableEntity {
 			t.Fatalf("status %d, want 422", p.Status)
 		}
-		got := formErrorOf(t, p)
+		got := fieldError(t, p, "email") // next to the box, not only above the form
 		if !strings.HasSuffix(got, "or leave Email empty for none") {
 			t.Fatalf("error %q does not say how to clear the Email box", got)
 		}
@@ -107,7 +107,7 @@ func TestUserFormsSpeakTheFormsWords(t *testing.T) {
 	t.Run("edit user: bad role", func(t *testing.T) {
 		csrf := csrfOf(t, b.get(t, "/admin/users/"+aliceID))
 		p := b.post(t, "/admin/users/"+aliceID+"/role", url.Values{"csrf_token": {csrf}, "from": {"user"}, "role": {"boss"}})
-		if got := formErrorOf(t, p); !strings.HasPrefix(got, "Role must be") {
+		if got := fieldError(t, p, "role"); !strings.HasPrefix(got, "Role must be") {
 			t.Fatalf("error %q does not name the Role box", got)
 		}
 	})
@@ -208,7 +208,7 @@ func TestSSOLinkFormSpeaksTheFormsWords(t *testing.T) {
 		if p.Status != http.StatusUnprocessableEntity {
 			t.Fatalf("status %d, want 422", p.Status)
 		}
-		if got := formErrorOf(t, p); !strings.Contains(got, `no identity provider "nope" is configured`) {
+		if got := fieldError(t, p, "provider"); !strings.Contains(got, `no identity provider "nope" is configured`) {
 			t.Fatalf("error %q does not say the provider is not configured", got)
 		}
 		newBrowser(t, s).login(t, servertest.AdminUser, servertest.AdminPassword) // the password still works
@@ -216,7 +216,7 @@ func TestSSOLinkFormSpeaksTheFormsWords(t *testing.T) {
 
 	t.Run("unknown user", func(t *testing.T) {
 		p := link(t, "nobody", "corp", "1234")
-		got := formErrorOf(t, p)
+		got := fieldError(t, p, "user")
 		if want := `no user "nobody"; check the name on the Users page`; got != want {
 			t.Fatalf("error %q, want %q", got, want)
 		}

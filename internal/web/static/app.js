@@ -143,7 +143,13 @@
   // scrolls to it.
   function focusFirstError() {
     var summary = document.getElementById("form-error");
-    if (!summary) { return; }
+    if (!summary) {
+      // A page that stops to ask (a change that affects existing tokens,
+      // nothing saved yet) starts at what it asks about.
+      var stop = document.querySelector("[data-focus-on-load]");
+      if (stop) { stop.focus(); }
+      return;
+    }
     summary.querySelectorAll("a[data-field-error]").forEach(function (link) {
       link.addEventListener("click", function (event) {
         var id = link.getAttribute("data-field-error");
